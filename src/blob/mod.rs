@@ -1,0 +1,117 @@
+//! The blob store: where file bytes live, reached only on signed URLs.
+//!
+//! Shaped like Google Cloud Storage, because the cloud deployment *is* GCS:
+//! a signed single `PUT`, a signed `POST` that starts a resumable session,
+//! and a signed `GET` that carries its own `Content-Disposition`. The
+//! self-hosted store (`disk`) speaks the same protocol on the same port as
+//! the API (`http`), so clients have one upload path and one download path.
+
+pub mod disk;
+pub mod http;
+pub mod signing;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::domain::{ContentType, Crc32c, FileId, FileName};
+use crate::error::Result;
+
+/// Where and how a client sends bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadTarget {
+    /// `PUT` for a single request, `POST` (with `x-goog-resumable: start`)
+    /// to start a resumable session.
+    pub method: &'static str,
+    /// Absolute for GCS, relative to the API's origin when self-hosted.
+    pub url: String,
+    /// Headers the request must carry for the signature to hold.
+    pub headers: Vec<(String, String)>,
+    pub resumable: bool,
+}
+
+/// What the store holds for an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub crc32c: Crc32c,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Save as a file: always safe.
+    Attachment,
+    /// Show in the browser: only for `ContentType::is_safe_inline` types.
+    Inline,
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// A URL that takes the whole object in one `PUT` of exactly `size` bytes.
+    fn sign_put(&self, object: &FileId, size: u64, content_type: &ContentType, expires: Timestamp) -> Result<UploadTarget>;
+    /// A URL whose `POST` starts a resumable session for `size` bytes; the
+    /// answer's `Location` takes `PUT`s with `Content-Range`.
+    fn sign_resumable_start(
+        &self,
+        object: &FileId,
+        size: u64,
+        content_type: &ContentType,
+        expires: Timestamp,
+    ) -> Result<UploadTarget>;
+    /// A URL that serves the object with `Range` support and the given
+    /// disposition and file name.
+    fn sign_get(
+        &self,
+        object: &FileId,
+        name: &FileName,
+        content_type: &ContentType,
+        disposition: Disposition,
+        expires: Timestamp,
+    ) -> Result<String>;
+    /// Size and checksum of a complete object, or `None` if there is none.
+    async fn stat(&self, object: &FileId) -> Result<Option<ObjectInfo>>;
+    /// Deletes the object and any unfinished upload of it. Idempotent.
+    async fn delete(&self, object: &FileId) -> Result<()>;
+}
+
+/// `Content-Disposition` per RFC 6266 with an RFC 8187 `filename*`, plus an
+/// ASCII-only `filename` for old clients. The name is already a valid
+/// `FileName` (no control characters, no slashes).
+pub fn content_disposition(disposition: Disposition, name: &FileName) -> String {
+    let kind = match disposition {
+        Disposition::Attachment => "attachment",
+        Disposition::Inline => "inline",
+    };
+    let ascii: String =
+        name.as_str().chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    // attr-char of RFC 8187: ALPHA / DIGIT / "!#$&+-.^_`|~"
+    const ATTR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(name.as_str(), ATTR);
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_has_an_ascii_fallback_and_an_exact_utf8_name() {
+        let name = FileName::parse("Résumé \"final\".pdf").unwrap();
+        assert_eq!(
+            content_disposition(Disposition::Attachment, &name),
+            "attachment; filename=\"R_sum_ _final_.pdf\"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.pdf"
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! The API handlers: parse, call the service, shape the answer.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::SignedDuration;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::{AppState, Authed, Json, OPENAPI, SESSION_COOKIE, session_cookie};
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::identity::{LocalAccounts, NewSession};
+use crate::service::{NewLink, NewUpload};
+use crate::store::{FileQuery, Scope, SortKey};
+
+type Reply = Result<Response>;
+
+fn ok(v: serde_json::Value) -> Reply {
+    Ok(axum::Json(v).into_response())
+}
+
+fn created(v: serde_json::Value) -> Reply {
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+fn no_content() -> Reply {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A JSON body that may be left out entirely (`POST` with nothing in it).
+fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| Error::InvalidRequest(format!("the JSON body is not valid: {e}")))
+}
+
+fn accounts(state: &AppState) -> Result<&LocalAccounts> {
+    state.accounts.as_deref().ok_or(Error::NotSupported)
+}
+
+pub async fn health() -> Reply {
+    ok(json!({ "status": "ok" }))
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub async fn config(State(state): State<AppState>) -> Reply {
+    ok(serde_json::to_value(&state.client_config).map_err(Error::internal)?)
+}
+
+pub async fn no_route() -> Error {
+    Error::not_found("API route")
+}
+
+// ----- accounts -----
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+fn session_response(state: &AppState, status: StatusCode, s: NewSession) -> Reply {
+    let secure = if state.service.config.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000{secure}", s.token);
+    let mut resp = (status, axum::Json(json!({ "user": s.user, "csrf_token": s.csrf_token }))).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(Error::internal)?);
+    Ok(resp)
+}
+
+pub async fn sign_up(State(state): State<AppState>, Json(c): Json<Credentials>) -> Reply {
+    let accounts = accounts(&state)?;
+    if !state.service.config.signup_open {
+        return Err(Error::SignupClosed);
+    }
+    let email = Email::parse(&c.email)?;
+    let password = Password::parse(&c.password)?;
+    let session = accounts.sign_up(email, password).await?;
+    state.service.welcome(&session.user).await?;
+    session_response(&state, StatusCode::CREATED, session)
+}
+
+pub async fn sign_in(State(state): State<AppState>, Json(c): Json<Credentials>) -> Reply {
+    let accounts = accounts(&state)?;
+    let email = Email::parse(&c.email)?;
+    let key = format!("signin:{email}");
+    state.sign_in_limits.check(&key)?;
+    match accounts.sign_in(&email, c.password).await {
+        Ok(session) => session_response(&state, StatusCode::OK, session),
+        Err(e @ Error::InvalidCredentials) => {
+            state.sign_in_limits.record_failure(&key);
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    if let Some(token) = session_cookie(&headers) {
+        accounts(&state)?.sign_out(token).await?;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear).map_err(Error::internal)?);
+    Ok(resp)
+}
+
+pub async fn me(State(state): State<AppState>, Authed(p): Authed) -> Reply {
+    let used = state.service.store.usage(&p.user.id).await?;
+    ok(json!({
+        "user": p.user,
+        "csrf_token": p.csrf_token,
+        "usage": { "used": used, "quota": state.service.config.quota_bytes },
+        "max_file_size": state.service.config.max_file_size,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    name: String,
+}
+
+pub async fn tokens(State(state): State<AppState>, Authed(p): Authed) -> Reply {
+    ok(json!({ "tokens": accounts(&state)?.tokens(&p.user.id).await? }))
+}
+
+pub async fn create_token(State(state): State<AppState>, Authed(p): Authed, Json(t): Json<NewToken>) -> Reply {
+    let (token, secret) = accounts(&state)?.create_token(&p.user.id, &t.name).await?;
+    created(json!({ "token": token, "secret": secret }))
+}
+
+pub async fn revoke_token(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    accounts(&state)?.revoke_token(&p.user.id, &id).await?;
+    no_content()
+}
+
+// ----- files -----
+
+fn list_query(user: &User, q: &HashMap<String, String>) -> Result<FileQuery> {
+    let bad = |what: &str| Error::InvalidRequest(what.to_owned());
+    let scope = match q.get("scope").map(String::as_str) {
+        None | Some("mine") => Scope::Mine,
+        Some("shared") => Scope::SharedWithMe,
+        Some(_) => return Err(bad("scope must be `mine` or `shared`")),
+    };
+    let sort = match q.get("sort").map(String::as_str) {
+        None | Some("updated") => SortKey::Updated,
+        Some("created") => SortKey::Created,
+        Some("name") => SortKey::Name,
+        Some("size") => SortKey::Size,
+        Some(_) => return Err(bad("sort must be one of `name`, `size`, `created`, `updated`")),
+    };
+    let descending = match q.get("order").map(String::as_str) {
+        None => sort != SortKey::Name,
+        Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(bad("order must be `asc` or `desc`")),
+    };
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(l) => l.parse::<u64>().ok().filter(|l| (1..=1000).contains(l)).ok_or_else(|| bad("limit must be 1 to 1000"))?,
+    };
+    let offset = match q.get("cursor") {
+        None => 0,
+        Some(c) => c.parse::<u64>().map_err(|_| bad("cursor must be a next_cursor from an earlier page"))?,
+    };
+    Ok(FileQuery { user: user.id.clone(), scope, sort, descending, offset, limit })
+}
+
+pub async fn list_files(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+    let query = list_query(&p.user, &q)?;
+    let page = state.service.list(&p.user, query).await?;
+    ok(json!({ "files": page.items, "next_cursor": page.next_offset.map(|o| o.to_string()) }))
+}
+
+pub async fn file_details(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    ok(serde_json::to_value(state.service.details(&p.user, &FileId::parse(&id)?).await?).map_err(Error::internal)?)
+}
+
+#[derive(Deserialize)]
+pub struct Rename {
+    name: String,
+}
+
+pub async fn rename_file(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, Json(r): Json<Rename>) -> Reply {
+    let id = FileId::parse(&id)?;
+    let file = state.service.rename(&p.user, &id, FileName::parse(&r.name)?).await?;
+    ok(json!({ "file": file }))
+}
+
+pub async fn delete_file(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    state.service.delete(&p.user, &FileId::parse(&id)?).await?;
+    no_content()
+}
+
+#[derive(Deserialize, Default)]
+pub struct DownloadOptions {
+    #[serde(default)]
+    inline: bool,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+pub async fn download(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, body: Bytes) -> Reply {
+    let opts: DownloadOptions = optional_body(&body)?;
+    let url = state.service.download(&p.user, &FileId::parse(&id)?, opts.inline).await?;
+    ok(serde_json::to_value(url).map_err(Error::internal)?)
+}
+
+fn limit_param(q: &HashMap<String, String>) -> Result<u64> {
+    match q.get("limit") {
+        None => Ok(100),
+        Some(l) => l
+            .parse::<u64>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| Error::InvalidRequest("limit must be 1 to 1000".into())),
+    }
+}
+
+pub async fn file_activity(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
+    let items = state.service.activity(&p.user, Some(&FileId::parse(&id)?), limit_param(&q)?).await?;
+    ok(json!({ "activity": items }))
+}
+
+pub async fn activity(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+    let items = state.service.activity(&p.user, None, limit_param(&q)?).await?;
+    ok(json!({ "activity": items }))
+}
+
+// ----- sharing -----
+
+#[derive(Deserialize)]
+pub struct ShareWith {
+    email: String,
+}
+
+pub async fn share(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, Json(s): Json<ShareWith>) -> Reply {
+    let share = state.service.share(&p.user, &FileId::parse(&id)?, Email::parse(&s.email)?).await?;
+    created(json!({ "share": share }))
+}
+
+pub async fn unshare(State(state): State<AppState>, Authed(p): Authed, Path((id, email)): Path<(String, String)>) -> Reply {
+    let email = Email::parse(&email).map_err(|_| Error::not_found("share"))?;
+    state.service.unshare(&p.user, &FileId::parse(&id)?, email).await?;
+    no_content()
+}
+
+// ----- links -----
+
+#[derive(Deserialize, Default)]
+pub struct LinkOptions {
+    #[serde(default)]
+    expires_in_seconds: Option<u64>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    max_downloads: Option<u64>,
+}
+
+pub async fn links(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    ok(json!({ "links": state.service.links(&p.user, &FileId::parse(&id)?).await? }))
+}
+
+pub async fn create_link(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, body: Bytes) -> Reply {
+    let o: LinkOptions = optional_body(&body)?;
+    let expires_in = o
+        .expires_in_seconds
+        .map(|s| i64::try_from(s).map(SignedDuration::from_secs).map_err(|_| Error::InvalidRequest("expires_in_seconds is too large".into())))
+        .transpose()?;
+    let password = o.password.filter(|p| !p.is_empty()).map(|p| Password::parse(&p)).transpose()?;
+    let new = NewLink { expires_in, password, max_downloads: o.max_downloads };
+    let (link, token) = state.service.create_link(&p.user, &FileId::parse(&id)?, new).await?;
+    created(json!({ "link": link, "url": format!("/s/{token}"), "token": token }))
+}
+
+pub async fn revoke_link(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    let id = LinkId::parse(&id).map_err(|_| Error::not_found("link"))?;
+    state.service.revoke_link(&p.user, &id).await?;
+    no_content()
+}
+
+pub async fn link_info(State(state): State<AppState>, Path(token): Path<String>) -> Reply {
+    ok(serde_json::to_value(state.service.link_info(&token).await?).map_err(Error::internal)?)
+}
+
+pub async fn link_download(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Reply {
+    let opts: DownloadOptions = optional_body(&body)?;
+    let url = state.service.link_download(&token, opts.password, opts.inline).await?;
+    ok(serde_json::to_value(url).map_err(Error::internal)?)
+}
+
+// ----- uploads -----
+
+#[derive(Deserialize)]
+pub struct BeginUpload {
+    name: String,
+    size: u64,
+    #[serde(default)]
+    content_type: Option<String>,
+    crc32c: String,
+}
+
+pub async fn begin_upload(State(state): State<AppState>, Authed(p): Authed, Json(b): Json<BeginUpload>) -> Reply {
+    let new = NewUpload {
+        name: FileName::parse(&b.name)?,
+        size: b.size,
+        content_type: ContentType::parse(b.content_type.as_deref())?,
+        crc32c: Crc32c::parse(&b.crc32c)?,
+    };
+    let (file, upload) = state.service.begin_upload(&p.user, new).await?;
+    created(json!({ "file": file, "upload": upload }))
+}
+
+pub async fn complete_upload(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    let file = state.service.complete_upload(&p.user, &FileId::parse(&id)?).await?;
+    ok(json!({ "file": file }))
+}
+
+pub async fn abort_upload(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    state.service.abort_upload(&p.user, &FileId::parse(&id)?).await?;
+    no_content()
+}

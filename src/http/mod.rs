@@ -1,0 +1,185 @@
+//! The HTTP edge shared by every deployment: one axum `Router` for the API,
+//! one error mapping, and the extractors that turn requests into the
+//! service's types. `livedrop serve` adds the blob endpoint and the web app
+//! around it (`server.rs`); Vercel functions serve it as it is.
+
+mod api;
+mod error;
+mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::routing::{MethodRouter, delete, get, post};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+use crate::feed::Hub;
+use crate::identity::{Credential, Identity, LocalAccounts, Principal};
+use crate::ratelimit::RateLimiter;
+use crate::service::Service;
+
+/// The OpenAPI description of this router, kept in the repository.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub const SESSION_COOKIE: &str = "livedrop_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// JSON bodies are small; file bytes never come through the API.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// What the page learns at start (`GET /api/config`), so that one build of
+/// the web app serves both deployments.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ClientConfig {
+    pub mode: &'static str,
+    pub signup_open: bool,
+    pub max_file_size: u64,
+    pub resumable_threshold: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firebase: Option<serde_json::Value>,
+}
+
+/// Everything a handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub identity: Arc<dyn Identity>,
+    /// Self-hosted accounts; `None` where Firebase Auth owns accounts.
+    pub accounts: Option<Arc<LocalAccounts>>,
+    /// The WebSocket feed; `None` where browsers listen to Firestore.
+    pub hub: Option<Arc<Hub>>,
+    pub client_config: ClientConfig,
+    pub sign_in_limits: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(
+        service: Arc<Service>,
+        identity: Arc<dyn Identity>,
+        accounts: Option<Arc<LocalAccounts>>,
+        hub: Option<Arc<Hub>>,
+        mode: &'static str,
+    ) -> Self {
+        let client_config = ClientConfig {
+            mode,
+            signup_open: service.config.signup_open && accounts.is_some(),
+            max_file_size: service.config.max_file_size,
+            resumable_threshold: service.config.resumable_threshold,
+            firebase: None,
+        };
+        Self {
+            service,
+            identity,
+            accounts,
+            hub,
+            client_config,
+            sign_in_limits: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
+        }
+    }
+}
+
+/// Every API route, in one list: the router is built from it, and the
+/// contract test compares it with `openapi.json`.
+pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/api/health", get(api::health)),
+        ("/api/openapi.json", get(api::openapi)),
+        ("/api/config", get(api::config)),
+        ("/api/auth/signup", post(api::sign_up)),
+        ("/api/auth/signin", post(api::sign_in)),
+        ("/api/auth/signout", post(api::sign_out)),
+        ("/api/me", get(api::me)),
+        ("/api/tokens", get(api::tokens).post(api::create_token)),
+        ("/api/tokens/{id}", delete(api::revoke_token)),
+        ("/api/files", get(api::list_files)),
+        ("/api/files/{id}", get(api::file_details).patch(api::rename_file).delete(api::delete_file)),
+        ("/api/files/{id}/download", post(api::download)),
+        ("/api/files/{id}/activity", get(api::file_activity)),
+        ("/api/files/{id}/shares", post(api::share)),
+        ("/api/files/{id}/shares/{email}", delete(api::unshare)),
+        ("/api/files/{id}/links", get(api::links).post(api::create_link)),
+        ("/api/links/{id}", delete(api::revoke_link)),
+        ("/api/uploads", post(api::begin_upload)),
+        ("/api/uploads/{id}", delete(api::abort_upload)),
+        ("/api/uploads/{id}/complete", post(api::complete_upload)),
+        ("/api/activity", get(api::activity)),
+        ("/api/s/{token}", get(api::link_info)),
+        ("/api/s/{token}/download", post(api::link_download)),
+        ("/api/feed", get(ws::feed)),
+    ]
+}
+
+/// The API router. Unknown `/api/` paths answer a JSON `not_found`.
+pub fn router(state: AppState) -> Router {
+    let mut r = Router::new();
+    for (path, route) in api_routes() {
+        r = r.route(path, route);
+    }
+    r.route("/api/{*rest}", axum::routing::any(api::no_route))
+        .layer(axum::extract::DefaultBodyLimit::max(JSON_LIMIT))
+        .with_state(state)
+}
+
+/// A JSON body, with every way it can be wrong mapped to a clear 4xx.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::BytesRejection(_)) => Err(Error::PayloadTooLarge { limit: JSON_LIMIT as u64 }),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(Error::InvalidRequest("send a JSON body with `Content-Type: application/json`".into()))
+            }
+            Err(e) => Err(Error::InvalidRequest(e.body_text())),
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// The signed-in person. Cookie sessions must carry the CSRF token on every
+/// request that changes something.
+pub struct Authed(pub Principal);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let credential = if let Some(token) = bearer(&parts.headers) {
+            Credential::Bearer(token)
+        } else if let Some(token) = session_cookie(&parts.headers) {
+            Credential::Session(token)
+        } else {
+            return Err(Error::Unauthenticated);
+        };
+        let principal = state.identity.authenticate(credential).await?.ok_or(Error::Unauthenticated)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if let (false, Some(expected)) = (safe, &principal.csrf_token) {
+            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            if !bool::from(sent.ct_eq(expected.as_bytes())) {
+                return Err(Error::CsrfFailed);
+            }
+        }
+        Ok(Authed(principal))
+    }
+}

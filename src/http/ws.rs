@@ -1,0 +1,127 @@
+//! `GET /api/feed`: a person's live changes over a WebSocket.
+//!
+//! On connect: a `snapshot` (or, with `?epoch=E&since=N` from an earlier
+//! connection, `resumed` and the changes missed since `N`), then every
+//! `change` as it happens, each with its number. See `feed.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{AppState, Authed};
+use crate::domain::User;
+use crate::error::{Error, Result};
+use crate::feed::{Hub, Subscription};
+use crate::service::Service;
+
+/// Small buffers: an idle connection should cost a few KiB, not the
+/// library's default 128 KiB.
+const READ_BUFFER: usize = 4 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// A browser may only open the feed from our own pages: the cookie would
+/// otherwise let any site read a person's files (cross-site WebSocket
+/// hijacking). Scripts with bearer tokens send no `Origin`.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+}
+
+pub async fn feed(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Result<Response> {
+    let hub = state.hub.clone().ok_or(Error::NotSupported)?;
+    if p.csrf_token.is_some() && !same_origin(&headers) {
+        return Err(Error::CsrfFailed);
+    }
+    let resume = match (q.get("epoch"), q.get("since")) {
+        (Some(e), Some(s)) => Some((e.clone(), s.parse::<u64>().map_err(|_| Error::InvalidRequest("since must be a number".into()))?)),
+        _ => None,
+    };
+    let service = state.service.clone();
+    Ok(ws
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| async move {
+            if let Err(e) = serve(socket, service, hub, p.user, resume).await {
+                tracing::debug!(error = %e, "feed connection ended");
+            }
+        }))
+}
+
+async fn send(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<()> {
+    socket.send(Message::Text(text.into())).await.map_err(|e| Error::internal(format!("send: {e}")))
+}
+
+/// Subscribes and sends a snapshot; returns the subscription and the
+/// number the snapshot stands at.
+async fn snapshot(socket: &mut WebSocket, service: &Service, hub: &Hub, user: &User) -> Result<(Subscription, u64)> {
+    let (sub, snap) = service.snapshot(user, || hub.subscribe(&user.id, None)).await?;
+    let seq = sub.seq;
+    let msg = json!({
+        "type": "snapshot",
+        "epoch": hub.epoch(),
+        "seq": seq,
+        "files": snap.files,
+        "shared": snap.shared,
+        "activity": snap.activity,
+    });
+    send(socket, msg.to_string()).await?;
+    Ok((sub, seq))
+}
+
+async fn serve(mut socket: WebSocket, service: Arc<Service>, hub: Arc<Hub>, user: User, resume: Option<(String, u64)>) -> Result<()> {
+    let resumed = resume.as_ref().map(|(e, s)| hub.subscribe(&user.id, Some((e, *s))));
+    let (mut sub, mut last) = match resumed {
+        Some(Subscription { rx, seq, replay: Some(replay) }) => {
+            let since = resume.map(|(_, s)| s).unwrap_or(0);
+            send(&mut socket, json!({ "type": "resumed", "epoch": hub.epoch(), "seq": since }).to_string()).await?;
+            let mut last = since;
+            for d in replay {
+                send(&mut socket, d.json.clone()).await?;
+                last = d.seq;
+            }
+            (Subscription { rx, seq, replay: None }, last)
+        }
+        _ => snapshot(&mut socket, &service, &hub, &user).await?,
+    };
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            delivery = sub.rx.recv() => match delivery {
+                // Changes already in a snapshot or a replay are skipped.
+                Ok(d) if d.seq <= last => {}
+                Ok(d) => {
+                    send(&mut socket, d.json.clone()).await?;
+                    last = d.seq;
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // Too far behind to catch up change by change: start over.
+                    (sub, last) = snapshot(&mut socket, &service, &hub, &user).await?;
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                socket.send(Message::Ping(Default::default())).await.map_err(|e| Error::internal(format!("ping: {e}")))?;
+            }
+        }
+    }
+}

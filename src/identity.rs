@@ -1,0 +1,245 @@
+//! Who is asking: the `Identity` trait and the self-hosted local accounts.
+//!
+//! Self-hosted, people sign up with an e-mail and a password (argon2id),
+//! browsers carry a session cookie and scripts an API token; both are random
+//! 256-bit secrets stored only as SHA-256. In cloud mode a Firebase ID token
+//! is the credential and Firebase Auth owns the accounts.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::domain::{Email, Password, User, UserId, hash_password, random_token, sha256_hex, verify_password};
+use crate::error::{Error, Result};
+use crate::store::MetadataStore;
+use crate::store::sqlite::{Db, ms, ts};
+
+/// What a request carried.
+pub enum Credential<'a> {
+    /// The browser's session cookie.
+    Session(&'a str),
+    /// `Authorization: Bearer …`: an API token or a Firebase ID token.
+    Bearer(&'a str),
+}
+
+/// An authenticated person.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// Set for cookie sessions: state-changing requests must echo it in
+    /// `X-CSRF-Token`. Bearer credentials cannot be sent by another site,
+    /// so they need none.
+    pub csrf_token: Option<String>,
+}
+
+#[async_trait]
+pub trait Identity: Send + Sync + 'static {
+    /// `Ok(None)` when the credential is unknown, expired or revoked.
+    async fn authenticate(&self, credential: Credential<'_>) -> Result<Option<Principal>>;
+}
+
+/// Prefix of API tokens, so that people (and secret scanners) recognise them.
+pub const API_TOKEN_PREFIX: &str = "ldt_";
+const SESSION_DAYS: i64 = 30;
+
+/// The CSRF token of a session: derived from the session secret, so it needs
+/// no storage, and useless to anyone who cannot already read the cookie.
+fn csrf_for(session_token: &str) -> String {
+    sha256_hex(&format!("livedrop-csrf:{session_token}"))[..32].to_owned()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A new browser session: the cookie value and its CSRF token.
+pub struct NewSession {
+    pub user: User,
+    pub token: String,
+    pub csrf_token: String,
+}
+
+/// Self-hosted accounts, in the same SQLite file as the metadata.
+pub struct LocalAccounts {
+    db: Arc<Db>,
+    store: Arc<dyn MetadataStore>,
+}
+
+impl LocalAccounts {
+    pub fn new(db: Arc<Db>, store: Arc<dyn MetadataStore>) -> Self {
+        Self { db, store }
+    }
+
+    pub async fn sign_up(&self, email: Email, password: Password) -> Result<NewSession> {
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(Error::internal)??;
+        let user = User { id: UserId::generate(), email };
+        self.store.create_user(&user).await?;
+        let id = user.id.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute("INSERT INTO passwords (user_id, hash) VALUES (?1, ?2)", params![id.as_str(), hash])?;
+                Ok(())
+            })
+            .await?;
+        self.new_session(user).await
+    }
+
+    /// Checks the password; the same error whether the address is unknown
+    /// or the password wrong, and the same work (a hash check) either way.
+    pub async fn sign_in(&self, email: &Email, password: String) -> Result<NewSession> {
+        let user = self.store.user_by_email(email).await?;
+        let hash = match &user {
+            Some(u) => {
+                let id = u.id.clone();
+                self.db
+                    .read(move |c| {
+                        Ok(c.query_row("SELECT hash FROM passwords WHERE user_id = ?1", [id.as_str()], |r| r.get::<_, String>(0))
+                            .optional()?)
+                    })
+                    .await?
+            }
+            None => None,
+        };
+        let check = hash.clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            // Unknown addresses cost the same hash check as known ones, so
+            // timing does not tell which addresses have accounts.
+            static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let dummy = DUMMY.get_or_init(|| {
+                hash_password(&Password::parse("not a real password").expect("long enough")).unwrap_or_default()
+            });
+            verify_password(&password, check.as_deref().unwrap_or(dummy))
+        })
+        .await
+        .map_err(Error::internal)?;
+        match (user, hash, ok) {
+            (Some(user), Some(_), true) => self.new_session(user).await,
+            _ => Err(Error::InvalidCredentials),
+        }
+    }
+
+    async fn new_session(&self, user: User) -> Result<NewSession> {
+        let token = random_token(32);
+        let (hash, id) = (sha256_hex(&token), user.id.clone());
+        let now = Timestamp::now();
+        let expires = now + SignedDuration::from_hours(24 * SESSION_DAYS);
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![hash, id.as_str(), ms(now), ms(expires)],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(NewSession { user, csrf_token: csrf_for(&token), token })
+    }
+
+    pub async fn sign_out(&self, session_token: &str) -> Result<()> {
+        let hash = sha256_hex(session_token);
+        self.db.write(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash])?)).await?;
+        Ok(())
+    }
+
+    /// Creates an API token; the secret is returned once and never again.
+    pub async fn create_token(&self, user: &UserId, name: &str) -> Result<(ApiToken, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(Error::InvalidRequest("a token name needs 1 to 100 printable characters".into()));
+        }
+        let secret = format!("{API_TOKEN_PREFIX}{}", random_token(32));
+        let token = ApiToken { id: random_token(12), name: name.to_owned(), created_at: Timestamp::now(), last_used_at: None };
+        let (t, hash, user) = (token.clone(), sha256_hex(&secret), user.clone());
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![t.id, user.as_str(), t.name, hash, ms(t.created_at)],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok((token, secret))
+    }
+
+    pub async fn tokens(&self, user: &UserId) -> Result<Vec<ApiToken>> {
+        let user = user.clone();
+        self.db
+            .read(move |c| {
+                Ok(c.prepare("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY created_at, id")?
+                    .query_map([user.as_str()], |r| {
+                        Ok(ApiToken {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            created_at: ts(r.get(2)?),
+                            last_used_at: r.get::<_, Option<i64>>(3)?.map(ts),
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    /// Revokes one of `user`'s tokens; someone else's token is not found.
+    pub async fn revoke_token(&self, user: &UserId, id: &str) -> Result<()> {
+        let (user, id) = (user.clone(), id.to_owned());
+        let n = self
+            .db
+            .write(move |tx| Ok(tx.execute("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2", params![id, user.as_str()])?))
+            .await?;
+        if n == 0 {
+            return Err(Error::not_found("token"));
+        }
+        Ok(())
+    }
+
+    async fn user_for(&self, sql: &'static str, hash: String, now: Timestamp) -> Result<Option<User>> {
+        let id: Option<String> = self.db.read(move |c| Ok(c.query_row(sql, params![hash, ms(now)], |r| r.get(0)).optional()?)).await?;
+        match id {
+            Some(id) => self.store.user_by_id(&UserId::parse(&id)?).await,
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl Identity for LocalAccounts {
+    async fn authenticate(&self, credential: Credential<'_>) -> Result<Option<Principal>> {
+        let now = Timestamp::now();
+        match credential {
+            Credential::Session(token) => {
+                let user = self
+                    .user_for("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2", sha256_hex(token), now)
+                    .await?;
+                Ok(user.map(|user| Principal { user, csrf_token: Some(csrf_for(token)) }))
+            }
+            Credential::Bearer(token) if token.starts_with(API_TOKEN_PREFIX) => {
+                let hash = sha256_hex(token);
+                let user = self
+                    .user_for("SELECT user_id FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL", hash.clone(), now)
+                    .await?;
+                if user.is_some() {
+                    // Best effort: a failed write here must not fail the request.
+                    let _ = self
+                        .db
+                        .write(move |tx| {
+                            Ok(tx.execute(
+                                "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - 60000)",
+                                params![hash, ms(now)],
+                            )?)
+                        })
+                        .await;
+                }
+                Ok(user.map(|user| Principal { user, csrf_token: None }))
+            }
+            Credential::Bearer(_) => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! livedrop: real-time file sharing, self-hosted in one process or on
+//! Vercel + Firebase, from one codebase.
+//!
+//! # Layout
+//!
+//! - `domain`: types that parse their input (file names, e-mails, CRC32C,
+//!   ids) and the records (file, link, activity).
+//! - `error`: the one error type and its stable codes; `http::error` maps
+//!   it to HTTP in one place.
+//! - `service`: the use cases (upload, complete, list, rename, delete,
+//!   share, link, download, activity) over the traits below.
+//! - `store`: the `MetadataStore` trait, its SQLite implementation and the
+//!   contract suite every implementation must pass.
+//! - `blob`: the `BlobStore` trait (GCS-shaped signed URLs), the disk
+//!   implementation, its HMAC signer and its HTTP endpoint.
+//! - `identity`: the `Identity` trait and self-hosted local accounts
+//!   (argon2id passwords, sessions, API tokens).
+//! - `feed`: the live change feed (`ChangeSink`, `Hub`) behind the WebSocket.
+//! - `http`: the shared axum router: API handlers, extractors, WebSocket,
+//!   and `openapi.json`, the contract the web app and the CLI build against.
+//! - `server`: `livedrop serve`, wiring the self-hosted implementations.
+//! - `config`, `ratelimit`: settings and failure-counting limits.
+//!
+//! `src/main.rs` only parses the command line and calls into here.
+
+pub mod blob;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod feed;
+pub mod http;
+pub mod identity;
+pub mod ratelimit;
+pub mod server;
+pub mod service;
+pub mod store;
+
+pub use error::{Error, Result};

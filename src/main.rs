@@ -1,0 +1,122 @@
+//! The `livedrop` command: `serve` runs the self-hosted server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use livedrop::config::Config;
+use livedrop::server::{ServeOptions, run};
+
+#[derive(Parser)]
+#[command(name = "livedrop", version, about = "Real-time file sharing")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the self-hosted server: API, file storage, live feed and web app on one port.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LIVEDROP_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the database, the signing key and the files are kept.
+    #[arg(long, env = "LIVEDROP_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The exported web app to serve at `/`.
+    #[arg(long, env = "LIVEDROP_WEB_DIR", default_value = "web/out")]
+    web_dir: PathBuf,
+    /// Whether anyone may sign up.
+    #[arg(long, env = "LIVEDROP_SIGNUP", default_value = "open", value_parser = ["open", "closed"])]
+    signup: String,
+    /// Storage per person, e.g. `500GiB`.
+    #[arg(long, env = "LIVEDROP_QUOTA", default_value = "500GiB", value_parser = parse_size)]
+    quota: u64,
+    /// The largest file, e.g. `100GiB`.
+    #[arg(long, env = "LIVEDROP_MAX_FILE_SIZE", default_value = "100GiB", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Log lines as JSON objects instead of text.
+    #[arg(long, env = "LIVEDROP_LOG_JSON")]
+    log_json: bool,
+}
+
+/// `123`, `64KiB`, `10MiB`, `5GiB`, `1TiB` (also KB/MB/GB/TB as powers of 1000).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("'{s}' is not a size like 10GiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => return Err(format!("unknown unit '{other}' (use KiB, MiB, GiB or TiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LIVEDROP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json { fmt.json().init() } else { fmt.init() }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(a) => {
+            init_logs(a.log_json);
+            let mut opts = ServeOptions::new(a.data_dir);
+            opts.web_dir = Some(a.web_dir);
+            opts.config = Config {
+                signup_open: a.signup == "open",
+                quota_bytes: a.quota,
+                max_file_size: a.max_file_size,
+                ..Config::default()
+            };
+            let listener = tokio::net::TcpListener::bind(a.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
+            run(listener, opts, shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("1XB").is_err());
+    }
+}

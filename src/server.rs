@@ -1,0 +1,178 @@
+//! `livedrop serve`: the self-hosted deployment in one process.
+//!
+//! SQLite for metadata, a folder for bytes, local accounts, the WebSocket
+//! feed, the blob endpoint and the built web app, all on one port.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::blob::disk::DiskBlobs;
+use crate::blob::signing::Signer;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::feed::Hub;
+use crate::http::{AppState, router};
+use crate::identity::LocalAccounts;
+use crate::service::Service;
+use crate::store::sqlite::{Db, SqliteStore};
+
+/// How a self-hosted server is set up.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Holds `livedrop.db`, `secret` and `blobs/`.
+    pub data_dir: PathBuf,
+    /// The exported web app (`web/out`); served at `/` when it exists.
+    pub web_dir: Option<PathBuf>,
+    pub config: Config,
+    /// Read connections to SQLite.
+    pub db_readers: usize,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl ServeOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            web_dir: None,
+            config: Config::default(),
+            db_readers: 4,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The key that signs blob URLs, made on first start and kept with the data
+/// so that URLs and resumable sessions outlive a restart.
+fn load_secret(data_dir: &Path) -> Result<[u8; 32]> {
+    let path = data_dir.join("secret");
+    if !path.exists() {
+        let mut key = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut key[..]);
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = data_dir.join("secret.tmp");
+        {
+            use std::io::Write;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(&tmp)?;
+            f.write_all(hex.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+    }
+    let hex = std::fs::read_to_string(&path)?;
+    let bytes: Vec<u8> = (0..hex.trim().len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(hex.trim().get(i..i + 2)?, 16).ok())
+        .collect();
+    bytes.try_into().map_err(|_| Error::internal(format!("{} is not a 64-digit hex key", path.display())))
+}
+
+/// The parts of a running self-hosted server, for tests and benchmarks.
+pub struct App {
+    pub router: Router,
+    pub service: Arc<Service>,
+    pub blobs: Arc<DiskBlobs>,
+    pub hub: Arc<Hub>,
+}
+
+pub fn build(opts: &ServeOptions) -> Result<App> {
+    std::fs::create_dir_all(&opts.data_dir)?;
+    let key = load_secret(&opts.data_dir)?;
+    let db = Db::open(&opts.data_dir.join("livedrop.db"), opts.db_readers)?;
+    let store = Arc::new(SqliteStore::new(db.clone()));
+    let blobs = Arc::new(DiskBlobs::open(&opts.data_dir.join("blobs"), Signer::new(key))?);
+    let hub = Arc::new(Hub::new());
+    let service = Arc::new(Service::new(store.clone(), blobs.clone(), hub.clone(), opts.config.clone()));
+    let accounts = Arc::new(LocalAccounts::new(db, store));
+    let state = AppState::new(service.clone(), accounts.clone(), Some(accounts), Some(hub.clone()), "self-hosted");
+
+    let mut app = router(state).merge(crate::blob::http::routes(blobs.clone()));
+    app = match &opts.web_dir {
+        Some(dir) if dir.join("index.html").exists() => {
+            // Recipient links are /s/<token>: one static page reads the token.
+            let recipient = ServeFile::new(dir.join("s").join("index.html"));
+            let site = ServeDir::new(dir).append_index_html_on_directories(true).not_found_service(ServeFile::new(dir.join("404.html")));
+            app.nest_service("/s", recipient).fallback_service(site)
+        }
+        _ => app.fallback(|| async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "The web app is not built. Run `npm --prefix web run build`, or start livedrop with --web-dir pointing at web/out.\n",
+            )
+        }),
+    };
+    let hdr = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let router = app
+        .layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Recipient links carry their token in the path: never leak it.
+        .layer(hdr(header::REFERRER_POLICY, "no-referrer"))
+        .layer(hdr(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(TraceLayer::new_for_http());
+    Ok(App { router, service, blobs, hub })
+}
+
+/// Sweeps abandoned uploads and idle feed channels, every few minutes.
+fn spawn_sweeper(service: Arc<Service>, blobs: Arc<DiskBlobs>, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            match service.sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(files = n, "swept abandoned uploads"),
+                Err(e) => tracing::warn!(error = %e, "sweeping uploads failed"),
+            }
+            let week = crate::service::now() - jiff::SignedDuration::from_hours(24 * 7);
+            if let Err(e) = blobs.sweep_sessions(week).await {
+                tracing::warn!(error = %e, "sweeping upload sessions failed");
+            }
+            hub.prune();
+        }
+    })
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish
+/// (for at most `shutdown_grace`). Resumable sessions are on disk, so
+/// clients resume them against the next start.
+pub async fn run(listener: TcpListener, opts: ServeOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let app = build(&opts)?;
+    let sweeper = spawn_sweeper(app.service.clone(), app.blobs.clone(), app.hub.clone());
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %opts.data_dir.display(), "livedrop is serving");
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(signal);
+    let grace = opts.shutdown_grace;
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = server => r?,
+        _ = deadline => tracing::warn!("requests still running after the grace period; stopping anyway"),
+    }
+    sweeper.abort();
+    Ok(())
+}

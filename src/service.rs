@@ -1,0 +1,565 @@
+//! The use cases: everything livedrop does, whatever serves it.
+//!
+//! Handlers parse requests and call one method here; this layer checks who
+//! may do what, writes through the `MetadataStore`, signs through the
+//! `BlobStore`, records activity and publishes live changes. It knows
+//! neither HTTP nor SQLite nor Firestore.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use tokio::sync::RwLock;
+
+use crate::blob::{BlobStore, Disposition, UploadTarget};
+use crate::config::Config;
+use crate::domain::*;
+use crate::error::{Error, LinkRefusal, Result};
+use crate::feed::{Change, ChangeKind, ChangeSink, Collection};
+use crate::ratelimit::RateLimiter;
+use crate::store::{FileQuery, MetadataStore, Page, Scope, SortKey};
+
+/// Now, to the millisecond that every store keeps.
+pub fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+pub struct Service {
+    pub store: Arc<dyn MetadataStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub feed: Arc<dyn ChangeSink>,
+    pub config: Config,
+    /// Writers hold it shared from their store write to their publish; a
+    /// snapshot holds it alone, so that a snapshot and its sequence number
+    /// agree exactly (no change both in the snapshot and after it).
+    gate: RwLock<()>,
+    link_passwords: RateLimiter,
+}
+
+/// What the client asks to upload.
+pub struct NewUpload {
+    pub name: FileName,
+    pub size: u64,
+    pub content_type: ContentType,
+    pub crc32c: Crc32c,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Share {
+    pub email: Email,
+    pub user_id: Option<UserId>,
+    /// No account has this address yet: the share waits for its sign-up.
+    pub pending: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub id: LinkId,
+    pub file_id: FileId,
+    pub has_password: bool,
+    pub expires_at: Option<Timestamp>,
+    pub max_downloads: Option<u64>,
+    pub downloads: u64,
+    pub revoked: bool,
+    pub created_at: Timestamp,
+}
+
+impl From<&Link> for LinkView {
+    fn from(l: &Link) -> Self {
+        Self {
+            id: l.id.clone(),
+            file_id: l.file_id.clone(),
+            has_password: l.password_hash.is_some(),
+            expires_at: l.expires_at,
+            max_downloads: l.max_downloads,
+            downloads: l.downloads,
+            revoked: l.revoked,
+            created_at: l.created_at,
+        }
+    }
+}
+
+/// What anyone holding a link may know about its file.
+#[derive(Debug, Serialize)]
+pub struct PublicLink {
+    pub name: FileName,
+    pub size: u64,
+    pub content_type: ContentType,
+    pub password_required: bool,
+    pub expires_at: Option<Timestamp>,
+    pub downloads_left: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileDetails {
+    pub file: FileRecord,
+    /// Only for the owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares: Option<Vec<Share>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<LinkView>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignedUrl {
+    pub url: String,
+    pub expires_at: Timestamp,
+}
+
+pub struct NewLink {
+    pub expires_in: Option<SignedDuration>,
+    pub password: Option<Password>,
+    pub max_downloads: Option<u64>,
+}
+
+/// What a live connection starts from.
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    pub files: Vec<FileRecord>,
+    pub shared: Vec<FileRecord>,
+    pub activity: Vec<Activity>,
+}
+
+/// Most rows a snapshot carries per collection.
+pub const SNAPSHOT_LIMIT: u64 = 1000;
+pub const ACTIVITY_LIMIT: u64 = 200;
+
+fn doc<T: Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, feed: Arc<dyn ChangeSink>, config: Config) -> Self {
+        Self {
+            store,
+            blobs,
+            feed,
+            config,
+            gate: RwLock::new(()),
+            link_passwords: RateLimiter::new(10, Duration::from_secs(300)),
+        }
+    }
+
+    // ----- access -----
+
+    /// The file if `user` owns it; someone else's file is "not found", so
+    /// that ids cannot be probed.
+    async fn owned(&self, user: &User, id: &FileId) -> Result<FileRecord> {
+        match self.store.file(id).await? {
+            Some(f) if f.owner_id == user.id => Ok(f),
+            _ => Err(Error::not_found("file")),
+        }
+    }
+
+    /// The ready file if `user` owns it or it was shared with them.
+    async fn readable(&self, user: &User, id: &FileId) -> Result<FileRecord> {
+        let f = self.store.file(id).await?.ok_or(Error::not_found("file"))?;
+        let may = f.owner_id == user.id || self.store.readers(id).await?.iter().any(|r| r.id == user.id);
+        if !may || (f.status != FileStatus::Ready && f.owner_id != user.id) {
+            return Err(Error::not_found("file"));
+        }
+        Ok(f)
+    }
+
+    fn ready(f: &FileRecord) -> Result<()> {
+        if f.status != FileStatus::Ready {
+            return Err(Error::FileNotReady);
+        }
+        Ok(())
+    }
+
+    // ----- live changes -----
+
+    /// The file as its owner and each reader see it change.
+    fn file_changes(f: &FileRecord, kind: ChangeKind, readers: &[UserId]) -> Vec<Change> {
+        let d = if kind == ChangeKind::Removed { None } else { doc(f) };
+        let mut out = vec![Change {
+            user: f.owner_id.clone(),
+            collection: Collection::Files,
+            kind,
+            id: f.id.to_string(),
+            doc: d.clone(),
+        }];
+        out.extend(readers.iter().map(|r| Change {
+            user: r.clone(),
+            collection: Collection::Shared,
+            kind,
+            id: f.id.to_string(),
+            doc: d.clone(),
+        }));
+        out
+    }
+
+    async fn record(
+        &self,
+        f: &FileRecord,
+        kind: ActivityKind,
+        actor: Option<&User>,
+        link: Option<&LinkId>,
+        detail: Option<String>,
+    ) -> Result<Change> {
+        let a = Activity {
+            id: ActivityId::generate(),
+            owner_id: f.owner_id.clone(),
+            file_id: f.id.clone(),
+            file_name: f.name.as_str().to_owned(),
+            kind,
+            actor_id: actor.map(|u| u.id.clone()),
+            actor_email: actor.map(|u| u.email.clone()),
+            link_id: link.cloned(),
+            detail,
+            at: now(),
+        };
+        self.store.append_activity(&a).await?;
+        Ok(Change { user: a.owner_id.clone(), collection: Collection::Activity, kind: ChangeKind::Added, id: a.id.to_string(), doc: doc(&a) })
+    }
+
+    async fn reader_ids(&self, file: &FileId) -> Result<Vec<UserId>> {
+        Ok(self.store.readers(file).await?.into_iter().map(|u| u.id).collect())
+    }
+
+    /// A person's collections as they are now, and the feed number they
+    /// correspond to (read while no write is between store and feed).
+    pub async fn snapshot<T>(&self, user: &User, subscribe: impl FnOnce() -> T) -> Result<(T, Snapshot)> {
+        let _alone = self.gate.write().await;
+        let sub = subscribe();
+        let page = |scope| FileQuery {
+            user: user.id.clone(),
+            scope,
+            sort: SortKey::Updated,
+            descending: true,
+            offset: 0,
+            limit: SNAPSHOT_LIMIT,
+        };
+        let files = self.store.list_files(&page(Scope::Mine)).await?.items;
+        let shared = self.store.list_files(&page(Scope::SharedWithMe)).await?.items;
+        let activity = self.store.activity(&user.id, None, ACTIVITY_LIMIT).await?;
+        Ok((sub, Snapshot { files, shared, activity }))
+    }
+
+    // ----- uploads -----
+
+    pub async fn begin_upload(&self, user: &User, new: NewUpload) -> Result<(FileRecord, UploadTarget)> {
+        if new.size > self.config.max_file_size {
+            return Err(Error::FileTooLarge { size: new.size, max: self.config.max_file_size });
+        }
+        let at = now();
+        let file = crate::store::pending_file(user, new.name, new.size, new.content_type, new.crc32c, at);
+        self.store.insert_pending_file(&file, self.config.quota_bytes).await?;
+        let target = self.upload_target(&file)?;
+        Ok((file, target))
+    }
+
+    fn upload_target(&self, file: &FileRecord) -> Result<UploadTarget> {
+        let expires = now() + self.config.upload_url_ttl;
+        if file.size > self.config.resumable_threshold {
+            self.blobs.sign_resumable_start(&file.id, file.size, &file.content_type, expires)
+        } else {
+            self.blobs.sign_put(&file.id, file.size, &file.content_type, expires)
+        }
+    }
+
+    /// Checks the stored bytes against what was declared, and only then
+    /// makes the file ready: the moment everyone sees it.
+    pub async fn complete_upload(&self, user: &User, id: &FileId) -> Result<FileRecord> {
+        let f = self.owned(user, id).await?;
+        if f.status != FileStatus::Pending {
+            return Err(Error::NotPending);
+        }
+        let Some(info) = self.blobs.stat(id).await? else {
+            return Err(Error::UploadIncomplete("no bytes have been stored for this file yet".into()));
+        };
+        if info.size != f.size {
+            return Err(Error::SizeMismatch { declared: f.size, stored: info.size });
+        }
+        if info.crc32c != f.crc32c {
+            return Err(Error::ChecksumMismatch { declared: f.crc32c.encode(), stored: info.crc32c.encode() });
+        }
+        let _w = self.gate.read().await;
+        let ready = self.store.mark_ready(id, now()).await?;
+        let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(id).await?);
+        changes.push(self.record(&ready, ActivityKind::Uploaded, Some(user), None, None).await?);
+        self.feed.publish(changes);
+        Ok(ready)
+    }
+
+    /// Abandons a pending upload: its record and whatever bytes arrived.
+    pub async fn abort_upload(&self, user: &User, id: &FileId) -> Result<()> {
+        let f = self.owned(user, id).await?;
+        if f.status != FileStatus::Pending {
+            return Err(Error::NotPending);
+        }
+        self.blobs.delete(id).await?;
+        self.store.delete_file(id).await?;
+        Ok(())
+    }
+
+    /// Removes pending uploads older than the configured time.
+    pub async fn sweep(&self) -> Result<usize> {
+        let before = now() - self.config.pending_ttl;
+        let stale = self.store.pending_before(before, 500).await?;
+        for f in &stale {
+            self.blobs.delete(&f.id).await?;
+            self.store.delete_file(&f.id).await?;
+        }
+        Ok(stale.len())
+    }
+
+    // ----- files -----
+
+    pub async fn list(&self, user: &User, q: FileQuery) -> Result<Page<FileRecord>> {
+        debug_assert_eq!(q.user, user.id);
+        self.store.list_files(&q).await
+    }
+
+    pub async fn details(&self, user: &User, id: &FileId) -> Result<FileDetails> {
+        let file = self.readable(user, id).await?;
+        if file.owner_id != user.id {
+            return Ok(FileDetails { file, shares: None, links: None });
+        }
+        let mut shares: Vec<Share> = self
+            .store
+            .readers(id)
+            .await?
+            .into_iter()
+            .map(|u| Share { email: u.email, user_id: Some(u.id), pending: false })
+            .collect();
+        shares.extend(self.store.invitations(id).await?.into_iter().map(|email| Share { email, user_id: None, pending: true }));
+        let links = self.store.links_for_file(id).await?.iter().map(LinkView::from).collect();
+        Ok(FileDetails { file, shares: Some(shares), links: Some(links) })
+    }
+
+    pub async fn rename(&self, user: &User, id: &FileId, name: FileName) -> Result<FileRecord> {
+        let f = self.owned(user, id).await?;
+        let _w = self.gate.read().await;
+        let renamed = self.store.rename_file(id, &name, now()).await?;
+        let kind = ChangeKind::Modified;
+        let mut changes = if renamed.status == FileStatus::Ready {
+            Self::file_changes(&renamed, kind, &self.reader_ids(id).await?)
+        } else {
+            vec![]
+        };
+        changes.push(self.record(&renamed, ActivityKind::Renamed, Some(user), None, Some(f.name.as_str().to_owned())).await?);
+        self.feed.publish(changes);
+        Ok(renamed)
+    }
+
+    /// Deletes the file: its record, shares, invitations, links and bytes.
+    pub async fn delete(&self, user: &User, id: &FileId) -> Result<()> {
+        self.owned(user, id).await?;
+        let _w = self.gate.read().await;
+        let Some((f, readers)) = self.store.delete_file(id).await? else { return Err(Error::not_found("file")) };
+        // The record goes first: from now on no one can get a URL for the
+        // bytes, and a failure below leaves only unreachable bytes behind.
+        self.blobs.delete(id).await?;
+        let mut changes = Self::file_changes(&f, ChangeKind::Removed, &readers);
+        changes.push(self.record(&f, ActivityKind::Deleted, Some(user), None, None).await?);
+        self.feed.publish(changes);
+        Ok(())
+    }
+
+    /// A short-lived URL for the bytes, counted as a download.
+    pub async fn download(&self, user: &User, id: &FileId, inline: bool) -> Result<SignedUrl> {
+        let f = self.readable(user, id).await?;
+        Self::ready(&f)?;
+        let url = self.sign_get(&f, inline)?;
+        let _w = self.gate.read().await;
+        let c = self.record(&f, ActivityKind::Downloaded, Some(user), None, None).await?;
+        self.feed.publish(vec![c]);
+        Ok(url)
+    }
+
+    fn sign_get(&self, f: &FileRecord, inline: bool) -> Result<SignedUrl> {
+        let disposition =
+            if inline && f.content_type.is_safe_inline() { Disposition::Inline } else { Disposition::Attachment };
+        let expires_at = now() + self.config.download_url_ttl;
+        let url = self.blobs.sign_get(&f.id, &f.name, &f.content_type, disposition, expires_at)?;
+        Ok(SignedUrl { url, expires_at })
+    }
+
+    pub async fn activity(&self, user: &User, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>> {
+        if let Some(id) = file {
+            self.owned(user, id).await?;
+        }
+        self.store.activity(&user.id, file, limit).await
+    }
+
+    // ----- sharing -----
+
+    pub async fn share(&self, user: &User, id: &FileId, email: Email) -> Result<Share> {
+        let f = self.owned(user, id).await?;
+        Self::ready(&f)?;
+        if email == user.email {
+            return Err(Error::InvalidEmail("you own this file already".into()));
+        }
+        let _w = self.gate.read().await;
+        let at = now();
+        let share = match self.store.user_by_email(&email).await? {
+            Some(to) => {
+                if self.store.add_share(id, &to.id, at).await? {
+                    let mut changes = Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&to.id));
+                    changes.remove(0); // the owner's copy did not change
+                    changes.push(self.record(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string())).await?);
+                    self.feed.publish(changes);
+                }
+                Share { email, user_id: Some(to.id), pending: false }
+            }
+            None => {
+                if self.store.add_invitation(id, &email, at).await? {
+                    let c = self.record(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string())).await?;
+                    self.feed.publish(vec![c]);
+                }
+                Share { email, user_id: None, pending: true }
+            }
+        };
+        Ok(share)
+    }
+
+    pub async fn unshare(&self, user: &User, id: &FileId, email: Email) -> Result<()> {
+        let f = self.owned(user, id).await?;
+        let _w = self.gate.read().await;
+        let removed_user = match self.store.user_by_email(&email).await? {
+            Some(u) if self.store.remove_share(id, &u.id).await? => Some(u),
+            _ => None,
+        };
+        let removed_invitation = self.store.remove_invitation(id, &email).await?;
+        if removed_user.is_none() && !removed_invitation {
+            return Err(Error::not_found("share"));
+        }
+        let mut changes = vec![];
+        if let Some(u) = removed_user {
+            changes.push(Change {
+                user: u.id,
+                collection: Collection::Shared,
+                kind: ChangeKind::Removed,
+                id: f.id.to_string(),
+                doc: None,
+            });
+        }
+        changes.push(self.record(&f, ActivityKind::Unshared, Some(user), None, Some(email.to_string())).await?);
+        self.feed.publish(changes);
+        Ok(())
+    }
+
+    /// Turns invitations for a new person's address into shares.
+    pub async fn welcome(&self, user: &User) -> Result<()> {
+        let _w = self.gate.read().await;
+        let files = self.store.claim_invitations(user, now()).await?;
+        let mut changes = vec![];
+        for id in files {
+            if let Some(f) = self.store.file(&id).await? {
+                changes.extend(Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&user.id)).into_iter().skip(1));
+            }
+        }
+        self.feed.publish(changes);
+        Ok(())
+    }
+
+    // ----- public links -----
+
+    pub async fn create_link(&self, user: &User, id: &FileId, new: NewLink) -> Result<(LinkView, String)> {
+        let f = self.owned(user, id).await?;
+        Self::ready(&f)?;
+        if new.max_downloads == Some(0) {
+            return Err(Error::InvalidRequest("max_downloads must be at least 1".into()));
+        }
+        if new.expires_in.is_some_and(|d| d <= SignedDuration::ZERO || d > SignedDuration::from_hours(24 * 366)) {
+            return Err(Error::InvalidRequest("expires_in_seconds must be between 1 s and a year".into()));
+        }
+        let password_hash = match new.password {
+            Some(p) => Some(tokio::task::spawn_blocking(move || hash_password(&p)).await.map_err(Error::internal)??),
+            None => None,
+        };
+        // 256 random bits; only the hash is stored.
+        let token = random_token(32);
+        let at = now();
+        let link = Link {
+            id: LinkId::generate(),
+            file_id: f.id.clone(),
+            owner_id: user.id.clone(),
+            token_hash: sha256_hex(&token),
+            password_hash,
+            expires_at: new.expires_in.map(|d| at + d),
+            max_downloads: new.max_downloads,
+            downloads: 0,
+            revoked: false,
+            created_at: at,
+        };
+        let _w = self.gate.read().await;
+        self.store.insert_link(&link).await?;
+        let c = self.record(&f, ActivityKind::LinkCreated, Some(user), Some(&link.id), None).await?;
+        self.feed.publish(vec![c]);
+        Ok((LinkView::from(&link), token))
+    }
+
+    pub async fn links(&self, user: &User, id: &FileId) -> Result<Vec<LinkView>> {
+        self.owned(user, id).await?;
+        Ok(self.store.links_for_file(id).await?.iter().map(LinkView::from).collect())
+    }
+
+    pub async fn revoke_link(&self, user: &User, id: &LinkId) -> Result<()> {
+        let link = match self.store.link(id).await? {
+            Some(l) if l.owner_id == user.id => l,
+            _ => return Err(Error::not_found("link")),
+        };
+        let f = self.owned(user, &link.file_id).await?;
+        let _w = self.gate.read().await;
+        if self.store.revoke_link(id).await? {
+            let c = self.record(&f, ActivityKind::LinkRevoked, Some(user), Some(id), None).await?;
+            self.feed.publish(vec![c]);
+        }
+        Ok(())
+    }
+
+    /// The link and its file, if the link is usable now.
+    async fn open_link(&self, token: &str) -> Result<(Link, FileRecord)> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(Error::Link(LinkRefusal::NotAvailable));
+        }
+        let link = self.store.link_by_token_hash(&sha256_hex(token)).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
+        if let Some(r) = link.refusal(now()) {
+            return Err(Error::Link(r));
+        }
+        let f = self.store.file(&link.file_id).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
+        Ok((link, f))
+    }
+
+    pub async fn link_info(&self, token: &str) -> Result<PublicLink> {
+        let (link, f) = self.open_link(token).await?;
+        Ok(PublicLink {
+            name: f.name,
+            size: f.size,
+            content_type: f.content_type,
+            password_required: link.password_hash.is_some(),
+            expires_at: link.expires_at,
+            downloads_left: link.max_downloads.map(|m| m.saturating_sub(link.downloads)),
+        })
+    }
+
+    /// Checks the password, counts the download atomically and signs a URL.
+    pub async fn link_download(&self, token: &str, password: Option<String>, inline: bool) -> Result<SignedUrl> {
+        let (link, f) = self.open_link(token).await?;
+        if let Some(hash) = &link.password_hash {
+            let key = format!("link:{}", link.id);
+            self.link_passwords.check(&key)?;
+            let Some(password) = password else { return Err(Error::PasswordRequired) };
+            if password.len() > Password::MAX_BYTES {
+                return Err(Error::WrongPassword);
+            }
+            let hash = hash.clone();
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(Error::internal)?;
+            if !ok {
+                self.link_passwords.record_failure(&key);
+                return Err(Error::WrongPassword);
+            }
+        }
+        let _w = self.gate.read().await;
+        let link = self.store.count_link_download(&link.id, now()).await?.map_err(Error::Link)?;
+        let url = self.sign_get(&f, inline)?;
+        let left = link.max_downloads.map(|m| format!("{} of {m} downloads used", link.downloads));
+        let c = self.record(&f, ActivityKind::Downloaded, None, Some(&link.id), left).await?;
+        self.feed.publish(vec![c]);
+        Ok(url)
+    }
+}

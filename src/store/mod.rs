@@ -1,0 +1,124 @@
+//! The metadata store: files, people, shares, links and activity.
+//!
+//! One trait, two implementations (SQLite here, Firestore in cloud mode),
+//! one contract suite (`contract`) that both must pass. Every method that
+//! must be atomic for correctness (quota at upload, a link's download count,
+//! completing an upload, deleting a file with its shares and links) is one
+//! method, so each backend can make it one transaction.
+
+pub mod contract;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::domain::{Activity, Crc32c, Email, FileId, FileName, FileRecord, Link, LinkId, User, UserId};
+use crate::error::{LinkRefusal, Result};
+
+/// Which list of files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Mine,
+    SharedWithMe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Size,
+    Created,
+    Updated,
+}
+
+/// A page of a sorted file list. Ready files only: a pending upload is
+/// nobody's file yet.
+#[derive(Debug, Clone)]
+pub struct FileQuery {
+    pub user: UserId,
+    pub scope: Scope,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Offset of the next page, if there is one.
+    pub next_offset: Option<u64>,
+}
+
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    /// Creates a person; `Error::EmailTaken` if the address has one already.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    /// Creates or updates a person's profile (cloud: kept from ID tokens).
+    async fn upsert_user(&self, user: &User) -> Result<()>;
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+
+    /// Inserts a pending file if the owner's pending and ready files plus
+    /// this one stay within `quota` bytes; `Error::QuotaExceeded` if not.
+    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()>;
+    async fn file(&self, id: &FileId) -> Result<Option<FileRecord>>;
+    /// Pending → ready, only from pending (`Error::NotPending` otherwise).
+    async fn mark_ready(&self, id: &FileId, at: Timestamp) -> Result<FileRecord>;
+    async fn rename_file(&self, id: &FileId, name: &FileName, at: Timestamp) -> Result<FileRecord>;
+    /// Deletes the record with its shares, invitations and links; returns
+    /// what was deleted and who could read it.
+    async fn delete_file(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>>;
+    async fn list_files(&self, query: &FileQuery) -> Result<Page<FileRecord>>;
+    /// Bytes counted against the owner's quota (pending and ready).
+    async fn usage(&self, owner: &UserId) -> Result<u64>;
+    /// Pending files created before `before`, for the sweeper.
+    async fn pending_before(&self, before: Timestamp, limit: u64) -> Result<Vec<FileRecord>>;
+
+    /// Returns false if it was shared with that person already.
+    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp) -> Result<bool>;
+    async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool>;
+    async fn readers(&self, file: &FileId) -> Result<Vec<User>>;
+    /// A share waiting for an address with no account yet.
+    async fn add_invitation(&self, file: &FileId, email: &Email, at: Timestamp) -> Result<bool>;
+    async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool>;
+    async fn invitations(&self, file: &FileId) -> Result<Vec<Email>>;
+    /// Turns every invitation for `user.email` into a share, atomically.
+    async fn claim_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FileId>>;
+
+    async fn insert_link(&self, link: &Link) -> Result<()>;
+    async fn link(&self, id: &LinkId) -> Result<Option<Link>>;
+    async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>>;
+    async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>>;
+    async fn revoke_link(&self, id: &LinkId) -> Result<bool>;
+    /// Counts one download through the link if it is not revoked, expired or
+    /// exhausted at `now`, atomically: two racing downloads of a limit-1 link
+    /// give exactly one `Ok`.
+    async fn count_link_download(&self, id: &LinkId, now: Timestamp) -> Result<Result<Link, LinkRefusal>>;
+
+    async fn append_activity(&self, activity: &Activity) -> Result<()>;
+    /// Newest first.
+    async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>>;
+}
+
+/// Used by `FileRecord` builders in tests and the service.
+pub fn pending_file(
+    owner: &User,
+    name: FileName,
+    size: u64,
+    content_type: crate::domain::ContentType,
+    crc32c: Crc32c,
+    at: Timestamp,
+) -> FileRecord {
+    FileRecord {
+        id: FileId::generate(),
+        owner_id: owner.id.clone(),
+        owner_email: owner.email.clone(),
+        name,
+        size,
+        content_type,
+        crc32c,
+        status: crate::domain::FileStatus::Pending,
+        created_at: at,
+        updated_at: at,
+    }
+}

@@ -1,0 +1,664 @@
+//! The self-hosted metadata store: one SQLite file in WAL mode.
+//!
+//! One writer connection (SQLite has one writer at a time anyway, and
+//! `BEGIN IMMEDIATE` on it makes every multi-statement change atomic) and a
+//! bounded pool of readers. All calls run on tokio's blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use tokio::sync::Semaphore;
+
+use super::{FileQuery, MetadataStore, Page, Scope, SortKey};
+use crate::domain::*;
+use crate::error::{Error, LinkRefusal, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    owner_email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    crc32c INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_owner ON files (owner_id, status);
+CREATE INDEX IF NOT EXISTS files_pending ON files (status, created_at);
+CREATE TABLE IF NOT EXISTS shares (
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (file_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS shares_user ON shares (user_id);
+CREATE TABLE IF NOT EXISTS invitations (
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (file_id, email)
+);
+CREATE INDEX IF NOT EXISTS invitations_email ON invitations (email);
+CREATE TABLE IF NOT EXISTS links (
+    id TEXT PRIMARY KEY,
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    owner_id TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    password_hash TEXT,
+    expires_at INTEGER,
+    max_downloads INTEGER,
+    downloads INTEGER NOT NULL DEFAULT 0,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS links_file ON links (file_id);
+CREATE TABLE IF NOT EXISTS activity (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner_id TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor_id TEXT,
+    actor_email TEXT,
+    link_id TEXT,
+    detail TEXT,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activity_owner ON activity (owner_id, seq);
+CREATE INDEX IF NOT EXISTS activity_file ON activity (file_id, seq);
+-- Local accounts (self-hosted identity only).
+CREATE TABLE IF NOT EXISTS passwords (
+    user_id TEXT PRIMARY KEY REFERENCES users (id),
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_id);
+";
+
+/// The connections to one SQLite database file, shared by the metadata
+/// store and the local accounts.
+pub struct Db {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reader_slots: Arc<Semaphore>,
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if needed) the database with `readers` read connections.
+    pub fn open(path: &Path, readers: usize) -> Result<Arc<Db>> {
+        let writer = open(path)?;
+        writer.execute_batch(SCHEMA)?;
+        let readers = (0..readers.max(1)).map(|_| open(path)).collect::<Result<Vec<_>>>()?;
+        let slots = readers.len();
+        Ok(Arc::new(Db {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(Mutex::new(readers)),
+            reader_slots: Arc::new(Semaphore::new(slots)),
+        }))
+    }
+
+    /// Runs `f` in one immediate transaction on the writer.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
+    /// Runs `f` on one of the read connections.
+    pub async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let _permit = self.reader_slots.clone().acquire_owned().await.map_err(Error::internal)?;
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("a permit guarantees a reader");
+            let out = f(&conn);
+            readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            out
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+}
+
+pub(crate) fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+pub(crate) fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Reads a column that this program wrote; a value that no longer parses
+/// means the database was edited by hand, which is an internal error.
+fn parse_col<T>(r: Result<T>) -> rusqlite::Result<T> {
+    r.map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))
+}
+
+pub(crate) fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: parse_col(UserId::parse(&row.get::<_, String>(0)?))?,
+        email: parse_col(Email::parse(&row.get::<_, String>(1)?))?,
+    })
+}
+
+const FILE_COLS: &str =
+    "f.id, f.owner_id, f.owner_email, f.name, f.size, f.content_type, f.crc32c, f.status, f.created_at, f.updated_at";
+
+fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
+    let status: String = row.get(7)?;
+    Ok(FileRecord {
+        id: parse_col(FileId::parse(&row.get::<_, String>(0)?))?,
+        owner_id: parse_col(UserId::parse(&row.get::<_, String>(1)?))?,
+        owner_email: parse_col(Email::parse(&row.get::<_, String>(2)?))?,
+        name: parse_col(FileName::parse(&row.get::<_, String>(3)?))?,
+        size: row.get::<_, i64>(4)? as u64,
+        content_type: parse_col(ContentType::parse(Some(&row.get::<_, String>(5)?)))?,
+        crc32c: Crc32c(row.get::<_, i64>(6)? as u32),
+        status: if status == "ready" { FileStatus::Ready } else { FileStatus::Pending },
+        created_at: ts(row.get(8)?),
+        updated_at: ts(row.get(9)?),
+    })
+}
+
+const LINK_COLS: &str =
+    "id, file_id, owner_id, token_hash, password_hash, expires_at, max_downloads, downloads, revoked, created_at";
+
+fn link_row(row: &Row<'_>) -> rusqlite::Result<Link> {
+    Ok(Link {
+        id: parse_col(LinkId::parse(&row.get::<_, String>(0)?))?,
+        file_id: parse_col(FileId::parse(&row.get::<_, String>(1)?))?,
+        owner_id: parse_col(UserId::parse(&row.get::<_, String>(2)?))?,
+        token_hash: row.get(3)?,
+        password_hash: row.get(4)?,
+        expires_at: row.get::<_, Option<i64>>(5)?.map(ts),
+        max_downloads: row.get::<_, Option<i64>>(6)?.map(|n| n as u64),
+        downloads: row.get::<_, i64>(7)? as u64,
+        revoked: row.get::<_, i64>(8)? != 0,
+        created_at: ts(row.get(9)?),
+    })
+}
+
+fn activity_row(row: &Row<'_>) -> rusqlite::Result<Activity> {
+    let kind: String = row.get(4)?;
+    Ok(Activity {
+        id: parse_col(ActivityId::parse(&row.get::<_, String>(0)?))?,
+        owner_id: parse_col(UserId::parse(&row.get::<_, String>(1)?))?,
+        file_id: parse_col(FileId::parse(&row.get::<_, String>(2)?))?,
+        file_name: row.get(3)?,
+        kind: parse_col(ActivityKind::parse(&kind).ok_or_else(|| Error::internal(format!("activity kind {kind}"))))?,
+        actor_id: row.get::<_, Option<String>>(5)?.map(|s| UserId::parse(&s)).transpose().map_err(|e| {
+            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
+        })?,
+        actor_email: row.get::<_, Option<String>>(6)?.map(|s| Email::parse(&s)).transpose().map_err(|e| {
+            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
+        })?,
+        link_id: row.get::<_, Option<String>>(7)?.map(|s| LinkId::parse(&s)).transpose().map_err(|e| {
+            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
+        })?,
+        detail: row.get(8)?,
+        at: ts(row.get(9)?),
+    })
+}
+
+fn get_file(conn: &Connection, id: &str) -> Result<Option<FileRecord>> {
+    Ok(conn.query_row(&format!("SELECT {FILE_COLS} FROM files f WHERE f.id = ?1"), [id], file_row).optional()?)
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+pub struct SqliteStore {
+    db: Arc<Db>,
+}
+
+impl SqliteStore {
+    pub fn new(db: Arc<Db>) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let user = user.clone();
+        self.db
+            .write(move |tx| {
+                match tx.execute("INSERT INTO users (id, email) VALUES (?1, ?2)", params![user.id.as_str(), user.email.as_str()]) {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(Error::EmailTaken),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
+    }
+
+    async fn upsert_user(&self, user: &User) -> Result<()> {
+        let user = user.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO users (id, email) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET email = excluded.email",
+                    params![user.id.as_str(), user.email.as_str()],
+                )
+                .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken } else { e.into() })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
+        let id = id.clone();
+        self.db
+            .read(move |c| Ok(c.query_row("SELECT id, email FROM users WHERE id = ?1", [id.as_str()], user_row).optional()?))
+            .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        let email = email.clone();
+        self.db
+            .read(move |c| {
+                Ok(c.query_row("SELECT id, email FROM users WHERE email = ?1", [email.as_str()], user_row).optional()?)
+            })
+            .await
+    }
+
+    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()> {
+        let f = file.clone();
+        self.db
+            .write(move |tx| {
+                let used: i64 = tx.query_row(
+                    "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = ?1",
+                    [f.owner_id.as_str()],
+                    |r| r.get(0),
+                )?;
+                let used = used as u64;
+                if used.saturating_add(f.size) > quota {
+                    return Err(Error::QuotaExceeded { size: f.size, used, quota });
+                }
+                tx.execute(
+                    "INSERT INTO files (id, owner_id, owner_email, name, size, content_type, crc32c, status, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        f.id.as_str(),
+                        f.owner_id.as_str(),
+                        f.owner_email.as_str(),
+                        f.name.as_str(),
+                        f.size as i64,
+                        f.content_type.as_str(),
+                        f.crc32c.0 as i64,
+                        f.status.as_str(),
+                        ms(f.created_at),
+                        ms(f.updated_at)
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn file(&self, id: &FileId) -> Result<Option<FileRecord>> {
+        let id = id.clone();
+        self.db.read(move |c| get_file(c, id.as_str())).await
+    }
+
+    async fn mark_ready(&self, id: &FileId, at: Timestamp) -> Result<FileRecord> {
+        let id = id.clone();
+        self.db
+            .write(move |tx| {
+                let file = get_file(tx, id.as_str())?.ok_or(Error::not_found("file"))?;
+                if file.status != FileStatus::Pending {
+                    return Err(Error::NotPending);
+                }
+                tx.execute("UPDATE files SET status = 'ready', updated_at = ?2 WHERE id = ?1", params![id.as_str(), ms(at)])?;
+                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
+            })
+            .await
+    }
+
+    async fn rename_file(&self, id: &FileId, name: &FileName, at: Timestamp) -> Result<FileRecord> {
+        let (id, name) = (id.clone(), name.clone());
+        self.db
+            .write(move |tx| {
+                let file = get_file(tx, id.as_str())?.ok_or(Error::not_found("file"))?;
+                tx.execute(
+                    "UPDATE files SET name = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id.as_str(), name.as_str(), ms(at)],
+                )?;
+                Ok(FileRecord { name, updated_at: at, ..file })
+            })
+            .await
+    }
+
+    async fn delete_file(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+        let id = id.clone();
+        self.db
+            .write(move |tx| {
+                let Some(file) = get_file(tx, id.as_str())? else { return Ok(None) };
+                let readers = tx
+                    .prepare("SELECT user_id FROM shares WHERE file_id = ?1")?
+                    .query_map([id.as_str()], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                    .into_iter()
+                    .filter_map(|s| UserId::parse(&s).ok())
+                    .collect();
+                // Shares, invitations and links go with it (ON DELETE CASCADE).
+                tx.execute("DELETE FROM files WHERE id = ?1", [id.as_str()])?;
+                Ok(Some((file, readers)))
+            })
+            .await
+    }
+
+    async fn list_files(&self, q: &FileQuery) -> Result<Page<FileRecord>> {
+        let q = q.clone();
+        self.db
+            .read(move |c| {
+                let order = match q.sort {
+                    SortKey::Name => "f.name COLLATE NOCASE",
+                    SortKey::Size => "f.size",
+                    SortKey::Created => "f.created_at",
+                    SortKey::Updated => "f.updated_at",
+                };
+                let dir = if q.descending { "DESC" } else { "ASC" };
+                let from = match q.scope {
+                    Scope::Mine => "files f WHERE f.owner_id = ?1",
+                    Scope::SharedWithMe => "files f JOIN shares s ON s.file_id = f.id WHERE s.user_id = ?1",
+                };
+                let sql = format!(
+                    "SELECT {FILE_COLS} FROM {from} AND f.status = 'ready' ORDER BY {order} {dir}, f.id {dir} LIMIT ?2 OFFSET ?3"
+                );
+                let mut items = c
+                    .prepare_cached(&sql)?
+                    .query_map(params![q.user.as_str(), (q.limit + 1) as i64, q.offset as i64], file_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let next_offset = if items.len() as u64 > q.limit {
+                    items.truncate(q.limit as usize);
+                    Some(q.offset + q.limit)
+                } else {
+                    None
+                };
+                Ok(Page { items, next_offset })
+            })
+            .await
+    }
+
+    async fn usage(&self, owner: &UserId) -> Result<u64> {
+        let owner = owner.clone();
+        self.db
+            .read(move |c| {
+                let used: i64 =
+                    c.query_row("SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = ?1", [owner.as_str()], |r| {
+                        r.get(0)
+                    })?;
+                Ok(used as u64)
+            })
+            .await
+    }
+
+    async fn pending_before(&self, before: Timestamp, limit: u64) -> Result<Vec<FileRecord>> {
+        self.db
+            .read(move |c| {
+                Ok(c.prepare(&format!(
+                    "SELECT {FILE_COLS} FROM files f WHERE f.status = 'pending' AND f.created_at < ?1 LIMIT ?2"
+                ))?
+                .query_map(params![ms(before), limit as i64], file_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp) -> Result<bool> {
+        let (file, user) = (file.clone(), user.clone());
+        self.db
+            .write(move |tx| {
+                let n = tx.execute(
+                    "INSERT OR IGNORE INTO shares (file_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                    params![file.as_str(), user.as_str(), ms(at)],
+                )?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool> {
+        let (file, user) = (file.clone(), user.clone());
+        self.db
+            .write(move |tx| {
+                Ok(tx.execute("DELETE FROM shares WHERE file_id = ?1 AND user_id = ?2", params![file.as_str(), user.as_str()])?
+                    == 1)
+            })
+            .await
+    }
+
+    async fn readers(&self, file: &FileId) -> Result<Vec<User>> {
+        let file = file.clone();
+        self.db
+            .read(move |c| {
+                Ok(c.prepare_cached(
+                    "SELECT u.id, u.email FROM shares s JOIN users u ON u.id = s.user_id WHERE s.file_id = ?1 ORDER BY u.email",
+                )?
+                .query_map([file.as_str()], user_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn add_invitation(&self, file: &FileId, email: &Email, at: Timestamp) -> Result<bool> {
+        let (file, email) = (file.clone(), email.clone());
+        self.db
+            .write(move |tx| {
+                Ok(tx.execute(
+                    "INSERT OR IGNORE INTO invitations (file_id, email, created_at) VALUES (?1, ?2, ?3)",
+                    params![file.as_str(), email.as_str(), ms(at)],
+                )? == 1)
+            })
+            .await
+    }
+
+    async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool> {
+        let (file, email) = (file.clone(), email.clone());
+        self.db
+            .write(move |tx| {
+                Ok(tx.execute(
+                    "DELETE FROM invitations WHERE file_id = ?1 AND email = ?2",
+                    params![file.as_str(), email.as_str()],
+                )? == 1)
+            })
+            .await
+    }
+
+    async fn invitations(&self, file: &FileId) -> Result<Vec<Email>> {
+        let file = file.clone();
+        self.db
+            .read(move |c| {
+                let emails = c
+                    .prepare_cached("SELECT email FROM invitations WHERE file_id = ?1 ORDER BY email")?
+                    .query_map([file.as_str()], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                emails.iter().map(|e| Email::parse(e)).collect()
+            })
+            .await
+    }
+
+    async fn claim_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FileId>> {
+        let user = user.clone();
+        self.db
+            .write(move |tx| {
+                let files = tx
+                    .prepare("SELECT file_id FROM invitations WHERE email = ?1")?
+                    .query_map([user.email.as_str()], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                for f in &files {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO shares (file_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                        params![f, user.id.as_str(), ms(at)],
+                    )?;
+                }
+                tx.execute("DELETE FROM invitations WHERE email = ?1", [user.email.as_str()])?;
+                files.iter().map(|f| FileId::parse(f)).collect()
+            })
+            .await
+    }
+
+    async fn insert_link(&self, link: &Link) -> Result<()> {
+        let l = link.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    &format!("INSERT INTO links ({LINK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                    params![
+                        l.id.as_str(),
+                        l.file_id.as_str(),
+                        l.owner_id.as_str(),
+                        l.token_hash,
+                        l.password_hash,
+                        l.expires_at.map(ms),
+                        l.max_downloads.map(|n| n as i64),
+                        l.downloads as i64,
+                        l.revoked as i64,
+                        ms(l.created_at)
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn link(&self, id: &LinkId) -> Result<Option<Link>> {
+        let id = id.clone();
+        self.db
+            .read(move |c| Ok(c.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"), [id.as_str()], link_row).optional()?))
+            .await
+    }
+
+    async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>> {
+        let h = token_hash.to_owned();
+        self.db
+            .read(move |c| Ok(c.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE token_hash = ?1"), [h], link_row).optional()?))
+            .await
+    }
+
+    async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>> {
+        let file = file.clone();
+        self.db
+            .read(move |c| {
+                Ok(c.prepare_cached(&format!("SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"))?
+                    .query_map([file.as_str()], link_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn revoke_link(&self, id: &LinkId) -> Result<bool> {
+        let id = id.clone();
+        self.db
+            .write(move |tx| Ok(tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [id.as_str()])? == 1))
+            .await
+    }
+
+    async fn count_link_download(&self, id: &LinkId, now: Timestamp) -> Result<Result<Link, LinkRefusal>> {
+        let id = id.clone();
+        self.db
+            .write(move |tx| {
+                let Some(link) =
+                    tx.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"), [id.as_str()], link_row).optional()?
+                else {
+                    return Ok(Err(LinkRefusal::NotAvailable));
+                };
+                if let Some(refusal) = link.refusal(now) {
+                    return Ok(Err(refusal));
+                }
+                tx.execute("UPDATE links SET downloads = downloads + 1 WHERE id = ?1", [id.as_str()])?;
+                Ok(Ok(Link { downloads: link.downloads + 1, ..link }))
+            })
+            .await
+    }
+
+    async fn append_activity(&self, a: &Activity) -> Result<()> {
+        let a = a.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO activity (id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        a.id.as_str(),
+                        a.owner_id.as_str(),
+                        a.file_id.as_str(),
+                        a.file_name,
+                        a.kind.as_str(),
+                        a.actor_id.as_ref().map(|u| u.as_str().to_owned()),
+                        a.actor_email.as_ref().map(|e| e.as_str().to_owned()),
+                        a.link_id.as_ref().map(|l| l.as_str().to_owned()),
+                        a.detail,
+                        ms(a.at)
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>> {
+        let (owner, file) = (owner.clone(), file.cloned());
+        self.db
+            .read(move |c| {
+                const COLS: &str = "id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at";
+                let rows = match file {
+                    Some(f) => c
+                        .prepare_cached(&format!(
+                            "SELECT {COLS} FROM activity WHERE owner_id = ?1 AND file_id = ?2 ORDER BY seq DESC LIMIT ?3"
+                        ))?
+                        .query_map(params![owner.as_str(), f.as_str(), limit as i64], activity_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                    None => c
+                        .prepare_cached(&format!("SELECT {COLS} FROM activity WHERE owner_id = ?1 ORDER BY seq DESC LIMIT ?2"))?
+                        .query_map(params![owner.as_str(), limit as i64], activity_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                };
+                Ok(rows)
+            })
+            .await
+    }
+}

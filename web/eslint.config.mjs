@@ -1,0 +1,22 @@
+import nextCoreWebVitals from "eslint-config-next/core-web-vitals";
+import nextTypescript from "eslint-config-next/typescript";
+
+const config = [
+  { ignores: ["node_modules/**", ".next/**", "out/**", "test-results/**", "playwright-report/**", "next-env.d.ts"] },
+  ...nextCoreWebVitals,
+  ...nextTypescript,
+  {
+    // web/lib/backend is the only place that talks to the network.
+    files: ["app/**", "components/**"],
+    rules: {
+      "no-restricted-globals": [
+        "error",
+        { name: "fetch", message: "Use the backend from web/lib/backend." },
+        { name: "WebSocket", message: "Use the backend from web/lib/backend." },
+        { name: "XMLHttpRequest", message: "Use the backend from web/lib/backend." },
+      ],
+    },
+  },
+];
+
+export default config;

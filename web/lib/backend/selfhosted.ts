@@ -1,0 +1,345 @@
+// The self-hosted backend: the livedrop server's JSON API on the same origin,
+// its blob endpoint for bytes, and its WebSocket feed for live data.
+
+import { ApiError, NetworkError, errorFromBody, isAbort } from "./errors";
+import { WebSocketFeed } from "./feed";
+import type {
+  Activity,
+  ApiToken,
+  Backend,
+  BlobTransfer,
+  Config,
+  CreatedLink,
+  CreatedToken,
+  FileDetails,
+  FilePage,
+  FileQuery,
+  FileRecord,
+  Link,
+  LiveData,
+  Me,
+  NewLink,
+  NewUpload,
+  ProgressFn,
+  PublicLink,
+  SessionState,
+  Share,
+  SignedUrl,
+  UploadStart,
+  UploadTarget,
+  User,
+} from "./types";
+
+type Method = "GET" | "POST" | "PATCH" | "DELETE" | "PUT";
+
+const enc = encodeURIComponent;
+
+/** Parses a resumable session's `Range: bytes=0-N` into the stored byte count. */
+export function storedFromRange(range: string | null): number {
+  if (!range) return 0;
+  const m = /bytes=(\d+)-(\d+)/.exec(range);
+  return m ? Number(m[2]) + 1 : 0;
+}
+
+/** Answers of a resumable session: 308 partial, 200/201 complete, 404/410 gone. */
+export function sessionState(status: number, range: string | null): SessionState | null {
+  if (status === 308) return { kind: "partial", stored: storedFromRange(range) };
+  if (status === 200 || status === 201) return { kind: "complete" };
+  if (status === 404 || status === 410) return { kind: "gone" };
+  return null;
+}
+
+/** XMLHttpRequest, because fetch cannot report upload progress. */
+function xhr(
+  method: string,
+  url: string,
+  headers: [string, string][],
+  body: Blob | null,
+  onProgress: ProgressFn,
+  signal: AbortSignal,
+): Promise<{ status: number; text: string; header: (name: string) => string | null }> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new DOMException("aborted", "AbortError"));
+      return;
+    }
+    const req = new XMLHttpRequest();
+    req.open(method, url);
+    for (const [k, v] of headers) req.setRequestHeader(k, v);
+    req.upload.onprogress = (e) => onProgress(e.loaded);
+    const abort = () => req.abort();
+    signal.addEventListener("abort", abort, { once: true });
+    req.onload = () => {
+      signal.removeEventListener("abort", abort);
+      resolve({
+        status: req.status,
+        text: req.responseText,
+        header: (name) => req.getResponseHeader(name),
+      });
+    };
+    req.onerror = () => {
+      signal.removeEventListener("abort", abort);
+      reject(new NetworkError("The connection was interrupted."));
+    };
+    req.onabort = () => {
+      signal.removeEventListener("abort", abort);
+      reject(new DOMException("aborted", "AbortError"));
+    };
+    req.send(body);
+  });
+}
+
+export const blobTransfer: BlobTransfer = {
+  async putWhole(target: UploadTarget, body: Blob, onProgress: ProgressFn, signal: AbortSignal) {
+    const res = await xhr("PUT", target.url, target.headers, body, onProgress, signal);
+    if (res.status < 200 || res.status >= 300) {
+      throw errorFromBody(res.status, res.text, res.header("Retry-After"));
+    }
+  },
+
+  async startSession(target: UploadTarget, signal: AbortSignal) {
+    let res: Response;
+    try {
+      res = await fetch(target.url, { method: "POST", headers: target.headers, signal });
+    } catch (e) {
+      if (isAbort(e)) throw e;
+      throw new NetworkError();
+    }
+    if (!res.ok) throw errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
+    const location = res.headers.get("Location");
+    if (!location) throw new ApiError(res.status, "invalid_response", "No upload session was started.");
+    return location;
+  },
+
+  async putChunk(location, chunk, first, total, onProgress, signal) {
+    const last = first + chunk.size - 1;
+    const res = await xhr(
+      "PUT",
+      location,
+      [["Content-Range", `bytes ${first}-${last}/${total}`]],
+      chunk,
+      onProgress,
+      signal,
+    );
+    const state = sessionState(res.status, res.header("Range"));
+    if (state && state.kind !== "gone") return state;
+    throw errorFromBody(res.status, res.text, res.header("Retry-After"));
+  },
+
+  async querySession(location, total, signal) {
+    let res: Response;
+    try {
+      res = await fetch(location, {
+        method: "PUT",
+        headers: { "Content-Range": `bytes */${total}` },
+        signal,
+      });
+    } catch (e) {
+      if (isAbort(e)) throw e;
+      throw new NetworkError();
+    }
+    const state = sessionState(res.status, res.headers.get("Range"));
+    if (state) return state;
+    throw errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
+  },
+};
+
+/** Reads the runtime config the page starts from. */
+export async function fetchConfig(): Promise<Config> {
+  let res: Response;
+  try {
+    res = await fetch("/api/config", { credentials: "same-origin" });
+  } catch {
+    throw new NetworkError();
+  }
+  if (!res.ok) throw errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
+  return (await res.json()) as Config;
+}
+
+export class SelfHostedBackend implements Backend {
+  readonly transfer = blobTransfer;
+  private csrf: string | null = null;
+  private feed: WebSocketFeed | null = null;
+
+  constructor(readonly config: Config) {}
+
+  private async request<T>(method: Method, path: string, body?: unknown, retried = false): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+      });
+    } catch {
+      throw new NetworkError();
+    }
+    if (!res.ok) {
+      const err = errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
+      // The token rotates with the session (another tab signed in again):
+      // fetch the current one and try once more.
+      if (err.code === "csrf_failed" && !retried && path !== "/api/me") {
+        const me = await this.me().catch(() => null);
+        if (me) return this.request<T>(method, path, body, true);
+      }
+      throw err;
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async signUp(email: string, password: string): Promise<User> {
+    const r = await this.request<{ user: User; csrf_token: string }>("POST", "/api/auth/signup", {
+      email,
+      password,
+    });
+    this.csrf = r.csrf_token;
+    return r.user;
+  }
+
+  async signIn(email: string, password: string): Promise<User> {
+    const r = await this.request<{ user: User; csrf_token: string }>("POST", "/api/auth/signin", {
+      email,
+      password,
+    });
+    this.csrf = r.csrf_token;
+    return r.user;
+  }
+
+  async signOut(): Promise<void> {
+    try {
+      await this.request<void>("POST", "/api/auth/signout");
+    } finally {
+      this.csrf = null;
+      this.feed?.close();
+      this.feed = null;
+    }
+  }
+
+  async me(): Promise<Me | null> {
+    try {
+      const me = await this.request<Me>("GET", "/api/me");
+      this.csrf = me.csrf_token;
+      return me;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return null;
+      throw e;
+    }
+  }
+
+  listFiles(q: FileQuery): Promise<FilePage> {
+    const params = new URLSearchParams({ scope: q.scope });
+    if (q.sort) params.set("sort", q.sort);
+    if (q.order) params.set("order", q.order);
+    if (q.limit) params.set("limit", String(q.limit));
+    if (q.cursor) params.set("cursor", q.cursor);
+    return this.request("GET", `/api/files?${params}`);
+  }
+
+  getFile(id: string): Promise<FileDetails> {
+    return this.request("GET", `/api/files/${enc(id)}`);
+  }
+
+  async renameFile(id: string, name: string): Promise<FileRecord> {
+    return (await this.request<{ file: FileRecord }>("PATCH", `/api/files/${enc(id)}`, { name }))
+      .file;
+  }
+
+  deleteFile(id: string): Promise<void> {
+    return this.request("DELETE", `/api/files/${enc(id)}`);
+  }
+
+  downloadUrl(id: string, inline: boolean): Promise<SignedUrl> {
+    return this.request("POST", `/api/files/${enc(id)}/download`, inline ? { inline } : {});
+  }
+
+  async fileActivity(id: string): Promise<Activity[]> {
+    return (await this.request<{ activity: Activity[] }>("GET", `/api/files/${enc(id)}/activity`))
+      .activity;
+  }
+
+  async share(fileId: string, email: string): Promise<Share> {
+    return (
+      await this.request<{ share: Share }>("POST", `/api/files/${enc(fileId)}/shares`, { email })
+    ).share;
+  }
+
+  unshare(fileId: string, email: string): Promise<void> {
+    return this.request("DELETE", `/api/files/${enc(fileId)}/shares/${enc(email)}`);
+  }
+
+  async listLinks(fileId: string): Promise<Link[]> {
+    return (await this.request<{ links: Link[] }>("GET", `/api/files/${enc(fileId)}/links`)).links;
+  }
+
+  createLink(fileId: string, options: NewLink): Promise<CreatedLink> {
+    return this.request("POST", `/api/files/${enc(fileId)}/links`, options);
+  }
+
+  revokeLink(linkId: string): Promise<void> {
+    return this.request("DELETE", `/api/links/${enc(linkId)}`);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return (await this.request<{ tokens: ApiToken[] }>("GET", "/api/tokens")).tokens;
+  }
+
+  createToken(name: string): Promise<CreatedToken> {
+    return this.request("POST", "/api/tokens", { name });
+  }
+
+  revokeToken(id: string): Promise<void> {
+    return this.request("DELETE", `/api/tokens/${enc(id)}`);
+  }
+
+  createUpload(upload: NewUpload): Promise<UploadStart> {
+    return this.request("POST", "/api/uploads", upload);
+  }
+
+  async completeUpload(fileId: string): Promise<FileRecord> {
+    return (await this.request<{ file: FileRecord }>("POST", `/api/uploads/${enc(fileId)}/complete`))
+      .file;
+  }
+
+  cancelUpload(fileId: string): Promise<void> {
+    return this.request("DELETE", `/api/uploads/${enc(fileId)}`);
+  }
+
+  async readText(url: string, maxBytes: number): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { Range: `bytes=0-${maxBytes - 1}` } });
+    } catch {
+      throw new NetworkError();
+    }
+    if (!res.ok) throw errorFromBody(res.status, await res.text(), null);
+    const buf = await res.arrayBuffer();
+    return new TextDecoder("utf-8", { fatal: false }).decode(buf.slice(0, maxBytes));
+  }
+
+  linkInfo(token: string): Promise<PublicLink> {
+    return this.request("GET", `/api/s/${enc(token)}`);
+  }
+
+  linkDownload(
+    token: string,
+    options: { password?: string; inline?: boolean },
+  ): Promise<SignedUrl> {
+    return this.request("POST", `/api/s/${enc(token)}/download`, options);
+  }
+
+  live(): LiveData {
+    if (!this.feed) {
+      this.feed = new WebSocketFeed({
+        connect: (url) => new WebSocket(url),
+        location: window.location,
+      });
+    }
+    return this.feed;
+  }
+}

@@ -1,0 +1,266 @@
+// The shapes the app works with, and the interface every deployment's
+// backend implements. Wire types follow the API contract
+// (src/http/openapi.json); components import only from here and from
+// `@/lib/backend`.
+
+export type Mode = "self-hosted" | "cloud";
+
+export interface Config {
+  mode: Mode;
+  signup_open: boolean;
+  max_file_size: number;
+  resumable_threshold: number;
+  /** Firebase web config, present in cloud mode only. */
+  firebase?: Record<string, string>;
+}
+
+export interface User {
+  id: string;
+  email: string;
+}
+
+export interface Usage {
+  used: number;
+  quota: number;
+}
+
+export interface Me {
+  user: User;
+  csrf_token: string;
+  usage: Usage;
+  max_file_size: number;
+}
+
+export type FileStatus = "pending" | "ready";
+
+export interface FileRecord {
+  id: string;
+  owner_id: string;
+  owner_email: string;
+  name: string;
+  size: number;
+  content_type: string;
+  crc32c: string;
+  status: FileStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Share {
+  email: string;
+  user_id: string | null;
+  /** True while the address has no account: the share waits for sign-up. */
+  pending: boolean;
+}
+
+export interface Link {
+  id: string;
+  file_id: string;
+  has_password: boolean;
+  expires_at: string | null;
+  max_downloads: number | null;
+  downloads: number;
+  revoked: boolean;
+  created_at: string;
+}
+
+export interface CreatedLink {
+  link: Link;
+  token: string;
+  /** Relative: "/s/<token>". */
+  url: string;
+}
+
+export interface FileDetails {
+  file: FileRecord;
+  /** Only for the owner. */
+  shares?: Share[];
+  /** Only for the owner. */
+  links?: Link[];
+}
+
+export type ActivityKind =
+  | "uploaded"
+  | "shared"
+  | "unshared"
+  | "link_created"
+  | "link_revoked"
+  | "downloaded"
+  | "renamed"
+  | "deleted";
+
+export interface Activity {
+  id: string;
+  owner_id: string;
+  file_id: string;
+  file_name: string;
+  kind: ActivityKind;
+  actor_id: string | null;
+  actor_email: string | null;
+  link_id: string | null;
+  detail: string | null;
+  at: string;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface CreatedToken {
+  token: ApiToken;
+  /** "ldt_...": shown once. */
+  secret: string;
+}
+
+export interface SignedUrl {
+  url: string;
+  expires_at: string;
+}
+
+export interface UploadTarget {
+  method: "PUT" | "POST";
+  url: string;
+  headers: [string, string][];
+  resumable: boolean;
+}
+
+export interface UploadStart {
+  file: FileRecord;
+  upload: UploadTarget;
+}
+
+export interface NewUpload {
+  name: string;
+  size: number;
+  content_type: string;
+  crc32c: string;
+}
+
+export interface NewLink {
+  expires_in_seconds?: number;
+  password?: string;
+  max_downloads?: number;
+}
+
+export interface PublicLink {
+  name: string;
+  size: number;
+  content_type: string;
+  password_required: boolean;
+  expires_at: string | null;
+  downloads_left: number | null;
+}
+
+export type SortKey = "name" | "size" | "created" | "updated";
+export type SortOrder = "asc" | "desc";
+
+export interface FileQuery {
+  scope: "mine" | "shared";
+  sort?: SortKey;
+  order?: SortOrder;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface FilePage {
+  files: FileRecord[];
+  next_cursor: string | null;
+}
+
+/** Where a resumable session stands. */
+export type SessionState =
+  | { kind: "partial"; stored: number }
+  | { kind: "complete" }
+  | { kind: "gone" };
+
+export type ProgressFn = (loadedInThisRequest: number) => void;
+
+/**
+ * Moving bytes to and from signed URLs: the same GCS-shaped protocol for the
+ * self-hosted blob endpoint and Cloud Storage.
+ */
+export interface BlobTransfer {
+  /** One request with the whole body. */
+  putWhole(
+    target: UploadTarget,
+    body: Blob,
+    onProgress: ProgressFn,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Starts a resumable session; returns its Location. */
+  startSession(target: UploadTarget, signal: AbortSignal): Promise<string>;
+  /** Sends bytes [first, first + chunk.size) of total; says what is stored after. */
+  putChunk(
+    location: string,
+    chunk: Blob,
+    first: number,
+    total: number,
+    onProgress: ProgressFn,
+    signal: AbortSignal,
+  ): Promise<SessionState>;
+  /** Asks a session how much it holds (after a drop or a reload). */
+  querySession(location: string, total: number, signal: AbortSignal): Promise<SessionState>;
+}
+
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline";
+
+export type Unsubscribe = () => void;
+
+/**
+ * Live data: listener semantics (the whole current set on subscribe, then the
+ * new set after every change). Self-hosted: the server's WebSocket feed;
+ * cloud: Firestore listeners.
+ */
+export interface LiveData {
+  subscribeFiles(onChange: (files: FileRecord[]) => void): Unsubscribe;
+  subscribeShared(onChange: (files: FileRecord[]) => void): Unsubscribe;
+  /** Activity on my files, newest first. */
+  subscribeActivity(onChange: (activity: Activity[]) => void): Unsubscribe;
+  subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe;
+  close(): void;
+}
+
+/** Everything the app asks of a deployment. */
+export interface Backend {
+  readonly config: Config;
+
+  signUp(email: string, password: string): Promise<User>;
+  signIn(email: string, password: string): Promise<User>;
+  signOut(): Promise<void>;
+  /** null when nobody is signed in. */
+  me(): Promise<Me | null>;
+
+  listFiles(query: FileQuery): Promise<FilePage>;
+  getFile(id: string): Promise<FileDetails>;
+  renameFile(id: string, name: string): Promise<FileRecord>;
+  deleteFile(id: string): Promise<void>;
+  downloadUrl(id: string, inline: boolean): Promise<SignedUrl>;
+  fileActivity(id: string): Promise<Activity[]>;
+
+  share(fileId: string, email: string): Promise<Share>;
+  unshare(fileId: string, email: string): Promise<void>;
+  listLinks(fileId: string): Promise<Link[]>;
+  createLink(fileId: string, options: NewLink): Promise<CreatedLink>;
+  revokeLink(linkId: string): Promise<void>;
+
+  listTokens(): Promise<ApiToken[]>;
+  createToken(name: string): Promise<CreatedToken>;
+  revokeToken(id: string): Promise<void>;
+
+  createUpload(upload: NewUpload): Promise<UploadStart>;
+  completeUpload(fileId: string): Promise<FileRecord>;
+  cancelUpload(fileId: string): Promise<void>;
+  readonly transfer: BlobTransfer;
+
+  /** The first maxBytes of a signed URL, as text (for previews). */
+  readText(url: string, maxBytes: number): Promise<string>;
+
+  linkInfo(token: string): Promise<PublicLink>;
+  linkDownload(token: string, options: { password?: string; inline?: boolean }): Promise<SignedUrl>;
+
+  /** Starts the live-data source on first use. */
+  live(): LiveData;
+}

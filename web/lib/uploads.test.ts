@@ -1,0 +1,271 @@
+import { describe, expect, it, vi } from "vitest";
+import { ApiError, NetworkError } from "./backend/errors";
+import type { BlobTransfer, FileRecord, NewUpload, SessionState, UploadTarget } from "./backend/types";
+import { UploadManager, type UploadBackend, type UploadView } from "./uploads";
+
+/** An in-memory server: pending records and resumable sessions. */
+class FakeServer {
+  created: NewUpload[] = [];
+  completed: string[] = [];
+  canceled: string[] = [];
+  sessions = new Map<string, { total: number; bytes: Uint8Array; stored: number }>();
+  whole = new Map<string, Uint8Array>();
+  puts: string[] = [];
+  /** Makes the nth chunk PUT (1-based) fail as a network drop. */
+  failChunks = new Set<number>();
+  threshold: number;
+  private chunkCount = 0;
+  private n = 0;
+
+  constructor(threshold = 100) {
+    this.threshold = threshold;
+  }
+
+  backend(): UploadBackend {
+    const transfer: BlobTransfer = {
+      putWhole: async (target, body, onProgress) => {
+        const bytes = new Uint8Array(await body.arrayBuffer());
+        onProgress(bytes.length);
+        this.whole.set(target.url, bytes);
+      },
+      startSession: async (target) => {
+        const id = target.url.split("/").pop()!;
+        const total = this.created.find((_, i) => `f${i + 1}` === id)!.size;
+        this.sessions.set(`/blob/sessions/${id}`, { total, bytes: new Uint8Array(total), stored: 0 });
+        return `/blob/sessions/${id}`;
+      },
+      putChunk: async (location, chunk, first, total, onProgress) => {
+        this.chunkCount++;
+        const s = this.sessions.get(location);
+        if (!s) return { kind: "gone" };
+        this.puts.push(`bytes ${first}-${first + chunk.size - 1}/${total}`);
+        if (this.failChunks.has(this.chunkCount)) {
+          // Half the chunk arrived before the drop.
+          const half = new Uint8Array(await chunk.slice(0, chunk.size / 2).arrayBuffer());
+          if (first === s.stored) {
+            s.bytes.set(half, first);
+            s.stored += half.length;
+          }
+          throw new NetworkError();
+        }
+        if (first !== s.stored) throw new ApiError(400, "invalid_range", "wrong offset");
+        const bytes = new Uint8Array(await chunk.arrayBuffer());
+        onProgress(bytes.length);
+        s.bytes.set(bytes, first);
+        s.stored += bytes.length;
+        return s.stored === s.total ? { kind: "complete" } : { kind: "partial", stored: s.stored };
+      },
+      querySession: async (location): Promise<SessionState> => {
+        const s = this.sessions.get(location);
+        if (!s) return { kind: "gone" };
+        return s.stored === s.total ? { kind: "complete" } : { kind: "partial", stored: s.stored };
+      },
+    };
+    return {
+      transfer,
+      createUpload: async (u) => {
+        this.created.push(u);
+        const id = `f${++this.n}`;
+        const upload: UploadTarget = {
+          method: u.size > this.threshold ? "POST" : "PUT",
+          url: `/blob/${id}`,
+          headers: u.size > this.threshold ? [["x-goog-resumable", "start"]] : [],
+          resumable: u.size > this.threshold,
+        };
+        return { file: { id, name: u.name, size: u.size } as FileRecord, upload };
+      },
+      completeUpload: async (id) => {
+        this.completed.push(id);
+        return { id } as FileRecord;
+      },
+      cancelUpload: async (id) => {
+        this.canceled.push(id);
+      },
+    };
+  }
+}
+
+function bytes(n: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
+}
+
+function makeFile(n: number, name = "data.bin", lastModified = 1700000000000): File {
+  return new File([bytes(n)], name, { lastModified, type: "application/octet-stream" });
+}
+
+function manager(server: FakeServer, storage: Storage = localStorage) {
+  return new UploadManager({
+    backend: server.backend(),
+    maxFileSize: 10_000,
+    chunkSize: 64,
+    storage,
+    retryDelays: [1, 1, 1],
+    hash: async () => "AAAAAA==",
+  });
+}
+
+async function settle(m: UploadManager, key: string, statuses: string[] = ["done", "failed", "canceled", "paused"]) {
+  let view: UploadView | undefined;
+  await vi.waitFor(() => {
+    view = m.views().find((v) => v.key === key);
+    if (!view || !statuses.includes(view.status)) throw new Error(`still ${view?.status}`);
+  });
+  return view!;
+}
+
+describe("UploadManager", () => {
+  it("sends a small file in one PUT and completes it", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    const [key] = m.add([makeFile(50, "note.txt")]);
+    const view = await settle(m, key!);
+    expect(view.status).toBe("done");
+    expect(server.created[0]).toMatchObject({ name: "note.txt", size: 50, crc32c: "AAAAAA==" });
+    expect(server.whole.get("/blob/f1")).toEqual(bytes(50));
+    expect(server.completed).toEqual(["f1"]);
+  });
+
+  it("sends a large file in chunks with Content-Range", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    const [key] = m.add([makeFile(150)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    expect(server.puts).toEqual(["bytes 0-63/150", "bytes 64-127/150", "bytes 128-149/150"]);
+    expect(server.sessions.get("/blob/sessions/f1")!.bytes).toEqual(bytes(150));
+  });
+
+  it("survives a network drop: asks the session where it stands and continues", async () => {
+    const server = new FakeServer();
+    server.failChunks.add(2);
+    const m = manager(server);
+    const [key] = m.add([makeFile(200)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    // The second chunk broke after 32 bytes; the retry starts at byte 96.
+    expect(server.puts).toEqual([
+      "bytes 0-63/200",
+      "bytes 64-127/200",
+      "bytes 96-159/200",
+      "bytes 160-199/200",
+    ]);
+    expect(server.sessions.get("/blob/sessions/f1")!.bytes).toEqual(bytes(200));
+    expect(server.completed).toEqual(["f1"]);
+  });
+
+  it("gives up after the last retry and can be resumed by hand", async () => {
+    const server = new FakeServer();
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const m = manager(server);
+    const [key] = m.add([makeFile(200)]);
+    const failed = await settle(m, key!);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/connection/i);
+    server.failChunks.clear();
+    m.resume(key!);
+    expect((await settle(m, key!, ["done"])).status).toBe("done");
+    expect(server.created).toHaveLength(1);
+    expect(server.sessions.get("/blob/sessions/f1")!.bytes).toEqual(bytes(200));
+  });
+
+  it("continues after a reload when the same file is picked again", async () => {
+    const server = new FakeServer();
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const first = manager(server);
+    const [k1] = first.add([makeFile(300, "movie.mp4")]);
+    expect((await settle(first, k1!)).status).toBe("failed");
+    const stored = server.sessions.get("/blob/sessions/f1")!.stored;
+    expect(stored).toBeGreaterThan(0);
+
+    // A new page: a new manager over the same localStorage.
+    server.failChunks.clear();
+    const second = manager(server);
+    expect(second.unfinished().map((r) => r.name)).toEqual(["movie.mp4"]);
+    const [k2] = second.add([makeFile(300, "movie.mp4")]);
+    const view = await settle(second, k2!);
+    expect(view.status).toBe("done");
+    expect(view.resumedFrom).toBe(stored);
+    expect(server.created).toHaveLength(1); // no new upload record
+    expect(server.sessions.get("/blob/sessions/f1")!.bytes).toEqual(bytes(300));
+    expect(second.unfinished()).toEqual([]);
+  });
+
+  it("does not resume a different file with the same name", async () => {
+    const server = new FakeServer();
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const first = manager(server);
+    const [k1] = first.add([makeFile(300, "a.bin", 1)]);
+    await settle(first, k1!);
+    server.failChunks.clear();
+    const second = manager(server);
+    const [k2] = second.add([makeFile(300, "a.bin", 2)]);
+    expect((await settle(second, k2!)).status).toBe("done");
+    expect(server.created).toHaveLength(2);
+  });
+
+  it("pauses and resumes", async () => {
+    const server = new FakeServer();
+    let release: () => void = () => {};
+    const backend = server.backend();
+    const slow = backend.transfer.putChunk;
+    let calls = 0;
+    backend.transfer.putChunk = async (loc, chunk, first, total, onProgress, signal) => {
+      if (++calls === 2) {
+        await new Promise<void>((resolve, reject) => {
+          release = resolve;
+          signal.addEventListener("abort", () => reject(new DOMException("x", "AbortError")));
+        });
+      }
+      return slow(loc, chunk, first, total, onProgress, signal);
+    };
+    const m = new UploadManager({ backend, maxFileSize: 1e6, chunkSize: 64, storage: localStorage, hash: async () => "AAAAAA==" });
+    const [key] = m.add([makeFile(200)]);
+    await vi.waitFor(() => expect(calls).toBe(2));
+    m.pause(key!);
+    expect((await settle(m, key!)).status).toBe("paused");
+    m.resume(key!);
+    release();
+    expect((await settle(m, key!, ["done"])).status).toBe("done");
+    expect(server.sessions.get("/blob/sessions/f1")!.bytes).toEqual(bytes(200));
+  });
+
+  it("cancels: aborts, tells the server and forgets the session", async () => {
+    const server = new FakeServer();
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const m = new UploadManager({
+      backend: server.backend(),
+      maxFileSize: 1e6,
+      chunkSize: 64,
+      storage: localStorage,
+      retryDelays: [60_000],
+      hash: async () => "AAAAAA==",
+    });
+    const [key] = m.add([makeFile(200)]);
+    await vi.waitFor(() => expect(m.views()[0]!.status).toBe("retrying"));
+    m.cancel(key!);
+    expect(m.views()[0]!.status).toBe("canceled");
+    await vi.waitFor(() => expect(server.canceled).toEqual(["f1"]));
+    expect(m.unfinished()).toEqual([]);
+  });
+
+  it("refuses a file over the size limit before sending anything", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    m.add([makeFile(20_000, "huge.iso")]);
+    const view = m.views()[0]!;
+    expect(view.status).toBe("failed");
+    expect(view.error).toContain("10 kB");
+    expect(server.created).toEqual([]);
+  });
+
+  it("shows the server's message for quota errors", async () => {
+    const server = new FakeServer();
+    const backend = server.backend();
+    backend.createUpload = async () => {
+      throw new ApiError(413, "quota_exceeded", "uploading 50 bytes would exceed your quota");
+    };
+    const m = new UploadManager({ backend, maxFileSize: 1e6, storage: localStorage, hash: async () => "x" });
+    const [key] = m.add([makeFile(50)]);
+    const view = await settle(m, key!);
+    expect(view.status).toBe("failed");
+    expect(view.error).toContain("quota");
+  });
+});

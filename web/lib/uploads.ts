@@ -1,0 +1,503 @@
+// The upload manager: hashes each picked file, asks the API for an upload
+// target, sends the bytes (one PUT, or 8 MiB chunks of a resumable session),
+// and completes the upload. It keeps per-file progress, speed and time left,
+// and supports pause, resume and cancel.
+//
+// A resumable session survives a network drop (it retries and asks the
+// session where it stands) and a page reload: the session is remembered in
+// localStorage under the file's name, size and modification time, so picking
+// the same file again continues where it stopped.
+
+import { describeError, isAbort, ApiError, NetworkError } from "./backend/errors";
+import type { Backend, SessionState, UploadTarget } from "./backend/types";
+import { crc32cOfBlob } from "./crc32c";
+import { formatBytes } from "./format";
+import { contentTypeOf } from "./files";
+
+export type UploadStatus =
+  | "queued"
+  | "hashing"
+  | "uploading"
+  | "retrying"
+  | "paused"
+  | "completing"
+  | "done"
+  | "failed"
+  | "canceled";
+
+export interface UploadView {
+  key: string;
+  name: string;
+  size: number;
+  status: UploadStatus;
+  /** Bytes sent (for hashing: bytes hashed). */
+  loaded: number;
+  hashed: number;
+  /** Bytes per second over the last few seconds, null until known. */
+  speed: number | null;
+  /** Seconds left, null until known. */
+  eta: number | null;
+  error: string | null;
+  /** Bytes the server already held when this upload picked up an earlier session. */
+  resumedFrom: number | null;
+  fileId: string | null;
+}
+
+/** A resumable session, remembered across reloads. */
+export interface SavedUpload {
+  fileId: string;
+  location: string;
+  name: string;
+  size: number;
+  lastModified: number;
+  savedAt: number;
+}
+
+const STORAGE_KEY = "livedrop.uploads.v1";
+const SAVED_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export class SavedUploads {
+  constructor(
+    private readonly storage: Storage | null,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  list(): SavedUpload[] {
+    if (!this.storage) return [];
+    try {
+      const raw = JSON.parse(this.storage.getItem(STORAGE_KEY) ?? "[]") as SavedUpload[];
+      return Array.isArray(raw) ? raw.filter((r) => this.now() - r.savedAt < SAVED_TTL_MS) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  find(file: { name: string; size: number; lastModified: number }): SavedUpload | undefined {
+    return this.list().find(
+      (r) => r.name === file.name && r.size === file.size && r.lastModified === file.lastModified,
+    );
+  }
+
+  save(record: Omit<SavedUpload, "savedAt">): void {
+    const rest = this.list().filter((r) => r.fileId !== record.fileId);
+    this.write([...rest, { ...record, savedAt: this.now() }]);
+  }
+
+  remove(fileId: string): void {
+    this.write(this.list().filter((r) => r.fileId !== fileId));
+  }
+
+  private write(records: SavedUpload[]) {
+    try {
+      if (records.length) this.storage?.setItem(STORAGE_KEY, JSON.stringify(records));
+      else this.storage?.removeItem(STORAGE_KEY);
+    } catch {
+      // Storage full or denied: resuming after a reload won't work, uploads still do.
+    }
+  }
+}
+
+export type UploadBackend = Pick<
+  Backend,
+  "createUpload" | "completeUpload" | "cancelUpload" | "transfer"
+>;
+
+export interface UploadManagerOptions {
+  backend: UploadBackend;
+  maxFileSize: number;
+  chunkSize?: number;
+  concurrency?: number;
+  storage?: Storage | null;
+  now?: () => number;
+  /** Waits between retries after a network drop; the last failure gives up. */
+  retryDelays?: number[];
+  hash?: (file: Blob, onProgress: (n: number) => void, signal: AbortSignal) => Promise<string>;
+}
+
+export const CHUNK_SIZE = 8 * 1024 * 1024;
+const SPEED_WINDOW_MS = 5000;
+
+interface Task {
+  view: UploadView;
+  file: File;
+  intent: "run" | "pause" | "cancel";
+  controller: AbortController | null;
+  target: UploadTarget | null;
+  location: string | null;
+  samples: [number, number][];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new DOMException("aborted", "AbortError"));
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new DOMException("aborted", "AbortError"));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Worth another try: the network, the server's temporary trouble, a busy session. */
+function retryable(e: unknown): boolean {
+  if (e instanceof NetworkError) return true;
+  if (e instanceof ApiError) {
+    return e.status >= 500 || e.status === 429 || e.code === "session_busy";
+  }
+  return false;
+}
+
+export class UploadManager {
+  private tasks: Task[] = [];
+  private listeners = new Set<(views: UploadView[]) => void>();
+  private nextKey = 1;
+  private emitTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly saved: SavedUploads;
+  private readonly backend: UploadBackend;
+  private readonly chunkSize: number;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+  private readonly retryDelays: number[];
+  private readonly hash: NonNullable<UploadManagerOptions["hash"]>;
+  maxFileSize: number;
+
+  constructor(options: UploadManagerOptions) {
+    this.backend = options.backend;
+    this.maxFileSize = options.maxFileSize;
+    this.chunkSize = options.chunkSize ?? CHUNK_SIZE;
+    this.concurrency = options.concurrency ?? 2;
+    this.now = options.now ?? Date.now;
+    this.retryDelays = options.retryDelays ?? [1000, 2000, 4000, 8000, 15000, 30000];
+    this.hash = options.hash ?? ((file, onProgress, signal) => crc32cOfBlob(file, onProgress, signal));
+    this.saved = new SavedUploads(
+      options.storage === undefined ? globalThis.localStorage ?? null : options.storage,
+      this.now,
+    );
+  }
+
+  subscribe(listener: (views: UploadView[]) => void): () => void {
+    this.listeners.add(listener);
+    listener(this.views());
+    return () => this.listeners.delete(listener);
+  }
+
+  views(): UploadView[] {
+    return this.tasks.map((t) => ({ ...t.view }));
+  }
+
+  /** Saved sessions that no upload in this page is working on. */
+  unfinished(): SavedUpload[] {
+    const active = new Set(this.tasks.map((t) => t.view.fileId));
+    return this.saved.list().filter((r) => !active.has(r.fileId));
+  }
+
+  add(files: Iterable<File>): string[] {
+    const keys: string[] = [];
+    for (const file of files) {
+      const key = `u${this.nextKey++}`;
+      const view: UploadView = {
+        key,
+        name: file.name,
+        size: file.size,
+        status: "queued",
+        loaded: 0,
+        hashed: 0,
+        speed: null,
+        eta: null,
+        error: null,
+        resumedFrom: null,
+        fileId: null,
+      };
+      if (file.size > this.maxFileSize) {
+        view.status = "failed";
+        view.error = `Too large: the limit is ${formatBytes(this.maxFileSize)} per file.`;
+      }
+      this.tasks.push({
+        view,
+        file,
+        intent: "run",
+        controller: null,
+        target: null,
+        location: null,
+        samples: [],
+      });
+      keys.push(key);
+    }
+    this.emit();
+    this.pump();
+    return keys;
+  }
+
+  pause(key: string): void {
+    const task = this.find(key);
+    if (!task || !["queued", "hashing", "uploading", "retrying"].includes(task.view.status)) return;
+    task.intent = "pause";
+    if (task.controller) task.controller.abort();
+    else this.update(task, { status: "paused", speed: null, eta: null });
+  }
+
+  resume(key: string): void {
+    const task = this.find(key);
+    if (!task || !["paused", "failed"].includes(task.view.status)) return;
+    if (task.view.status === "failed" && task.file.size > this.maxFileSize) return;
+    task.intent = "run";
+    this.update(task, { status: "queued", error: null });
+    this.pump();
+  }
+
+  cancel(key: string): void {
+    const task = this.find(key);
+    if (!task || task.view.status === "done" || task.view.status === "canceled") return;
+    task.intent = "cancel";
+    task.controller?.abort();
+    this.update(task, { status: "canceled", speed: null, eta: null });
+    const fileId = task.view.fileId;
+    if (fileId) {
+      this.saved.remove(fileId);
+      this.backend.cancelUpload(fileId).catch(() => {
+        // The server sweeps pending uploads that never complete.
+      });
+    }
+    this.pump();
+  }
+
+  /** Removes a finished, failed or canceled row. */
+  dismiss(key: string): void {
+    const task = this.find(key);
+    if (!task || !["done", "failed", "canceled"].includes(task.view.status)) return;
+    this.tasks = this.tasks.filter((t) => t !== task);
+    this.emit();
+  }
+
+  /** Gives up a saved session from an earlier page (the user won't pick the file again). */
+  async forget(fileId: string): Promise<void> {
+    this.saved.remove(fileId);
+    this.emit();
+    await this.backend.cancelUpload(fileId).catch(() => {});
+  }
+
+  private find(key: string): Task | undefined {
+    return this.tasks.find((t) => t.view.key === key);
+  }
+
+  private pump() {
+    let running = this.tasks.filter((t) => t.controller).length;
+    for (const task of this.tasks) {
+      if (running >= this.concurrency) break;
+      if (task.view.status === "queued" && !task.controller) {
+        running++;
+        void this.run(task);
+      }
+    }
+  }
+
+  private async run(task: Task) {
+    const controller = new AbortController();
+    task.controller = controller;
+    const signal = controller.signal;
+    const size = task.file.size;
+    try {
+      if (!task.view.fileId) await this.begin(task, signal);
+      if (task.target?.resumable || task.location) {
+        if (!task.location) await this.startSession(task, signal);
+        await this.sendChunks(task, signal);
+      } else {
+        await this.sendWhole(task, signal);
+      }
+      this.update(task, { status: "completing", loaded: size, speed: null, eta: null });
+      await this.backend.completeUpload(task.view.fileId!);
+      this.saved.remove(task.view.fileId!);
+      this.update(task, { status: "done", loaded: size, error: null });
+    } catch (e) {
+      if (task.intent === "cancel") {
+        // cancel() already updated the row.
+      } else if (task.intent === "pause" && isAbort(e)) {
+        this.update(task, { status: "paused", speed: null, eta: null, error: null });
+      } else {
+        if (e instanceof ApiError && e.code === "not_found" && task.location) {
+          // The session or pending record was swept: start over next time.
+          this.forgetSession(task);
+        }
+        this.update(task, { status: "failed", speed: null, eta: null, error: describeError(e) });
+      }
+    } finally {
+      task.controller = null;
+      this.pump();
+    }
+  }
+
+  /** Picks up a remembered session for this file, or creates a new upload. */
+  private async begin(task: Task, signal: AbortSignal) {
+    const { file } = task;
+    const saved = this.saved.find(file);
+    if (saved) {
+      const state = await this.backend.transfer
+        .querySession(saved.location, file.size, signal)
+        .catch((e: unknown) => {
+          if (isAbort(e)) throw e;
+          return { kind: "gone" } as SessionState;
+        });
+      if (state.kind !== "gone") {
+        const stored = state.kind === "complete" ? file.size : state.stored;
+        task.location = saved.location;
+        this.update(task, { fileId: saved.fileId, resumedFrom: stored, loaded: stored });
+        return;
+      }
+      this.saved.remove(saved.fileId);
+    }
+
+    this.update(task, { status: "hashing", hashed: 0 });
+    const crc32c = await this.hash(
+      file,
+      (n) => {
+        task.view.hashed = n;
+        this.emitSoon();
+      },
+      signal,
+    );
+    const { file: record, upload } = await this.backend.createUpload({
+      name: file.name,
+      size: file.size,
+      content_type: contentTypeOf(file),
+      crc32c,
+    });
+    task.target = upload;
+    this.update(task, { fileId: record.id });
+  }
+
+  private async startSession(task: Task, signal: AbortSignal) {
+    const location = await this.backend.transfer.startSession(task.target!, signal);
+    task.location = location;
+    this.saved.save({
+      fileId: task.view.fileId!,
+      location,
+      name: task.file.name,
+      size: task.file.size,
+      lastModified: task.file.lastModified,
+    });
+  }
+
+  private forgetSession(task: Task) {
+    if (task.view.fileId) this.saved.remove(task.view.fileId);
+    task.location = null;
+    task.target = null;
+    task.view.fileId = null;
+  }
+
+  private async sendChunks(task: Task, signal: AbortSignal) {
+    const { file } = task;
+    const total = file.size;
+    const location = task.location!;
+    let offset: number | null = null;
+    let attempt = 0;
+    task.samples = [];
+    for (;;) {
+      try {
+        if (offset === null) {
+          const state = await this.backend.transfer.querySession(location, total, signal);
+          if (state.kind === "complete") return;
+          if (state.kind === "gone") {
+            this.forgetSession(task);
+            throw new ApiError(
+              404,
+              "not_found",
+              "The upload session has expired. Start the upload again.",
+            );
+          }
+          offset = state.stored;
+        }
+        const end = Math.min(offset + this.chunkSize, total);
+        const start = offset;
+        this.update(task, { status: "uploading", error: null, loaded: start });
+        const state = await this.backend.transfer.putChunk(
+          location,
+          file.slice(start, end),
+          start,
+          total,
+          (n) => this.progress(task, start + n),
+          signal,
+        );
+        attempt = 0;
+        if (state.kind === "complete") return;
+        if (state.kind === "gone") {
+          offset = null;
+          continue;
+        }
+        offset = state.stored;
+      } catch (e) {
+        if (isAbort(e) || !retryable(e) || attempt >= this.retryDelays.length) throw e;
+        await this.waitToRetry(task, attempt++, signal);
+        offset = null;
+      }
+    }
+  }
+
+  private async sendWhole(task: Task, signal: AbortSignal) {
+    let attempt = 0;
+    task.samples = [];
+    for (;;) {
+      try {
+        this.update(task, { status: "uploading", error: null, loaded: 0 });
+        await this.backend.transfer.putWhole(
+          task.target!,
+          task.file,
+          (n) => this.progress(task, n),
+          signal,
+        );
+        return;
+      } catch (e) {
+        if (isAbort(e) || !retryable(e) || attempt >= this.retryDelays.length) throw e;
+        await this.waitToRetry(task, attempt++, signal);
+      }
+    }
+  }
+
+  private async waitToRetry(task: Task, attempt: number, signal: AbortSignal) {
+    const delay = this.retryDelays[attempt]!;
+    this.update(task, {
+      status: "retrying",
+      speed: null,
+      eta: null,
+      error: `Connection lost. Trying again in ${Math.ceil(delay / 1000)} s…`,
+    });
+    await sleep(delay, signal);
+  }
+
+  private progress(task: Task, loaded: number) {
+    const now = this.now();
+    const samples = task.samples;
+    samples.push([now, loaded]);
+    while (samples.length > 2 && now - samples[1]![0] > SPEED_WINDOW_MS) samples.shift();
+    const [t0, l0] = samples[0]!;
+    const dt = (now - t0) / 1000;
+    task.view.loaded = loaded;
+    if (dt >= 0.5 && loaded > l0) {
+      const speed = (loaded - l0) / dt;
+      task.view.speed = speed;
+      task.view.eta = (task.file.size - loaded) / speed;
+    }
+    this.emitSoon();
+  }
+
+  private update(task: Task, patch: Partial<UploadView>) {
+    Object.assign(task.view, patch);
+    this.emit();
+  }
+
+  private emitSoon() {
+    if (this.emitTimer) return;
+    this.emitTimer = setTimeout(() => {
+      this.emitTimer = null;
+      this.emit();
+    }, 100);
+  }
+
+  private emit() {
+    const views = this.views();
+    for (const l of this.listeners) l(views);
+  }
+}
