@@ -158,16 +158,10 @@ impl Password {
 
     pub fn parse(s: &str) -> Result<Self> {
         if s.chars().count() < Self::MIN_CHARS {
-            return Err(Error::InvalidPassword(format!(
-                "the password needs at least {} characters",
-                Self::MIN_CHARS
-            )));
+            return Err(Error::InvalidPassword(format!("the password needs at least {} characters", Self::MIN_CHARS)));
         }
         if s.len() > Self::MAX_BYTES {
-            return Err(Error::InvalidPassword(format!(
-                "the password is longer than {} bytes",
-                Self::MAX_BYTES
-            )));
+            return Err(Error::InvalidPassword(format!("the password is longer than {} bytes", Self::MAX_BYTES)));
         }
         Ok(Self(s.to_owned()))
     }
@@ -241,9 +235,7 @@ pub struct ContentType(String);
 impl ContentType {
     pub fn parse(s: Option<&str>) -> Result<Self> {
         let s = s.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("application/octet-stream");
-        let ok = s.len() <= 255
-            && s.contains('/')
-            && s.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+        let ok = s.len() <= 255 && s.contains('/') && s.chars().all(|c| c.is_ascii_graphic() || c == ' ');
         if !ok {
             return Err(Error::InvalidRequest(format!("'{}' is not a content type", truncate(s, 80))));
         }

@@ -170,7 +170,8 @@ impl ChangeSink for Hub {
                 // their first connection begins with a snapshot anyway.
                 continue;
             };
-            let msg = ChangeMessage { r#type: "change", seq, collection: c.collection, kind: c.kind, id: &c.id, doc: &c.doc };
+            let msg =
+                ChangeMessage { r#type: "change", seq, collection: c.collection, kind: c.kind, id: &c.id, doc: &c.doc };
             let delivery = Arc::new(Delivery { seq, json: serde_json::to_string(&msg).unwrap_or_default() });
             if person.recent.len() == RETAINED {
                 if let Some(old) = person.recent.pop_front() {

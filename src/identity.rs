@@ -100,8 +100,10 @@ impl LocalAccounts {
                 let id = u.id.clone();
                 self.db
                     .read(move |c| {
-                        Ok(c.query_row("SELECT hash FROM passwords WHERE user_id = ?1", [id.as_str()], |r| r.get::<_, String>(0))
-                            .optional()?)
+                        Ok(c.query_row("SELECT hash FROM passwords WHERE user_id = ?1", [id.as_str()], |r| {
+                            r.get::<_, String>(0)
+                        })
+                        .optional()?)
                     })
                     .await?
             }
@@ -155,7 +157,8 @@ impl LocalAccounts {
             return Err(Error::InvalidRequest("a token name needs 1 to 100 printable characters".into()));
         }
         let secret = format!("{API_TOKEN_PREFIX}{}", random_token(32));
-        let token = ApiToken { id: random_token(12), name: name.to_owned(), created_at: Timestamp::now(), last_used_at: None };
+        let token =
+            ApiToken { id: random_token(12), name: name.to_owned(), created_at: Timestamp::now(), last_used_at: None };
         let (t, hash, user) = (token.clone(), sha256_hex(&secret), user.clone());
         self.db
             .write(move |tx| {
@@ -192,7 +195,9 @@ impl LocalAccounts {
         let (user, id) = (user.clone(), id.to_owned());
         let n = self
             .db
-            .write(move |tx| Ok(tx.execute("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2", params![id, user.as_str()])?))
+            .write(move |tx| {
+                Ok(tx.execute("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2", params![id, user.as_str()])?)
+            })
             .await?;
         if n == 0 {
             return Err(Error::not_found("token"));
@@ -201,7 +206,8 @@ impl LocalAccounts {
     }
 
     async fn user_for(&self, sql: &'static str, hash: String, now: Timestamp) -> Result<Option<User>> {
-        let id: Option<String> = self.db.read(move |c| Ok(c.query_row(sql, params![hash, ms(now)], |r| r.get(0)).optional()?)).await?;
+        let id: Option<String> =
+            self.db.read(move |c| Ok(c.query_row(sql, params![hash, ms(now)], |r| r.get(0)).optional()?)).await?;
         match id {
             Some(id) => self.store.user_by_id(&UserId::parse(&id)?).await,
             None => Ok(None),
@@ -216,14 +222,22 @@ impl Identity for LocalAccounts {
         match credential {
             Credential::Session(token) => {
                 let user = self
-                    .user_for("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2", sha256_hex(token), now)
+                    .user_for(
+                        "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                        sha256_hex(token),
+                        now,
+                    )
                     .await?;
                 Ok(user.map(|user| Principal { user, csrf_token: Some(csrf_for(token)) }))
             }
             Credential::Bearer(token) if token.starts_with(API_TOKEN_PREFIX) => {
                 let hash = sha256_hex(token);
                 let user = self
-                    .user_for("SELECT user_id FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL", hash.clone(), now)
+                    .user_for(
+                        "SELECT user_id FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL",
+                        hash.clone(),
+                        now,
+                    )
                     .await?;
                 if user.is_some() {
                     // Best effort: a failed write here must not fail the request.

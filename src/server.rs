@@ -115,7 +115,9 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
             )
         }),
     };
-    let hdr = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let hdr = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
     let router = app
         .layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Recipient links carry their token in the path: never leak it.
@@ -148,7 +150,11 @@ fn spawn_sweeper(service: Arc<Service>, blobs: Arc<DiskBlobs>, hub: Arc<Hub>) ->
 /// Serves until `shutdown` resolves, then lets requests in flight finish
 /// (for at most `shutdown_grace`). Resumable sessions are on disk, so
 /// clients resume them against the next start.
-pub async fn run(listener: TcpListener, opts: ServeOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let app = build(&opts)?;
     let sweeper = spawn_sweeper(app.service.clone(), app.blobs.clone(), app.hub.clone());
     let addr = listener.local_addr()?;

@@ -130,7 +130,12 @@ fn doc<T: Serialize>(v: &T) -> Option<serde_json::Value> {
 }
 
 impl Service {
-    pub fn new(store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, feed: Arc<dyn ChangeSink>, config: Config) -> Self {
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        feed: Arc<dyn ChangeSink>,
+        config: Config,
+    ) -> Self {
         Self {
             store,
             blobs,
@@ -212,7 +217,13 @@ impl Service {
             at: now(),
         };
         self.store.append_activity(&a).await?;
-        Ok(Change { user: a.owner_id.clone(), collection: Collection::Activity, kind: ChangeKind::Added, id: a.id.to_string(), doc: doc(&a) })
+        Ok(Change {
+            user: a.owner_id.clone(),
+            collection: Collection::Activity,
+            kind: ChangeKind::Added,
+            id: a.id.to_string(),
+            doc: doc(&a),
+        })
     }
 
     async fn reader_ids(&self, file: &FileId) -> Result<Vec<UserId>> {
@@ -325,7 +336,11 @@ impl Service {
             .into_iter()
             .map(|u| Share { email: u.email, user_id: Some(u.id), pending: false })
             .collect();
-        shares.extend(self.store.invitations(id).await?.into_iter().map(|email| Share { email, user_id: None, pending: true }));
+        shares.extend(self.store.invitations(id).await?.into_iter().map(|email| Share {
+            email,
+            user_id: None,
+            pending: true,
+        }));
         let links = self.store.links_for_file(id).await?.iter().map(LinkView::from).collect();
         Ok(FileDetails { file, shares: Some(shares), links: Some(links) })
     }
@@ -340,7 +355,9 @@ impl Service {
         } else {
             vec![]
         };
-        changes.push(self.record(&renamed, ActivityKind::Renamed, Some(user), None, Some(f.name.as_str().to_owned())).await?);
+        changes.push(
+            self.record(&renamed, ActivityKind::Renamed, Some(user), None, Some(f.name.as_str().to_owned())).await?,
+        );
         self.feed.publish(changes);
         Ok(renamed)
     }
@@ -400,7 +417,8 @@ impl Service {
                 if self.store.add_share(id, &to.id, at).await? {
                     let mut changes = Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&to.id));
                     changes.remove(0); // the owner's copy did not change
-                    changes.push(self.record(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string())).await?);
+                    changes
+                        .push(self.record(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string())).await?);
                     self.feed.publish(changes);
                 }
                 Share { email, user_id: Some(to.id), pending: false }
@@ -449,7 +467,9 @@ impl Service {
         let mut changes = vec![];
         for id in files {
             if let Some(f) = self.store.file(&id).await? {
-                changes.extend(Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&user.id)).into_iter().skip(1));
+                changes.extend(
+                    Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&user.id)).into_iter().skip(1),
+                );
             }
         }
         self.feed.publish(changes);
@@ -517,7 +537,8 @@ impl Service {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::Link(LinkRefusal::NotAvailable));
         }
-        let link = self.store.link_by_token_hash(&sha256_hex(token)).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
+        let link =
+            self.store.link_by_token_hash(&sha256_hex(token)).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
         if let Some(r) = link.refusal(now()) {
             return Err(Error::Link(r));
         }
@@ -548,7 +569,9 @@ impl Service {
                 return Err(Error::WrongPassword);
             }
             let hash = hash.clone();
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(Error::internal)?;
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .map_err(Error::internal)?;
             if !ok {
                 self.link_passwords.record_failure(&key);
                 return Err(Error::WrongPassword);

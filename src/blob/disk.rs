@@ -307,7 +307,10 @@ impl DiskBlobs {
             }
         }
         if range.last >= s.size {
-            return Err(Error::InvalidRange(format!("byte {} is past the end of a {}-byte upload", range.last, s.size)));
+            return Err(Error::InvalidRange(format!(
+                "byte {} is past the end of a {}-byte upload",
+                range.last, s.size
+            )));
         }
         if s.offset == s.size {
             return self.progress_of(&s).await;

@@ -79,7 +79,9 @@ async fn start_session(
     let size = signed_size(&params)?;
     let object = object_id(&object)?;
     if headers.get("x-goog-resumable").and_then(|v| v.to_str().ok()) != Some("start") {
-        return Err(Error::InvalidRequest("a POST here starts a resumable upload: send `x-goog-resumable: start`".into()));
+        return Err(Error::InvalidRequest(
+            "a POST here starts a resumable upload: send `x-goog-resumable: start`".into(),
+        ));
     }
     let content_type = param(&params, "type").unwrap_or("application/octet-stream");
     let id = blobs.start_session(&object, size, content_type).await?;
@@ -89,7 +91,12 @@ async fn start_session(
 fn content_length(headers: &HeaderMap) -> Result<Option<u64>> {
     headers
         .get(header::CONTENT_LENGTH)
-        .map(|v| v.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| Error::InvalidRequest("bad Content-Length".into())))
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| Error::InvalidRequest("bad Content-Length".into()))
+        })
         .transpose()
 }
 
@@ -100,7 +107,12 @@ enum UploadRange {
 }
 
 fn parse_upload_range(value: &str) -> Result<UploadRange> {
-    let bad = || Error::InvalidRange(format!("Content-Range must be `bytes FIRST-LAST/TOTAL` or `bytes */TOTAL`, not `{}`", value.chars().take(80).collect::<String>()));
+    let bad = || {
+        Error::InvalidRange(format!(
+            "Content-Range must be `bytes FIRST-LAST/TOTAL` or `bytes */TOTAL`, not `{}`",
+            value.chars().take(80).collect::<String>()
+        ))
+    };
     let spec = value.trim().strip_prefix("bytes ").ok_or_else(bad)?;
     let (range, total) = spec.split_once('/').ok_or_else(bad)?;
     let total = match total {
@@ -136,7 +148,9 @@ async fn write_chunk(
     body: Body,
 ) -> Result<Response> {
     let range = match headers.get(header::CONTENT_RANGE) {
-        Some(v) => parse_upload_range(v.to_str().map_err(|_| Error::InvalidRange("Content-Range is not text".into()))?)?,
+        Some(v) => {
+            parse_upload_range(v.to_str().map_err(|_| Error::InvalidRange("Content-Range is not text".into()))?)?
+        }
         None => return Err(Error::InvalidRange("a chunk needs a Content-Range header".into())),
     };
     let progress = match range {
@@ -233,7 +247,8 @@ async fn download(
     // Chrome refuses to show a PDF in a sandboxed document; every other type
     // gets a sandbox so nothing in it can act as our origin.
     if content_type.as_str() != "application/pdf" || disposition.starts_with("attachment") {
-        resp = resp.header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; media-src 'self'; img-src 'self'; sandbox");
+        resp = resp
+            .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; media-src 'self'; img-src 'self'; sandbox");
     }
     let (status, start, len) = match range {
         Some((first, last)) => {

@@ -48,7 +48,13 @@ pub enum Disposition {
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// A URL that takes the whole object in one `PUT` of exactly `size` bytes.
-    fn sign_put(&self, object: &FileId, size: u64, content_type: &ContentType, expires: Timestamp) -> Result<UploadTarget>;
+    fn sign_put(
+        &self,
+        object: &FileId,
+        size: u64,
+        content_type: &ContentType,
+        expires: Timestamp,
+    ) -> Result<UploadTarget>;
     /// A URL whose `POST` starts a resumable session for `size` bytes; the
     /// answer's `Location` takes `PUT`s with `Content-Range`.
     fn sign_resumable_start(
@@ -82,8 +88,11 @@ pub fn content_disposition(disposition: Disposition, name: &FileName) -> String 
         Disposition::Attachment => "attachment",
         Disposition::Inline => "inline",
     };
-    let ascii: String =
-        name.as_str().chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let ascii: String = name
+        .as_str()
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
     // attr-char of RFC 8187: ALPHA / DIGIT / "!#$&+-.^_`|~"
     const ATTR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'!')

@@ -56,7 +56,13 @@ impl Signer {
 
     /// Checks a request's signature and expiry; returns its parameters
     /// (without the signature).
-    pub fn verify(&self, method: &str, path: &str, raw_query: Option<&str>, now: Timestamp) -> Result<Vec<(String, String)>> {
+    pub fn verify(
+        &self,
+        method: &str,
+        path: &str,
+        raw_query: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<(String, String)>> {
         let mut params = Vec::new();
         let mut sig = None;
         for pair in raw_query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
@@ -76,7 +82,8 @@ impl Signer {
         let canonical = canonical_query(&mut params);
         self.mac(method, path, &canonical).verify_slice(&sig).map_err(|_| Error::SignatureInvalid)?;
         // Only a genuine URL gets to learn that it has expired.
-        let expires = param(&params, EXPIRES_PARAM).and_then(|e| e.parse::<i64>().ok()).ok_or(Error::SignatureInvalid)?;
+        let expires =
+            param(&params, EXPIRES_PARAM).and_then(|e| e.parse::<i64>().ok()).ok_or(Error::SignatureInvalid)?;
         if now.as_second() >= expires {
             return Err(Error::SignatureExpired);
         }

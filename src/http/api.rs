@@ -166,7 +166,9 @@ fn list_query(user: &User, q: &HashMap<String, String>) -> Result<FileQuery> {
     };
     let limit = match q.get("limit") {
         None => 100,
-        Some(l) => l.parse::<u64>().ok().filter(|l| (1..=1000).contains(l)).ok_or_else(|| bad("limit must be 1 to 1000"))?,
+        Some(l) => {
+            l.parse::<u64>().ok().filter(|l| (1..=1000).contains(l)).ok_or_else(|| bad("limit must be 1 to 1000"))?
+        }
     };
     let offset = match q.get("cursor") {
         None => 0,
@@ -175,7 +177,11 @@ fn list_query(user: &User, q: &HashMap<String, String>) -> Result<FileQuery> {
     Ok(FileQuery { user: user.id.clone(), scope, sort, descending, offset, limit })
 }
 
-pub async fn list_files(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+pub async fn list_files(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
     let query = list_query(&p.user, &q)?;
     let page = state.service.list(&p.user, query).await?;
     ok(json!({ "files": page.items, "next_cursor": page.next_offset.map(|o| o.to_string()) }))
@@ -190,7 +196,12 @@ pub struct Rename {
     name: String,
 }
 
-pub async fn rename_file(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, Json(r): Json<Rename>) -> Reply {
+pub async fn rename_file(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    Json(r): Json<Rename>,
+) -> Reply {
     let id = FileId::parse(&id)?;
     let file = state.service.rename(&p.user, &id, FileName::parse(&r.name)?).await?;
     ok(json!({ "file": file }))
@@ -236,7 +247,11 @@ pub async fn file_activity(
     ok(json!({ "activity": items }))
 }
 
-pub async fn activity(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+pub async fn activity(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
     let items = state.service.activity(&p.user, None, limit_param(&q)?).await?;
     ok(json!({ "activity": items }))
 }
@@ -248,12 +263,21 @@ pub struct ShareWith {
     email: String,
 }
 
-pub async fn share(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, Json(s): Json<ShareWith>) -> Reply {
+pub async fn share(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    Json(s): Json<ShareWith>,
+) -> Reply {
     let share = state.service.share(&p.user, &FileId::parse(&id)?, Email::parse(&s.email)?).await?;
     created(json!({ "share": share }))
 }
 
-pub async fn unshare(State(state): State<AppState>, Authed(p): Authed, Path((id, email)): Path<(String, String)>) -> Reply {
+pub async fn unshare(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path((id, email)): Path<(String, String)>,
+) -> Reply {
     let email = Email::parse(&email).map_err(|_| Error::not_found("share"))?;
     state.service.unshare(&p.user, &FileId::parse(&id)?, email).await?;
     no_content()
@@ -275,11 +299,20 @@ pub async fn links(State(state): State<AppState>, Authed(p): Authed, Path(id): P
     ok(json!({ "links": state.service.links(&p.user, &FileId::parse(&id)?).await? }))
 }
 
-pub async fn create_link(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, body: Bytes) -> Reply {
+pub async fn create_link(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
     let o: LinkOptions = optional_body(&body)?;
     let expires_in = o
         .expires_in_seconds
-        .map(|s| i64::try_from(s).map(SignedDuration::from_secs).map_err(|_| Error::InvalidRequest("expires_in_seconds is too large".into())))
+        .map(|s| {
+            i64::try_from(s)
+                .map(SignedDuration::from_secs)
+                .map_err(|_| Error::InvalidRequest("expires_in_seconds is too large".into()))
+        })
         .transpose()?;
     let password = o.password.filter(|p| !p.is_empty()).map(|p| Password::parse(&p)).transpose()?;
     let new = NewLink { expires_in, password, max_downloads: o.max_downloads };

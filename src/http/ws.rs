@@ -47,19 +47,19 @@ pub async fn feed(
         return Err(Error::CsrfFailed);
     }
     let resume = match (q.get("epoch"), q.get("since")) {
-        (Some(e), Some(s)) => Some((e.clone(), s.parse::<u64>().map_err(|_| Error::InvalidRequest("since must be a number".into()))?)),
+        (Some(e), Some(s)) => {
+            Some((e.clone(), s.parse::<u64>().map_err(|_| Error::InvalidRequest("since must be a number".into()))?))
+        }
         _ => None,
     };
     let service = state.service.clone();
-    Ok(ws
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| async move {
+    Ok(ws.read_buffer_size(READ_BUFFER).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
+        move |socket| async move {
             if let Err(e) = serve(socket, service, hub, p.user, resume).await {
                 tracing::debug!(error = %e, "feed connection ended");
             }
-        }))
+        },
+    ))
 }
 
 async fn send(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<()> {
@@ -83,7 +83,13 @@ async fn snapshot(socket: &mut WebSocket, service: &Service, hub: &Hub, user: &U
     Ok((sub, seq))
 }
 
-async fn serve(mut socket: WebSocket, service: Arc<Service>, hub: Arc<Hub>, user: User, resume: Option<(String, u64)>) -> Result<()> {
+async fn serve(
+    mut socket: WebSocket,
+    service: Arc<Service>,
+    hub: Arc<Hub>,
+    user: User,
+    resume: Option<(String, u64)>,
+) -> Result<()> {
     let resumed = resume.as_ref().map(|(e, s)| hub.subscribe(&user.id, Some((e, *s))));
     let (mut sub, mut last) = match resumed {
         Some(Subscription { rx, seq, replay: Some(replay) }) => {

@@ -1,12 +1,11 @@
 //! The metadata store: files, people, shares, links and activity.
 //!
 //! One trait, two implementations (SQLite here, Firestore in cloud mode),
-//! one contract suite (`contract`) that both must pass. Every method that
+//! one contract suite (`tests/contract/store.rs`) that both must pass. Every method that
 //! must be atomic for correctness (quota at upload, a link's download count,
 //! completing an upload, deleting a file with its shares and links) is one
 //! method, so each backend can make it one transaction.
 
-pub mod contract;
 pub mod sqlite;
 
 use async_trait::async_trait;

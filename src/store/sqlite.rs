@@ -147,7 +147,10 @@ impl Db {
     }
 
     /// Runs `f` on one of the read connections.
-    pub async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let _permit = self.reader_slots.clone().acquire_owned().await.map_err(Error::internal)?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
@@ -227,15 +230,21 @@ fn activity_row(row: &Row<'_>) -> rusqlite::Result<Activity> {
         file_id: parse_col(FileId::parse(&row.get::<_, String>(2)?))?,
         file_name: row.get(3)?,
         kind: parse_col(ActivityKind::parse(&kind).ok_or_else(|| Error::internal(format!("activity kind {kind}"))))?,
-        actor_id: row.get::<_, Option<String>>(5)?.map(|s| UserId::parse(&s)).transpose().map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
-        })?,
-        actor_email: row.get::<_, Option<String>>(6)?.map(|s| Email::parse(&s)).transpose().map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
-        })?,
-        link_id: row.get::<_, Option<String>>(7)?.map(|s| LinkId::parse(&s)).transpose().map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
-        })?,
+        actor_id: row
+            .get::<_, Option<String>>(5)?
+            .map(|s| UserId::parse(&s))
+            .transpose()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))?,
+        actor_email: row
+            .get::<_, Option<String>>(6)?
+            .map(|s| Email::parse(&s))
+            .transpose()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))?,
+        link_id: row
+            .get::<_, Option<String>>(7)?
+            .map(|s| LinkId::parse(&s))
+            .transpose()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))?,
         detail: row.get(8)?,
         at: ts(row.get(9)?),
     })
@@ -265,7 +274,10 @@ impl MetadataStore for SqliteStore {
         let user = user.clone();
         self.db
             .write(move |tx| {
-                match tx.execute("INSERT INTO users (id, email) VALUES (?1, ?2)", params![user.id.as_str(), user.email.as_str()]) {
+                match tx.execute(
+                    "INSERT INTO users (id, email) VALUES (?1, ?2)",
+                    params![user.id.as_str(), user.email.as_str()],
+                ) {
                     Ok(_) => Ok(()),
                     Err(e) if is_unique_violation(&e) => Err(Error::EmailTaken),
                     Err(e) => Err(e.into()),
@@ -291,7 +303,9 @@ impl MetadataStore for SqliteStore {
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
         let id = id.clone();
         self.db
-            .read(move |c| Ok(c.query_row("SELECT id, email FROM users WHERE id = ?1", [id.as_str()], user_row).optional()?))
+            .read(move |c| {
+                Ok(c.query_row("SELECT id, email FROM users WHERE id = ?1", [id.as_str()], user_row).optional()?)
+            })
             .await
     }
 
@@ -299,7 +313,8 @@ impl MetadataStore for SqliteStore {
         let email = email.clone();
         self.db
             .read(move |c| {
-                Ok(c.query_row("SELECT id, email FROM users WHERE email = ?1", [email.as_str()], user_row).optional()?)
+                Ok(c.query_row("SELECT id, email FROM users WHERE email = ?1", [email.as_str()], user_row)
+                    .optional()?)
             })
             .await
     }
@@ -351,7 +366,10 @@ impl MetadataStore for SqliteStore {
                 if file.status != FileStatus::Pending {
                     return Err(Error::NotPending);
                 }
-                tx.execute("UPDATE files SET status = 'ready', updated_at = ?2 WHERE id = ?1", params![id.as_str(), ms(at)])?;
+                tx.execute(
+                    "UPDATE files SET status = 'ready', updated_at = ?2 WHERE id = ?1",
+                    params![id.as_str(), ms(at)],
+                )?;
                 Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
             })
             .await
@@ -427,10 +445,11 @@ impl MetadataStore for SqliteStore {
         let owner = owner.clone();
         self.db
             .read(move |c| {
-                let used: i64 =
-                    c.query_row("SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = ?1", [owner.as_str()], |r| {
-                        r.get(0)
-                    })?;
+                let used: i64 = c.query_row(
+                    "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = ?1",
+                    [owner.as_str()],
+                    |r| r.get(0),
+                )?;
                 Ok(used as u64)
             })
             .await
@@ -465,8 +484,10 @@ impl MetadataStore for SqliteStore {
         let (file, user) = (file.clone(), user.clone());
         self.db
             .write(move |tx| {
-                Ok(tx.execute("DELETE FROM shares WHERE file_id = ?1 AND user_id = ?2", params![file.as_str(), user.as_str()])?
-                    == 1)
+                Ok(tx.execute(
+                    "DELETE FROM shares WHERE file_id = ?1 AND user_id = ?2",
+                    params![file.as_str(), user.as_str()],
+                )? == 1)
             })
             .await
     }
@@ -568,14 +589,20 @@ impl MetadataStore for SqliteStore {
     async fn link(&self, id: &LinkId) -> Result<Option<Link>> {
         let id = id.clone();
         self.db
-            .read(move |c| Ok(c.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"), [id.as_str()], link_row).optional()?))
+            .read(move |c| {
+                Ok(c.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"), [id.as_str()], link_row)
+                    .optional()?)
+            })
             .await
     }
 
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>> {
         let h = token_hash.to_owned();
         self.db
-            .read(move |c| Ok(c.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE token_hash = ?1"), [h], link_row).optional()?))
+            .read(move |c| {
+                Ok(c.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE token_hash = ?1"), [h], link_row)
+                    .optional()?)
+            })
             .await
     }
 
@@ -583,9 +610,11 @@ impl MetadataStore for SqliteStore {
         let file = file.clone();
         self.db
             .read(move |c| {
-                Ok(c.prepare_cached(&format!("SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"))?
-                    .query_map([file.as_str()], link_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?)
+                Ok(c.prepare_cached(&format!(
+                    "SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"
+                ))?
+                .query_map([file.as_str()], link_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await
     }
@@ -593,7 +622,9 @@ impl MetadataStore for SqliteStore {
     async fn revoke_link(&self, id: &LinkId) -> Result<bool> {
         let id = id.clone();
         self.db
-            .write(move |tx| Ok(tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [id.as_str()])? == 1))
+            .write(move |tx| {
+                Ok(tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [id.as_str()])? == 1)
+            })
             .await
     }
 
@@ -601,8 +632,9 @@ impl MetadataStore for SqliteStore {
         let id = id.clone();
         self.db
             .write(move |tx| {
-                let Some(link) =
-                    tx.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"), [id.as_str()], link_row).optional()?
+                let Some(link) = tx
+                    .query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"), [id.as_str()], link_row)
+                    .optional()?
                 else {
                     return Ok(Err(LinkRefusal::NotAvailable));
                 };

@@ -1,0 +1,3 @@
+//! Cloud mode: the Firebase and Google Cloud implementations of the traits
+//! in `store`, `blob` and `identity`, used by `livedrop serve --backend
+//! firebase` and by the Vercel functions in `api/`.

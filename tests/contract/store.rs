@@ -1,0 +1,260 @@
+//! The contract every `MetadataStore` must keep. Each backend's test file
+//! includes this module and runs `all()` against a fresh store:
+//! `tests/store_sqlite.rs` always, the Firestore one against the emulator.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use livedrop::domain::*;
+use livedrop::error::{Error, LinkRefusal};
+use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, pending_file};
+
+type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Every case, by name, so a failure says which.
+pub fn all() -> Vec<(&'static str, Case)> {
+    vec![
+        ("people are found by id and by e-mail, one account per address", |s| Box::pin(people(s))),
+        ("quota counts pending and ready files", |s| Box::pin(quota(s))),
+        ("only pending files become ready", |s| Box::pin(ready_once(s))),
+        ("lists show ready files, sorted and paginated", |s| Box::pin(lists(s))),
+        ("shares and invitations", |s| Box::pin(shares(s))),
+        ("deleting a file takes its shares, invitations and links", |s| Box::pin(delete_cascades(s))),
+        ("a limit-1 link counts exactly one of two racing downloads", |s| Box::pin(link_race(s))),
+        ("links refuse when revoked, expired or exhausted", |s| Box::pin(link_refusals(s))),
+        ("activity is newest first, per owner and per file", |s| Box::pin(activity(s))),
+        ("the sweeper finds old pending files", |s| Box::pin(pending_before(s))),
+    ]
+}
+
+pub async fn run(store: Arc<dyn MetadataStore>) {
+    for (name, case) in all() {
+        eprintln!("contract: {name}");
+        case(store.clone()).await;
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
+}
+
+async fn person(s: &Arc<dyn MetadataStore>) -> User {
+    let id = UserId::generate();
+    let u = User { id: id.clone(), email: Email::parse(&format!("{id}@example.com").to_lowercase()).unwrap() };
+    s.create_user(&u).await.unwrap();
+    u
+}
+
+async fn file(s: &Arc<dyn MetadataStore>, owner: &User, name: &str, size: u64, ready: bool) -> FileRecord {
+    let f = pending_file(
+        owner,
+        FileName::parse(name).unwrap(),
+        size,
+        ContentType::parse(Some("text/plain")).unwrap(),
+        Crc32c(7),
+        now(),
+    );
+    s.insert_pending_file(&f, u64::MAX).await.unwrap();
+    if ready { s.mark_ready(&f.id, now()).await.unwrap() } else { f }
+}
+
+fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Link {
+    Link {
+        id: LinkId::generate(),
+        file_id: f.id.clone(),
+        owner_id: f.owner_id.clone(),
+        token_hash: sha256_hex(&random_token(32)),
+        password_hash: None,
+        expires_at: expires,
+        max_downloads: max,
+        downloads: 0,
+        revoked: false,
+        created_at: now(),
+    }
+}
+
+async fn people(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    assert_eq!(s.user_by_id(&ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(s.user_by_email(&ann.email).await.unwrap(), Some(ann.clone()));
+    let twin = User { id: UserId::generate(), email: ann.email.clone() };
+    assert!(matches!(s.create_user(&twin).await, Err(Error::EmailTaken)));
+    assert_eq!(s.user_by_id(&UserId::generate()).await.unwrap(), None);
+}
+
+async fn quota(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let at = now();
+    let mk = |size| {
+        pending_file(&ann, FileName::parse("q").unwrap(), size, ContentType::parse(None).unwrap(), Crc32c(0), at)
+    };
+    s.insert_pending_file(&mk(60), 100).await.unwrap();
+    let err = s.insert_pending_file(&mk(41), 100).await.unwrap_err();
+    assert!(matches!(err, Error::QuotaExceeded { used: 60, quota: 100, size: 41 }), "{err:?}");
+    s.insert_pending_file(&mk(40), 100).await.unwrap();
+    assert_eq!(s.usage(&ann.id).await.unwrap(), 100);
+}
+
+async fn ready_once(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let f = file(&s, &ann, "r.txt", 5, false).await;
+    let stored = s.file(&f.id).await.unwrap().unwrap();
+    assert_eq!(stored, f, "a record reads back exactly as written");
+    let ready = s.mark_ready(&f.id, now()).await.unwrap();
+    assert_eq!(ready.status, FileStatus::Ready);
+    assert!(matches!(s.mark_ready(&f.id, now()).await, Err(Error::NotPending)));
+    assert!(matches!(s.mark_ready(&FileId::generate(), now()).await, Err(Error::NotFound { .. })));
+}
+
+async fn lists(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let bob = person(&s).await;
+    for (i, name) in ["b", "A", "c"].iter().enumerate() {
+        file(&s, &ann, name, 10 - i as u64, true).await;
+    }
+    file(&s, &ann, "pending", 1, false).await;
+    let q = |sort, descending, offset, limit| FileQuery {
+        user: ann.id.clone(),
+        scope: Scope::Mine,
+        sort,
+        descending,
+        offset,
+        limit,
+    };
+    let names =
+        |p: &livedrop::store::Page<FileRecord>| p.items.iter().map(|f| f.name.as_str().to_owned()).collect::<Vec<_>>();
+    let by_name = s.list_files(&q(SortKey::Name, false, 0, 10)).await.unwrap();
+    assert_eq!(names(&by_name), ["A", "b", "c"], "case-insensitive, pending left out");
+    assert_eq!(by_name.next_offset, None);
+    let by_size = s.list_files(&q(SortKey::Size, true, 0, 2)).await.unwrap();
+    assert_eq!(names(&by_size), ["b", "A"]);
+    assert_eq!(by_size.next_offset, Some(2));
+    let rest = s.list_files(&q(SortKey::Size, true, 2, 2)).await.unwrap();
+    assert_eq!(names(&rest), ["c"]);
+    let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q(SortKey::Name, false, 0, 10) };
+    assert!(s.list_files(&shared).await.unwrap().items.is_empty());
+}
+
+async fn shares(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let bob = person(&s).await;
+    let f = file(&s, &ann, "s.txt", 1, true).await;
+    assert!(s.add_share(&f.id, &bob.id, now()).await.unwrap());
+    assert!(!s.add_share(&f.id, &bob.id, now()).await.unwrap(), "sharing twice is one share");
+    assert_eq!(s.readers(&f.id).await.unwrap(), vec![bob.clone()]);
+    let q = FileQuery {
+        user: bob.id.clone(),
+        scope: Scope::SharedWithMe,
+        sort: SortKey::Name,
+        descending: false,
+        offset: 0,
+        limit: 10,
+    };
+    assert_eq!(s.list_files(&q).await.unwrap().items.len(), 1);
+    assert!(s.remove_share(&f.id, &bob.id).await.unwrap());
+    assert!(!s.remove_share(&f.id, &bob.id).await.unwrap());
+    assert!(s.list_files(&q).await.unwrap().items.is_empty());
+
+    let later = Email::parse(&format!("{}@example.com", UserId::generate()).to_lowercase()).unwrap();
+    assert!(s.add_invitation(&f.id, &later, now()).await.unwrap());
+    assert!(!s.add_invitation(&f.id, &later, now()).await.unwrap());
+    assert_eq!(s.invitations(&f.id).await.unwrap(), vec![later.clone()]);
+    let newcomer = User { id: UserId::generate(), email: later.clone() };
+    s.create_user(&newcomer).await.unwrap();
+    assert_eq!(s.claim_invitations(&newcomer, now()).await.unwrap(), vec![f.id.clone()]);
+    assert!(s.invitations(&f.id).await.unwrap().is_empty());
+    assert_eq!(s.readers(&f.id).await.unwrap(), vec![newcomer.clone()]);
+    assert!(s.claim_invitations(&newcomer, now()).await.unwrap().is_empty(), "claimed once");
+}
+
+async fn delete_cascades(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let bob = person(&s).await;
+    let f = file(&s, &ann, "d.txt", 1, true).await;
+    s.add_share(&f.id, &bob.id, now()).await.unwrap();
+    let nobody = Email::parse("nobody-yet@example.com").unwrap();
+    s.add_invitation(&f.id, &nobody, now()).await.unwrap();
+    let link = link_for(&f, None, None);
+    s.insert_link(&link).await.unwrap();
+    let (deleted, readers) = s.delete_file(&f.id).await.unwrap().unwrap();
+    assert_eq!(deleted.id, f.id);
+    assert_eq!(readers, vec![bob.id.clone()]);
+    assert_eq!(s.file(&f.id).await.unwrap(), None);
+    assert!(s.readers(&f.id).await.unwrap().is_empty());
+    assert!(s.invitations(&f.id).await.unwrap().is_empty());
+    assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), None);
+    assert!(s.delete_file(&f.id).await.unwrap().is_none());
+}
+
+async fn link_race(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let f = file(&s, &ann, "l.txt", 1, true).await;
+    let link = link_for(&f, Some(1), None);
+    s.insert_link(&link).await.unwrap();
+    assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), Some(link.clone()));
+    let (a, b) = tokio::join!(s.count_link_download(&link.id, now()), s.count_link_download(&link.id, now()));
+    let results = [a.unwrap(), b.unwrap()];
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().any(|r| *r == Err(LinkRefusal::Exhausted)));
+    assert_eq!(s.link(&link.id).await.unwrap().unwrap().downloads, 1);
+}
+
+async fn link_refusals(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let f = file(&s, &ann, "x.txt", 1, true).await;
+    let t = now();
+    let expiring = link_for(&f, None, Some(t + SignedDuration::from_secs(60)));
+    s.insert_link(&expiring).await.unwrap();
+    assert!(s.count_link_download(&expiring.id, t).await.unwrap().is_ok());
+    assert_eq!(
+        s.count_link_download(&expiring.id, t + SignedDuration::from_secs(61)).await.unwrap(),
+        Err(LinkRefusal::Expired)
+    );
+    let revoked = link_for(&f, None, None);
+    s.insert_link(&revoked).await.unwrap();
+    assert!(s.revoke_link(&revoked.id).await.unwrap());
+    assert!(!s.revoke_link(&revoked.id).await.unwrap());
+    assert_eq!(s.count_link_download(&revoked.id, t).await.unwrap(), Err(LinkRefusal::NotAvailable));
+    assert_eq!(s.count_link_download(&LinkId::generate(), t).await.unwrap(), Err(LinkRefusal::NotAvailable));
+    assert_eq!(s.links_for_file(&f.id).await.unwrap().len(), 2);
+}
+
+async fn activity(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let f = file(&s, &ann, "a.txt", 1, true).await;
+    let g = file(&s, &ann, "b.txt", 1, true).await;
+    for (file, kind) in [(&f, ActivityKind::Uploaded), (&g, ActivityKind::Uploaded), (&f, ActivityKind::Renamed)] {
+        let a = Activity {
+            id: ActivityId::generate(),
+            owner_id: ann.id.clone(),
+            file_id: file.id.clone(),
+            file_name: file.name.as_str().into(),
+            kind,
+            actor_id: Some(ann.id.clone()),
+            actor_email: Some(ann.email.clone()),
+            link_id: None,
+            detail: Some("d".into()),
+            at: now(),
+        };
+        s.append_activity(&a).await.unwrap();
+    }
+    let all = s.activity(&ann.id, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        [ActivityKind::Renamed, ActivityKind::Uploaded, ActivityKind::Uploaded]
+    );
+    assert_eq!(s.activity(&ann.id, Some(&f.id), 10).await.unwrap().len(), 2);
+    assert_eq!(s.activity(&ann.id, None, 1).await.unwrap().len(), 1);
+    assert!(s.activity(&UserId::generate(), None, 10).await.unwrap().is_empty());
+}
+
+async fn pending_before(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let old = file(&s, &ann, "old", 1, false).await;
+    let found = s.pending_before(now() + SignedDuration::from_secs(1), 10_000).await.unwrap();
+    assert!(found.iter().any(|f| f.id == old.id));
+    let none = s.pending_before(old.created_at, 10_000).await.unwrap();
+    assert!(!none.iter().any(|f| f.id == old.id));
+}
