@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { FileRecord } from "./backend/types";
 import { contentTypeOf, previewKind, searchFiles, sortFiles } from "./files";
 
-function file(id: string, name: string, size: number, created: string, owner = "a@x.io"): FileRecord {
+function file(
+  id: string,
+  name: string,
+  size: number,
+  created: string,
+  owner = "a@x.io",
+): FileRecord {
   return {
     id,
     owner_id: "u1",

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { describeType, formatBytes, formatDuration, formatSpeed, timeAgo, timeUntil } from "./format";
+import {
+  describeType,
+  formatBytes,
+  formatDuration,
+  formatSpeed,
+  timeAgo,
+  timeUntil,
+} from "./format";
 
 describe("formatBytes", () => {
   it("uses decimal units with one digit below ten", () => {

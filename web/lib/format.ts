@@ -96,7 +96,11 @@ export function describeType(contentType: string): string {
   const type = contentType.split(";")[0]!.trim().toLowerCase();
   if (NAMED[type]) return NAMED[type];
   const [major, minor = ""] = type.split("/");
-  const sub = minor.replace(/^x-/, "").replace(/^vnd\./, "").split(/[.+]/)[0]!.toUpperCase();
+  const sub = minor
+    .replace(/^x-/, "")
+    .replace(/^vnd\./, "")
+    .split(/[.+]/)[0]!
+    .toUpperCase();
   switch (major) {
     case "image":
       return `${sub} image`;

@@ -1,6 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiError, NetworkError } from "./backend/errors";
-import type { BlobTransfer, FileRecord, NewUpload, SessionState, UploadTarget } from "./backend/types";
+import type {
+  BlobTransfer,
+  FileRecord,
+  NewUpload,
+  SessionState,
+  UploadTarget,
+} from "./backend/types";
 import { UploadManager, type UploadBackend, type UploadView } from "./uploads";
 
 /** An in-memory server: pending records and resumable sessions. */
@@ -31,7 +37,11 @@ class FakeServer {
       startSession: async (target) => {
         const id = target.url.split("/").pop()!;
         const total = this.created.find((_, i) => `f${i + 1}` === id)!.size;
-        this.sessions.set(`/blob/sessions/${id}`, { total, bytes: new Uint8Array(total), stored: 0 });
+        this.sessions.set(`/blob/sessions/${id}`, {
+          total,
+          bytes: new Uint8Array(total),
+          stored: 0,
+        });
         return `/blob/sessions/${id}`;
       },
       putChunk: async (location, chunk, first, total, onProgress) => {
@@ -85,7 +95,7 @@ class FakeServer {
   }
 }
 
-function bytes(n: number): Uint8Array {
+function bytes(n: number): Uint8Array<ArrayBuffer> {
   return Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
 }
 
@@ -104,7 +114,11 @@ function manager(server: FakeServer, storage: Storage = localStorage) {
   });
 }
 
-async function settle(m: UploadManager, key: string, statuses: string[] = ["done", "failed", "canceled", "paused"]) {
+async function settle(
+  m: UploadManager,
+  key: string,
+  statuses: string[] = ["done", "failed", "canceled", "paused"],
+) {
   let view: UploadView | undefined;
   await vi.waitFor(() => {
     view = m.views().find((v) => v.key === key);
@@ -216,7 +230,13 @@ describe("UploadManager", () => {
       }
       return slow(loc, chunk, first, total, onProgress, signal);
     };
-    const m = new UploadManager({ backend, maxFileSize: 1e6, chunkSize: 64, storage: localStorage, hash: async () => "AAAAAA==" });
+    const m = new UploadManager({
+      backend,
+      maxFileSize: 1e6,
+      chunkSize: 64,
+      storage: localStorage,
+      hash: async () => "AAAAAA==",
+    });
     const [key] = m.add([makeFile(200)]);
     await vi.waitFor(() => expect(calls).toBe(2));
     m.pause(key!);
@@ -262,7 +282,12 @@ describe("UploadManager", () => {
     backend.createUpload = async () => {
       throw new ApiError(413, "quota_exceeded", "uploading 50 bytes would exceed your quota");
     };
-    const m = new UploadManager({ backend, maxFileSize: 1e6, storage: localStorage, hash: async () => "x" });
+    const m = new UploadManager({
+      backend,
+      maxFileSize: 1e6,
+      storage: localStorage,
+      hash: async () => "x",
+    });
     const [key] = m.add([makeFile(50)]);
     const view = await settle(m, key!);
     expect(view.status).toBe("failed");

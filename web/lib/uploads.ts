@@ -172,9 +172,10 @@ export class UploadManager {
     this.concurrency = options.concurrency ?? 2;
     this.now = options.now ?? Date.now;
     this.retryDelays = options.retryDelays ?? [1000, 2000, 4000, 8000, 15000, 30000];
-    this.hash = options.hash ?? ((file, onProgress, signal) => crc32cOfBlob(file, onProgress, signal));
+    this.hash =
+      options.hash ?? ((file, onProgress, signal) => crc32cOfBlob(file, onProgress, signal));
     this.saved = new SavedUploads(
-      options.storage === undefined ? globalThis.localStorage ?? null : options.storage,
+      options.storage === undefined ? (globalThis.localStorage ?? null) : options.storage,
       this.now,
     );
   }

@@ -48,7 +48,8 @@ const friendly: Record<string, string> = {
   invalid_credentials: "Wrong e-mail or password.",
   email_taken: "An account with this e-mail already exists. Sign in instead.",
   signup_closed: "Sign-up is closed on this server. Ask its administrator for an account.",
-  link_not_available: "This link is not available. It may have been revoked, or the address is wrong.",
+  link_not_available:
+    "This link is not available. It may have been revoked, or the address is wrong.",
   link_expired: "This link has expired.",
   link_exhausted: "This link has reached its download limit.",
   wrong_password: "Wrong password.",

@@ -36,22 +36,50 @@ describe("applyFeedMessage", () => {
     });
     expect([...touched]).toEqual(["files"]);
     expect(s.files.get("a")!.name).toBe("renamed");
-    applyFeedMessage(s, { type: "change", seq: 7, collection: "files", kind: "removed", id: "b", doc: null });
+    applyFeedMessage(s, {
+      type: "change",
+      seq: 7,
+      collection: "files",
+      kind: "removed",
+      id: "b",
+      doc: null,
+    });
     expect([...s.files.keys()]).toEqual(["a"]);
     expect(s.seq).toBe(7);
   });
 
   it("ignores a change it has already applied", () => {
     const s = emptyFeedState();
-    applyFeedMessage(s, { type: "snapshot", epoch: "e", seq: 3, files: [], shared: [], activity: [] });
-    const add: FeedMessage = { type: "change", seq: 3, collection: "shared", kind: "added", id: "x", doc: file("x") };
+    applyFeedMessage(s, {
+      type: "snapshot",
+      epoch: "e",
+      seq: 3,
+      files: [],
+      shared: [],
+      activity: [],
+    });
+    const add: FeedMessage = {
+      type: "change",
+      seq: 3,
+      collection: "shared",
+      kind: "added",
+      id: "x",
+      doc: file("x"),
+    };
     expect(applyFeedMessage(s, add).size).toBe(0);
     expect(s.shared.size).toBe(0);
   });
 
   it("keeps state on resume", () => {
     const s = emptyFeedState();
-    applyFeedMessage(s, { type: "snapshot", epoch: "e", seq: 3, files: [file("a")], shared: [], activity: [] });
+    applyFeedMessage(s, {
+      type: "snapshot",
+      epoch: "e",
+      seq: 3,
+      files: [file("a")],
+      shared: [],
+      activity: [],
+    });
     applyFeedMessage(s, { type: "resumed", epoch: "e", seq: 9 });
     expect(s.files.size).toBe(1);
     expect(s.seq).toBe(9);
@@ -64,7 +92,9 @@ describe("feedUrl", () => {
     expect(feedUrl({ protocol: "http:", host: "h:1" }, s)).toBe("ws://h:1/api/feed");
     s.epoch = "ep 1";
     s.seq = 42;
-    expect(feedUrl({ protocol: "https:", host: "h" }, s)).toBe("wss://h/api/feed?epoch=ep%201&since=42");
+    expect(feedUrl({ protocol: "https:", host: "h" }, s)).toBe(
+      "wss://h/api/feed?epoch=ep%201&since=42",
+    );
   });
   it("backs off up to 15 s", () => {
     expect(backoff(0, () => 0.5)).toBe(500);
@@ -120,7 +150,14 @@ describe("WebSocketFeed", () => {
     });
     expect(files).toEqual([["a"]]);
     expect(activity).toEqual([["2", "1"]]); // newest first
-    sockets[0]!.send({ type: "change", seq: 2, collection: "files", kind: "added", id: "b", doc: file("b") });
+    sockets[0]!.send({
+      type: "change",
+      seq: 2,
+      collection: "files",
+      kind: "added",
+      id: "b",
+      doc: file("b"),
+    });
     expect(files.at(-1)).toEqual(["a", "b"]);
 
     sockets[0]!.drop();

@@ -5,13 +5,7 @@
 // connection neither misses nor repeats a change; when resuming is impossible
 // the server sends a fresh snapshot instead.
 
-import type {
-  Activity,
-  FileRecord,
-  LiveData,
-  LiveStatus,
-  Unsubscribe,
-} from "./types";
+import type { Activity, FileRecord, LiveData, LiveStatus, Unsubscribe } from "./types";
 
 export type Collection = "files" | "shared" | "activity";
 
@@ -102,9 +96,7 @@ export function sortActivity(list: Activity[]): Activity[] {
 export function feedUrl(base: { protocol: string; host: string }, state: FeedState): string {
   const scheme = base.protocol === "https:" ? "wss:" : "ws:";
   const resume =
-    state.epoch !== null
-      ? `?epoch=${encodeURIComponent(state.epoch)}&since=${state.seq}`
-      : "";
+    state.epoch !== null ? `?epoch=${encodeURIComponent(state.epoch)}&since=${state.seq}` : "";
   return `${scheme}//${base.host}/api/feed${resume}`;
 }
 

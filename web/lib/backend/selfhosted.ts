@@ -107,7 +107,8 @@ export const blobTransfer: BlobTransfer = {
     }
     if (!res.ok) throw errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
     const location = res.headers.get("Location");
-    if (!location) throw new ApiError(res.status, "invalid_response", "No upload session was started.");
+    if (!location)
+      throw new ApiError(res.status, "invalid_response", "No upload session was started.");
     return location;
   },
 
@@ -163,7 +164,12 @@ export class SelfHostedBackend implements Backend {
 
   constructor(readonly config: Config) {}
 
-  private async request<T>(method: Method, path: string, body?: unknown, retried = false): Promise<T> {
+  private async request<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    retried = false,
+  ): Promise<T> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;
@@ -302,8 +308,9 @@ export class SelfHostedBackend implements Backend {
   }
 
   async completeUpload(fileId: string): Promise<FileRecord> {
-    return (await this.request<{ file: FileRecord }>("POST", `/api/uploads/${enc(fileId)}/complete`))
-      .file;
+    return (
+      await this.request<{ file: FileRecord }>("POST", `/api/uploads/${enc(fileId)}/complete`)
+    ).file;
   }
 
   cancelUpload(fileId: string): Promise<void> {

@@ -172,9 +172,7 @@ export interface FilePage {
 
 /** Where a resumable session stands. */
 export type SessionState =
-  | { kind: "partial"; stored: number }
-  | { kind: "complete" }
-  | { kind: "gone" };
+  { kind: "partial"; stored: number } | { kind: "complete" } | { kind: "gone" };
 
 export type ProgressFn = (loadedInThisRequest: number) => void;
 

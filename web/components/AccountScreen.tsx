@@ -1,0 +1,174 @@
+"use client";
+
+import { useEffect, useState, type FormEvent } from "react";
+import { describeError, type ApiToken, type CreatedToken } from "@/lib/backend";
+import { formatBytes, formatDate, timeAgo } from "@/lib/format";
+import { CopyButton } from "./CopyButton";
+import { ConfirmDialog } from "./Dialog";
+import { useNow, useSession } from "./session";
+
+export function AccountScreen() {
+  const { backend, me, refresh } = useSession();
+  const now = useNow(10_000);
+  const [tokens, setTokens] = useState<ApiToken[] | null>(null);
+  const [name, setName] = useState("");
+  const [created, setCreated] = useState<CreatedToken | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+
+  useEffect(() => {
+    void refresh();
+    backend.listTokens().then(setTokens, (e) => setError(describeError(e)));
+    // Once on arrival.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [backend]);
+
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const t = await backend.createToken(name.trim());
+      setCreated(t);
+      setTokens((list) => [t.token, ...(list ?? [])]);
+      setName("");
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const revoke = async () => {
+    if (!revoking) return;
+    setBusy(true);
+    try {
+      await backend.revokeToken(revoking.id);
+      setTokens((list) => (list ?? []).filter((t) => t.id !== revoking.id));
+      if (created?.token.id === revoking.id) setCreated(null);
+      setRevoking(null);
+    } catch (err) {
+      setError(describeError(err));
+      setRevoking(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const { used, quota } = me.usage;
+  const pct = quota ? Math.min(100, (used / quota) * 100) : 0;
+
+  return (
+    <div className="stack" style={{ maxWidth: 720 }}>
+      <h1>Account</h1>
+      <section className="card" aria-labelledby="storage-title">
+        <h2 id="storage-title">Storage</h2>
+        <div
+          className="meter"
+          role="meter"
+          aria-label="Storage used"
+          aria-valuemin={0}
+          aria-valuemax={quota}
+          aria-valuenow={used}
+        >
+          <div style={{ width: `${pct}%` }} />
+        </div>
+        <p style={{ margin: 0 }}>
+          <strong>{formatBytes(used)}</strong> of {formatBytes(quota)} used ·{" "}
+          <span className="muted">largest file {formatBytes(me.max_file_size)}</span>
+        </p>
+        <p className="hint" style={{ marginBottom: 0 }}>
+          Signed in as {me.user.email}
+        </p>
+      </section>
+
+      <section className="card" aria-labelledby="tokens-title">
+        <h2 id="tokens-title">API tokens</h2>
+        <p className="muted" style={{ marginTop: 0 }}>
+          For the <span className="mono">livedrop</span> command-line client and scripts. A token
+          acts as you: keep it secret.
+        </p>
+        {created ? (
+          <div className="alert ok" role="status" data-testid="new-token">
+            <p style={{ margin: "0 0 6px" }}>
+              Token “{created.token.name}” created. Copy it now: it is shown only once.
+            </p>
+            <div className="row" style={{ flexWrap: "nowrap" }}>
+              <input
+                readOnly
+                value={created.secret}
+                className="mono"
+                aria-label="New token"
+                onFocus={(e) => e.target.select()}
+              />
+              <CopyButton text={created.secret} />
+            </div>
+          </div>
+        ) : null}
+        {error ? (
+          <p className="alert" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <form onSubmit={create} className="row" style={{ marginBottom: 10 }}>
+          <label htmlFor="token-name" className="visually-hidden">
+            Token name
+          </label>
+          <input
+            id="token-name"
+            className="grow"
+            style={{ width: "auto" }}
+            placeholder="Name, e.g. laptop CLI"
+            required
+            maxLength={100}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
+          <button type="submit" className="primary" disabled={busy || !name.trim()}>
+            Create token
+          </button>
+        </form>
+        {tokens === null ? (
+          <p className="muted">Loading…</p>
+        ) : tokens.length === 0 ? (
+          <p className="muted">No tokens.</p>
+        ) : (
+          <ul className="list" aria-label="Tokens">
+            {tokens.map((t) => (
+              <li key={t.id}>
+                <span className="grow">
+                  <strong>{t.name}</strong>
+                  <br />
+                  <span className="hint">
+                    created {formatDate(t.created_at)} ·{" "}
+                    {t.last_used_at ? `last used ${timeAgo(t.last_used_at, now)}` : "never used"}
+                  </span>
+                </span>
+                <button
+                  type="button"
+                  className="small danger"
+                  onClick={() => setRevoking(t)}
+                  aria-label={`Revoke token ${t.name}`}
+                >
+                  Revoke
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      {revoking ? (
+        <ConfirmDialog
+          title="Revoke this token?"
+          message={<p>Anything using “{revoking.name}” stops working at once.</p>}
+          confirmLabel="Revoke"
+          danger
+          busy={busy}
+          onConfirm={revoke}
+          onCancel={() => setRevoking(null)}
+        />
+      ) : null}
+    </div>
+  );
+}

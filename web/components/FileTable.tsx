@@ -1,0 +1,178 @@
+"use client";
+
+import Link from "next/link";
+import { useMemo, useState } from "react";
+import type { FileRecord, SortKey, SortOrder } from "@/lib/backend";
+import { searchFiles, sortFiles } from "@/lib/files";
+import { describeType, formatBytes, formatDate, timeAgo } from "@/lib/format";
+import { FileIcon } from "./FileIcon";
+
+interface FileTableProps {
+  files: FileRecord[] | null;
+  scope: "mine" | "shared";
+  meId: string;
+  now: number;
+  onDownload: (file: FileRecord) => void;
+  onShare?: (file: FileRecord) => void;
+  emptyText: string;
+}
+
+const COLUMNS: { key: SortKey | null; label: string; className: string }[] = [
+  { key: "name", label: "Name", className: "col-name" },
+  { key: "size", label: "Size", className: "col-size" },
+  { key: null, label: "Type", className: "col-type" },
+  { key: null, label: "Owner", className: "col-owner" },
+  { key: "updated", label: "Modified", className: "col-date" },
+];
+
+/** A row changed this recently flashes once, so a live change is seen. */
+const FRESH_MS = 4000;
+
+export function FileTable({
+  files,
+  scope,
+  meId,
+  now,
+  onDownload,
+  onShare,
+  emptyText,
+}: FileTableProps) {
+  const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({
+    key: "updated",
+    order: "desc",
+  });
+  const [query, setQuery] = useState("");
+
+  const rows = useMemo(
+    () => (files ? sortFiles(searchFiles(files, query), sort.key, sort.order) : null),
+    [files, query, sort],
+  );
+
+  const toggle = (key: SortKey) =>
+    setSort((s) =>
+      s.key === key
+        ? { key, order: s.order === "asc" ? "desc" : "asc" }
+        : { key, order: key === "name" ? "asc" : "desc" },
+    );
+
+  return (
+    <section aria-label={scope === "mine" ? "My files" : "Files shared with me"}>
+      <div className="toolbar">
+        <label className="visually-hidden" htmlFor={`search-${scope}`}>
+          Search files
+        </label>
+        <input
+          id={`search-${scope}`}
+          type="search"
+          placeholder="Search by name, owner or type"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
+        <span className="muted" aria-live="polite">
+          {rows ? `${rows.length} ${rows.length === 1 ? "file" : "files"}` : ""}
+        </span>
+      </div>
+      {rows === null ? (
+        <div className="empty" aria-busy="true">
+          Loading files…
+        </div>
+      ) : rows.length === 0 ? (
+        <div className="empty">{query ? `No files match “${query}”.` : emptyText}</div>
+      ) : (
+        <table className="files">
+          <thead>
+            <tr>
+              {COLUMNS.map((c) => (
+                <th
+                  key={c.label}
+                  className={c.className}
+                  scope="col"
+                  aria-sort={
+                    c.key && sort.key === c.key
+                      ? sort.order === "asc"
+                        ? "ascending"
+                        : "descending"
+                      : undefined
+                  }
+                >
+                  {c.key ? (
+                    <button type="button" onClick={() => toggle(c.key!)}>
+                      {c.label}
+                      <span aria-hidden="true">
+                        {sort.key === c.key ? (sort.order === "asc" ? " ↑" : " ↓") : ""}
+                      </span>
+                    </button>
+                  ) : (
+                    c.label
+                  )}
+                </th>
+              ))}
+              <th className="col-actions" scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((f) => {
+              const owner = f.owner_id === meId ? "You" : f.owner_email;
+              const fresh = now - Date.parse(f.updated_at) < FRESH_MS;
+              return (
+                <tr key={f.id} className={fresh ? "fresh" : undefined} data-file-id={f.id}>
+                  <td className="col-name">
+                    <div className="file-name">
+                      <FileIcon name={f.name} />
+                      <Link
+                        className="ellipsis"
+                        href={`/file/?id=${encodeURIComponent(f.id)}`}
+                        title={f.name}
+                      >
+                        {f.name}
+                      </Link>
+                    </div>
+                  </td>
+                  <td className="col-size">{formatBytes(f.size)}</td>
+                  <td className="col-type ellipsis" title={f.content_type}>
+                    {describeType(f.content_type)}
+                  </td>
+                  <td className="col-owner ellipsis" title={f.owner_email}>
+                    {owner}
+                  </td>
+                  <td className="col-date" title={formatDate(f.updated_at)}>
+                    {timeAgo(f.updated_at, now)}
+                  </td>
+                  <td className="col-meta-m ellipsis">
+                    {formatBytes(f.size)} · {describeType(f.content_type)} ·{" "}
+                    {scope === "shared" ? `${owner} · ` : ""}
+                    {timeAgo(f.updated_at, now)}
+                  </td>
+                  <td className="col-actions">
+                    <div className="row">
+                      <button
+                        type="button"
+                        className="small"
+                        onClick={() => onDownload(f)}
+                        aria-label={`Download ${f.name}`}
+                      >
+                        Download
+                      </button>
+                      {onShare ? (
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => onShare(f)}
+                          aria-label={`Share ${f.name}`}
+                        >
+                          Share
+                        </button>
+                      ) : null}
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

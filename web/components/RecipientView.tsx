@@ -1,0 +1,238 @@
+"use client";
+
+import { useEffect, useState, type FormEvent } from "react";
+import { ApiError, describeError, loadBackend, type Backend, type PublicLink } from "@/lib/backend";
+import { previewKind } from "@/lib/files";
+import { describeType, formatBytes, formatDate, timeUntil } from "@/lib/format";
+import { FileIcon } from "./FileIcon";
+import { Preview } from "./Preview";
+
+/** The token from /s/<token> (with or without a trailing slash). */
+export function tokenFromPath(pathname: string): string | null {
+  const m = /^\/s\/([^/?#]+)\/?$/.exec(pathname);
+  return m ? decodeURIComponent(m[1]!) : null;
+}
+
+const CLOSED: Record<string, { title: string; text: string }> = {
+  link_not_available: {
+    title: "This link is not available",
+    text: "It may have been revoked by its owner, or the address is not quite right. Ask the person who sent it for a new link.",
+  },
+  link_expired: {
+    title: "This link has expired",
+    text: "Links can be set to stop working after a while. Ask the person who sent it for a new link.",
+  },
+  link_exhausted: {
+    title: "This link has been used up",
+    text: "It allowed a set number of downloads, and they have all been used. Ask the person who sent it for a new link.",
+  },
+};
+
+type State =
+  | { kind: "loading" }
+  | { kind: "closed"; code: string }
+  | { kind: "error"; text: string }
+  | { kind: "ready"; backend: Backend; token: string; info: PublicLink };
+
+interface RecipientViewProps {
+  /** For tests; the page reads it from the address. */
+  token?: string | null;
+  load?: () => Promise<Backend>;
+}
+
+export function RecipientView({ token: given, load = loadBackend }: RecipientViewProps) {
+  const [state, setState] = useState<State>({ kind: "loading" });
+  const [password, setPassword] = useState("");
+  const [passwordError, setPasswordError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [previewUrl, setPreviewUrl] = useState<string | null>(null);
+
+  useEffect(() => {
+    const token = given !== undefined ? given : tokenFromPath(window.location.pathname);
+    let live = true;
+    (async () => {
+      try {
+        if (!token) throw new ApiError(404, "link_not_available", "no token in the address");
+        const backend = await load();
+        const info = await backend.linkInfo(token);
+        if (live) setState({ kind: "ready", backend, token, info });
+      } catch (e) {
+        if (!live) return;
+        if (e instanceof ApiError && CLOSED[e.code]) setState({ kind: "closed", code: e.code });
+        else if (e instanceof ApiError && e.status === 404)
+          setState({ kind: "closed", code: "link_not_available" });
+        else setState({ kind: "error", text: describeError(e) });
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [given, load]);
+
+  if (state.kind === "loading") {
+    return (
+      <div className="card recipient" aria-busy="true">
+        <p className="muted">Opening the link…</p>
+      </div>
+    );
+  }
+  if (state.kind === "closed") {
+    const c = CLOSED[state.code]!;
+    return (
+      <div className="card recipient" role="alert" data-testid="link-closed">
+        <h1>{c.title}</h1>
+        <p className="muted">{c.text}</p>
+      </div>
+    );
+  }
+  if (state.kind === "error") {
+    return (
+      <div className="card recipient" role="alert">
+        <h1>Something went wrong</h1>
+        <p>{state.text}</p>
+        <button type="button" onClick={() => window.location.reload()}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+
+  const { backend, token, info } = state;
+  const kind = previewKind(info.content_type);
+  const left = info.downloads_left;
+
+  const fetchUrl = async (inline: boolean): Promise<string | null> => {
+    setBusy(true);
+    setError(null);
+    setPasswordError(null);
+    try {
+      const { url } = await backend.linkDownload(token, {
+        ...(info.password_required ? { password } : {}),
+        ...(inline ? { inline: true } : {}),
+      });
+      if (left !== null) {
+        setState({ ...state, info: { ...info, downloads_left: Math.max(0, left - 1) } });
+      }
+      return url;
+    } catch (e) {
+      if (
+        e instanceof ApiError &&
+        (e.code === "wrong_password" || e.code === "password_required")
+      ) {
+        setPasswordError(
+          e.code === "wrong_password" ? "Wrong password. Try again." : "Enter the password.",
+        );
+      } else if (e instanceof ApiError && CLOSED[e.code]) {
+        setState({ kind: "closed", code: e.code });
+      } else {
+        setError(describeError(e));
+      }
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const download = async (e: FormEvent) => {
+    e.preventDefault();
+    const url = await fetchUrl(false);
+    if (url) {
+      window.location.assign(url);
+      setNotice("Your download has started.");
+    }
+  };
+
+  const preview = async () => {
+    const url = await fetchUrl(true);
+    if (url) setPreviewUrl(url);
+  };
+
+  return (
+    <div className="card recipient">
+      <FileIcon name={info.name} />
+      <h1 data-testid="link-name">{info.name}</h1>
+      <p className="muted" style={{ marginTop: 0 }}>
+        {formatBytes(info.size)} · {describeType(info.content_type)}
+      </p>
+      <p className="hint">
+        {info.expires_at ? (
+          <span title={formatDate(info.expires_at)}>Link expires {timeUntil(info.expires_at)}</span>
+        ) : (
+          "Link does not expire"
+        )}
+        {left !== null ? ` · ${left} ${left === 1 ? "download" : "downloads"} left` : ""}
+      </p>
+
+      {previewUrl ? (
+        <Preview
+          contentType={info.content_type}
+          name={info.name}
+          url={previewUrl}
+          readText={backend.readText.bind(backend)}
+        />
+      ) : null}
+
+      <form onSubmit={download}>
+        {info.password_required ? (
+          <div className="field">
+            <label htmlFor="link-password">This file is protected by a password</label>
+            <input
+              id="link-password"
+              type="password"
+              autoComplete="off"
+              required
+              autoFocus
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              aria-invalid={passwordError ? true : undefined}
+              aria-describedby={passwordError ? "link-password-error" : undefined}
+            />
+            {passwordError ? (
+              <p
+                id="link-password-error"
+                className="alert"
+                role="alert"
+                style={{ margin: "6px 0 0" }}
+              >
+                {passwordError}
+              </p>
+            ) : null}
+          </div>
+        ) : null}
+        {error ? (
+          <p className="alert" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <div className="row" style={{ justifyContent: "center" }}>
+          <button type="submit" className="primary" disabled={busy || left === 0}>
+            Download
+          </button>
+          {kind && !previewUrl ? (
+            <button
+              type="button"
+              onClick={preview}
+              disabled={busy || left === 0 || (info.password_required && !password)}
+            >
+              Preview
+            </button>
+          ) : null}
+        </div>
+        {kind && !previewUrl && left !== null && left > 0 ? (
+          <p className="hint">A preview counts as one of the downloads left.</p>
+        ) : null}
+      </form>
+      <div aria-live="polite">
+        {notice ? (
+          <p className="alert ok" style={{ marginTop: 14 }}>
+            {notice}
+            {left === 0 ? " That was the last download this link allows." : ""}
+          </p>
+        ) : null}
+      </div>
+      <p className="footer-note">Shared with livedrop</p>
+    </div>
+  );
+}

@@ -1,0 +1,302 @@
+"use client";
+
+import { useEffect, useState, type FormEvent } from "react";
+import {
+  describeError,
+  type Backend,
+  type CreatedLink,
+  type FileRecord,
+  type Link,
+  type Share,
+} from "@/lib/backend";
+import { formatBytes, timeAgo, timeUntil } from "@/lib/format";
+import { CopyButton } from "./CopyButton";
+import { Dialog } from "./Dialog";
+import { QrCode } from "./QrCode";
+
+const EXPIRY: { label: string; seconds: number | null }[] = [
+  { label: "1 hour", seconds: 3600 },
+  { label: "1 day", seconds: 86400 },
+  { label: "7 days", seconds: 7 * 86400 },
+  { label: "30 days", seconds: 30 * 86400 },
+  { label: "Never", seconds: null },
+];
+
+interface ShareDialogProps {
+  backend: Pick<Backend, "getFile" | "share" | "unshare" | "createLink" | "revokeLink">;
+  file: FileRecord;
+  onClose: () => void;
+  /** The page origin the links are made absolute with. */
+  origin?: string;
+}
+
+export function linkSummary(link: Link, now: number): string {
+  const parts = [`Created ${timeAgo(link.created_at, now)}`];
+  parts.push(link.expires_at ? `expires ${timeUntil(link.expires_at, now)}` : "never expires");
+  if (link.has_password) parts.push("password");
+  parts.push(
+    link.max_downloads !== null
+      ? `${link.downloads} of ${link.max_downloads} downloads`
+      : `${link.downloads} ${link.downloads === 1 ? "download" : "downloads"}`,
+  );
+  return parts.join(" · ");
+}
+
+export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps) {
+  const [shares, setShares] = useState<Share[] | null>(null);
+  const [links, setLinks] = useState<Link[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [email, setEmail] = useState("");
+  const [peopleMsg, setPeopleMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [expiry, setExpiry] = useState("2");
+  const [password, setPassword] = useState("");
+  const [maxDownloads, setMaxDownloads] = useState("");
+  const [created, setCreated] = useState<CreatedLink | null>(null);
+  const [linkError, setLinkError] = useState<string | null>(null);
+  const [now] = useState(() => Date.now());
+  const base = origin ?? (typeof window !== "undefined" ? window.location.origin : "");
+
+  useEffect(() => {
+    let live = true;
+    backend.getFile(file.id).then(
+      (d) => {
+        if (!live) return;
+        setShares(d.shares ?? []);
+        setLinks(d.links ?? []);
+      },
+      (e) => live && setLoadError(describeError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [backend, file.id]);
+
+  const addPerson = async (e: FormEvent) => {
+    e.preventDefault();
+    const address = email.trim();
+    if (!address) return;
+    setBusy(true);
+    setPeopleMsg(null);
+    try {
+      const share = await backend.share(file.id, address);
+      setShares((s) => [...(s ?? []).filter((x) => x.email !== share.email), share]);
+      setEmail("");
+      setPeopleMsg({
+        ok: true,
+        text: share.pending
+          ? `${share.email} has no account yet. They will see the file when they sign up with this address.`
+          : `Shared with ${share.email}. It appears on their screen now.`,
+      });
+    } catch (err) {
+      setPeopleMsg({ ok: false, text: describeError(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const removePerson = async (share: Share) => {
+    setPeopleMsg(null);
+    try {
+      await backend.unshare(file.id, share.email);
+      setShares((s) => (s ?? []).filter((x) => x.email !== share.email));
+      setPeopleMsg({ ok: true, text: `${share.email} no longer has access.` });
+    } catch (err) {
+      setPeopleMsg({ ok: false, text: describeError(err) });
+    }
+  };
+
+  const createLink = async (e: FormEvent) => {
+    e.preventDefault();
+    setLinkError(null);
+    const seconds = EXPIRY[Number(expiry)]?.seconds ?? null;
+    const max = maxDownloads.trim() ? Number(maxDownloads) : null;
+    if (max !== null && (!Number.isInteger(max) || max < 1)) {
+      setLinkError("The download limit must be a whole number of at least 1.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const link = await backend.createLink(file.id, {
+        ...(seconds !== null ? { expires_in_seconds: seconds } : {}),
+        ...(password ? { password } : {}),
+        ...(max !== null ? { max_downloads: max } : {}),
+      });
+      setCreated(link);
+      setLinks((l) => [link.link, ...(l ?? [])]);
+      setPassword("");
+      setMaxDownloads("");
+    } catch (err) {
+      setLinkError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const revoke = async (link: Link) => {
+    setLinkError(null);
+    try {
+      await backend.revokeLink(link.id);
+      setLinks((l) => (l ?? []).map((x) => (x.id === link.id ? { ...x, revoked: true } : x)));
+      if (created?.link.id === link.id) setCreated(null);
+    } catch (err) {
+      setLinkError(describeError(err));
+    }
+  };
+
+  const createdUrl = created ? base + created.url : "";
+  const activeLinks = (links ?? []).filter((l) => !l.revoked);
+
+  return (
+    <Dialog title={`Share “${file.name}”`} onClose={onClose}>
+      <p className="muted" style={{ marginTop: 0 }}>
+        {formatBytes(file.size)}
+      </p>
+      {loadError ? (
+        <p className="alert" role="alert">
+          {loadError}
+        </p>
+      ) : null}
+
+      <h3>People</h3>
+      <form onSubmit={addPerson} className="row" style={{ marginBottom: 8 }}>
+        <label htmlFor="share-email" className="visually-hidden">
+          E-mail address
+        </label>
+        <input
+          id="share-email"
+          className="grow"
+          style={{ width: "auto" }}
+          type="email"
+          required
+          placeholder="name@example.com"
+          autoComplete="off"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <button type="submit" className="primary" disabled={busy}>
+          Share
+        </button>
+      </form>
+      <div aria-live="polite">
+        {peopleMsg ? <p className={peopleMsg.ok ? "alert ok" : "alert"}>{peopleMsg.text}</p> : null}
+      </div>
+      {shares === null ? (
+        <p className="muted">Loading…</p>
+      ) : shares.length === 0 ? (
+        <p className="muted">Not shared with anyone yet.</p>
+      ) : (
+        <ul className="list" aria-label="People with access">
+          {shares.map((s) => (
+            <li key={s.email}>
+              <span className="grow ellipsis">{s.email}</span>
+              {s.pending ? (
+                <span className="badge warn" title="They get access when they sign up">
+                  No account yet
+                </span>
+              ) : null}
+              <button
+                type="button"
+                className="small danger"
+                onClick={() => removePerson(s)}
+                aria-label={`Stop sharing with ${s.email}`}
+              >
+                Remove
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+
+      <h3 style={{ marginTop: 20 }}>Public links</h3>
+      {created ? (
+        <div className="link-out" data-testid="new-link">
+          <div>
+            <label htmlFor="new-link-url">New link (shown once — copy it now)</label>
+            <div className="row" style={{ flexWrap: "nowrap" }}>
+              <input
+                id="new-link-url"
+                readOnly
+                value={createdUrl}
+                onFocus={(e) => e.target.select()}
+                className="mono"
+              />
+              <CopyButton text={createdUrl} />
+            </div>
+            <p className="hint">
+              Anyone with this link can download the file
+              {created.link.has_password ? " with the password" : ""}.
+            </p>
+          </div>
+          <QrCode text={createdUrl} label="QR code of the new link" />
+        </div>
+      ) : null}
+      <form onSubmit={createLink}>
+        <div className="grid-3">
+          <div className="field">
+            <label htmlFor="link-expiry">Expires after</label>
+            <select id="link-expiry" value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+              {EXPIRY.map((x, i) => (
+                <option key={x.label} value={String(i)}>
+                  {x.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="link-password">
+              Password <span className="hint">(optional)</span>
+            </label>
+            <input
+              id="link-password"
+              type="password"
+              autoComplete="new-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="link-max">
+              Download limit <span className="hint">(optional)</span>
+            </label>
+            <input
+              id="link-max"
+              type="number"
+              min={1}
+              inputMode="numeric"
+              value={maxDownloads}
+              onChange={(e) => setMaxDownloads(e.target.value)}
+            />
+          </div>
+        </div>
+        {linkError ? (
+          <p className="alert" role="alert">
+            {linkError}
+          </p>
+        ) : null}
+        <button type="submit" disabled={busy}>
+          Create link
+        </button>
+      </form>
+      {activeLinks.length > 0 ? (
+        <ul className="list" aria-label="Active links" style={{ marginTop: 10 }}>
+          {activeLinks.map((l) => (
+            <li key={l.id}>
+              <span className="grow" style={{ fontSize: "0.9em" }}>
+                {linkSummary(l, now)}
+              </span>
+              <button
+                type="button"
+                className="small danger"
+                onClick={() => revoke(l)}
+                aria-label={`Revoke the link created ${timeAgo(l.created_at, now)}`}
+              >
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </Dialog>
+  );
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import type { Activity } from "./backend/types";
+import { describeActivity } from "./activity";
+
+const base: Activity = {
+  id: "a1",
+  owner_id: "me",
+  file_id: "f1",
+  file_name: "plan.pdf",
+  kind: "uploaded",
+  actor_id: "me",
+  actor_email: "me@x.io",
+  link_id: null,
+  detail: null,
+  at: "2026-01-01T00:00:00Z",
+};
+
+describe("describeActivity", () => {
+  it("says You for my own actions", () => {
+    expect(describeActivity(base, "me")).toBe("You uploaded the file");
+    expect(describeActivity(base, "me", true)).toBe("You uploaded “plan.pdf”");
+  });
+  it("names the recipient who downloaded", () => {
+    const a = { ...base, kind: "downloaded" as const, actor_id: "u2", actor_email: "bob@x.io" };
+    expect(describeActivity(a, "me")).toBe("bob@x.io downloaded the file");
+  });
+  it("tells a download through a link with its count", () => {
+    const a = {
+      ...base,
+      kind: "downloaded" as const,
+      actor_id: null,
+      actor_email: null,
+      link_id: "l1",
+      detail: "1 of 3 downloads used",
+    };
+    expect(describeActivity(a, "me")).toBe(
+      "Someone downloaded the file through a public link (1 of 3 downloads used)",
+    );
+  });
+  it("shows sharing and renames", () => {
+    expect(describeActivity({ ...base, kind: "shared", detail: "bob@x.io" }, "me")).toBe(
+      "You shared the file with bob@x.io",
+    );
+    expect(describeActivity({ ...base, kind: "renamed", detail: "old.pdf" }, "me", true)).toBe(
+      "You renamed “old.pdf” to “plan.pdf”",
+    );
+  });
+});

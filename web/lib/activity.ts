@@ -1,0 +1,42 @@
+// One line of text for an activity entry, in the owner's words.
+
+import type { Activity } from "./backend/types";
+
+export function actorName(a: Activity, meId: string | null): string {
+  if (a.actor_id && a.actor_id === meId) return "You";
+  if (a.actor_email) return a.actor_email;
+  if (a.link_id) return "Someone with a public link";
+  return "Someone";
+}
+
+export function describeActivity(a: Activity, meId: string | null, withFileName = false): string {
+  const who = actorName(a, meId);
+  const file = withFileName ? ` “${a.file_name}”` : "";
+  const it = withFileName ? file.trim() : "the file";
+  switch (a.kind) {
+    case "uploaded":
+      return `${who} uploaded ${it}`;
+    case "shared":
+      return `${who} shared ${it} with ${a.detail ?? "someone"}`;
+    case "unshared":
+      return `${who} stopped sharing ${it} with ${a.detail ?? "someone"}`;
+    case "link_created":
+      return `${who} created a public link to ${it}`;
+    case "link_revoked":
+      return `${who} revoked a public link to ${it}`;
+    case "downloaded": {
+      const via = !a.actor_id && a.link_id ? " through a public link" : "";
+      const used = a.detail ? ` (${a.detail})` : "";
+      const subject = !a.actor_id && a.link_id ? "Someone" : who;
+      return `${subject} downloaded ${it}${via}${used}`;
+    }
+    case "renamed":
+      return a.detail
+        ? `${who} renamed ${withFileName ? `“${a.detail}” to “${a.file_name}”` : `it from “${a.detail}”`}`
+        : `${who} renamed ${it}`;
+    case "deleted":
+      return `${who} deleted ${it}`;
+    default:
+      return `${who}: ${String(a.kind)}`;
+  }
+}
