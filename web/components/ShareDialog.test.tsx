@@ -1,0 +1,99 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { Backend, FileRecord, Link } from "@/lib/backend";
+import { ApiError } from "@/lib/backend";
+import { ShareDialog, linkSummary } from "./ShareDialog";
+
+const file = { id: "f1", name: "plan.pdf", size: 2048 } as FileRecord;
+
+const link: Link = {
+  id: "l1",
+  file_id: "f1",
+  has_password: true,
+  expires_at: "2026-01-17T12:00:00Z",
+  max_downloads: 5,
+  downloads: 2,
+  revoked: false,
+  created_at: "2026-01-10T11:58:00Z",
+};
+
+function fakeBackend() {
+  return {
+    getFile: vi.fn(async () => ({
+      file,
+      shares: [{ email: "bob@x.io", user_id: "u2", pending: false }],
+      links: [link],
+    })),
+    share: vi.fn(async (_id: string, email: string) => ({ email, user_id: null, pending: true })),
+    unshare: vi.fn(async () => {}),
+    createLink: vi.fn(async () => ({
+      link: { ...link, id: "l2", has_password: false, downloads: 0, max_downloads: 3 },
+      token: "tok",
+      url: "/s/tok",
+    })),
+    revokeLink: vi.fn(async () => {}),
+  } satisfies Pick<Backend, "getFile" | "share" | "unshare" | "createLink" | "revokeLink">;
+}
+
+describe("ShareDialog", () => {
+  it("lists people and links", async () => {
+    render(
+      <ShareDialog backend={fakeBackend()} file={file} onClose={() => {}} origin="http://h" />,
+    );
+    expect(await screen.findByText("bob@x.io")).toBeTruthy();
+    expect(screen.getByText(/2 of 5 downloads/)).toBeTruthy();
+    expect(screen.getByText(/password/)).toBeTruthy();
+  });
+
+  it("says when a person has no account yet", async () => {
+    const b = fakeBackend();
+    render(<ShareDialog backend={b} file={file} onClose={() => {}} origin="http://h" />);
+    await screen.findByText("bob@x.io");
+    fireEvent.change(screen.getByLabelText("E-mail address"), { target: { value: "new@x.io" } });
+    fireEvent.click(screen.getByRole("button", { name: "Share" }));
+    expect(await screen.findByText(/new@x.io has no account yet/)).toBeTruthy();
+    expect(screen.getByText("No account yet")).toBeTruthy();
+    expect(b.share).toHaveBeenCalledWith("f1", "new@x.io");
+  });
+
+  it("shows the server's error for a bad address", async () => {
+    const b = fakeBackend();
+    b.share.mockRejectedValueOnce(
+      new ApiError(400, "invalid_email", "that is not an e-mail address"),
+    );
+    render(<ShareDialog backend={b} file={file} onClose={() => {}} origin="http://h" />);
+    await screen.findByText("bob@x.io");
+    fireEvent.change(screen.getByLabelText("E-mail address"), { target: { value: "x@y" } });
+    fireEvent.click(screen.getByRole("button", { name: "Share" }));
+    expect(await screen.findByText("that is not an e-mail address")).toBeTruthy();
+  });
+
+  it("creates a link with a limit and shows it with a QR code", async () => {
+    const b = fakeBackend();
+    render(<ShareDialog backend={b} file={file} onClose={() => {}} origin="http://h" />);
+    await screen.findByText("bob@x.io");
+    fireEvent.change(screen.getByLabelText(/Download limit/), { target: { value: "3" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create link" }));
+    const input = (await screen.findByLabelText(/New link/)) as HTMLInputElement;
+    expect(input.value).toBe("http://h/s/tok");
+    expect(screen.getByRole("img", { name: "QR code of the new link" })).toBeTruthy();
+    expect(b.createLink).toHaveBeenCalledWith("f1", {
+      expires_in_seconds: 604800,
+      max_downloads: 3,
+    });
+  });
+
+  it("revokes a link", async () => {
+    const b = fakeBackend();
+    render(<ShareDialog backend={b} file={file} onClose={() => {}} origin="http://h" />);
+    fireEvent.click(await screen.findByRole("button", { name: /Revoke the link/ }));
+    await waitFor(() => expect(screen.queryByText(/2 of 5 downloads/)).toBeNull());
+    expect(b.revokeLink).toHaveBeenCalledWith("l1");
+  });
+
+  it("summarises a link", () => {
+    expect(linkSummary(link, Date.parse("2026-01-10T12:00:00Z"))).toBe(
+      "Created 2 min ago · expires in 7 days · password · 2 of 5 downloads",
+    );
+  });
+});

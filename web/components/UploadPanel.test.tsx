@@ -1,0 +1,82 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { FileRecord } from "@/lib/backend";
+import { UploadManager, type UploadBackend } from "@/lib/uploads";
+import { UploadPanel } from "./UploadPanel";
+
+function backend(): UploadBackend {
+  return {
+    createUpload: vi.fn(async (u) => ({
+      file: { id: "f1", name: u.name } as FileRecord,
+      upload: { method: "PUT" as const, url: "/blob/f1", headers: [], resumable: false },
+    })),
+    completeUpload: vi.fn(async () => ({ id: "f1" }) as FileRecord),
+    cancelUpload: vi.fn(async () => {}),
+    transfer: {
+      putWhole: vi.fn(async (_t, body, onProgress) => onProgress(body.size)),
+      startSession: vi.fn(),
+      putChunk: vi.fn(),
+      querySession: vi.fn(),
+    },
+  };
+}
+
+describe("UploadPanel", () => {
+  it("uploads picked files and tells when they are done", async () => {
+    const onFinished = vi.fn();
+    const uploads = new UploadManager({
+      backend: backend(),
+      maxFileSize: 1000,
+      storage: localStorage,
+    });
+    render(<UploadPanel uploads={uploads} onFinished={onFinished} />);
+    const input = screen.getByTestId("file-input");
+    fireEvent.change(input, {
+      target: { files: [new File(["hello"], "hello.txt", { type: "text/plain" })] },
+    });
+    expect(await screen.findByText("hello.txt")).toBeTruthy();
+    await waitFor(() =>
+      expect(screen.getByTestId("upload-status").textContent).toMatch(/Uploaded/),
+    );
+    expect(onFinished).toHaveBeenCalled();
+    fireEvent.click(screen.getByRole("button", { name: "Dismiss hello.txt" }));
+    expect(screen.queryByText("hello.txt")).toBeNull();
+  });
+
+  it("refuses a file over the limit with a clear message", async () => {
+    const uploads = new UploadManager({
+      backend: backend(),
+      maxFileSize: 3,
+      storage: localStorage,
+    });
+    render(<UploadPanel uploads={uploads} />);
+    fireEvent.drop(screen.getByTestId("dropzone"), {
+      dataTransfer: { files: [new File(["hello"], "big.bin")] },
+    });
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Too large: the limit is 3 B/);
+  });
+
+  it("lists unfinished uploads from an earlier page", () => {
+    localStorage.setItem(
+      "livedrop.uploads.v1",
+      JSON.stringify([
+        {
+          fileId: "f9",
+          location: "/blob/sessions/s",
+          name: "movie.mp4",
+          size: 5e9,
+          lastModified: 1,
+          savedAt: Date.now(),
+        },
+      ]),
+    );
+    const uploads = new UploadManager({
+      backend: backend(),
+      maxFileSize: 1e10,
+      storage: localStorage,
+    });
+    render(<UploadPanel uploads={uploads} />);
+    expect(screen.getByText(/Unfinished uploads/)).toBeTruthy();
+    expect(screen.getByText("movie.mp4")).toBeTruthy();
+  });
+});

@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ApiError, describeError, errorFromBody } from "./errors";
+import { SelfHostedBackend, sessionState, storedFromRange } from "./selfhosted";
+import type { Config } from "./types";
+
+const config: Config = {
+  mode: "self-hosted",
+  signup_open: true,
+  max_file_size: 1e9,
+  resumable_threshold: 8e6,
+};
+
+describe("resumable session answers", () => {
+  it("reads Range: bytes=0-N as N+1 bytes stored", () => {
+    expect(storedFromRange("bytes=0-8388607")).toBe(8388608);
+    expect(storedFromRange(null)).toBe(0);
+    expect(sessionState(308, null)).toEqual({ kind: "partial", stored: 0 });
+    expect(sessionState(200, null)).toEqual({ kind: "complete" });
+    expect(sessionState(404, null)).toEqual({ kind: "gone" });
+    expect(sessionState(500, null)).toBeNull();
+  });
+});
+
+describe("errors", () => {
+  it("reads the server's error body and Retry-After", () => {
+    const e = errorFromBody(429, '{"error":{"code":"rate_limited","message":"slow down"}}', "7");
+    expect(e).toMatchObject({ status: 429, code: "rate_limited", retryAfter: 7 });
+    expect(describeError(e)).toBe("Too many attempts. Try again in 7 s.");
+  });
+  it("copes with a body that is not JSON", () => {
+    const e = errorFromBody(502, "<html>bad gateway</html>", null);
+    expect(e.code).toBe("internal");
+    expect(e.message).toMatch(/server had a problem/);
+  });
+});
+
+describe("SelfHostedBackend", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("sends the CSRF token it got at sign-in on state-changing requests", async () => {
+    const calls: [string, RequestInit][] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        if (url === "/api/auth/signin") {
+          return new Response(
+            JSON.stringify({ user: { id: "u", email: "a@x.io" }, csrf_token: "T" }),
+          );
+        }
+        return new Response(null, { status: 204 });
+      }),
+    );
+    const b = new SelfHostedBackend(config);
+    await b.signIn("a@x.io", "pw");
+    await b.deleteFile("f/1");
+    const [url, init] = calls[1]!;
+    expect(url).toBe("/api/files/f%2F1");
+    expect(init.method).toBe("DELETE");
+    expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+  });
+
+  it("turns 401 from /api/me into null and other errors into ApiError", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) =>
+        url === "/api/me"
+          ? new Response('{"error":{"code":"unauthenticated","message":"sign in first"}}', {
+              status: 401,
+            })
+          : new Response('{"error":{"code":"not_found","message":"file not found"}}', {
+              status: 404,
+            }),
+      ),
+    );
+    const b = new SelfHostedBackend(config);
+    expect(await b.me()).toBeNull();
+    await expect(b.getFile("x")).rejects.toBeInstanceOf(ApiError);
+  });
+});
