@@ -244,24 +244,22 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
             </select>
           </div>
           <div className="field">
-            <label htmlFor="link-password">
-              Password <span className="hint">(optional)</span>
-            </label>
+            <label htmlFor="link-password">Password</label>
             <input
               id="link-password"
               type="password"
+              placeholder="None"
               autoComplete="new-password"
               value={password}
               onChange={(e) => setPassword(e.target.value)}
             />
           </div>
           <div className="field">
-            <label htmlFor="link-max">
-              Download limit <span className="hint">(optional)</span>
-            </label>
+            <label htmlFor="link-max">Download limit</label>
             <input
               id="link-max"
               type="number"
+              placeholder="No limit"
               min={1}
               inputMode="numeric"
               value={maxDownloads}

@@ -25,7 +25,9 @@ function statusText(v: UploadView): string {
     case "completing":
       return "Verifying the checksum…";
     case "done":
-      return `Uploaded · ${formatBytes(v.size)}`;
+      return v.resumedFrom
+        ? `Uploaded · ${formatBytes(v.size)} · continued from ${formatBytes(v.resumedFrom)}`
+        : `Uploaded · ${formatBytes(v.size)}`;
     case "failed":
       return v.error ?? "Failed.";
     case "canceled":

@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { expect, test } from "@playwright/test";
+import { makeFile, newUser, shot, upload } from "./helpers";
+
+const MiB = 1024 * 1024;
+
+function bytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = 2463534242;
+  for (let i = 0; i < n; i += 4) {
+    // xorshift: incompressible, deterministic
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b.writeUInt32LE(x >>> 0, i);
+  }
+  return b;
+}
+
+test("a large upload survives a cut network and a reload, and resumes", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "uma");
+  const body = bytes(20 * MiB);
+  const path = makeFile("big-video.bin", body);
+
+  // Let the first 8 MiB chunk through, then cut the network for the session.
+  let chunks = 0;
+  let cut = true;
+  await page.route("**/blob/sessions/**", async (route) => {
+    const range = route.request().headers()["content-range"] ?? "";
+    if (route.request().method() === "PUT" && /^bytes \d+-\d+\//.test(range)) {
+      chunks++;
+      if (chunks >= 2 && cut) return route.abort("internetdisconnected");
+    }
+    return route.continue();
+  });
+
+  await upload(page, path);
+  const status = page.getByTestId("upload-status");
+  await expect(status).toContainText("Connection lost", { timeout: 30_000 });
+  await shot(page, "06-upload-connection-lost");
+
+  // A reload while the network is still down: the session is remembered.
+  await page.reload();
+  await expect(page.getByText("Unfinished uploads.")).toBeVisible();
+  await expect(page.getByText("big-video.bin")).toBeVisible();
+  await shot(page, "07-upload-unfinished-after-reload");
+
+  // The network is back; the user picks the same file again.
+  cut = false;
+  await upload(page, path);
+  await expect(status).toContainText(/Uploaded · 21 MB · continued from 8.4 MB/, {
+    timeout: 60_000,
+  });
+  await expect(page.getByText("Unfinished uploads.")).toHaveCount(0);
+  const row = page.locator("tr", { has: page.getByRole("link", { name: "big-video.bin" }) });
+  await expect(row).toContainText("21 MB");
+
+  // The stored bytes are the original bytes.
+  const downloadPromise = page.waitForEvent("download");
+  await row.getByRole("button", { name: "Download big-video.bin" }).click();
+  const saved = await (await downloadPromise).path();
+  const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+  expect(digest(readFileSync(saved))).toBe(digest(body));
+  await context.close();
+});
+
+test("uploads can be paused, resumed and canceled", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "pete");
+  const path = makeFile("pausable.bin", bytes(18 * MiB));
+  // Slow the chunks down so there is time to press the buttons.
+  await page.route("**/blob/sessions/**", async (route) => {
+    await new Promise((r) => setTimeout(r, 400));
+    return route.continue();
+  });
+  await upload(page, path);
+  const item = page.locator(".upload", { hasText: "pausable.bin" });
+  await item.getByRole("button", { name: "Pause pausable.bin" }).click();
+  await expect(item.getByTestId("upload-status")).toContainText("Paused at");
+  await item.getByRole("button", { name: "Resume pausable.bin" }).click();
+  await expect(item.getByTestId("upload-status")).toContainText(/Uploaded/, { timeout: 60_000 });
+
+  const second = makeFile("cancel-me.bin", bytes(12 * MiB));
+  await upload(page, second);
+  const other = page.locator(".upload", { hasText: "cancel-me.bin" });
+  await other.getByRole("button", { name: "Cancel cancel-me.bin" }).click();
+  await expect(other.getByTestId("upload-status")).toHaveText("Canceled");
+  await expect(page.getByRole("link", { name: "cancel-me.bin" })).toHaveCount(0);
+  await context.close();
+});
+
+test("a file over the size limit is refused before any byte is sent", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "zed");
+  // The server's limit comes from /api/config; pretend it is tiny for this page.
+  await page.route("**/api/me", async (route) => {
+    const res = await route.fetch();
+    const json = await res.json();
+    await route.fulfill({ response: res, json: { ...json, max_file_size: 10 } });
+  });
+  await page.reload();
+  await upload(page, makeFile("too-big.txt", "more than ten bytes"));
+  await expect(page.getByTestId("upload-status")).toHaveText(
+    "Too large: the limit is 10 B per file.",
+  );
+  await context.close();
+});

@@ -1,0 +1,59 @@
+// End-to-end tests: Debian's Chromium against a real `livedrop serve`.
+//
+//   LIVEDROP_BIN=../target/debug/livedrop npm run e2e
+//
+// The server is started here on a free-ish port with a fresh data dir, and
+// serves the static export in web/out (run `npm run build` first).
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { defineConfig } from "@playwright/test";
+
+const bin = process.env.LIVEDROP_BIN;
+if (!bin)
+  throw new Error("Set LIVEDROP_BIN to the built livedrop binary (e.g. ../target/debug/livedrop).");
+
+const port = Number(process.env.E2E_PORT ?? 20000 + (process.pid % 20000));
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "livedrop-e2e-"));
+// Workers load this file too: hand them the same directory and port.
+process.env.E2E_PORT = String(port);
+process.env.E2E_DATA_DIR = dataDir;
+const webDir = resolve(import.meta.dirname, "out");
+
+export default defineConfig({
+  testDir: "e2e",
+  timeout: 90_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    browserName: "chromium",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `"${resolve(bin)}" serve --listen 127.0.0.1:${port} --data-dir "${dataDir}" --web-dir "${webDir}"`,
+    url: `http://127.0.0.1:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});
