@@ -111,7 +111,7 @@ export function AccountScreen() {
             {error}
           </p>
         ) : null}
-        <form onSubmit={create} className="row" style={{ marginBottom: 10 }}>
+        <form onSubmit={create} className="row nowrap" style={{ marginBottom: 10 }}>
           <label htmlFor="token-name" className="visually-hidden">
             Token name
           </label>

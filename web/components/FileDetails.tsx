@@ -147,7 +147,7 @@ export function FileDetails({ id }: { id: string }) {
             {file.name}
           </h1>
         ) : (
-          <form onSubmit={rename} className="row grow">
+          <form onSubmit={rename} className="row nowrap grow">
             <label htmlFor="rename" className="visually-hidden">
               New name
             </label>

@@ -102,6 +102,8 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
   const { backend, token, info } = state;
   const kind = previewKind(info.content_type);
   const left = info.downloads_left;
+  // A preview uses a download: never let it take the last one.
+  const canPreview = kind !== null && !previewUrl && (left === null || left > 1);
 
   const fetchUrl = async (inline: boolean): Promise<string | null> => {
     setBusy(true);
@@ -210,7 +212,7 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
           <button type="submit" className="primary" disabled={busy || left === 0}>
             Download
           </button>
-          {kind && !previewUrl ? (
+          {canPreview ? (
             <button
               type="button"
               onClick={preview}
@@ -220,8 +222,10 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
             </button>
           ) : null}
         </div>
-        {kind && !previewUrl && left !== null && left > 0 ? (
-          <p className="hint">A preview counts as one of the downloads left.</p>
+        {canPreview && left !== null ? (
+          <p className="hint" style={{ textAlign: "center" }}>
+            A preview counts as one of the downloads left.
+          </p>
         ) : null}
       </form>
       <div aria-live="polite">

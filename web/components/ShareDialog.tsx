@@ -159,7 +159,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
       ) : null}
 
       <h3>People</h3>
-      <form onSubmit={addPerson} className="row" style={{ marginBottom: 8 }}>
+      <form onSubmit={addPerson} className="row nowrap" style={{ marginBottom: 8 }}>
         <label htmlFor="share-email" className="visually-hidden">
           E-mail address
         </label>

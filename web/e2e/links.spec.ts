@@ -39,7 +39,7 @@ test("recipient page: password, download limit, revoked and unknown links", asyn
   await p.goto(url);
   await expect(p.getByTestId("link-name")).toHaveText("quarterly-report.txt");
   await expect(p.getByText(/1 download left/)).toBeVisible();
-  await expect(p.getByText("Link expires in 6 days")).toBeVisible();
+  await expect(p.getByText("Link expires in 7 days")).toBeVisible();
   await shot(p, "09-recipient-password");
 
   await p.getByLabel(/protected by a password/).fill("wrong guess");
@@ -90,10 +90,33 @@ test("recipient page previews a safe file without a password", async ({ browser 
   const anon = await browser.newContext();
   const p = await anon.newPage();
   await p.goto(url);
-  await expect(p.getByText("Link expires in 6 days")).toBeVisible();
+  await expect(p.getByText("Link expires in 7 days")).toBeVisible();
   await p.getByRole("button", { name: "Preview" }).click();
   await expect(p.locator(".preview pre")).toHaveText("Hello from livedrop.\n");
   await shot(p, "12-recipient-preview");
+  await anon.close();
+  await owner.context.close();
+});
+
+test("an expired link says so", async ({ browser }) => {
+  const owner = await newUser(browser, "eve");
+  const o = owner.page;
+  await upload(o, makeFile("brief.txt", "short-lived"));
+  await expect(o.getByTestId("upload-status")).toHaveText(/Uploaded/);
+  const fileId = await o.locator("tr[data-file-id]").first().getAttribute("data-file-id");
+  // The dialog offers an hour at least; ask the API for a one-second link.
+  const me = await (await o.request.get("/api/me")).json();
+  const res = await o.request.post(`/api/files/${fileId}/links`, {
+    data: { expires_in_seconds: 1 },
+    headers: { "X-CSRF-Token": me.csrf_token },
+  });
+  expect(res.status()).toBe(201);
+  const { url } = await res.json();
+  await new Promise((r) => setTimeout(r, 2100));
+  const anon = await browser.newContext();
+  const p = await anon.newPage();
+  await p.goto(url);
+  await expect(p.getByRole("heading")).toHaveText("This link has expired");
   await anon.close();
   await owner.context.close();
 });

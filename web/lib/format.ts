@@ -60,9 +60,10 @@ export function timeUntil(iso: string, now: number = Date.now()): string {
   if (s < 60) return `in ${s} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `in ${m} min`;
-  const h = Math.floor(m / 60);
+  const h = Math.round(m / 60);
   if (h < 48) return `in ${h} h`;
-  return `in ${Math.floor(h / 24)} days`;
+  // A 7-day link a minute old still reads "in 7 days".
+  return `in ${Math.round(h / 24)} days`;
 }
 
 export function formatDate(iso: string): string {
