@@ -75,6 +75,39 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [attempt]);
 
+  // The feed keeps failing: maybe the session ended (signed out in another
+  // tab, expired). Then go to sign-in rather than retry for ever.
+  useEffect(() => {
+    if (state.kind !== "ready") return;
+    const { backend } = state;
+    return backend.live().subscribeStatus((status) => {
+      if (status !== "offline") return;
+      backend.me().then(
+        (me) => {
+          if (!me) router.replace("/signin/");
+        },
+        () => {},
+      );
+    });
+  }, [state, router]);
+
+  // Leaving the page pauses uploads: ask first.
+  useEffect(() => {
+    if (state.kind !== "ready") return;
+    const { uploads } = state;
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      if (
+        uploads
+          .views()
+          .some((v) => ["hashing", "uploading", "retrying", "completing"].includes(v.status))
+      ) {
+        e.preventDefault();
+      }
+    };
+    window.addEventListener("beforeunload", onBeforeUnload);
+    return () => window.removeEventListener("beforeunload", onBeforeUnload);
+  }, [state]);
+
   const refresh = useCallback(async () => {
     if (state.kind !== "ready") return;
     const me = await state.backend.me();

@@ -41,6 +41,8 @@ test("a large upload survives a cut network and a reload, and resumes", async ({
   await shot(page, "06-upload-connection-lost");
 
   // A reload while the network is still down: the session is remembered.
+  // (The page asks before leaving a running upload: say yes.)
+  page.on("dialog", (dialog) => void dialog.accept());
   await page.reload();
   await expect(page.getByText("Unfinished uploads.")).toBeVisible();
   await expect(page.getByText("big-video.bin")).toBeVisible();

@@ -26,7 +26,8 @@ export interface Usage {
 
 export interface Me {
   user: User;
-  csrf_token: string;
+  /** Null when the request was made with a bearer token, not the cookie. */
+  csrf_token: string | null;
   usage: Usage;
   max_file_size: number;
 }
