@@ -74,8 +74,6 @@ pub enum Error {
     RangeNotSatisfiable { size: u64 },
     #[error("the body is larger than {limit} bytes")]
     PayloadTooLarge { limit: u64 },
-    #[error("another request is writing to this upload session")]
-    SessionBusy,
     #[error("this operation is not available on this deployment")]
     NotSupported,
     #[error("internal error")]
@@ -124,7 +122,6 @@ impl Error {
             Error::InvalidRange(_) => "invalid_range",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::PayloadTooLarge { .. } => "payload_too_large",
-            Error::SessionBusy => "session_busy",
             Error::NotSupported => "not_supported",
             Error::Internal(_) => "internal",
         }

@@ -14,7 +14,7 @@
 //! chunk, so a session survives a restart: bytes past its recorded offset
 //! are cut off and the client resends them after asking for the status.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +24,7 @@ use futures_util::{Stream, StreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 
 use super::signing::Signer;
 use super::{BlobStore, Disposition, ObjectInfo, UploadTarget};
@@ -65,19 +66,23 @@ pub struct ChunkRange {
 pub struct DiskBlobs {
     root: PathBuf,
     signer: Signer,
-    /// Sessions a request is writing to right now.
-    busy: Arc<Mutex<HashSet<String>>>,
+    /// One writer at a time per session.
+    sessions: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
-struct BusyGuard {
-    busy: Arc<Mutex<HashSet<String>>>,
-    id: String,
+/// Who writes to a session. A new request supersedes the one before it: a
+/// client only sends again when it believes its last connection dropped,
+/// and a half-open connection must not hold the session hostage.
+#[derive(Default)]
+struct Slot {
+    writer: Arc<tokio::sync::Mutex<()>>,
+    current: Mutex<CancellationToken>,
 }
 
-impl Drop for BusyGuard {
-    fn drop(&mut self) {
-        self.busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
-    }
+/// The right to write to a session, until dropped or superseded.
+struct Claim {
+    _writer: tokio::sync::OwnedMutexGuard<()>,
+    superseded: CancellationToken,
 }
 
 fn valid_session_id(s: &str) -> bool {
@@ -107,6 +112,7 @@ async fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 async fn pump<S, E>(
     file: &mut tokio::fs::File,
     body: S,
+    superseded: &CancellationToken,
     mut skip: u64,
     max: u64,
     crc: &mut u32,
@@ -121,7 +127,12 @@ where
     let mut written = 0u64;
     let mut since_checkpoint = 0u64;
     let outcome = loop {
-        let chunk = match body.next().await {
+        let next = tokio::select! {
+            biased;
+            _ = superseded.cancelled() => break Err(Error::InvalidRequest("a newer request took over this upload session".into())),
+            next = body.next() => next,
+        };
+        let chunk = match next {
             None => break Ok(()),
             Some(Err(e)) => break Err(Error::InvalidRequest(format!("the upload was interrupted: {e}"))),
             Some(Ok(c)) => c,
@@ -180,7 +191,7 @@ impl DiskBlobs {
         for entry in std::fs::read_dir(root.join("tmp"))? {
             let _ = std::fs::remove_file(entry?.path());
         }
-        Ok(Self { root: root.to_owned(), signer, busy: Arc::default() })
+        Ok(Self { root: root.to_owned(), signer, sessions: Mutex::default() })
     }
 
     pub fn signer(&self) -> &Signer {
@@ -199,11 +210,15 @@ impl DiskBlobs {
         self.root.join("sessions").join(format!("{id}.{ext}"))
     }
 
-    fn claim(&self, id: &str) -> Result<BusyGuard> {
-        if !self.busy.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned()) {
-            return Err(Error::SessionBusy);
-        }
-        Ok(BusyGuard { busy: self.busy.clone(), id: id.to_owned() })
+    /// Stops whoever is writing to the session, waits until they have
+    /// recorded their progress, and takes over.
+    async fn claim(&self, id: &str) -> Claim {
+        let slot = self.sessions.lock().unwrap_or_else(|p| p.into_inner()).entry(id.to_owned()).or_default().clone();
+        slot.current.lock().unwrap_or_else(|p| p.into_inner()).cancel();
+        let writer = slot.writer.clone().lock_owned().await;
+        let superseded = CancellationToken::new();
+        *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = superseded.clone();
+        Claim { _writer: writer, superseded }
     }
 
     async fn load_session(&self, id: &str) -> Result<SessionState> {
@@ -239,7 +254,7 @@ impl DiskBlobs {
         let tmp = self.root.join("tmp").join(random_token(16));
         let mut file = tokio::fs::File::create(&tmp).await?;
         let mut crc = 0;
-        let (written, outcome) = pump(&mut file, body, 0, size, &mut crc, |_, _| None).await;
+        let (written, outcome) = pump(&mut file, body, &CancellationToken::new(), 0, size, &mut crc, |_, _| None).await;
         let result = async {
             outcome?;
             if written != size {
@@ -283,7 +298,13 @@ impl DiskBlobs {
         Ok(Progress::Partial(s.offset))
     }
 
+    /// Where the session stands. Asking means the client thinks its last
+    /// request is over, so that request is stopped and its bytes counted.
     pub async fn session_status(&self, id: &str) -> Result<Progress> {
+        if !valid_session_id(id) {
+            return Err(Error::not_found("upload session"));
+        }
+        let _claim = self.claim(id).await;
         let s = self.load_session(id).await?;
         self.progress_of(&s).await
     }
@@ -299,7 +320,7 @@ impl DiskBlobs {
         if !valid_session_id(id) {
             return Err(Error::not_found("upload session"));
         }
-        let _guard = self.claim(id)?;
+        let claim = self.claim(id).await;
         let mut s = self.load_session(id).await?;
         if let Some(total) = range.total {
             if total != s.size {
@@ -344,7 +365,7 @@ impl DiskBlobs {
                 }))
             }
         };
-        let (written, outcome) = pump(&mut file, body, skip, max, &mut crc, checkpoint).await;
+        let (written, outcome) = pump(&mut file, body, &claim.superseded, skip, max, &mut crc, checkpoint).await;
         s.offset += written;
         s.crc = crc;
         file.sync_data().await?;
@@ -367,13 +388,14 @@ impl DiskBlobs {
     }
 
     pub async fn cancel_session(&self, id: &str) -> Result<()> {
-        let _guard = self.claim(id)?;
+        let _claim = self.claim(id).await;
         self.load_session(id).await?;
         self.remove_session(id).await;
         Ok(())
     }
 
     async fn remove_session(&self, id: &str) {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
         let _ = tokio::fs::remove_file(self.session_path(id, "part")).await;
         let _ = tokio::fs::remove_file(self.session_path(id, "json")).await;
     }
