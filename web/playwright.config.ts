@@ -5,7 +5,7 @@
 // The server is started here on a free-ish port with a fresh data dir, and
 // serves the static export in web/out (run `npm run build` first).
 
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineConfig } from "@playwright/test";
@@ -20,6 +20,9 @@ const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "livedrop
 process.env.E2E_PORT = String(port);
 process.env.E2E_DATA_DIR = dataDir;
 const webDir = resolve(import.meta.dirname, "out");
+if (!existsSync(join(webDir, "index.html"))) {
+  throw new Error("web/out is missing: run `npm run build` before the e2e tests.");
+}
 
 export default defineConfig({
   testDir: "e2e",

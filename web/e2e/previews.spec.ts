@@ -1,0 +1,31 @@
+import { expect, test } from "@playwright/test";
+import { makeFile, newUser, upload } from "./helpers";
+
+test("video and audio previews stream with Range requests", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "vic");
+  const body = Buffer.alloc(300_000, 7);
+  await upload(page, [makeFile("clip.webm", body), makeFile("song.mp3", body)]);
+  await expect(page.getByTestId("upload-status")).toHaveText([/Uploaded/, /Uploaded/]);
+
+  for (const [name, tag] of [
+    ["clip.webm", "video"],
+    ["song.mp3", "audio"],
+  ] as const) {
+    await page.getByRole("link", { name }).click();
+    const media = page.locator(`.preview ${tag}`);
+    await expect(media).toHaveAttribute("src", /\/blob\//);
+    const src = (await media.getAttribute("src"))!;
+    const res = await page.request.get(src, { headers: { Range: "bytes=100-199" } });
+    expect(res.status()).toBe(206);
+    expect(res.headers()["content-range"]).toBe("bytes 100-199/300000");
+    expect((await res.body()).length).toBe(100);
+    await page.getByRole("link", { name: "← My files" }).click();
+  }
+
+  // Types that could run script in our origin are never shown inline.
+  await upload(page, makeFile("page.html", "<script>alert(1)</script>"));
+  await expect(page.getByTestId("upload-status").last()).toHaveText(/Uploaded/);
+  await page.getByRole("link", { name: "page.html" }).click();
+  await expect(page.getByText("No preview for this type of file.")).toBeVisible();
+  await context.close();
+});
