@@ -1,0 +1,187 @@
+//! Who may do what: every operation, for every kind of actor, each cell
+//! asserted. Someone else's file is "not found", never "forbidden", so
+//! that ids cannot be probed.
+
+mod common;
+
+use common::{Client, TestServer};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Actor {
+    Owner,
+    Recipient,
+    Stranger,
+    AnonymousWithLink,
+    AnonymousWithout,
+}
+
+use Actor::*;
+
+/// A fresh world per actor: a ready file shared with the recipient and
+/// with third@, two links, and a pending upload.
+struct Fixture {
+    file: String,
+    pending: String,
+    link_token: String,
+    link_id: String,
+}
+
+async fn fixture(owner: &Client) -> Fixture {
+    let file = owner.upload("secret.txt", b"for named eyes only").await["id"].as_str().unwrap().to_owned();
+    owner.post(&format!("/api/files/{file}/shares"), json!({ "email": "recipient@example.com" })).await.expect(201);
+    owner.post(&format!("/api/files/{file}/shares"), json!({ "email": "third@example.com" })).await.expect(201);
+    let link = owner.post(&format!("/api/files/{file}/links"), json!({})).await.expect(201);
+    let pending = owner.begin("pending.txt", b"later").await.expect(201)["file"]["id"].as_str().unwrap().to_owned();
+    Fixture {
+        file,
+        pending,
+        link_token: link["token"].as_str().unwrap().to_owned(),
+        link_id: link["link"]["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// (operation, expected status for Owner, Recipient, Stranger, AnonymousWithLink, AnonymousWithout)
+const MATRIX: &[(&str, [u16; 5])] = &[
+    ("get file", [200, 200, 404, 401, 401]),
+    ("rename", [200, 404, 404, 401, 401]),
+    ("download", [200, 200, 404, 401, 401]),
+    ("file activity", [200, 404, 404, 401, 401]),
+    ("list links", [200, 404, 404, 401, 401]),
+    ("create link", [201, 404, 404, 401, 401]),
+    ("share", [201, 404, 404, 401, 401]),
+    ("unshare", [204, 404, 404, 401, 401]),
+    ("open link", [200, 200, 200, 200, 404]),
+    ("download through link", [200, 200, 200, 200, 404]),
+    ("revoke link", [204, 404, 404, 401, 401]),
+    ("complete upload", [422, 404, 404, 401, 401]),
+    ("abort upload", [204, 404, 404, 401, 401]),
+    ("delete", [204, 404, 404, 401, 401]),
+];
+
+async fn perform(op: &str, c: &Client, f: &Fixture, actor: Actor) -> common::Reply {
+    let file = &f.file;
+    let token = if actor == AnonymousWithout { "no-such-link-token-aaaaaaaaaaaaaaa" } else { &f.link_token };
+    match op {
+        "get file" => c.get(&format!("/api/files/{file}")).await,
+        "rename" => c.patch(&format!("/api/files/{file}"), json!({ "name": "renamed.txt" })).await,
+        "download" => c.post(&format!("/api/files/{file}/download"), json!({})).await,
+        "file activity" => c.get(&format!("/api/files/{file}/activity")).await,
+        "list links" => c.get(&format!("/api/files/{file}/links")).await,
+        "create link" => c.post(&format!("/api/files/{file}/links"), json!({})).await,
+        "share" => c.post(&format!("/api/files/{file}/shares"), json!({ "email": "fourth@example.com" })).await,
+        "unshare" => c.delete(&format!("/api/files/{file}/shares/third@example.com")).await,
+        "open link" => c.get(&format!("/api/s/{token}")).await,
+        "download through link" => c.post(&format!("/api/s/{token}/download"), json!({})).await,
+        "revoke link" => c.delete(&format!("/api/links/{}", f.link_id)).await,
+        "complete upload" => c.post(&format!("/api/uploads/{}/complete", f.pending), json!({})).await,
+        "abort upload" => c.delete(&format!("/api/uploads/{}", f.pending)).await,
+        "delete" => c.delete(&format!("/api/files/{file}")).await,
+        _ => unreachable!("{op}"),
+    }
+}
+
+#[tokio::test]
+async fn every_actor_gets_exactly_what_they_may() {
+    let server = TestServer::start().await;
+    let owner = server.sign_up("owner@example.com").await;
+    let recipient = server.sign_up("recipient@example.com").await;
+    let stranger = server.sign_up("stranger@example.com").await;
+    let anonymous = server.anonymous();
+
+    for (col, actor) in [Owner, Recipient, Stranger, AnonymousWithLink, AnonymousWithout].into_iter().enumerate() {
+        let f = fixture(&owner).await;
+        let c = match actor {
+            Owner => &owner,
+            Recipient => &recipient,
+            Stranger => &stranger,
+            AnonymousWithLink | AnonymousWithout => &anonymous,
+        };
+        for (op, expected) in MATRIX {
+            let reply = perform(op, c, &f, actor).await;
+            assert_eq!(reply.status.as_u16(), expected[col], "{actor:?} / {op}: {:?}", reply.body);
+            if reply.status.is_client_error() {
+                assert!(reply.body["error"]["code"].is_string(), "{actor:?} / {op}: stable code");
+            }
+        }
+        // What refused actors tried changed nothing.
+        if actor != Owner {
+            let details = owner.get(&format!("/api/files/{}", f.file)).await.expect(200);
+            assert_eq!(details["file"]["name"], "secret.txt", "{actor:?}");
+            let emails: Vec<&str> =
+                details["shares"].as_array().unwrap().iter().map(|s| s["email"].as_str().unwrap()).collect();
+            assert!(emails.contains(&"third@example.com") && !emails.contains(&"fourth@example.com"), "{actor:?}");
+            assert_eq!(details["links"][0]["revoked"], false, "{actor:?}");
+            owner.delete(&format!("/api/files/{}", f.file)).await.expect(204);
+        }
+    }
+}
+
+fn ids(v: &Value) -> Vec<&str> {
+    v["files"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn lists_and_feeds_show_each_person_only_their_own() {
+    let server = TestServer::start().await;
+    let owner = server.sign_up("owner@example.com").await;
+    let recipient = server.sign_up("recipient@example.com").await;
+    let stranger = server.sign_up("stranger@example.com").await;
+    let mut stranger_feed = stranger.feed("").await;
+    stranger_feed.next().await;
+
+    let f = fixture(&owner).await;
+    assert_eq!(ids(&owner.get("/api/files").await.expect(200)), [f.file.as_str()], "pending uploads are not listed");
+    assert!(ids(&owner.get("/api/files?scope=shared").await.expect(200)).is_empty());
+    assert_eq!(ids(&recipient.get("/api/files?scope=shared").await.expect(200)), [f.file.as_str()]);
+    assert!(ids(&recipient.get("/api/files").await.expect(200)).is_empty());
+    assert!(ids(&stranger.get("/api/files").await.expect(200)).is_empty());
+    assert!(ids(&stranger.get("/api/files?scope=shared").await.expect(200)).is_empty());
+    assert_eq!(stranger.get("/api/activity").await.expect(200)["activity"], json!([]));
+    assert!(
+        recipient.get(&format!("/api/files/{}", f.file)).await.expect(200).get("shares").is_none(),
+        "only the owner sees who else has it"
+    );
+
+    owner.patch(&format!("/api/files/{}", f.file), json!({ "name": "visible-to-some.txt" })).await.expect(200);
+    stranger_feed.quiet(300).await;
+    server.anonymous().get("/api/feed").await.expect_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn sessions_need_the_csrf_token_and_tokens_work_without_it() {
+    let server = TestServer::start().await;
+    let ann = server.sign_up("ann@example.com").await;
+    let no_csrf = Client { csrf: None, ..ann.clone() };
+    no_csrf.post("/api/uploads", json!({})).await.expect_error(403, "csrf_failed");
+    let wrong = Client { csrf: Some("0".repeat(32)), ..ann.clone() };
+    wrong.delete("/api/files/abc").await.expect_error(403, "csrf_failed");
+    assert_eq!(no_csrf.get("/api/me").await.status, 200, "reading needs no token");
+
+    let created = ann.post("/api/tokens", json!({ "name": "backup script" })).await.expect(201);
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("ldt_"));
+    let script = Client { cookie: None, csrf: None, bearer: Some(secret.clone()), ..ann.clone() };
+    let file = script.upload("from-script.txt", b"hi").await;
+    assert_eq!(file["owner_email"], "ann@example.com");
+    let listed = ann.get("/api/tokens").await.expect(200);
+    assert_eq!(listed["tokens"][0]["name"], "backup script");
+    assert!(!listed.to_string().contains(&secret), "secrets are shown once");
+    let other = server.sign_up("bob@example.com").await;
+    let id = created["token"]["id"].as_str().unwrap();
+    other.delete(&format!("/api/tokens/{id}")).await.expect_error(404, "not_found");
+    ann.delete(&format!("/api/tokens/{id}")).await.expect(204);
+    script.get("/api/me").await.expect_error(401, "unauthenticated");
+
+    // A cross-site page cannot open the feed with the cookie.
+    let ws = server.base.replacen("http", "ws", 1);
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{ws}/api/feed").into_client_request().unwrap();
+    req.headers_mut().insert("cookie", ann.cookie.clone().unwrap().parse().unwrap());
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+
+    // Signing out ends the session.
+    ann.post("/api/auth/signout", json!({})).await.expect(204);
+    ann.get("/api/me").await.expect_error(401, "unauthenticated");
+}
