@@ -1,3 +1,7 @@
 //! Cloud mode: the Firebase and Google Cloud implementations of the traits
 //! in `store`, `blob` and `identity`, used by `livedrop serve --backend
 //! firebase` and by the Vercel functions in `api/`.
+
+pub mod clock;
+pub mod gcs;
+pub mod service_account;

@@ -1,0 +1,278 @@
+//! The cloud blob store: a Google Cloud Storage bucket (Firebase Storage is
+//! one), reached by clients only on V4 signed URLs.
+//!
+//! - Uploads: a signed `PUT` for small files, a signed `POST` with
+//!   `x-goog-resumable: start` for large ones (GCS answers with the session
+//!   `Location`, which takes `PUT`s with `Content-Range`). Both sign
+//!   `content-type`, so the object is stored with the declared type.
+//! - Downloads: a signed `GET` whose `response-content-disposition` and
+//!   `response-content-type` make GCS serve the name and type we chose.
+//! - `stat` and `delete` go through the JSON API with an OAuth token of the
+//!   service account, or with no credentials at all when
+//!   `STORAGE_EMULATOR_HOST` points at an emulator (fake-gcs-server).
+//!
+//! Objects live under `files/<file id>`. The declared size is not signed
+//! into the upload URL: GCS has no header a browser can send that binds it
+//! portably, so `Service::complete_upload` checks size and CRC32C against
+//! `stat` before a file is ready, and the sweeper deletes what never
+//! completes.
+//!
+//! Unfinished resumable sessions hold no object: GCS discards them after a
+//! week, and once the signed start URL expires no new one can begin, so
+//! `delete` has nothing more to remove.
+
+pub mod v4;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use percent_encoding::utf8_percent_encode;
+use serde::Deserialize;
+
+use crate::blob::{BlobStore, Disposition, ObjectInfo, UploadTarget, content_disposition};
+use crate::cloud::clock::{self, Clock};
+use crate::cloud::service_account::{AccessTokens, STORAGE_SCOPE, ServiceAccount};
+use crate::domain::{ContentType, Crc32c, FileId, FileName};
+use crate::error::{Error, Result};
+use v4::{Endpoint, UrlRequest, UrlStyle};
+
+/// Prefix of every object livedrop writes, so the bucket can hold other
+/// things (and lifecycle rules can target ours).
+pub const OBJECT_PREFIX: &str = "files/";
+
+/// Everything the store needs to know.
+pub struct GcsConfig {
+    pub bucket: String,
+    /// Where signed URLs point and where the JSON API is called.
+    pub endpoint: Endpoint,
+    /// Signs URLs and, outside the emulator, buys access tokens.
+    pub account: Arc<ServiceAccount>,
+    /// Talking to a storage emulator: no credentials on JSON API calls, and
+    /// resumable starts also name their object in the query (below).
+    pub emulator: bool,
+}
+
+impl std::fmt::Debug for GcsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcsConfig")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("account", &self.account.client_email)
+            .field("emulator", &self.emulator)
+            .finish()
+    }
+}
+
+impl GcsConfig {
+    /// From the environment:
+    ///
+    /// - `LIVEDROP_GCS_BUCKET` (required): the bucket, e.g.
+    ///   `my-project.firebasestorage.app`.
+    /// - `STORAGE_EMULATOR_HOST`: `host:port` or `http://host:port` of an
+    ///   emulator; then no key is needed (URLs are signed with a throwaway
+    ///   key, since the emulator checks none).
+    /// - `LIVEDROP_GCS_ENDPOINT`: another endpoint than
+    ///   `https://storage.googleapis.com` (ignored with an emulator).
+    /// - `LIVEDROP_SERVICE_ACCOUNT_JSON` (the key file's content, for hosts
+    ///   like Vercel that take secrets as variables) or
+    ///   `GOOGLE_APPLICATION_CREDENTIALS` (its path).
+    pub fn from_env() -> Result<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let bucket = var("LIVEDROP_GCS_BUCKET").ok_or_else(|| {
+            Error::internal("set LIVEDROP_GCS_BUCKET to the Cloud Storage bucket (e.g. PROJECT.firebasestorage.app)")
+        })?;
+        let emulator_host = var("STORAGE_EMULATOR_HOST");
+        let endpoint = match (&emulator_host, var("LIVEDROP_GCS_ENDPOINT")) {
+            (Some(host), _) => Endpoint::parse(host, "http")?,
+            (None, Some(endpoint)) => Endpoint::parse(&endpoint, "https")?,
+            (None, None) => Endpoint::google(),
+        };
+        let account = if let Some(json) = var("LIVEDROP_SERVICE_ACCOUNT_JSON") {
+            ServiceAccount::from_json(&json)?
+        } else if let Some(path) = var("GOOGLE_APPLICATION_CREDENTIALS") {
+            ServiceAccount::from_file(std::path::Path::new(&path))?
+        } else if emulator_host.is_some() {
+            ServiceAccount::ephemeral("livedrop-emulator@localhost")?
+        } else {
+            return Err(Error::internal(
+                "signing Cloud Storage URLs needs a service account key: set LIVEDROP_SERVICE_ACCOUNT_JSON \
+                 (its JSON) or GOOGLE_APPLICATION_CREDENTIALS (its path)",
+            ));
+        };
+        Ok(Self { bucket, endpoint, account: Arc::new(account), emulator: emulator_host.is_some() })
+    }
+}
+
+/// The Cloud Storage implementation of `BlobStore`.
+pub struct GcsStore {
+    config: GcsConfig,
+    http: reqwest::Client,
+    /// `None` with an emulator, which wants no credentials.
+    tokens: Option<AccessTokens>,
+    clock: Clock,
+}
+
+#[derive(Deserialize)]
+struct ObjectResource {
+    /// The JSON API writes 64-bit numbers as strings.
+    size: String,
+    crc32c: Option<String>,
+}
+
+impl GcsStore {
+    pub fn new(config: GcsConfig) -> Result<Self> {
+        Self::with_clock(config, clock::system())
+    }
+
+    /// With a clock of the caller's: signatures embed the signing time.
+    pub fn with_clock(config: GcsConfig, clock: Clock) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
+        let tokens = (!config.emulator)
+            .then(|| AccessTokens::new(config.account.clone(), STORAGE_SCOPE, http.clone(), clock.clone()));
+        Ok(Self { config, http, tokens, clock })
+    }
+
+    pub fn config(&self) -> &GcsConfig {
+        &self.config
+    }
+
+    /// The object that holds a file's bytes.
+    pub fn object_name(object: &FileId) -> String {
+        format!("{OBJECT_PREFIX}{object}")
+    }
+
+    fn sign(
+        &self,
+        method: &str,
+        object: &FileId,
+        headers: &[(String, String)],
+        query: &[(String, String)],
+        expires: Timestamp,
+    ) -> Result<String> {
+        let now = (self.clock)();
+        // Whole seconds, at least one: the URL must outlive its signing.
+        let secs = (expires.as_second() - now.as_second()).clamp(1, v4::MAX_EXPIRES_SECS as i64) as u64;
+        let name = Self::object_name(object);
+        let req = UrlRequest {
+            method,
+            bucket: &self.config.bucket,
+            object: Some(&name),
+            headers,
+            query,
+            expires_in_secs: secs,
+            style: &UrlStyle::PathStyle,
+        };
+        Ok(v4::sign_url(&self.config.account, &self.config.endpoint, &req, now)?.url)
+    }
+
+    /// `…/storage/v1/b/BUCKET/o/OBJECT`, the object's JSON API resource.
+    /// The name is one path segment there, so its `/` is encoded too.
+    fn json_url(&self, object: &FileId) -> String {
+        format!(
+            "{}/storage/v1/b/{}/o/{}",
+            self.config.endpoint.base_url(),
+            utf8_percent_encode(&self.config.bucket, v4::UNRESERVED),
+            utf8_percent_encode(&Self::object_name(object), v4::UNRESERVED)
+        )
+    }
+
+    async fn authorize(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
+        Ok(match &self.tokens {
+            Some(tokens) => req.bearer_auth(tokens.token().await?),
+            None => req,
+        })
+    }
+}
+
+fn api_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("Cloud Storage {what} failed: {e}"))
+}
+
+async fn unexpected(what: &str, res: reqwest::Response) -> Error {
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    api_error(what, format!("{status}: {}", body.chars().take(300).collect::<String>()))
+}
+
+#[async_trait]
+impl BlobStore for GcsStore {
+    fn sign_put(
+        &self,
+        object: &FileId,
+        _size: u64,
+        content_type: &ContentType,
+        expires: Timestamp,
+    ) -> Result<UploadTarget> {
+        let headers = vec![("content-type".to_owned(), content_type.as_str().to_owned())];
+        let url = self.sign("PUT", object, &headers, &[], expires)?;
+        Ok(UploadTarget { method: "PUT", url, headers, resumable: false })
+    }
+
+    fn sign_resumable_start(
+        &self,
+        object: &FileId,
+        _size: u64,
+        content_type: &ContentType,
+        expires: Timestamp,
+    ) -> Result<UploadTarget> {
+        let headers = vec![
+            ("content-type".to_owned(), content_type.as_str().to_owned()),
+            ("x-goog-resumable".to_owned(), "start".to_owned()),
+        ];
+        // fake-gcs-server names a session started on a signed URL after its
+        // `name` parameter and ignores the path (its `resumableUpload`), so
+        // the emulator gets one; real GCS takes the name from the path and
+        // never sees this parameter.
+        let query = if self.config.emulator { vec![("name".to_owned(), Self::object_name(object))] } else { vec![] };
+        let url = self.sign("POST", object, &headers, &query, expires)?;
+        Ok(UploadTarget { method: "POST", url, headers, resumable: true })
+    }
+
+    fn sign_get(
+        &self,
+        object: &FileId,
+        name: &FileName,
+        content_type: &ContentType,
+        disposition: Disposition,
+        expires: Timestamp,
+    ) -> Result<String> {
+        let query = vec![
+            ("response-content-disposition".to_owned(), content_disposition(disposition, name)),
+            ("response-content-type".to_owned(), content_type.as_str().to_owned()),
+        ];
+        self.sign("GET", object, &[], &query, expires)
+    }
+
+    async fn stat(&self, object: &FileId) -> Result<Option<ObjectInfo>> {
+        let req = self.http.get(self.json_url(object)).query(&[("fields", "size,crc32c")]);
+        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object metadata read", e))?;
+        match res.status() {
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                let o: ObjectResource = res.json().await.map_err(|e| api_error("object metadata read", e))?;
+                let size = o.size.parse().map_err(|_| api_error("object metadata read", "size is not a number"))?;
+                let crc32c = Crc32c::parse(
+                    o.crc32c.as_deref().ok_or_else(|| api_error("object metadata read", "no crc32c in the answer"))?,
+                )
+                .map_err(|e| api_error("object metadata read", e))?;
+                Ok(Some(ObjectInfo { size, crc32c }))
+            }
+            _ => Err(unexpected("object metadata read", res).await),
+        }
+    }
+
+    async fn delete(&self, object: &FileId) -> Result<()> {
+        let req = self.http.delete(self.json_url(object));
+        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object delete", e))?;
+        match res.status() {
+            // Gone already: deleting is idempotent.
+            reqwest::StatusCode::NOT_FOUND => Ok(()),
+            s if s.is_success() => Ok(()),
+            _ => Err(unexpected("object delete", res).await),
+        }
+    }
+}
