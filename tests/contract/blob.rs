@@ -1,0 +1,83 @@
+//! The contract every `BlobStore` must keep, exercised through the URLs it
+//! signs, as a client would. `tests/blob_disk.rs` runs it against the
+//! self-hosted store; the GCS store runs it against fake-gcs-server.
+
+use jiff::{SignedDuration, Timestamp};
+use livedrop::blob::{BlobStore, Disposition};
+use livedrop::domain::{ContentType, Crc32c, FileId, FileName};
+
+/// Resolves a signed URL (relative for the disk store, absolute for GCS).
+pub fn resolve(base: &str, url: &str) -> String {
+    if url.starts_with("http") { url.to_owned() } else { format!("{base}{url}") }
+}
+
+fn soon() -> Timestamp {
+    Timestamp::now() + SignedDuration::from_mins(5)
+}
+
+pub async fn run(store: &dyn BlobStore, base: &str) {
+    let http = reqwest::Client::new();
+    let ct = ContentType::parse(Some("application/octet-stream")).unwrap();
+
+    // A single PUT, then stat and a ranged GET.
+    let id = FileId::generate();
+    assert_eq!(store.stat(&id).await.unwrap(), None, "nothing before the upload");
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let put = store.sign_put(&id, data.len() as u64, &ct, soon()).unwrap();
+    let mut req = http.put(resolve(base, &put.url)).body(data.clone());
+    for (k, v) in &put.headers {
+        req = req.header(k, v);
+    }
+    assert!(req.send().await.unwrap().status().is_success());
+    let info = store.stat(&id).await.unwrap().expect("stored");
+    assert_eq!((info.size, info.crc32c), (data.len() as u64, Crc32c::of(&data)));
+    let name = FileName::parse("Résumé.bin").unwrap();
+    let get = store.sign_get(&id, &name, &ct, Disposition::Attachment, soon()).unwrap();
+    let resp = http.get(resolve(base, &get)).header("range", "bytes=10-19").send().await.unwrap();
+    assert_eq!(resp.status(), 206);
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''R%C3%A9sum%C3%A9.bin"));
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), data[10..20]);
+
+    // A resumable session: start, chunk, status, finish.
+    let id2 = FileId::generate();
+    let big: Vec<u8> = (0..(600 * 1024u32)).map(|i| (i % 253) as u8).collect();
+    let start = store.sign_resumable_start(&id2, big.len() as u64, &ct, soon()).unwrap();
+    assert!(start.resumable);
+    let mut req = http.post(resolve(base, &start.url));
+    for (k, v) in &start.headers {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let session = resolve(base, resp.headers()["location"].to_str().unwrap());
+    let half = 256 * 1024;
+    let resp = http
+        .put(&session)
+        .header("content-range", format!("bytes 0-{}/{}", half - 1, big.len()))
+        .body(big[..half].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 308);
+    let resp = http.put(&session).header("content-range", format!("bytes */{}", big.len())).send().await.unwrap();
+    assert_eq!(resp.status(), 308);
+    assert_eq!(resp.headers()["range"], format!("bytes=0-{}", half - 1));
+    assert_eq!(store.stat(&id2).await.unwrap(), None, "not an object until complete");
+    let resp = http
+        .put(&session)
+        .header("content-range", format!("bytes {half}-{}/{}", big.len() - 1, big.len()))
+        .body(big[half..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    assert_eq!(store.stat(&id2).await.unwrap().unwrap().crc32c, Crc32c::of(&big));
+
+    // Delete: gone, and deleting again is fine.
+    store.delete(&id).await.unwrap();
+    store.delete(&id).await.unwrap();
+    assert_eq!(store.stat(&id).await.unwrap(), None);
+    let resp = http.get(resolve(base, &get)).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    store.delete(&id2).await.unwrap();
+}
