@@ -42,25 +42,21 @@ pub async fn put_chunk(c: &Client, session: &str, data: &[u8], first: usize, las
 /// Asks where the session stands; returns how many bytes are stored
 /// (`None` once it is complete).
 pub async fn stored_bytes(c: &Client, session: &str, total: usize) -> Option<usize> {
-    {
-        let resp = c
-            .http
-            .put(c.url(session))
-            .header("content-range", format!("bytes */{total}"))
-            .body(Vec::new())
-            .send()
-            .await
-            .unwrap();
-        match resp.status().as_u16() {
-            200 => return None,
-            308 => {
-                return Some(match resp.headers().get("range") {
-                    None => 0,
-                    Some(r) => r.to_str().unwrap().trim_start_matches("bytes=0-").parse::<usize>().unwrap() + 1,
-                });
-            }
-            s => panic!("status query answered {s}"),
-        }
+    let resp = c
+        .http
+        .put(c.url(session))
+        .header("content-range", format!("bytes */{total}"))
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    match resp.status().as_u16() {
+        200 => None,
+        308 => Some(match resp.headers().get("range") {
+            None => 0,
+            Some(r) => r.to_str().unwrap().trim_start_matches("bytes=0-").parse::<usize>().unwrap() + 1,
+        }),
+        s => panic!("status query answered {s}"),
     }
 }
 

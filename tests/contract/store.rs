@@ -197,7 +197,7 @@ async fn link_race(s: Arc<dyn MetadataStore>) {
     let (a, b) = tokio::join!(s.count_link_download(&link.id, now()), s.count_link_download(&link.id, now()));
     let results = [a.unwrap(), b.unwrap()];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert!(results.iter().any(|r| *r == Err(LinkRefusal::Exhausted)));
+    assert!(results.contains(&Err(LinkRefusal::Exhausted)));
     assert_eq!(s.link(&link.id).await.unwrap().unwrap().downloads, 1);
 }
 
