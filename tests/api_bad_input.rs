@@ -36,7 +36,9 @@ async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests() {
         (Method::POST, format!("/api/files/{file}/shares"), &ann),
     ];
     for (method, path, c) in &json_endpoints {
-        for body in ["{", "[1,2]", "{}", r#"{"name": 5, "email": [], "password": {}, "size": "big", "crc32c": 1}"#, "null"] {
+        for body in
+            ["{", "[1,2]", "{}", r#"{"name": 5, "email": [], "password": {}, "size": "big", "crc32c": 1}"#, "null"]
+        {
             let r = raw(c, method.clone(), path, body).await;
             r.expect_error(400, "invalid_request");
         }
@@ -50,11 +52,19 @@ async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests() {
     // Optional bodies still have to be JSON when present.
     for path in [format!("/api/files/{file}/download"), format!("/api/files/{file}/links")] {
         raw(&ann, Method::POST, &path, "{nope").await.expect_error(400, "invalid_request");
-        raw(&ann, Method::POST, &path, r#"{"inline": "yes", "max_downloads": -1}"#).await.expect_error(400, "invalid_request");
+        raw(&ann, Method::POST, &path, r#"{"inline": "yes", "max_downloads": -1}"#)
+            .await
+            .expect_error(400, "invalid_request");
     }
-    ann.post(&format!("/api/files/{file}/links"), json!({ "max_downloads": 0 })).await.expect_error(400, "invalid_request");
-    ann.post(&format!("/api/files/{file}/links"), json!({ "expires_in_seconds": 0 })).await.expect_error(400, "invalid_request");
-    ann.post(&format!("/api/files/{file}/links"), json!({ "password": "short" })).await.expect_error(400, "invalid_password");
+    ann.post(&format!("/api/files/{file}/links"), json!({ "max_downloads": 0 }))
+        .await
+        .expect_error(400, "invalid_request");
+    ann.post(&format!("/api/files/{file}/links"), json!({ "expires_in_seconds": 0 }))
+        .await
+        .expect_error(400, "invalid_request");
+    ann.post(&format!("/api/files/{file}/links"), json!({ "password": "short" }))
+        .await
+        .expect_error(400, "invalid_password");
     ann.get("/api/files?scope=everyone").await.expect_error(400, "invalid_request");
     ann.get("/api/files?limit=0").await.expect_error(400, "invalid_request");
     ann.get("/api/files?limit=ten").await.expect_error(400, "invalid_request");
@@ -75,18 +85,28 @@ async fn hostile_names_and_addresses_are_refused_and_nothing_is_created() {
     }
     let r = ann.post("/api/uploads", json!({ "name": "a", "size": 1, "crc32c": "not base64" })).await;
     r.expect_error(400, "invalid_checksum");
-    let r = ann.post("/api/uploads", json!({ "name": "a", "size": 1, "crc32c": "AAAAAA==", "content_type": "no slash" })).await;
+    let r = ann
+        .post("/api/uploads", json!({ "name": "a", "size": 1, "crc32c": "AAAAAA==", "content_type": "no slash" }))
+        .await;
     r.expect_error(400, "invalid_request");
     for email in ["not-an-email", "a@", "@b", "a b@c.d", &format!("{long}@x.y")] {
-        ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": email })).await.expect_error(400, "invalid_email");
-        let r = server.anonymous().post("/api/auth/signup", json!({ "email": email, "password": "long enough pw" })).await;
+        ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": email }))
+            .await
+            .expect_error(400, "invalid_email");
+        let r =
+            server.anonymous().post("/api/auth/signup", json!({ "email": email, "password": "long enough pw" })).await;
         r.expect_error(400, "invalid_email");
     }
     let r = server.anonymous().post("/api/auth/signup", json!({ "email": "x@y.z", "password": "short" })).await;
     r.expect_error(400, "invalid_password");
-    let r = server.anonymous().post("/api/auth/signup", json!({ "email": "ANN@example.com", "password": "long enough pw" })).await;
+    let r = server
+        .anonymous()
+        .post("/api/auth/signup", json!({ "email": "ANN@example.com", "password": "long enough pw" }))
+        .await;
     r.expect_error(409, "email_taken");
-    ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": "ann@example.com" })).await.expect_error(400, "invalid_email");
+    ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": "ann@example.com" }))
+        .await
+        .expect_error(400, "invalid_email");
 
     let files = ann.get("/api/files").await.expect(200);
     assert_eq!(files["files"].as_array().unwrap().len(), 1);
@@ -148,7 +168,10 @@ async fn an_uploaded_page_never_renders_on_our_origin() {
     for (name, ty) in [("x.html", "text/html"), ("x.svg", "image/svg+xml")] {
         let data = b"<script>alert(document.cookie)</script>";
         let begun = ann
-            .post("/api/uploads", json!({ "name": name, "size": data.len(), "content_type": ty, "crc32c": Crc32c::of(data).encode() }))
+            .post(
+                "/api/uploads",
+                json!({ "name": name, "size": data.len(), "content_type": ty, "crc32c": Crc32c::of(data).encode() }),
+            )
             .await
             .expect(201);
         let id = begun["file"]["id"].as_str().unwrap();
@@ -186,9 +209,11 @@ async fn resumable_sessions_refuse_wrong_content_ranges() {
     chunk("bytes 10-19/1000", data[10..20].to_vec()).await.expect_error(400, "invalid_range");
     chunk("bytes 0-9/1000", data[..5].to_vec()).await.expect_error(400, "invalid_range");
     Client::send(ann.http.put(ann.url(&session))).await.expect_error(400, "invalid_range");
-    Client::send(ann.http.put(ann.url("/blob/sessions/nonexistentsession000000")).header("content-range", "bytes */1000"))
-        .await
-        .expect_error(404, "not_found");
+    Client::send(
+        ann.http.put(ann.url("/blob/sessions/nonexistentsession000000")).header("content-range", "bytes */1000"),
+    )
+    .await
+    .expect_error(404, "not_found");
     // None of that stored a byte.
     let status = ann.http.put(ann.url(&session)).header("content-range", "bytes */1000").send().await.unwrap();
     assert_eq!(status.status(), 308);
@@ -227,10 +252,12 @@ async fn limits_quotas_and_rate_limits() {
 
     let anon = server.anonymous();
     for _ in 0..10 {
-        let r = anon.post("/api/auth/signin", json!({ "email": "ann@example.com", "password": "wrong password" })).await;
+        let r =
+            anon.post("/api/auth/signin", json!({ "email": "ann@example.com", "password": "wrong password" })).await;
         r.expect_error(401, "invalid_credentials");
     }
-    let r = anon.post("/api/auth/signin", json!({ "email": "ann@example.com", "password": "correct horse battery" })).await;
+    let r =
+        anon.post("/api/auth/signin", json!({ "email": "ann@example.com", "password": "correct horse battery" })).await;
     r.expect_error(429, "rate_limited");
     assert!(r.headers.contains_key("retry-after"));
     let r = anon.post("/api/auth/signin", json!({ "email": "nobody@example.com", "password": "wrong password" })).await;
@@ -245,7 +272,9 @@ async fn links_expire_run_out_and_revoke_with_the_right_answers() {
     let id = ann.upload("l.txt", b"link me").await["id"].as_str().unwrap().to_owned();
     let make = |body: Value| {
         let (ann, id) = (ann.clone(), id.clone());
-        async move { ann.post(&format!("/api/files/{id}/links"), body).await.expect(201)["token"].as_str().unwrap().to_owned() }
+        async move {
+            ann.post(&format!("/api/files/{id}/links"), body).await.expect(201)["token"].as_str().unwrap().to_owned()
+        }
     };
     let expiring = make(json!({ "expires_in_seconds": 1 })).await;
     anon.get(&format!("/api/s/{expiring}")).await.expect(200);
@@ -255,16 +284,19 @@ async fn links_expire_run_out_and_revoke_with_the_right_answers() {
 
     let locked = make(json!({ "password": "the right one" })).await;
     for _ in 0..10 {
-        anon.post(&format!("/api/s/{locked}/download"), json!({ "password": "guess" })).await.expect_error(403, "wrong_password");
+        anon.post(&format!("/api/s/{locked}/download"), json!({ "password": "guess" }))
+            .await
+            .expect_error(403, "wrong_password");
     }
     let r = anon.post(&format!("/api/s/{locked}/download"), json!({ "password": "the right one" })).await;
     r.expect_error(429, "rate_limited");
 
     let revoked = make(json!({})).await;
-    let link_id = ann.get(&format!("/api/files/{id}/links")).await.expect(200)["links"].as_array().unwrap().last().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link_id =
+        ann.get(&format!("/api/files/{id}/links")).await.expect(200)["links"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     ann.delete(&format!("/api/links/{link_id}")).await.expect(204);
     let never = "A".repeat(43);
     let a = anon.get(&format!("/api/s/{revoked}")).await;
