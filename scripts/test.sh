@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite, installing what it needs: lints, Rust tests (self-
+# hosted, and cloud mode against the emulators), web unit tests, the web
+# build and its size budget, and the browser tests in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1 CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages (Chromium for the browser tests)"
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+step "Rust lints"
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+
+step "web dependencies and lints"
+(cd web && npm install --no-audit --no-fund --loglevel=error)
+(cd web && npm run lint && npm run typecheck && npm run format:check)
+
+if [ -x scripts/emulators.sh ]; then
+  step "cloud emulators (Firestore, Auth, fake-gcs-server)"
+  scripts/emulators.sh install
+  scripts/emulators.sh start
+  trap 'scripts/emulators.sh stop' EXIT
+  # shellcheck disable=SC1091
+  . .emulators/env
+fi
+
+step "Rust tests"
+cargo test --all-targets
+
+step "web unit tests"
+(cd web && npm test)
+
+step "web build and its size budget"
+(cd web && npm run build && npm run size)
+
+step "browser tests (Playwright + Chromium against livedrop serve)"
+cargo build --bin livedrop
+(cd web && LIVEDROP_BIN="$PWD/../target/debug/livedrop" npm run e2e)
+
+step "all green"
