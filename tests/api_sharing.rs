@@ -1,0 +1,89 @@
+//! Sharing with people who have no account yet, live renames and deletes
+//! for recipients, closed sign-up, and the sweeper.
+
+mod common;
+
+use common::TestServer;
+use serde_json::{Value, json};
+
+fn is_change(m: &Value, collection: &str, kind: &str) -> bool {
+    m["type"] == "change" && m["collection"] == collection && m["kind"] == kind
+}
+
+#[tokio::test]
+async fn a_share_waits_for_sign_up_then_follows_renames_and_deletes_live() {
+    let server = TestServer::start().await;
+    let owner = server.sign_up("owner@example.com").await;
+    let id = owner.upload("plan.txt", b"the plan").await["id"].as_str().unwrap().to_owned();
+    let share =
+        owner.post(&format!("/api/files/{id}/shares"), json!({ "email": "later@example.com" })).await.expect(201);
+    assert_eq!(share["share"], json!({ "email": "later@example.com", "user_id": null, "pending": true }));
+    let details = owner.get(&format!("/api/files/{id}")).await.expect(200);
+    assert_eq!(details["shares"][0]["pending"], true);
+
+    let later = server.sign_up("Later@Example.com").await;
+    let mut feed = later.feed("").await;
+    let snap = feed.next().await;
+    assert_eq!(snap["shared"][0]["id"], id, "the waiting share arrived with the account");
+    assert_eq!(later.get("/api/files?scope=shared").await.expect(200)["files"][0]["name"], "plan.txt");
+    let details = owner.get(&format!("/api/files/{id}")).await.expect(200);
+    assert_eq!(details["shares"][0]["pending"], false);
+    assert_eq!(details["shares"][0]["email"], "later@example.com");
+
+    let mut owner_feed = owner.feed("").await;
+    owner_feed.next().await;
+    owner.patch(&format!("/api/files/{id}"), json!({ "name": "plan v2.txt" })).await.expect(200);
+    let renamed = feed.until(|m| m["type"] == "change").await;
+    assert!(is_change(&renamed, "shared", "modified"), "{renamed}");
+    assert_eq!(renamed["doc"]["name"], "plan v2.txt");
+    let mine = owner_feed.until(|m| m["type"] == "change").await;
+    assert!(is_change(&mine, "files", "modified"), "{mine}");
+    let logged = owner_feed.until(|m| is_change(m, "activity", "added")).await;
+    assert_eq!((logged["doc"]["kind"].as_str(), logged["doc"]["detail"].as_str()), (Some("renamed"), Some("plan.txt")));
+
+    owner.delete(&format!("/api/files/{id}")).await.expect(204);
+    let gone = feed.until(|m| m["type"] == "change").await;
+    assert!(is_change(&gone, "shared", "removed"), "{gone}");
+    assert_eq!(gone["doc"], Value::Null);
+    assert!(is_change(&owner_feed.until(|m| m["type"] == "change").await, "files", "removed"));
+    let kinds: Vec<String> = owner.get("/api/activity").await.expect(200)["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["deleted", "renamed", "shared", "uploaded"]);
+    later.get(&format!("/api/files/{id}")).await.expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn sign_up_can_be_closed() {
+    let server = TestServer::start_with(|o| o.config.signup_open = false).await;
+    let anon = server.anonymous();
+    assert_eq!(anon.get("/api/config").await.expect(200)["signup_open"], false);
+    let r = anon.post("/api/auth/signup", json!({ "email": "a@b.c", "password": "long enough pw" })).await;
+    r.expect_error(403, "signup_closed");
+}
+
+#[tokio::test]
+async fn the_sweeper_removes_abandoned_uploads_and_their_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let ann = server.sign_up("ann@example.com").await;
+    let begun = ann.begin("abandoned.txt", b"never completed").await.expect(201);
+    ann.http.put(ann.url(begun["upload"]["url"].as_str().unwrap())).body(&b"never completed"[..]).send().await.unwrap();
+    let kept = ann.upload("kept.txt", b"kept").await;
+    assert_eq!(ann.get("/api/me").await.expect(200)["usage"]["used"], 19);
+
+    // The same data dir, with pending uploads considered stale at once.
+    let mut opts = livedrop::server::ServeOptions::new(dir.path());
+    opts.config.pending_ttl = jiff::SignedDuration::ZERO;
+    let app = livedrop::server::build(&opts).unwrap();
+    assert_eq!(app.service.sweep().await.unwrap(), 1);
+    assert_eq!(ann.get("/api/me").await.expect(200)["usage"]["used"], 4);
+    let id = begun["file"]["id"].as_str().unwrap();
+    ann.get(&format!("/api/files/{id}")).await.expect_error(404, "not_found");
+    assert!(!dir.path().join("blobs/objects").join(id).exists());
+    assert!(dir.path().join("blobs/objects").join(kept["id"].as_str().unwrap()).exists());
+    server.stop().await;
+}
