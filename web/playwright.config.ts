@@ -31,7 +31,7 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
-  reporter: [["list"]],
+  reporter: [["list"], ["./test/playwright-summary.ts"]],
   outputDir: "test-results",
   use: {
     baseURL: `http://127.0.0.1:${port}`,

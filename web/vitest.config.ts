@@ -10,5 +10,6 @@ export default defineConfig({
     globals: true,
     include: ["lib/**/*.test.ts", "lib/**/*.test.tsx", "components/**/*.test.tsx"],
     setupFiles: ["./vitest.setup.ts"],
+    reporters: ["default", "./test/vitest-summary.ts"],
   },
 });
