@@ -222,6 +222,11 @@ fn link_row(row: &Row<'_>) -> rusqlite::Result<Link> {
     })
 }
 
+/// An optional column holding an id or an address.
+fn opt_col<T>(row: &Row<'_>, i: usize, parse: fn(&str) -> Result<T>) -> rusqlite::Result<Option<T>> {
+    row.get::<_, Option<String>>(i)?.map(|s| parse_col(parse(&s))).transpose()
+}
+
 fn activity_row(row: &Row<'_>) -> rusqlite::Result<Activity> {
     let kind: String = row.get(4)?;
     Ok(Activity {
@@ -230,21 +235,9 @@ fn activity_row(row: &Row<'_>) -> rusqlite::Result<Activity> {
         file_id: parse_col(FileId::parse(&row.get::<_, String>(2)?))?,
         file_name: row.get(3)?,
         kind: parse_col(ActivityKind::parse(&kind).ok_or_else(|| Error::internal(format!("activity kind {kind}"))))?,
-        actor_id: row
-            .get::<_, Option<String>>(5)?
-            .map(|s| UserId::parse(&s))
-            .transpose()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))?,
-        actor_email: row
-            .get::<_, Option<String>>(6)?
-            .map(|s| Email::parse(&s))
-            .transpose()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))?,
-        link_id: row
-            .get::<_, Option<String>>(7)?
-            .map(|s| LinkId::parse(&s))
-            .transpose()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string()))))?,
+        actor_id: opt_col(row, 5, UserId::parse)?,
+        actor_email: opt_col(row, 6, Email::parse)?,
+        link_id: opt_col(row, 7, LinkId::parse)?,
         detail: row.get(8)?,
         at: ts(row.get(9)?),
     })
