@@ -293,4 +293,32 @@ describe("UploadManager", () => {
     expect(view.status).toBe("failed");
     expect(view.error).toContain("quota");
   });
+
+  it("starts a fresh upload on retry after a checksum mismatch", async () => {
+    const server = new FakeServer();
+    const backend = server.backend();
+    let completes = 0;
+    backend.completeUpload = async (id) => {
+      if (++completes === 1) {
+        throw new ApiError(409, "checksum_mismatch", "stored checksum does not match");
+      }
+      server.completed.push(id);
+      return { id } as FileRecord;
+    };
+    const m = new UploadManager({
+      backend,
+      maxFileSize: 1e6,
+      storage: localStorage,
+      hash: async () => "x",
+    });
+    const [key] = m.add([makeFile(50)]);
+    const failed = await settle(m, key!);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toContain("checksum");
+    await vi.waitFor(() => expect(server.canceled).toEqual(["f1"]));
+    m.resume(key!);
+    expect((await settle(m, key!, ["done"])).status).toBe("done");
+    expect(server.created).toHaveLength(2);
+    expect(server.completed).toEqual(["f2"]);
+  });
 });

@@ -115,6 +115,15 @@ export interface UploadManagerOptions {
 }
 
 export const CHUNK_SIZE = 8 * 1024 * 1024;
+
+/** Failures after which a retry must begin a fresh upload. */
+const START_OVER = new Set([
+  "checksum_mismatch",
+  "size_mismatch",
+  "upload_incomplete",
+  "signature_expired",
+  "signature_invalid",
+]);
 const SPEED_WINDOW_MS = 5000;
 
 interface Task {
@@ -322,6 +331,12 @@ export class UploadManager {
         if (e instanceof ApiError && e.code === "not_found" && task.location) {
           // The session or pending record was swept: start over next time.
           this.forgetSession(task);
+        } else if (e instanceof ApiError && START_OVER.has(e.code) && task.view.fileId) {
+          // The stored bytes are wrong, or the signed URL is stale: a retry
+          // starts a new upload (and hashes the file again).
+          const stale = task.view.fileId;
+          this.forgetSession(task);
+          this.backend.cancelUpload(stale).catch(() => {});
         }
         this.update(task, { status: "failed", speed: null, eta: null, error: describeError(e) });
       }
