@@ -123,8 +123,26 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
         // Recipient links carry their token in the path: never leak it.
         .layer(hdr(header::REFERRER_POLICY, "no-referrer"))
         .layer(hdr(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(TraceLayer::new_for_http());
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+                })
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+        );
     Ok(App { router, service, blobs, hub })
+}
+
+/// The path as it may appear in logs: link tokens and upload session ids
+/// are capabilities, so they are cut out (and query strings, which carry
+/// URL signatures, are never logged).
+fn loggable_path(path: &str) -> String {
+    for secret_after in ["/api/s/", "/s/", "/blob/sessions/"] {
+        if let Some(i) = path.find(secret_after) {
+            return format!("{}…", &path[..i + secret_after.len()]);
+        }
+    }
+    path.to_owned()
 }
 
 /// Sweeps abandoned uploads and idle feed channels, every few minutes.
@@ -150,6 +168,17 @@ fn spawn_sweeper(service: Arc<Service>, blobs: Arc<DiskBlobs>, hub: Arc<Hub>) ->
 /// Serves until `shutdown` resolves, then lets requests in flight finish
 /// (for at most `shutdown_grace`). Resumable sessions are on disk, so
 /// clients resume them against the next start.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn capabilities_stay_out_of_the_logs() {
+        assert_eq!(super::loggable_path("/api/s/SECRET/download"), "/api/s/…");
+        assert_eq!(super::loggable_path("/s/SECRET"), "/s/…");
+        assert_eq!(super::loggable_path("/blob/sessions/SECRET"), "/blob/sessions/…");
+        assert_eq!(super::loggable_path("/api/files"), "/api/files");
+    }
+}
+
 pub async fn run(
     listener: TcpListener,
     opts: ServeOptions,
