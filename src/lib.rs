@@ -24,6 +24,7 @@
 //! `src/main.rs` only parses the command line and calls into here.
 
 pub mod blob;
+pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod domain;

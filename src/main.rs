@@ -1,14 +1,16 @@
-//! The `livedrop` command: `serve` runs the self-hosted server.
+//! The `livedrop` command: `serve` runs the self-hosted server; the other
+//! commands are the client (`livedrop::cli`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use livedrop::config::Config;
 use livedrop::server::{ServeOptions, run};
 
 #[derive(Parser)]
-#[command(name = "livedrop", version, about = "Real-time file sharing")]
+#[command(name = "livedrop", version, about = "Real-time file sharing", after_long_help = livedrop::cli::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the self-hosted server: API, file storage, live feed and web app on one port.
     Serve(ServeArgs),
+    #[command(flatten)]
+    Client(livedrop::cli::Command),
 }
 
 #[derive(clap::Args)]
@@ -85,27 +89,36 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    init_logs(a.log_json);
+    let mut opts = ServeOptions::new(a.data_dir);
+    opts.web_dir = Some(a.web_dir);
+    opts.config = Config {
+        signup_open: a.signup == "open",
+        quota_bytes: a.quota,
+        max_file_size: a.max_file_size,
+        ..Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
+    run(listener, opts, shutdown_signal()).await?;
+    Ok(())
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(a) => {
-            init_logs(a.log_json);
-            let mut opts = ServeOptions::new(a.data_dir);
-            opts.web_dir = Some(a.web_dir);
-            opts.config = Config {
-                signup_open: a.signup == "open",
-                quota_bytes: a.quota,
-                max_file_size: a.max_file_size,
-                ..Config::default()
-            };
-            let listener = tokio::net::TcpListener::bind(a.listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
-            run(listener, opts, shutdown_signal()).await?;
-        }
+        Command::Serve(a) => match serve(a).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("livedrop: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Client(c) => livedrop::cli::run(c).await,
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,225 @@
+//! Signing in and out: `signup`, `login`, `logout`, `whoami`.
+//!
+//! Against a self-hosted server the client signs in with the e-mail and
+//! password once, creates a personal API token named after this computer,
+//! ends the browser-style session, and stores only the token: what is kept
+//! on disk is revocable (`logout`, or the web app) and is not the password.
+//!
+//! Cloud deployments (`mode: "cloud"` in `/api/config`) sign in with
+//! Firebase Auth; that arrives with the cloud-mode issue, as another
+//! `Login` variant and another arm in `sign_in`.
+
+use std::io::{BufRead, IsTerminal};
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::client::{Api, Auth, error_from, http_client, net_error, normalize_server, seg, server_key, str_field};
+use super::config::Login;
+use super::error::{CliError, Exit, Result};
+use super::format;
+
+const SESSION_COOKIE: &str = "livedrop_session";
+
+/// Reads a password: one line of standard input with `--password-stdin`,
+/// otherwise a prompt on the terminal that does not echo.
+pub fn read_password(prompt: &str, from_stdin: bool, confirm: bool) -> Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::local(format!("cannot read the password from standard input: {e}")))?;
+        let p = line.trim_end_matches(['\n', '\r']).to_owned();
+        if p.is_empty() {
+            return Err(CliError::usage("--password-stdin got an empty line"));
+        }
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage("there is no terminal to ask for the password").hint("pass --password-stdin"));
+    }
+    let ask = |p: &str| {
+        rpassword::prompt_password(p)
+            .map_err(|e| CliError::usage(format!("cannot ask for the password: {e}")).hint("pass --password-stdin"))
+    };
+    let p = ask(prompt)?;
+    if confirm && ask("Again, to be sure: ")? != p {
+        return Err(CliError::usage("the two passwords differ"));
+    }
+    Ok(p)
+}
+
+fn token_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".into());
+    let name = format!("livedrop CLI on {host}");
+    name.chars().filter(|c| !c.is_control()).take(100).collect()
+}
+
+/// Which kind of deployment the server is.
+async fn mode(http: &reqwest::Client, base: &reqwest::Url) -> Result<String> {
+    let url = base.join("/api/config").map_err(|e| CliError::usage(e.to_string()))?;
+    let resp = http.get(url).send().await.map_err(|e| net_error(&e, base))?;
+    if !resp.status().is_success() {
+        return Err(CliError::failure(format!(
+            "{} does not look like a livedrop server (GET /api/config answered {})",
+            server_key(base),
+            resp.status()
+        )));
+    }
+    let v: Value = resp
+        .json()
+        .await
+        .map_err(|_| CliError::failure(format!("{} does not look like a livedrop server", server_key(base))))?;
+    Ok(v["mode"].as_str().unwrap_or("self-hosted").to_owned())
+}
+
+/// Signs up or in (`path`) with a password and trades the session for an
+/// API token.
+async fn self_hosted(base: &reqwest::Url, path: &str, email: &str, password: &str) -> Result<Login> {
+    let http = http_client();
+    let url = |p: &str| base.join(p).map_err(|e| CliError::usage(e.to_string()));
+    let resp = http
+        .post(url(path)?)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .map_err(|e| net_error(&e, base))?;
+    if !resp.status().is_success() {
+        return Err(error_from(resp).await);
+    }
+    let cookie = resp
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next()?.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_owned))
+        .ok_or_else(|| CliError::failure("the server signed in but sent no session"))?;
+    let body: Value = resp.json().await.map_err(|e| net_error(&e, base))?;
+    let csrf = str_field(&body, "csrf_token")?.to_owned();
+    let user_id = str_field(&body["user"], "id")?.to_owned();
+    let email = str_field(&body["user"], "email")?.to_owned();
+    let session = format!("{SESSION_COOKIE}={cookie}");
+
+    let resp = http
+        .post(url("/api/tokens")?)
+        .header(COOKIE, &session)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "name": token_name() }))
+        .send()
+        .await
+        .map_err(|e| net_error(&e, base))?;
+    if !resp.status().is_success() {
+        return Err(error_from(resp).await);
+    }
+    let t: Value = resp.json().await.map_err(|e| net_error(&e, base))?;
+    let login = Login::ApiToken {
+        email,
+        user_id,
+        token_id: str_field(&t["token"], "id")?.to_owned(),
+        token: str_field(&t, "secret")?.to_owned(),
+    };
+    // The session was only the way to the token.
+    let _ = http.post(url("/api/auth/signout")?).header(COOKIE, &session).send().await;
+    Ok(login)
+}
+
+/// Revokes a login's credential on its server, as far as it can.
+async fn revoke(base: &reqwest::Url, login: &Login) -> Result<()> {
+    match login {
+        Login::ApiToken { token, token_id, .. } => {
+            let api = Api::new(base.clone(), Auth::Bearer(token.clone()));
+            match api.delete(&format!("/api/tokens/{}", seg(token_id))).await {
+                // Already revoked: nothing left to do.
+                Err(e) if e.exit == Exit::Auth || e.exit == Exit::NotFound => Ok(()),
+                r => r,
+            }
+        }
+    }
+}
+
+pub async fn sign_in(ctx: &Ctx, email: &str, password_stdin: bool, new_account: bool) -> Result<()> {
+    let server = ctx.server.as_deref().ok_or_else(|| {
+        CliError::usage("which server? pass --server URL (or set LIVEDROP_SERVER)")
+            .hint("e.g. livedrop login --server http://127.0.0.1:8080 --email you@example.com")
+    })?;
+    let base = normalize_server(server)?;
+    let key = server_key(&base);
+    let http = http_client();
+    let login = match mode(&http, &base).await?.as_str() {
+        "self-hosted" => {
+            let prompt = format!("Password for {email} on {key}: ");
+            let password = read_password(&prompt, password_stdin, new_account)?;
+            let path = if new_account { "/api/auth/signup" } else { "/api/auth/signin" };
+            self_hosted(&base, path, email, &password).await?
+        }
+        "cloud" => {
+            return Err(CliError::failure(format!(
+                "{key} is a cloud deployment: signing in to it needs Firebase sign-in, which this build of livedrop does not have yet"
+            ))
+            .hint("sign in with the web app for now"));
+        }
+        other => return Err(CliError::failure(format!("{key} is a livedrop server of an unknown kind ({other})"))),
+    };
+    let mut creds = ctx.paths.load_credentials()?;
+    let old = creds.servers.insert(key.clone(), login.clone());
+    creds.default_server = Some(key.clone());
+    ctx.paths.save_credentials(&creds)?;
+    if let Some(old) = old {
+        // One token per computer and server: the previous one goes.
+        let _ = revoke(&base, &old).await;
+    }
+    let verb = if new_account { "created an account and signed in" } else { "signed in" };
+    println!("{verb} as {} on {key}", login.email());
+    Ok(())
+}
+
+pub async fn logout(ctx: &Ctx) -> Result<()> {
+    let base = ctx.server_url()?;
+    let key = server_key(&base);
+    let mut creds = ctx.paths.load_credentials()?;
+    let Some(login) = creds.servers.remove(&key) else {
+        return Err(CliError::new(Exit::Auth, format!("not signed in to {key}")));
+    };
+    if creds.default_server.as_deref() == Some(key.as_str()) {
+        creds.default_server = creds.servers.keys().next().cloned();
+    }
+    ctx.paths.save_credentials(&creds)?;
+    match revoke(&base, &login).await {
+        Ok(()) => println!("signed out of {key}; its token is revoked"),
+        Err(e) => {
+            println!("signed out of {key}");
+            eprintln!(
+                "livedrop: warning: could not revoke the token on the server ({}); revoke it in the web app",
+                e.message
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn whoami(ctx: &Ctx, json_out: bool) -> Result<()> {
+    let api = ctx.api()?;
+    let me = api.get("/api/me").await?;
+    if json_out {
+        let mut v = me.clone();
+        v["server"] = Value::String(api.server());
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    let email = str_field(&me["user"], "email")?;
+    let used = me["usage"]["used"].as_u64().unwrap_or(0);
+    let quota = me["usage"]["quota"].as_u64();
+    let usage = match quota {
+        Some(q) => format!("{} of {} used", format::size(used), format::size(q)),
+        None => format!("{} used", format::size(used)),
+    };
+    println!("{email} on {} ({usage})", api.server());
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! What can go wrong in the client, as stable exit codes and clear messages.
+//!
+//! Scripts may rely on these exit codes (also listed in `livedrop --help`):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | anything else: the server failed, or answered something unexpected |
+//! | 2 | usage: a bad argument, option or value (also clap's own errors) |
+//! | 3 | not signed in, or the login is no longer valid (revoked or expired), or a wrong account password |
+//! | 4 | not found: no such file, share or link, or it is not yours to see |
+//! | 5 | the server cannot be reached |
+//! | 6 | a local file problem: missing, unreadable, a directory, or would be overwritten without `--force` |
+//! | 7 | refused by the server: quota, size limit, expired or used-up link, wrong link password, rate limit, sign-up closed, e-mail taken |
+//! | 8 | integrity: the bytes do not match their checksum |
+
+use std::fmt;
+
+/// The exit code of a failed command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Failure = 1,
+    Usage = 2,
+    Auth = 3,
+    NotFound = 4,
+    Unreachable = 5,
+    LocalFile = 6,
+    Refused = 7,
+    Integrity = 8,
+}
+
+/// The exit codes for `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  other failure (server error, unexpected answer)
+  2  usage error (bad argument or option)
+  3  not signed in, login revoked or expired, or wrong account password
+  4  not found (no such file, share or link, or not yours)
+  5  server unreachable
+  6  local file problem (missing, unreadable, or exists without --force)
+  7  refused by the server (quota, size limit, link expired or used up, wrong link password, rate limit)
+  8  checksum mismatch";
+
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+    /// What to do about it, when there is something to do.
+    pub hint: Option<String>,
+    /// The server's stable error code, when the server refused.
+    pub code: Option<String>,
+}
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self { exit, message: message.into(), hint: None, code: None }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, message)
+    }
+
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self::new(Exit::Failure, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Exit::NotFound, message)
+    }
+
+    pub fn local(message: impl Into<String>) -> Self {
+        Self::new(Exit::LocalFile, message)
+    }
+
+    /// A local file operation that failed, worded for a person.
+    pub fn io(what: &str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        use std::io::ErrorKind::*;
+        let p = path.display();
+        let msg = match e.kind() {
+            NotFound => format!("{p}: no such file or directory"),
+            PermissionDenied => format!("cannot {what} {p}: permission denied"),
+            IsADirectory => format!("{p} is a directory, not a file"),
+            _ => format!("cannot {what} {p}: {e}"),
+        };
+        Self::local(msg)
+    }
+
+    /// An error answer of the livedrop API (`{"error":{"code","message"}}`).
+    pub fn api(status: u16, code: &str, message: &str) -> Self {
+        let exit = match code {
+            "unauthenticated" | "invalid_credentials" => Exit::Auth,
+            "not_found" | "link_not_available" => Exit::NotFound,
+            "checksum_mismatch" | "size_mismatch" => Exit::Integrity,
+            "quota_exceeded" | "file_too_large" | "link_expired" | "link_exhausted" | "wrong_password"
+            | "password_required" | "rate_limited" | "signup_closed" | "email_taken" | "csrf_failed"
+            | "file_not_ready" | "not_pending" | "not_supported" | "signature_expired" | "signature_invalid" => {
+                Exit::Refused
+            }
+            c if c.starts_with("invalid_") => Exit::Usage,
+            _ if status == 404 => Exit::NotFound,
+            _ if status == 401 => Exit::Auth,
+            _ => Exit::Failure,
+        };
+        let message = if message.is_empty() { format!("the server answered {status}") } else { message.to_owned() };
+        Self { exit, message, hint: None, code: Some(code.to_owned()) }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.exit as u8
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CliError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_codes_map_to_stable_exit_codes() {
+        assert_eq!(CliError::api(401, "unauthenticated", "sign in first").exit, Exit::Auth);
+        assert_eq!(CliError::api(404, "not_found", "file not found").exit, Exit::NotFound);
+        assert_eq!(CliError::api(410, "link_exhausted", "x").exit, Exit::Refused);
+        assert_eq!(CliError::api(400, "invalid_name", "x").exit, Exit::Usage);
+        assert_eq!(CliError::api(422, "checksum_mismatch", "x").exit, Exit::Integrity);
+        assert_eq!(CliError::api(500, "internal", "x").exit, Exit::Failure);
+        assert_eq!(CliError::api(404, "something_new", "x").exit, Exit::NotFound);
+    }
+}

@@ -1,0 +1,476 @@
+//! The file commands: `ls`, `put`, `get`, `rm`, `mv`, `share`, `unshare`,
+//! `link`, `links`, `revoke`, `open`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::auth::read_password;
+use super::client::{Api, Auth, normalize_server, seg, str_field, u64_field};
+use super::error::{CliError, Result};
+use super::format;
+use super::transfer::{self, Dest, Options, Source};
+use crate::domain::{Crc32c, sha256_hex};
+
+/// Every file of a scope (`mine` or `shared`), all pages.
+pub async fn list_all(api: &Api, scope: &str, sort: &str, descending: bool) -> Result<Vec<Value>> {
+    let order = if descending { "desc" } else { "asc" };
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/files?scope={scope}&sort={sort}&order={order}&limit=1000");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", seg(c)));
+        }
+        let page = api.get(&path).await?;
+        out.extend(page["files"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn looks_like_id(s: &str) -> bool {
+    s.len() >= 16 && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The file a person means by `spec`: an id, or the name of one of their
+/// files (or, with `shared`, of a file shared with them).
+pub async fn resolve(api: &Api, spec: &str, shared: bool) -> Result<Value> {
+    let mut files = list_all(api, "mine", "name", false).await?;
+    if shared {
+        files.extend(list_all(api, "shared", "name", false).await?);
+    }
+    if let Some(f) = files.iter().find(|f| f["id"].as_str() == Some(spec)) {
+        return Ok(f.clone());
+    }
+    let named: Vec<&Value> = files.iter().filter(|f| f["name"].as_str() == Some(spec)).collect();
+    match named.as_slice() {
+        [one] => return Ok((*one).clone()),
+        [] => {}
+        many => {
+            let ids: Vec<&str> = many.iter().filter_map(|f| f["id"].as_str()).collect();
+            return Err(CliError::usage(format!("{} files are called '{spec}'", many.len()))
+                .hint(format!("name one by its id: {}", ids.join(", "))));
+        }
+    }
+    if looks_like_id(spec) {
+        return Ok(api.get(&format!("/api/files/{}", seg(spec))).await?["file"].clone());
+    }
+    Err(CliError::not_found(format!("no file called '{spec}'")).hint("`livedrop ls` lists your files and their ids"))
+}
+
+fn file_name(f: &Value) -> String {
+    let name = f["name"].as_str().unwrap_or("?");
+    if f["status"].as_str() == Some("pending") { format!("{name} (incomplete upload)") } else { name.to_owned() }
+}
+
+/// The table `ls` and the shell's `LIST` print.
+pub fn files_table(mine: &[Value], shared: &[Value]) -> String {
+    let mut out = String::new();
+    if mine.is_empty() && shared.is_empty() {
+        return "no files yet: upload one with `livedrop put FILE`".into();
+    }
+    if !mine.is_empty() {
+        let rows: Vec<Vec<String>> = mine
+            .iter()
+            .map(|f| {
+                vec![
+                    file_name(f),
+                    format::size(f["size"].as_u64().unwrap_or(0)),
+                    format::time(f["updated_at"].as_str().unwrap_or("")),
+                    f["id"].as_str().unwrap_or("").to_owned(),
+                ]
+            })
+            .collect();
+        out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "ID"], &rows));
+    }
+    if !shared.is_empty() {
+        if !out.is_empty() {
+            out.push_str("\n\nShared with you:\n");
+        }
+        let rows: Vec<Vec<String>> = shared
+            .iter()
+            .map(|f| {
+                vec![
+                    file_name(f),
+                    format::size(f["size"].as_u64().unwrap_or(0)),
+                    format::time(f["updated_at"].as_str().unwrap_or("")),
+                    f["owner_email"].as_str().unwrap_or("").to_owned(),
+                    f["id"].as_str().unwrap_or("").to_owned(),
+                ]
+            })
+            .collect();
+        out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "OWNER", "ID"], &rows));
+    }
+    out
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Sort {
+    Name,
+    Size,
+    Updated,
+    Created,
+}
+
+pub struct LsOptions {
+    pub mine: bool,
+    pub shared: bool,
+    pub sort: Sort,
+    pub reverse: bool,
+    pub json: bool,
+}
+
+pub async fn ls(ctx: &Ctx, o: LsOptions) -> Result<()> {
+    let api = ctx.api()?;
+    let (sort, descending) = match o.sort {
+        Sort::Name => ("name", false),
+        Sort::Size => ("size", true),
+        Sort::Updated => ("updated", true),
+        Sort::Created => ("created", true),
+    };
+    let descending = descending != o.reverse;
+    let both = !o.mine && !o.shared;
+    let mine = if o.mine || both { list_all(&api, "mine", sort, descending).await? } else { vec![] };
+    let shared = if o.shared || both { list_all(&api, "shared", sort, descending).await? } else { vec![] };
+    if o.json {
+        let v = json!({ "files": mine, "shared": shared });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!("{}", files_table(&mine, &shared));
+    }
+    Ok(())
+}
+
+/// The name a local path uploads as.
+pub fn upload_name(path: &Path) -> Result<String> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| CliError::usage(format!("{} has no file name", path.display())))
+}
+
+pub async fn put_one(ctx: &Ctx, api: &Api, path: &Path, name: Option<&str>, opts: &Options) -> Result<Value> {
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => upload_name(path)?,
+    };
+    transfer::upload(api, &ctx.paths, path, &name, opts).await
+}
+
+pub fn uploaded_line(f: &Value) -> String {
+    format!(
+        "uploaded {} ({}) id {}",
+        f["name"].as_str().unwrap_or("?"),
+        format::size(f["size"].as_u64().unwrap_or(0)),
+        f["id"].as_str().unwrap_or("?")
+    )
+}
+
+pub async fn put(
+    ctx: &Ctx,
+    files: &[PathBuf],
+    name: Option<&str>,
+    limit_rate: Option<u64>,
+    json_out: bool,
+) -> Result<()> {
+    if name.is_some() && files.len() > 1 {
+        return Err(CliError::usage("--name works with one file at a time"));
+    }
+    let api = ctx.api()?;
+    let opts = Options::new(limit_rate, ctx.quiet)?;
+    let mut first_error = None;
+    let mut done = Vec::new();
+    for path in files {
+        match put_one(ctx, &api, path, name, &opts).await {
+            Ok(f) => {
+                if !json_out {
+                    println!("{}", uploaded_line(&f));
+                }
+                done.push(f);
+            }
+            Err(e) if files.len() > 1 => {
+                eprintln!("livedrop: {e}");
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({ "files": done })).unwrap_or_default());
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Where `get` saves: `-o PATH` (a directory takes the file's name), or
+/// the file's name in the current directory, or `-` for standard output.
+pub fn destination(output: Option<&Path>, name: &str, force: bool) -> Dest {
+    match output {
+        Some(p) if p.as_os_str() == "-" => Dest::Stdout,
+        Some(p) if p.is_dir() => Dest::File { path: p.join(name), force },
+        Some(p) => Dest::File { path: p.to_owned(), force },
+        None => Dest::File { path: PathBuf::from(name), force },
+    }
+}
+
+/// Downloads one of the person's (or a shared) files.
+pub async fn get_file(ctx: &Ctx, api: &Api, f: &Value, dest: Dest, opts: &Options) -> Result<()> {
+    let id = str_field(f, "id")?;
+    let name = str_field(f, "name")?.to_owned();
+    let signed = api.post(&format!("/api/files/{}/download", seg(id)), &json!({})).await?;
+    let src = Source {
+        url: api.url(str_field(&signed, "url")?)?,
+        name,
+        size: u64_field(f, "size")?,
+        crc32c: f["crc32c"].as_str().and_then(|c| Crc32c::parse(c).ok()),
+        identity: format!("file:{}:{id}", api.server()),
+    };
+    transfer::download(api.http(), &ctx.paths, src, dest, opts).await
+}
+
+pub async fn get(ctx: &Ctx, spec: &str, output: Option<&Path>, force: bool, limit_rate: Option<u64>) -> Result<()> {
+    let api = ctx.api()?;
+    let opts = Options::new(limit_rate, ctx.quiet)?;
+    let f = resolve(&api, spec, true).await?;
+    let name = str_field(&f, "name")?.to_owned();
+    let dest = destination(output, &name, force);
+    let shown = match &dest {
+        Dest::File { path, .. } => Some(path.clone()),
+        Dest::Stdout => None,
+    };
+    get_file(ctx, &api, &f, dest, &opts).await?;
+    if let Some(p) = shown {
+        println!("saved {name} ({}) to {}", format::size(f["size"].as_u64().unwrap_or(0)), p.display());
+    }
+    Ok(())
+}
+
+pub async fn rm(ctx: &Ctx, specs: &[String]) -> Result<()> {
+    let api = ctx.api()?;
+    for spec in specs {
+        let f = resolve(&api, spec, false).await?;
+        api.delete(&format!("/api/files/{}", seg(str_field(&f, "id")?))).await?;
+        println!("deleted {}", f["name"].as_str().unwrap_or(spec));
+    }
+    Ok(())
+}
+
+pub async fn mv(ctx: &Ctx, spec: &str, new_name: &str) -> Result<()> {
+    let api = ctx.api()?;
+    let f = resolve(&api, spec, false).await?;
+    let r = api.patch(&format!("/api/files/{}", seg(str_field(&f, "id")?)), &json!({ "name": new_name })).await?;
+    println!("renamed {} to {}", f["name"].as_str().unwrap_or(spec), r["file"]["name"].as_str().unwrap_or(new_name));
+    Ok(())
+}
+
+pub async fn share(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
+    let api = ctx.api()?;
+    let f = resolve(&api, spec, false).await?;
+    let (id, name) = (str_field(&f, "id")?, str_field(&f, "name")?);
+    for email in emails {
+        let s = api.post(&format!("/api/files/{}/shares", seg(id)), &json!({ "email": email })).await?;
+        let who = s["email"].as_str().unwrap_or(email);
+        if s["pending"].as_bool().unwrap_or(false) {
+            println!("shared {name} with {who} (no account yet: they will see it when they sign up)");
+        } else {
+            println!("shared {name} with {who}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn unshare(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
+    let api = ctx.api()?;
+    let f = resolve(&api, spec, false).await?;
+    let (id, name) = (str_field(&f, "id")?, str_field(&f, "name")?);
+    for email in emails {
+        api.delete(&format!("/api/files/{}/shares/{}", seg(id), seg(email.trim()))).await?;
+        println!("stopped sharing {name} with {email}");
+    }
+    Ok(())
+}
+
+pub struct LinkOptions {
+    pub expires: Option<u64>,
+    pub password: bool,
+    pub password_stdin: bool,
+    pub max_downloads: Option<u64>,
+    pub json: bool,
+}
+
+pub async fn link(ctx: &Ctx, spec: &str, o: LinkOptions) -> Result<()> {
+    let api = ctx.api()?;
+    let f = resolve(&api, spec, false).await?;
+    let password = if o.password || o.password_stdin {
+        Some(read_password("Password for the link: ", o.password_stdin, !o.password_stdin)?)
+    } else {
+        None
+    };
+    let body = json!({
+        "expires_in_seconds": o.expires,
+        "password": password,
+        "max_downloads": o.max_downloads,
+    });
+    let r = api.post(&format!("/api/files/{}/links", seg(str_field(&f, "id")?)), &body).await?;
+    let url = api.url(str_field(&r, "url")?)?;
+    if o.json {
+        let mut v = r.clone();
+        v["url"] = Value::String(url.to_string());
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    println!("{url}");
+    if !ctx.quiet {
+        let l = &r["link"];
+        let mut terms = vec![];
+        if let Some(e) = l["expires_at"].as_str() {
+            terms.push(format!("expires {}", format::time(e)));
+        }
+        if l["has_password"].as_bool().unwrap_or(false) {
+            terms.push("needs its password".into());
+        }
+        if let Some(m) = l["max_downloads"].as_u64() {
+            terms.push(format!("{m} download{}", if m == 1 { "" } else { "s" }));
+        }
+        let terms = if terms.is_empty() { String::new() } else { format!(" ({})", terms.join(", ")) };
+        eprintln!("link {} to {}{terms}", l["id"].as_str().unwrap_or("?"), f["name"].as_str().unwrap_or(spec));
+    }
+    Ok(())
+}
+
+pub async fn links(ctx: &Ctx, spec: Option<&str>, json_out: bool) -> Result<()> {
+    let api = ctx.api()?;
+    let files = match spec {
+        Some(s) => vec![resolve(&api, s, false).await?],
+        None => list_all(&api, "mine", "name", false).await?,
+    };
+    let mut all = Vec::new();
+    for f in &files {
+        if spec.is_none() && f["status"].as_str() != Some("ready") {
+            continue;
+        }
+        let r = api.get(&format!("/api/files/{}/links", seg(str_field(f, "id")?))).await?;
+        for mut l in r["links"].as_array().cloned().unwrap_or_default() {
+            l["file_name"] = f["name"].clone();
+            all.push(l);
+        }
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({ "links": all })).unwrap_or_default());
+        return Ok(());
+    }
+    if all.is_empty() {
+        println!("no links");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|l| {
+            let downloads = match l["max_downloads"].as_u64() {
+                Some(m) => format!("{}/{m}", l["downloads"].as_u64().unwrap_or(0)),
+                None => l["downloads"].as_u64().unwrap_or(0).to_string(),
+            };
+            let state = if l["revoked"].as_bool().unwrap_or(false) { "revoked" } else { "active" };
+            vec![
+                l["id"].as_str().unwrap_or("").to_owned(),
+                l["file_name"].as_str().unwrap_or("").to_owned(),
+                format::time(l["created_at"].as_str().unwrap_or("")),
+                l["expires_at"].as_str().map(format::time).unwrap_or_else(|| "never".into()),
+                downloads,
+                if l["has_password"].as_bool().unwrap_or(false) { "yes" } else { "no" }.into(),
+                state.into(),
+            ]
+        })
+        .collect();
+    println!("{}", format::table(&["ID", "FILE", "CREATED", "EXPIRES", "DOWNLOADS", "PASSWORD", "STATE"], &rows));
+    Ok(())
+}
+
+pub async fn revoke(ctx: &Ctx, ids: &[String]) -> Result<()> {
+    let api = ctx.api()?;
+    for id in ids {
+        api.delete(&format!("/api/links/{}", seg(id))).await?;
+        println!("revoked link {id}");
+    }
+    Ok(())
+}
+
+/// A public link as people paste it: `https://host/s/TOKEN`, `host/s/TOKEN`,
+/// or the bare token (with `--server`).
+pub fn parse_link(ctx: &Ctx, link: &str) -> Result<(reqwest::Url, String)> {
+    let link = link.trim();
+    if let Some((before, token)) = link.rsplit_once("/s/") {
+        let token = token.trim_end_matches('/').split(['?', '#']).next().unwrap_or("");
+        let before = before.strip_suffix("/api").unwrap_or(before);
+        if token.is_empty() {
+            return Err(CliError::usage(format!("'{link}' is not a livedrop link")));
+        }
+        return Ok((normalize_server(before)?, token.to_owned()));
+    }
+    if link.contains('/') || link.is_empty() {
+        return Err(CliError::usage(format!("'{link}' is not a livedrop link (…/s/TOKEN)")));
+    }
+    Ok((ctx.server_url()?, link.to_owned()))
+}
+
+pub struct OpenOptions {
+    pub output: Option<PathBuf>,
+    pub force: bool,
+    pub password_stdin: bool,
+    pub info: bool,
+    pub limit_rate: Option<u64>,
+}
+
+pub async fn open(ctx: &Ctx, link: &str, o: OpenOptions) -> Result<()> {
+    let (base, token) = parse_link(ctx, link)?;
+    let api = Api::new(base, Auth::Anonymous);
+    let info = api.get(&format!("/api/s/{}", seg(&token))).await?;
+    let name = str_field(&info, "name")?.to_owned();
+    let size = u64_field(&info, "size")?;
+    if o.info {
+        println!("{name} ({})", format::size(size));
+        if info["password_required"].as_bool().unwrap_or(false) {
+            println!("needs a password");
+        }
+        if let Some(e) = info["expires_at"].as_str() {
+            println!("expires {}", format::time(e));
+        }
+        if let Some(n) = info["downloads_left"].as_u64() {
+            println!("{n} download{} left", if n == 1 { "" } else { "s" });
+        }
+        return Ok(());
+    }
+    let password = if info["password_required"].as_bool().unwrap_or(false) {
+        Some(read_password(&format!("Password for {name}: "), o.password_stdin, false)?)
+    } else {
+        None
+    };
+    let dest = destination(o.output.as_deref(), &name, o.force);
+    if let Dest::File { path, force: false } = &dest {
+        if path.exists() {
+            // Checked before the download is counted against the link.
+            return Err(CliError::local(format!("{} already exists", path.display()))
+                .hint("pass --force to overwrite it, or -o PATH to save it elsewhere"));
+        }
+    }
+    let shown = match &dest {
+        Dest::File { path, .. } => Some(path.clone()),
+        Dest::Stdout => None,
+    };
+    let signed = api.post(&format!("/api/s/{}/download", seg(&token)), &json!({ "password": password })).await?;
+    let opts = Options::new(o.limit_rate, ctx.quiet)?;
+    let src = Source {
+        url: api.url(str_field(&signed, "url")?)?,
+        name: name.clone(),
+        size,
+        crc32c: None,
+        identity: format!("link:{}", sha256_hex(&format!("{}\n{token}", api.server()))),
+    };
+    transfer::download(api.http(), &ctx.paths, src, dest, &opts).await?;
+    if let Some(p) = shown {
+        println!("saved {name} ({}) to {}", format::size(size), p.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! The `livedrop` command-line client: a client of any livedrop
+//! deployment, for people who live in a terminal.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: the commands and their options (clap), and `run`, which
+//!   `main.rs` calls.
+//! - `error`: `CliError` and the exit codes scripts can rely on.
+//! - `config`: the config directory: logins (mode 0600) and the state of
+//!   unfinished transfers.
+//! - `client`: the HTTP client for the API and for signed blob URLs.
+//! - `auth`: `signup`, `login`, `logout`, `whoami` (self-hosted: password
+//!   once, then a revocable API token; cloud sign-in comes with Firebase).
+//! - `transfer`: resumable uploads and downloads with progress bars.
+//! - `files`: `ls`, `put`, `get`, `rm`, `mv`, `share`, `unshare`, `link`,
+//!   `links`, `revoke`, `open`.
+//! - `watch`: the live feed in the terminal.
+//! - `shell`: the interactive session (`LIST`, `UPLOAD`, `DOWNLOAD`, ...).
+//! - `format`: sizes, durations, times, tables.
+
+mod auth;
+mod client;
+mod config;
+mod error;
+mod files;
+mod format;
+mod shell;
+mod transfer;
+mod watch;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use client::{Api, Auth, normalize_server, server_key};
+use config::{Login, Paths};
+pub use error::EXIT_CODES_HELP;
+use error::{CliError, Exit, Result};
+
+/// Options every client command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Conn {
+    /// The livedrop server, e.g. http://127.0.0.1:8080 (default: the one you logged in to last).
+    #[arg(long, env = "LIVEDROP_SERVER")]
+    server: Option<String>,
+    /// No progress bars or notes on stderr; only results and errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_size_arg(s: &str) -> std::result::Result<u64, String> {
+    format::parse_size(s).map_err(|e| e.message)
+}
+
+fn parse_duration_arg(s: &str) -> std::result::Result<u64, String> {
+    format::parse_duration(s).map_err(|e| e.message)
+}
+
+/// The client commands, flattened into `livedrop`'s own.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Create an account on a server and sign in.
+    Signup {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign in to a server; the credential kept is a revocable API token, not the password.
+    Login {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign out: revoke this computer's token and forget it.
+    Logout {
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Who you are signed in as, and how much space you use.
+    Whoami {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List your files and the files shared with you.
+    Ls {
+        #[command(flatten)]
+        conn: Conn,
+        /// Only your own files.
+        #[arg(long, conflicts_with = "shared")]
+        mine: bool,
+        /// Only files shared with you.
+        #[arg(long)]
+        shared: bool,
+        #[arg(long, value_enum, default_value = "name")]
+        sort: files::Sort,
+        /// Reverse the order.
+        #[arg(long, short)]
+        reverse: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload files; an interrupted upload of the same file continues on the next run.
+    Put {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Upload under another name (one file only).
+        #[arg(long)]
+        name: Option<String>,
+        /// At most this many bytes per second, e.g. 10MiB.
+        #[arg(long, value_parser = parse_size_arg)]
+        limit_rate: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a file by name or id; resumes a partial download, verifies the checksum.
+    Get {
+        #[command(flatten)]
+        conn: Conn,
+        /// The file's name or id.
+        file: String,
+        /// Where to save it: a path, a directory, or - for standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long, short)]
+        force: bool,
+        /// At most this many bytes per second, e.g. 10MiB.
+        #[arg(long, value_parser = parse_size_arg)]
+        limit_rate: Option<u64>,
+    },
+    /// Delete files (with their shares and links).
+    Rm {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Rename a file.
+    Mv {
+        #[command(flatten)]
+        conn: Conn,
+        file: String,
+        new_name: String,
+    },
+    /// Share a file with people by e-mail (they need not have an account yet).
+    Share {
+        #[command(flatten)]
+        conn: Conn,
+        file: String,
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// Stop sharing a file with people.
+    Unshare {
+        #[command(flatten)]
+        conn: Conn,
+        file: String,
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// Make a public link to a file; prints its URL.
+    Link {
+        #[command(flatten)]
+        conn: Conn,
+        file: String,
+        /// The link stops working after this long: 30m, 12h, 7d, 2w.
+        #[arg(long, value_parser = parse_duration_arg)]
+        expires: Option<u64>,
+        /// Protect the link with a password (asked for).
+        #[arg(long)]
+        password: bool,
+        /// Protect the link with the password on the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The link stops working after this many downloads.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max_downloads: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the public links of a file, or of all your files.
+    Links {
+        #[command(flatten)]
+        conn: Conn,
+        file: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke public links by id (see `livedrop links`).
+    Revoke {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(required = true)]
+        links: Vec<String>,
+    },
+    /// Download through a public link, without signing in.
+    Open {
+        #[command(flatten)]
+        conn: Conn,
+        /// The link (https://host/s/TOKEN), or its token with --server.
+        link: String,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[arg(long, short)]
+        force: bool,
+        /// Read the link's password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Only show what the link is (name, size, terms); download nothing.
+        #[arg(long)]
+        info: bool,
+        #[arg(long, value_parser = parse_size_arg)]
+        limit_rate: Option<u64>,
+    },
+    /// Watch changes to your files, shares and activity live.
+    Watch {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print each feed message as a JSON line.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many changes.
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// An interactive session: LIST, UPLOAD <file>, DOWNLOAD <file>, HELP, EXIT (also from a pipe).
+    Shell {
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// What every command needs: where the config lives and which server.
+pub(crate) struct Ctx {
+    paths: Paths,
+    server: Option<String>,
+    quiet: bool,
+}
+
+impl Ctx {
+    fn new(conn: &Conn) -> Result<Self> {
+        Ok(Self { paths: Paths::locate()?, server: conn.server.clone(), quiet: conn.quiet })
+    }
+
+    /// `--server`, else the server of the last login.
+    fn server_url(&self) -> Result<reqwest::Url> {
+        if let Some(s) = &self.server {
+            return normalize_server(s);
+        }
+        match self.paths.load_credentials()?.default_server {
+            Some(s) => normalize_server(&s),
+            None => Err(CliError::new(Exit::Auth, "not signed in to any livedrop server")
+                .hint("run `livedrop login --server URL --email you@example.com`")),
+        }
+    }
+
+    /// A client signed in to the server: with `$LIVEDROP_TOKEN` if set,
+    /// else with the stored login.
+    fn api(&self) -> Result<Api> {
+        let url = self.server_url()?;
+        if let Some(t) = std::env::var("LIVEDROP_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+            return Ok(Api::new(url, Auth::Bearer(t.trim().to_owned())));
+        }
+        let key = server_key(&url);
+        match self.paths.load_credentials()?.servers.get(&key) {
+            Some(Login::ApiToken { token, .. }) => Ok(Api::new(url, Auth::Bearer(token.clone()))),
+            None => Err(CliError::new(Exit::Auth, format!("not signed in to {key}"))
+                .hint(format!("run `livedrop login --server {key} --email you@example.com`"))),
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> Result<u8> {
+    use Command::*;
+    let conn = match &cmd {
+        Signup { conn, .. }
+        | Login { conn, .. }
+        | Logout { conn }
+        | Whoami { conn, .. }
+        | Ls { conn, .. }
+        | Put { conn, .. }
+        | Get { conn, .. }
+        | Rm { conn, .. }
+        | Mv { conn, .. }
+        | Share { conn, .. }
+        | Unshare { conn, .. }
+        | Link { conn, .. }
+        | Links { conn, .. }
+        | Revoke { conn, .. }
+        | Open { conn, .. }
+        | Watch { conn, .. }
+        | Shell { conn } => conn.clone(),
+    };
+    let ctx = Ctx::new(&conn)?;
+    match cmd {
+        Signup { email, password_stdin, .. } => auth::sign_in(&ctx, &email, password_stdin, true).await?,
+        Login { email, password_stdin, .. } => auth::sign_in(&ctx, &email, password_stdin, false).await?,
+        Logout { .. } => auth::logout(&ctx).await?,
+        Whoami { json, .. } => auth::whoami(&ctx, json).await?,
+        Ls { mine, shared, sort, reverse, json, .. } => {
+            files::ls(&ctx, files::LsOptions { mine, shared, sort, reverse, json }).await?
+        }
+        Put { files: f, name, limit_rate, json, .. } => files::put(&ctx, &f, name.as_deref(), limit_rate, json).await?,
+        Get { file, output, force, limit_rate, .. } => {
+            files::get(&ctx, &file, output.as_deref(), force, limit_rate).await?
+        }
+        Rm { files: f, .. } => files::rm(&ctx, &f).await?,
+        Mv { file, new_name, .. } => files::mv(&ctx, &file, &new_name).await?,
+        Share { file, emails, .. } => files::share(&ctx, &file, &emails).await?,
+        Unshare { file, emails, .. } => files::unshare(&ctx, &file, &emails).await?,
+        Link { file, expires, password, password_stdin, max_downloads, json, .. } => {
+            let o = files::LinkOptions { expires, password, password_stdin, max_downloads, json };
+            files::link(&ctx, &file, o).await?
+        }
+        Links { file, json, .. } => files::links(&ctx, file.as_deref(), json).await?,
+        Revoke { links, .. } => files::revoke(&ctx, &links).await?,
+        Open { link, output, force, password_stdin, info, limit_rate, .. } => {
+            let o = files::OpenOptions { output, force, password_stdin, info, limit_rate };
+            files::open(&ctx, &link, o).await?
+        }
+        Watch { json, count, .. } => watch::watch(&ctx, json, count).await?,
+        Shell { .. } => return shell::run(&ctx).await,
+    }
+    Ok(0)
+}
+
+/// Runs one client command; errors go to stderr as `livedrop: ...` and
+/// become the documented exit codes.
+pub async fn run(cmd: Command) -> ExitCode {
+    match dispatch(cmd).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("livedrop: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
