@@ -3,5 +3,6 @@
 //! firebase` and by the Vercel functions in `api/`.
 
 pub mod clock;
+pub mod firebase_auth;
 pub mod gcs;
 pub mod service_account;
