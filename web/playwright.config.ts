@@ -19,6 +19,8 @@ const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "livedrop
 // Workers load this file too: hand them the same directory and port.
 process.env.E2E_PORT = String(port);
 process.env.E2E_DATA_DIR = dataDir;
+/** Per person; small enough that the quota error can be tested. */
+export const QUOTA = "60MiB";
 const webDir = resolve(import.meta.dirname, "out");
 if (!existsSync(join(webDir, "index.html"))) {
   throw new Error("web/out is missing: run `npm run build` before the e2e tests.");
@@ -52,7 +54,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `"${resolve(bin)}" serve --listen 127.0.0.1:${port} --data-dir "${dataDir}" --web-dir "${webDir}"`,
+    command: `"${resolve(bin)}" serve --listen 127.0.0.1:${port} --data-dir "${dataDir}" --web-dir "${webDir}" --quota ${QUOTA}`,
     url: `http://127.0.0.1:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -106,3 +106,14 @@ test("a file over the size limit is refused before any byte is sent", async ({ b
   );
   await context.close();
 });
+
+test("going over the quota gives the server's clear message", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "quinn");
+  // The e2e server runs with --quota 60MiB.
+  await upload(page, makeFile("too-much.bin", Buffer.alloc(61 * MiB, 1)));
+  const status = page.getByTestId("upload-status");
+  await expect(status).toContainText(/Not enough storage: this file needs 64 MB/, { timeout: 30_000 });
+  await expect(page.locator(".upload").getByRole("button", { name: /Retry/ })).toBeVisible();
+  await shot(page, "20-quota-error");
+  await context.close();
+});

@@ -7,7 +7,7 @@ import type {
   SessionState,
   UploadTarget,
 } from "./backend/types";
-import { UploadManager, type UploadBackend, type UploadView } from "./uploads";
+import { UploadManager, uploadErrorMessage, type UploadBackend, type UploadView } from "./uploads";
 
 /** An in-memory server: pending records and resumable sessions. */
 class FakeServer {
@@ -291,7 +291,27 @@ describe("UploadManager", () => {
     const [key] = m.add([makeFile(50)]);
     const view = await settle(m, key!);
     expect(view.status).toBe("failed");
-    expect(view.error).toContain("quota");
+    expect(view.error).toContain("Not enough storage");
+  });
+
+  it("puts quota and size errors in readable sizes", () => {
+    const quota = new ApiError(
+      403,
+      "quota_exceeded",
+      "uploading 63963136 bytes would exceed your quota of 62914560 bytes (10000000 used)",
+    );
+    expect(uploadErrorMessage(quota, 63963136)).toBe(
+      "Not enough storage: this file needs 64 MB, and 53 MB of your 63 MB is free. Delete some files, then retry.",
+    );
+    const tooLarge = new ApiError(
+      413,
+      "file_too_large",
+      "the file is 5 bytes; the largest allowed is 4000 bytes",
+    );
+    expect(uploadErrorMessage(tooLarge, 5)).toBe("Too large: the limit is 4.0 kB per file.");
+    expect(uploadErrorMessage(new ApiError(400, "invalid_name", "names cannot contain /"), 1)).toBe(
+      "names cannot contain /",
+    );
   });
 
   it("starts a fresh upload on retry after a checksum mismatch", async () => {

@@ -151,6 +151,29 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Words for a failed upload. Quota and size errors are put in sizes a person
+ * reads (the server's message carries exact byte counts).
+ */
+export function uploadErrorMessage(e: unknown, size: number): string {
+  if (e instanceof ApiError && e.code === "quota_exceeded") {
+    const m = /quota of (\d+) bytes \((\d+) used\)/.exec(e.message);
+    if (m) {
+      const quota = Number(m[1]);
+      const used = Number(m[2]);
+      return `Not enough storage: this file needs ${formatBytes(size)}, and ${formatBytes(
+        Math.max(0, quota - used),
+      )} of your ${formatBytes(quota)} is free. Delete some files, then retry.`;
+    }
+    return `Not enough storage for ${formatBytes(size)}. Delete some files, then retry.`;
+  }
+  if (e instanceof ApiError && e.code === "file_too_large") {
+    const m = /largest allowed is (\d+) bytes/.exec(e.message);
+    return m ? `Too large: the limit is ${formatBytes(Number(m[1]))} per file.` : e.message;
+  }
+  return describeError(e);
+}
+
 /** Worth another try: the network, the server's temporary trouble, a busy session. */
 function retryable(e: unknown): boolean {
   if (e instanceof NetworkError) return true;
@@ -338,7 +361,12 @@ export class UploadManager {
           this.forgetSession(task);
           this.backend.cancelUpload(stale).catch(() => {});
         }
-        this.update(task, { status: "failed", speed: null, eta: null, error: describeError(e) });
+        this.update(task, {
+          status: "failed",
+          speed: null,
+          eta: null,
+          error: uploadErrorMessage(e, task.file.size),
+        });
       }
     } finally {
       task.controller = null;
