@@ -17,6 +17,10 @@
 //! stream), so the status query is not exercised against it; the client
 //! resumes from the `Range` of the last `308`.
 
+mod contract {
+    pub mod blob;
+}
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -374,4 +378,12 @@ async fn outside_the_emulator_the_json_api_is_called_with_one_cached_service_acc
     store.delete(&id).await.unwrap();
     assert_eq!(store.stat(&id).await.unwrap(), None);
     assert_eq!(calls.load(Ordering::SeqCst), 1, "one token for three calls");
+}
+
+#[tokio::test]
+async fn the_gcs_store_keeps_the_blob_contract_on_the_emulator() {
+    let gcs = FakeGcs::start().await;
+    let store = gcs.store().await;
+    let gaps = contract::blob::Gaps { no_response_overrides: true, no_status_query: true };
+    contract::blob::run_with(&store, &gcs.base, gaps).await;
 }

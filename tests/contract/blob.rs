@@ -15,7 +15,31 @@ fn soon() -> Timestamp {
     Timestamp::now() + SignedDuration::from_mins(5)
 }
 
+/// Checks a store's test double cannot make, declared by the caller and
+/// printed, never skipped silently. fake-gcs-server, which stands in for
+/// Cloud Storage in tests, has both gaps; real Cloud Storage has neither.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Gaps {
+    /// GET ignores `response-content-disposition`, so the served
+    /// `Content-Disposition` cannot be checked (only the signed URL).
+    pub no_response_overrides: bool,
+    /// A resumable status query (`Content-Range: bytes */SIZE`, no body)
+    /// commits the session instead of answering `308` with its `Range`.
+    pub no_status_query: bool,
+}
+
+#[allow(dead_code)] // each test binary uses `run` or `run_with`
 pub async fn run(store: &dyn BlobStore, base: &str) {
+    run_with(store, base, Gaps::default()).await
+}
+
+#[allow(dead_code)]
+pub async fn run_with(store: &dyn BlobStore, base: &str, gaps: Gaps) {
+    if gaps.no_response_overrides || gaps.no_status_query {
+        // Past libtest's capture, so that every run shows what it skipped.
+        let note = format!("blob contract: not checked against this store's test double: {gaps:?}\n");
+        std::io::Write::write_all(&mut std::io::stdout().lock(), note.as_bytes()).unwrap();
+    }
     let http = reqwest::Client::new();
     let ct = ContentType::parse(Some("application/octet-stream")).unwrap();
 
@@ -35,7 +59,11 @@ pub async fn run(store: &dyn BlobStore, base: &str) {
     let get = store.sign_get(&id, &name, &ct, Disposition::Attachment, soon()).unwrap();
     let resp = http.get(resolve(base, &get)).header("range", "bytes=10-19").send().await.unwrap();
     assert_eq!(resp.status(), 206);
-    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''R%C3%A9sum%C3%A9.bin"));
+    if !gaps.no_response_overrides {
+        assert!(
+            resp.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''R%C3%A9sum%C3%A9.bin")
+        );
+    }
     assert_eq!(resp.bytes().await.unwrap().to_vec(), data[10..20]);
 
     // A resumable session: start, chunk, status, finish.
@@ -59,9 +87,11 @@ pub async fn run(store: &dyn BlobStore, base: &str) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 308);
-    let resp = http.put(&session).header("content-range", format!("bytes */{}", big.len())).send().await.unwrap();
-    assert_eq!(resp.status(), 308);
-    assert_eq!(resp.headers()["range"], format!("bytes=0-{}", half - 1));
+    if !gaps.no_status_query {
+        let resp = http.put(&session).header("content-range", format!("bytes */{}", big.len())).send().await.unwrap();
+        assert_eq!(resp.status(), 308);
+        assert_eq!(resp.headers()["range"], format!("bytes=0-{}", half - 1));
+    }
     assert_eq!(store.stat(&id2).await.unwrap(), None, "not an object until complete");
     let resp = http
         .put(&session)
