@@ -387,3 +387,69 @@ async fn the_gcs_store_keeps_the_blob_contract_on_the_emulator() {
     let gaps = contract::blob::Gaps { no_response_overrides: true, no_status_query: true };
     contract::blob::run_with(&store, &gcs.base, gaps).await;
 }
+
+/// The service over the GCS store: an upload becomes ready only when the
+/// bucket holds the declared size and CRC32C, for single and resumable
+/// uploads alike, and a download URL serves the bytes.
+#[tokio::test]
+async fn the_service_completes_uploads_only_when_the_bucket_holds_the_declared_bytes() {
+    use livedrop::config::Config;
+    use livedrop::domain::{Email, User, UserId};
+    use livedrop::error::Error;
+    use livedrop::feed::NoFeed;
+    use livedrop::service::{NewUpload, Service};
+    use livedrop::store::MetadataStore;
+    use livedrop::store::sqlite::{Db, SqliteStore};
+
+    let gcs = FakeGcs::start().await;
+    let blobs = Arc::new(gcs.store().await);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::new(Db::open(&dir.path().join("t.db"), 2).unwrap()));
+    let config = Config { resumable_threshold: 300 * 1024, ..Config::default() };
+    let service = Service::new(store.clone(), blobs, Arc::new(NoFeed), config);
+    let ann = User { id: UserId::parse("uidAnn").unwrap(), email: Email::parse("ann@example.com").unwrap() };
+    store.upsert_user(&ann).await.unwrap();
+    let http = reqwest::Client::new();
+
+    for (size, resumable) in [(1000usize, false), (600 * 1024, true)] {
+        let data = bytes(size, size as u32);
+        let new = |crc| NewUpload {
+            name: FileName::parse(&format!("f{size}.bin")).unwrap(),
+            size: size as u64,
+            content_type: ContentType::parse(None).unwrap(),
+            crc32c: crc,
+        };
+        // Declared with a wrong checksum: stored, but never ready.
+        let (bad, target) = service.begin_upload(&ann, new(Crc32c(Crc32c::of(&data).0 ^ 1))).await.unwrap();
+        assert_eq!(target.resumable, resumable);
+        upload(&http, &target, &data).await;
+        assert!(matches!(service.complete_upload(&ann, &bad.id).await, Err(Error::ChecksumMismatch { .. })));
+
+        // Declared right, but nothing uploaded yet.
+        let (good, target) = service.begin_upload(&ann, new(Crc32c::of(&data))).await.unwrap();
+        assert!(matches!(service.complete_upload(&ann, &good.id).await, Err(Error::UploadIncomplete(_))));
+        upload(&http, &target, &data).await;
+        let ready = service.complete_upload(&ann, &good.id).await.unwrap();
+        assert_eq!(ready.status, livedrop::domain::FileStatus::Ready);
+
+        let url = service.download(&ann, &good.id, false).await.unwrap().url;
+        assert_eq!(http.get(&url).send().await.unwrap().bytes().await.unwrap(), data);
+    }
+}
+
+/// Sends `data` to an upload target as a client would: one `PUT`, or a
+/// session in 256 KiB chunks.
+async fn upload(http: &reqwest::Client, target: &UploadTarget, data: &[u8]) {
+    let res = request(http, target).body(if target.resumable { vec![] } else { data.to_vec() }).send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    if !target.resumable {
+        return;
+    }
+    let session = res.headers()["location"].to_str().unwrap().to_owned();
+    for (i, chunk) in data.chunks(256 * 1024).enumerate() {
+        let start = i * 256 * 1024;
+        let range = format!("bytes {start}-{}/{}", start + chunk.len() - 1, data.len());
+        let res = http.put(&session).header("Content-Range", range).body(chunk.to_vec()).send().await.unwrap();
+        assert!(res.status().is_success() || res.status() == 308, "{}", res.status());
+    }
+}
