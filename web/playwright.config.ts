@@ -59,6 +59,7 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "ignore",
-    stderr: "pipe",
+    // The server logs every request; E2E_SERVER_LOG=1 shows them.
+    stderr: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
   },
 });

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { previewKind } from "@/lib/files";
 
 interface PreviewProps {
@@ -22,18 +22,24 @@ export function Preview({ contentType, name, url, readText }: PreviewProps) {
   const kind = previewKind(contentType);
   const [text, setText] = useState<{ url: string; body: string } | null>(null);
   const [failed, setFailed] = useState(false);
+  // Callers may pass a new function each render: fetch once per URL all the same.
+  const readTextRef = useRef(readText);
+  useEffect(() => {
+    readTextRef.current = readText;
+  });
 
   useEffect(() => {
-    if (kind !== "text" || !url || !readText) return;
+    const read = readTextRef.current;
+    if (kind !== "text" || !url || !read) return;
     let live = true;
-    readText(url, TEXT_PREVIEW_BYTES).then(
+    read(url, TEXT_PREVIEW_BYTES).then(
       (body) => live && setText({ url, body }),
       () => live && setFailed(true),
     );
     return () => {
       live = false;
     };
-  }, [kind, url, readText]);
+  }, [kind, url]);
 
   if (!kind) return <div className="preview muted">No preview for this type of file.</div>;
   if (failed) return <div className="preview muted">The preview could not be loaded.</div>;
