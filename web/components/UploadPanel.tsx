@@ -73,25 +73,45 @@ export function UploadPanel({ uploads, onFinished }: UploadPanelProps) {
     if (list && list.length) uploads.add(Array.from(list));
   };
 
+  // Files dropped anywhere on the page are uploaded too (not only on the zone).
+  useEffect(() => {
+    const hasFiles = (e: globalThis.DragEvent) => e.dataTransfer?.types.includes("Files") ?? false;
+    const onOver = (e: globalThis.DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      setOver(true);
+    };
+    const onLeave = (e: globalThis.DragEvent) => {
+      if (e.relatedTarget === null) setOver(false);
+    };
+    const onDrop = (e: globalThis.DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      setOver(false);
+      const files = e.dataTransfer?.files;
+      if (files && files.length) uploads.add(Array.from(files));
+    };
+    window.addEventListener("dragover", onOver);
+    window.addEventListener("dragleave", onLeave);
+    window.addEventListener("drop", onDrop);
+    return () => {
+      window.removeEventListener("dragover", onOver);
+      window.removeEventListener("dragleave", onLeave);
+      window.removeEventListener("drop", onDrop);
+    };
+  }, [uploads]);
+
+  // A drop on the zone: handled here, and kept from the window's handler.
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
+    e.nativeEvent.stopImmediatePropagation();
     setOver(false);
     add(e.dataTransfer.files);
   };
 
   return (
     <section aria-label="Upload">
-      <div
-        className={over ? "dropzone over" : "dropzone"}
-        onDragOver={(e) => {
-          e.preventDefault();
-          e.dataTransfer.dropEffect = "copy";
-          setOver(true);
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={onDrop}
-        data-testid="dropzone"
-      >
+      <div className={over ? "dropzone over" : "dropzone"} onDrop={onDrop} data-testid="dropzone">
         <button type="button" className="primary" onClick={() => input.current?.click()}>
           Upload files
         </button>

@@ -112,8 +112,29 @@ test("going over the quota gives the server's clear message", async ({ browser }
   // The e2e server runs with --quota 60MiB.
   await upload(page, makeFile("too-much.bin", Buffer.alloc(61 * MiB, 1)));
   const status = page.getByTestId("upload-status");
-  await expect(status).toContainText(/Not enough storage: this file needs 64 MB/, { timeout: 30_000 });
+  await expect(status).toContainText(/Not enough storage: this file needs 64 MB/, {
+    timeout: 30_000,
+  });
   await expect(page.locator(".upload").getByRole("button", { name: /Retry/ })).toBeVisible();
   await shot(page, "20-quota-error");
+  await context.close();
+});
+
+test("files dropped on the zone or anywhere on the page are uploaded", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "drew");
+  const drop = async (selector: string, name: string) => {
+    const dataTransfer = await page.evaluateHandle((n) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([`dropped ${n}`], n, { type: "text/plain" }));
+      return dt;
+    }, name);
+    await page.dispatchEvent(selector, "dragover", { dataTransfer });
+    await page.dispatchEvent(selector, "drop", { dataTransfer });
+  };
+  await drop("[data-testid=dropzone]", "on-zone.txt");
+  await drop("main h1", "on-page.txt");
+  await expect(page.getByRole("link", { name: "on-zone.txt" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "on-page.txt" })).toBeVisible();
+  await expect(page.locator(".upload")).toHaveCount(2);
   await context.close();
 });

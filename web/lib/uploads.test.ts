@@ -341,4 +341,13 @@ describe("UploadManager", () => {
     expect(server.created).toHaveLength(2);
     expect(server.completed).toEqual(["f2"]);
   });
+
+  it("ignores the same file picked again while it is still uploading", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    const keys = m.add([makeFile(150, "twice.bin")]);
+    expect(m.add([makeFile(150, "twice.bin")])).toEqual([]);
+    expect((await settle(m, keys[0]!)).status).toBe("done");
+    expect(server.created).toHaveLength(1);
+  });
 });

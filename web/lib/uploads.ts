@@ -231,6 +231,15 @@ export class UploadManager {
   add(files: Iterable<File>): string[] {
     const keys: string[] = [];
     for (const file of files) {
+      // The same file picked twice while it is still going: one upload is enough.
+      const busy = this.tasks.some(
+        (t) =>
+          !["done", "failed", "canceled"].includes(t.view.status) &&
+          t.file.name === file.name &&
+          t.file.size === file.size &&
+          t.file.lastModified === file.lastModified,
+      );
+      if (busy) continue;
       const key = `u${this.nextKey++}`;
       const view: UploadView = {
         key,
