@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::auth::read_password;
 use super::client::{Api, Auth, normalize_server, seg, str_field, u64_field};
-use super::error::{CliError, Result};
+use super::error::{CliError, Exit, Result};
 use super::format;
 use super::transfer::{self, Dest, Options, Source};
 use crate::domain::{Crc32c, sha256_hex};
@@ -57,9 +57,19 @@ pub async fn resolve(api: &Api, spec: &str, shared: bool) -> Result<Value> {
         }
     }
     if looks_like_id(spec) {
-        return Ok(api.get(&format!("/api/files/{}", seg(spec))).await?["file"].clone());
+        // Perhaps an id beyond the listing; someone else's is "not found".
+        match api.get(&format!("/api/files/{}", seg(spec))).await {
+            Ok(v) => return Ok(v["file"].clone()),
+            Err(e) if e.exit == Exit::NotFound => {}
+            Err(e) => return Err(e),
+        }
     }
-    Err(CliError::not_found(format!("no file called '{spec}'")).hint("`livedrop ls` lists your files and their ids"))
+    Err(CliError::not_found(if looks_like_id(spec) {
+        format!("no file called '{spec}', and no file with that id that you may see")
+    } else {
+        format!("no file called '{spec}'")
+    })
+    .hint("`livedrop ls` lists your files and their ids"))
 }
 
 fn file_name(f: &Value) -> String {
@@ -89,8 +99,9 @@ pub fn files_table(mine: &[Value], shared: &[Value]) -> String {
     }
     if !shared.is_empty() {
         if !out.is_empty() {
-            out.push_str("\n\nShared with you:\n");
+            out.push_str("\n\n");
         }
+        out.push_str("Shared with you:\n");
         let rows: Vec<Vec<String>> = shared
             .iter()
             .map(|f| {
@@ -270,7 +281,8 @@ pub async fn share(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
     let f = resolve(&api, spec, false).await?;
     let (id, name) = (str_field(&f, "id")?, str_field(&f, "name")?);
     for email in emails {
-        let s = api.post(&format!("/api/files/{}/shares", seg(id)), &json!({ "email": email })).await?;
+        let r = api.post(&format!("/api/files/{}/shares", seg(id)), &json!({ "email": email })).await?;
+        let s = &r["share"];
         let who = s["email"].as_str().unwrap_or(email);
         if s["pending"].as_bool().unwrap_or(false) {
             println!("shared {name} with {who} (no account yet: they will see it when they sign up)");

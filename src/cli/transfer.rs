@@ -105,7 +105,7 @@ impl Pace {
         Self { rate, start: Instant::now(), done: 0 }
     }
 
-    /// How long to wait after `n` more bytes.
+    /// How long to wait before (or after) `n` more bytes.
     fn after(&mut self, n: usize) -> Option<Duration> {
         let rate = self.rate?;
         self.done += n as u64;
@@ -375,6 +375,9 @@ async fn session_status(api: &Api, url: &Url, size: u64) -> Result<Status> {
     }
 }
 
+/// One pace for all the requests of an upload.
+type SharedPace = Arc<Mutex<Pace>>;
+
 /// Where a failure of the file's reader is kept, so that a request cut by
 /// it is reported as the local problem it is.
 type ReadError = Arc<Mutex<Option<CliError>>>;
@@ -385,18 +388,17 @@ fn file_body(
     path: &Path,
     offset: u64,
     len: u64,
-    opts: &Options,
+    pace: &SharedPace,
     pb: &ProgressBar,
     failed: &ReadError,
 ) -> reqwest::Body {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-    let (path, pb, failed, rate) = (path.to_owned(), pb.clone(), failed.clone(), opts.limit_rate);
+    let (path, pb, failed, pace) = (path.to_owned(), pb.clone(), failed.clone(), pace.clone());
     std::thread::spawn(move || {
         let result = (|| -> std::io::Result<()> {
             let mut f = std::fs::File::open(&path)?;
             f.seek(SeekFrom::Start(offset))?;
             let mut left = len;
-            let mut pace = Pace::new(rate);
             while left > 0 {
                 let n = (READ_BUFFER as u64).min(left) as usize;
                 let mut buf = vec![0u8; n];
@@ -408,13 +410,14 @@ fn file_body(
                     }
                 })?;
                 left -= n as u64;
+                let wait = pace.lock().unwrap_or_else(|p| p.into_inner()).after(n);
+                if let Some(wait) = wait {
+                    std::thread::sleep(wait);
+                }
                 if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                     return Ok(()); // the request is gone
                 }
                 pb.inc(n as u64);
-                if let Some(wait) = pace.after(n) {
-                    std::thread::sleep(wait);
-                }
             }
             Ok(())
         })();
@@ -441,11 +444,12 @@ async fn single_put(
     pb: &ProgressBar,
 ) -> Result<()> {
     let failed = ReadError::default();
+    let pace = SharedPace::new(Mutex::new(Pace::new(opts.limit_rate)));
     let mut req = api.http().put(url).header(CONTENT_LENGTH, size);
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    let resp = req.body(file_body(local, 0, size, opts, pb, &failed)).send().await;
+    let resp = req.body(file_body(local, 0, size, &pace, pb, &failed)).send().await;
     if let Some(e) = take_read_error(&failed) {
         return Err(e);
     }
@@ -469,6 +473,7 @@ async fn send_rest(
 ) -> Result<()> {
     let chunk = opts.chunk_size.unwrap_or(u64::MAX).max(1);
     let mut failures = 0u32;
+    let pace = SharedPace::new(Mutex::new(Pace::new(opts.limit_rate)));
     loop {
         pb.set_position(offset);
         let end = size.min(offset.saturating_add(chunk));
@@ -478,7 +483,7 @@ async fn send_rest(
             .put(session.clone())
             .header(CONTENT_RANGE, format!("bytes {offset}-{}/{size}", end - 1))
             .header(CONTENT_LENGTH, end - offset)
-            .body(file_body(local, offset, end - offset, opts, pb, &failed))
+            .body(file_body(local, offset, end - offset, &pace, pb, &failed))
             .send()
             .await;
         if let Some(e) = take_read_error(&failed) {

@@ -1,0 +1,576 @@
+//! The `livedrop` client as a person or a script uses it: the real binary
+//! run as a process against a real server started in this process on port
+//! 0 with a temporary data dir.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use livedrop::server::{ServeOptions, run};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_livedrop");
+const PASSWORD: &str = "correct horse battery";
+
+/// A self-hosted server on its own runtime, stopped when dropped.
+struct Server {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _data: TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().to_owned();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let mut opts = ServeOptions::new(dir);
+                opts.shutdown_grace = Duration::from_secs(1);
+                run(listener, opts, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        Self { base: format!("http://{addr}"), stop: Some(stop), thread: Some(thread), _data: data }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a finished command left.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    raw_stdout: Vec<u8>,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Self {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            raw_stdout: o.stdout,
+        }
+    }
+}
+
+impl Out {
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    fn fails(self, code: i32, stderr_has: &str) -> Self {
+        assert_eq!(self.code, code, "wrong exit code\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(self.stderr.contains(stderr_has), "stderr lacks {stderr_has:?}:\n{}", self.stderr);
+        self
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// One person at one computer: a config dir and a working dir.
+struct Person {
+    config: TempDir,
+    work: TempDir,
+}
+
+impl Person {
+    fn new() -> Self {
+        Self { config: tempfile::tempdir().unwrap(), work: tempfile::tempdir().unwrap() }
+    }
+
+    /// Signs up on `server`.
+    fn signed_up(server: &Server, email: &str) -> Self {
+        let p = Self::new();
+        let out = p.input(&["signup", "--server", &server.base, "--email", email, "--password-stdin"], PASSWORD).ok();
+        assert!(out.stdout.contains(&format!("signed in as {email}")), "{}", out.stdout);
+        p
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .current_dir(self.work.path())
+            .env("LIVEDROP_CONFIG_DIR", self.config.path())
+            .env_remove("LIVEDROP_SERVER")
+            .env_remove("LIVEDROP_TOKEN")
+            .env_remove("LIVEDROP_CHUNK_SIZE")
+            .env_remove("XDG_CONFIG_HOME");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.command(args).stdin(Stdio::null()).output().unwrap().into()
+    }
+
+    fn input(&self, args: &[&str], stdin: &str) -> Out {
+        let mut child =
+            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn file_id(&self, name: &str) -> String {
+        let v = self.run(&["ls", "--json"]).ok().json();
+        let all = v["files"].as_array().unwrap().iter().chain(v["shared"].as_array().unwrap().iter());
+        all.filter(|f| f["name"] == name).map(|f| f["id"].as_str().unwrap().to_owned()).next().unwrap()
+    }
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut buf).unwrap();
+    buf
+}
+
+#[track_caller]
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[track_caller]
+fn wait_exit(child: &mut Child, timeout: Duration) -> i32 {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code().unwrap_or(-1);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            panic!("the command did not finish in {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn signing_up_stores_a_private_revocable_token_and_logging_out_revokes_it() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+
+    let creds = ann.config.path().join("credentials.json");
+    let stored = std::fs::read_to_string(&creds).unwrap();
+    assert!(stored.contains("ldt_"), "an API token is stored: {stored}");
+    assert!(!stored.contains(PASSWORD), "the password is never stored");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let me = ann.run(&["whoami"]).ok();
+    assert!(me.stdout.starts_with(&format!("ann@example.com on {}", server.base)), "{}", me.stdout);
+    assert_eq!(ann.run(&["whoami", "--json"]).ok().json()["user"]["email"], "ann@example.com");
+
+    // Wrong password: exit 3; no terminal and no --password-stdin: exit 2.
+    let args = ["login", "--server", &server.base, "--email", "ann@example.com", "--password-stdin"];
+    ann.input(&args, "not the password\n").fails(3, "wrong e-mail or password");
+    ann.run(&["login", "--server", &server.base, "--email", "ann@example.com"]).fails(2, "--password-stdin");
+    Person::new().run(&["login", "--email", "x@example.com"]).fails(2, "which server?");
+    ann.input(&["signup", "--server", &server.base, "--email", "ann@example.com", "--password-stdin"], PASSWORD)
+        .fails(7, "already exists");
+
+    // A copy of the login made before logging out stops working: the
+    // token is revoked on the server, not just forgotten here.
+    let copy = Person::new();
+    std::fs::copy(&creds, copy.config.path().join("credentials.json")).unwrap();
+    copy.run(&["whoami"]).ok();
+    ann.run(&["logout"]).ok();
+    ann.run(&["whoami"]).fails(3, "not signed in");
+    copy.run(&["ls"]).fails(3, "no longer valid");
+
+    // Logging in again works, and replaces (revokes) the previous token.
+    ann.input(&args, PASSWORD).ok();
+    let first = Person::new();
+    std::fs::copy(&creds, first.config.path().join("credentials.json")).unwrap();
+    ann.input(&args, PASSWORD).ok();
+    first.run(&["ls"]).fails(3, "livedrop login");
+    ann.run(&["ls"]).ok();
+}
+
+#[test]
+fn files_go_up_come_down_get_renamed_and_deleted() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+    ann.run(&["ls"]).ok();
+
+    let notes = b"first line\nsecond line\n".to_vec();
+    ann.write("my notes.txt", &notes);
+    let bin = random_bytes(200_000);
+    ann.write("data.bin", &bin);
+    let up = ann.run(&["put", "my notes.txt", "data.bin"]).ok();
+    assert!(up.stdout.contains("uploaded my notes.txt (23 B)"), "{}", up.stdout);
+    assert!(up.stdout.contains("uploaded data.bin (195.3 KiB)"), "{}", up.stdout);
+    let put_json = ann.run(&["put", "--json", "--name", "copy.bin", "data.bin"]).ok().json();
+    assert_eq!(put_json["files"][0]["name"], "copy.bin");
+    assert_eq!(put_json["files"][0]["status"], "ready");
+
+    let ls = ann.run(&["ls"]).ok();
+    for name in ["my notes.txt", "data.bin", "copy.bin", "NAME", "SIZE"] {
+        assert!(ls.stdout.contains(name), "{}", ls.stdout);
+    }
+    let listed = ann.run(&["ls", "--json", "--sort", "size"]).ok().json();
+    let names: Vec<&str> = listed["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 3);
+    assert_eq!(names[2], "my notes.txt", "largest first: {names:?}");
+
+    // By name, into a path; never over an existing file without --force.
+    let got = ann.run(&["get", "my notes.txt", "-o", "back.txt"]).ok();
+    assert!(got.stdout.contains("saved my notes.txt"), "{}", got.stdout);
+    assert_eq!(ann.read("back.txt"), notes);
+    ann.run(&["get", "my notes.txt", "-o", "back.txt"]).fails(6, "already exists");
+    ann.write("back.txt", b"other");
+    ann.run(&["get", "my notes.txt", "-o", "back.txt", "--force"]).ok();
+    assert_eq!(ann.read("back.txt"), notes);
+    // By id, to standard output; into a directory under its own name.
+    let id = ann.file_id("data.bin");
+    assert_eq!(ann.run(&["get", &id, "-o", "-"]).ok().raw_stdout, bin);
+    std::fs::create_dir(ann.path("dir")).unwrap();
+    ann.run(&["get", "data.bin", "-o", "dir"]).ok();
+    assert_eq!(ann.read("dir/data.bin"), bin);
+    assert!(!ann.path("dir/data.bin.livedrop-part").exists());
+
+    ann.run(&["mv", "my notes.txt", "renamed.txt"]).ok();
+    ann.run(&["get", "my notes.txt"]).fails(4, "no file called 'my notes.txt'");
+    ann.run(&["get", "renamed.txt", "-o", "r.txt"]).ok();
+
+    // Two files with one name: the name is ambiguous, the id is not.
+    ann.run(&["mv", "copy.bin", "data.bin"]).ok();
+    ann.run(&["get", "data.bin", "-o", "x.bin"]).fails(2, "2 files are called 'data.bin'");
+    ann.run(&["rm", &id]).ok();
+    ann.run(&["rm", "data.bin", "renamed.txt"]).ok();
+    assert_eq!(ann.run(&["ls", "--json"]).ok().json()["files"].as_array().unwrap().len(), 0);
+    assert!(ann.run(&["ls"]).ok().stdout.contains("no files yet"));
+}
+
+#[test]
+fn sharing_with_people_and_public_links() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+    let bob = Person::signed_up(&server, "bob@example.com");
+    let report = b"quarterly numbers".to_vec();
+    ann.write("report.txt", &report);
+    ann.run(&["put", "report.txt"]).ok();
+    let id = ann.file_id("report.txt");
+
+    // Bob cannot see it until it is shared, and never delete it.
+    bob.run(&["get", &id]).fails(4, "no file with that id");
+    let shared = ann.run(&["share", "report.txt", "bob@example.com", "carol@example.com"]).ok();
+    assert!(shared.stdout.contains("shared report.txt with bob@example.com\n"), "{}", shared.stdout);
+    assert!(shared.stdout.contains("carol@example.com (no account yet"), "{}", shared.stdout);
+    let mine = bob.run(&["ls", "--shared", "--json"]).ok().json();
+    assert_eq!(mine["shared"][0]["owner_email"], "ann@example.com");
+    let listed = bob.run(&["ls"]).ok().stdout;
+    assert!(listed.contains("Shared with you:") && listed.contains("ann@example.com"), "{listed}");
+    bob.run(&["get", "report.txt"]).ok();
+    assert_eq!(bob.read("report.txt"), report);
+    bob.run(&["rm", &id]).fails(4, "file not found");
+    bob.run(&["mv", &id, "mine.txt"]).fails(4, "file not found");
+    bob.run(&["share", &id, "eve@example.com"]).fails(4, "file not found");
+    ann.run(&["unshare", "report.txt", "bob@example.com"]).ok();
+    bob.run(&["get", &id, "-o", "again.txt"]).fails(4, "no file with that id");
+    ann.run(&["unshare", "report.txt", "bob@example.com"]).fails(4, "not found");
+
+    // A password link for one download, opened by someone not signed in.
+    let made = ann
+        .input(&["link", "report.txt", "--password-stdin", "--max-downloads", "1", "--expires", "7d"], "s3cret-pass\n")
+        .ok();
+    let url = made.stdout.trim().to_owned();
+    assert!(url.starts_with(&format!("{}/s/", server.base)), "{url}");
+    assert!(made.stderr.contains("needs its password, 1 download"), "{}", made.stderr);
+    let anon = Person::new();
+    let info = anon.run(&["open", &url, "--info"]).ok();
+    assert!(info.stdout.contains("report.txt (17 B)") && info.stdout.contains("needs a password"), "{}", info.stdout);
+    anon.run(&["open", &url]).fails(2, "--password-stdin");
+    anon.input(&["open", &url, "--password-stdin"], "wrong-pass\n").fails(7, "wrong password");
+    anon.input(&["open", &url, "--password-stdin"], "s3cret-pass\n").ok();
+    assert_eq!(anon.read("report.txt"), report);
+    anon.input(&["open", &url, "--password-stdin", "-o", "second.txt"], "s3cret-pass\n").fails(7, "download limit");
+
+    // An open link, listed, revoked.
+    let open_link = ann.run(&["link", "report.txt", "--json"]).ok().json();
+    let link_id = open_link["link"]["id"].as_str().unwrap().to_owned();
+    let url2 = open_link["url"].as_str().unwrap().to_owned();
+    let token = url2.rsplit('/').next().unwrap();
+    anon.run(&["open", token, "--server", &server.base, "-o", "via-token.txt"]).ok();
+    let links = ann.run(&["links"]).ok();
+    assert!(links.stdout.contains(&link_id) && links.stdout.contains("1/1"), "{}", links.stdout);
+    assert_eq!(ann.run(&["links", "report.txt", "--json"]).ok().json()["links"].as_array().unwrap().len(), 2);
+    ann.run(&["revoke", &link_id]).ok();
+    anon.run(&["open", &url2, "-o", "third.txt"]).fails(4, "not available");
+    anon.run(&["open", "not a link/at all"]).fails(2, "not a livedrop link");
+    ann.run(&["revoke", "nosuchlinkid"]).fails(4, "not found");
+    ann.run(&["link", "report.txt", "--expires", "7y"]).fails(2, "not a duration");
+}
+
+#[test]
+fn an_upload_killed_midway_continues_on_the_next_run() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+    let data = random_bytes(40 << 20);
+    ann.write("big.bin", &data);
+
+    let mut child = ann
+        .command(&["put", "big.bin", "--limit-rate", "10MiB"])
+        .env("LIVEDROP_CHUNK_SIZE", "1MiB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let transfers = ann.config.path().join("transfers");
+    wait_for("the upload session to be saved", Duration::from_secs(20), || {
+        std::fs::read_dir(&transfers)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains("/blob/sessions/")))
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(child.try_wait().unwrap().is_none(), "the upload should still be running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let again = ann.command(&["put", "big.bin"]).env("LIVEDROP_CHUNK_SIZE", "1MiB").output().unwrap();
+    let again = Out::from(again).ok();
+    assert!(again.stderr.contains("resuming the upload of big.bin at"), "{}", again.stderr);
+    assert!(!again.stderr.contains("at 0 B of"), "some bytes were kept: {}", again.stderr);
+    assert!(again.stdout.contains("uploaded big.bin (40.0 MiB)"), "{}", again.stdout);
+    let listed = ann.run(&["ls", "--json"]).ok().json();
+    assert_eq!(listed["files"].as_array().unwrap().len(), 1, "one file, not a second pending one");
+    ann.run(&["get", "big.bin", "-o", "back.bin"]).ok();
+    assert!(ann.read("back.bin") == data, "the bytes that come back are the bytes that went up");
+    assert_eq!(std::fs::read_dir(&transfers).unwrap().count(), 0, "no transfer state is left behind");
+}
+
+#[test]
+fn a_download_killed_midway_continues_on_the_next_run() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+    let data = random_bytes(40 << 20);
+    ann.write("big.bin", &data);
+    ann.run(&["put", "big.bin"]).ok();
+
+    let mut child = ann
+        .command(&["get", "big.bin", "-o", "back.bin", "--limit-rate", "10MiB"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let part = ann.path("back.bin.livedrop-part");
+    wait_for("part of the download", Duration::from_secs(20), || {
+        std::fs::metadata(&part).is_ok_and(|m| m.len() >= 4 << 20)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!ann.path("back.bin").exists(), "nothing appears under the real name until it is complete");
+
+    let again = ann.run(&["get", "big.bin", "-o", "back.bin"]).ok();
+    assert!(again.stderr.contains("resuming the download of big.bin at"), "{}", again.stderr);
+    assert!(ann.read("back.bin") == data, "the resumed download is byte-identical");
+    assert!(!part.exists());
+
+    // A corrupted part is caught by the checksum and removed.
+    let mut child = ann
+        .command(&["get", "big.bin", "-o", "third.bin", "--limit-rate", "10MiB"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let part = ann.path("third.bin.livedrop-part");
+    wait_for("part of the download", Duration::from_secs(20), || {
+        std::fs::metadata(&part).is_ok_and(|m| m.len() >= 2 << 20)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
+    f.write_all(b"garbage").unwrap();
+    drop(f);
+    ann.run(&["get", "big.bin", "-o", "third.bin"]).fails(8, "corrupt");
+    assert!(!part.exists() && !ann.path("third.bin").exists());
+    ann.run(&["get", "big.bin", "-o", "third.bin"]).ok();
+    assert!(ann.read("third.bin") == data);
+}
+
+#[test]
+fn the_shell_speaks_the_prototype_protocol_from_a_pipe() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+    ann.write("my notes.txt", b"notes");
+    let script = "\
+# a comment, then a blank line
+
+help
+LIST
+upload \"my notes.txt\"
+Upload missing.txt
+list
+DOWNLOAD \"my notes.txt\" copy.txt
+download nosuch
+FROB x
+UPLOAD
+upload \"unbalanced
+Exit
+LIST
+";
+    let out = ann.input(&["shell"], script);
+    let first = out.stdout.lines().next().unwrap_or("");
+    assert!(first.starts_with("livedrop shell: signed in as ann@example.com"), "welcome line: {first}");
+    for want in [
+        "LIST",
+        "UPLOAD <file>",
+        "DOWNLOAD <file>",
+        "EXIT",
+        "no files yet",
+        "uploaded my notes.txt (5 B)",
+        "saved my notes.txt (5 B) to copy.txt",
+    ] {
+        assert!(out.stdout.contains(want), "stdout lacks {want:?}:\n{}", out.stdout);
+    }
+    assert_eq!(out.stdout.matches("NAME ").count(), 1, "nothing runs after EXIT:\n{}", out.stdout);
+    assert!(out.stdout.trim_end().ends_with("bye"), "{}", out.stdout);
+    for want in [
+        "error: missing.txt: no such file",
+        "error: no file called 'nosuch'",
+        "error: unknown command 'FROB'",
+        "type HELP",
+        "error: usage: UPLOAD <file>",
+        "error: unbalanced quotes",
+    ] {
+        assert!(out.stderr.contains(want), "stderr lacks {want:?}:\n{}", out.stderr);
+    }
+    assert_eq!(out.code, 2, "the exit status is the last failure's (a usage error)");
+    assert_eq!(ann.read("copy.txt"), b"notes");
+
+    // The end of input closes the session too; all went well: status 0.
+    let out = ann.input(&["shell"], "list\n").ok();
+    assert!(out.stdout.contains("my notes.txt") && out.stdout.trim_end().ends_with("bye"), "{}", out.stdout);
+    // Not signed in: a clear error before any welcome.
+    Person::new().input(&["shell"], "LIST\n").fails(3, "not signed in");
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_documented_exit_code() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+
+    ann.run(&["put", "missing.txt"]).fails(6, "missing.txt: no such file");
+    std::fs::create_dir(ann.path("folder")).unwrap();
+    ann.run(&["put", "folder"]).fails(6, "is a directory");
+    let secret = ann.write("secret.txt", b"secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+        // Root reads anything; elsewhere the file is unreadable.
+        if std::fs::File::open(&secret).is_err() {
+            ann.run(&["put", "secret.txt"]).fails(6, "permission denied");
+        }
+    }
+    // Several files: the good ones go up, the bad one is reported.
+    ann.write("good.txt", b"good");
+    let out = ann.run(&["put", "good.txt", "missing.txt"]).fails(6, "missing.txt: no such file");
+    assert!(out.stdout.contains("uploaded good.txt"));
+
+    ann.run(&["get", "nothing-like-this"]).fails(4, "no file called");
+    ann.run(&["get", "AAAAAAAAAAAAAAAAAAAAAA"]).fails(4, "no file with that id");
+    ann.run(&["ls", "--sort", "colour"]).fails(2, "invalid value");
+    ann.run(&["put", "good.txt", "--limit-rate", "fast"]).fails(2, "not a size");
+    ann.command(&["put", "good.txt"])
+        .env("LIVEDROP_CHUNK_SIZE", "lots")
+        .output()
+        .map(Out::from)
+        .unwrap()
+        .fails(2, "LIVEDROP_CHUNK_SIZE");
+    ann.run(&["mv", "good.txt", "../evil"]).fails(2, "slash");
+
+    // The server is gone: every command says so with exit code 5.
+    drop(server);
+    ann.run(&["ls"]).fails(5, "cannot reach the livedrop server");
+    ann.run(&["put", "good.txt"]).fails(5, "cannot reach");
+    ann.run(&["open", "http://127.0.0.1:1/s/sometoken"]).fails(5, "cannot reach");
+    ann.input(&["login", "--server", "http://127.0.0.1:1", "--email", "a@b.c", "--password-stdin"], "x\n")
+        .fails(5, "cannot reach");
+}
+
+#[test]
+fn watch_shows_changes_as_they_happen() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server, "ann@example.com");
+    ann.write("a.txt", b"a");
+
+    // JSON lines: the snapshot, then the upload's two changes.
+    let mut child = ann.command(&["watch", "--json", "--count", "2"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let snapshot: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(snapshot["type"], "snapshot");
+    ann.run(&["put", "a.txt"]).ok();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), 0);
+    let changes: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().any(|c| c["collection"] == "files" && c["kind"] == "added" && c["doc"]["name"] == "a.txt"));
+    assert!(changes.iter().any(|c| c["collection"] == "activity" && c["doc"]["kind"] == "uploaded"));
+
+    // For people: one line per change.
+    let mut child = ann.command(&["watch", "--count", "2"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("watching"));
+    ann.run(&["mv", "a.txt", "b.txt"]).ok();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), 0);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.iter().any(|l| l.contains("file changed") && l.contains("b.txt")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("ann@example.com renamed a.txt to b.txt")), "{rest:?}");
+
+    let copy = Person::new();
+    std::fs::copy(ann.config.path().join("credentials.json"), copy.config.path().join("credentials.json")).unwrap();
+    ann.run(&["logout"]).ok();
+    copy.run(&["watch"]).fails(3, "no longer valid");
+}
