@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# livedrop's benchmark suite, in one command (not part of the test run):
+#
+#   bash benches/run.sh            # the full suite; writes benches/RESULTS.md (~15 min)
+#   bash benches/run.sh --quick    # small sizes, a smoke test; writes target/bench-quick.md
+#   bash benches/run.sh --only feed --subscribers 10000   # writes target/bench-partial.md
+#
+# Installs nginx from apt when it is missing, builds livedrop in release,
+# then runs benches/suite (see benches/README.md). The servers it starts
+# listen on 127.0.0.1 only and are stopped by PID when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+if ! have nginx; then
+  echo "run.sh: installing nginx-light (with the WebDAV module) from apt" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  # Keep the package from starting the system's nginx on port 80: the suite
+  # runs its own. A policy-rc.d that answers 101 forbids service starts.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    made_policy=1
+  fi
+  install_nginx() {
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light
+  }
+  if ! install_nginx; then
+    $sudo apt-get update -qq
+    install_nginx
+  fi
+  [ -z "$made_policy" ] || $sudo rm -f "$policy"
+fi
+for tool in taskset getconf sync; do
+  have "$tool" || { echo "run.sh: $tool is missing (util-linux / coreutils / libc-bin)" >&2; exit 1; }
+done
+
+cargo build --release --bin livedrop
+cargo bench --bench suite --no-run
+
+# 10,000 WebSocket subscribers need more than 10,000 descriptors in the server
+# and in the load generator (both inherit this limit).
+hard=$(ulimit -Hn)
+ulimit -n "$hard"
+if [ "$hard" != unlimited ] && [ "$hard" -lt 10240 ]; then
+  echo "run.sh: warning: at most $hard open files; 10,000 subscribers will not fit" >&2
+fi
+
+out=benches/RESULTS.md
+for arg in "$@"; do
+  case "$arg" in
+    --quick) out=target/bench-quick.md ;;
+    --only) [ "$out" = target/bench-quick.md ] || out=target/bench-partial.md ;;
+  esac
+done
+export BENCH_COMMAND="bash benches/run.sh${*:+ $*}"
+exec cargo bench --bench suite -- --out "$out" "$@"
