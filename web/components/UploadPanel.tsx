@@ -102,6 +102,8 @@ export function UploadPanel({ uploads, onFinished }: UploadPanelProps) {
   }, [uploads]);
 
   // A drop on the zone: handled here, and kept from the window's handler.
+  const finished = views.filter((v) => v.status === "done" || v.status === "canceled").length;
+
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     e.nativeEvent.stopImmediatePropagation();
@@ -119,6 +121,19 @@ export function UploadPanel({ uploads, onFinished }: UploadPanelProps) {
           or drop files here. Any size up to {formatBytes(uploads.maxFileSize)}; large files resume
           after a lost connection.
         </p>
+        {finished > 1 ? (
+          <button
+            type="button"
+            className="small"
+            onClick={() => {
+              for (const v of views) {
+                if (v.status === "done" || v.status === "canceled") uploads.dismiss(v.key);
+              }
+            }}
+          >
+            Clear finished
+          </button>
+        ) : null}
         <input
           ref={input}
           type="file"

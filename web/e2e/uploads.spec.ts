@@ -136,5 +136,8 @@ test("files dropped on the zone or anywhere on the page are uploaded", async ({ 
   await expect(page.getByRole("link", { name: "on-zone.txt" })).toBeVisible();
   await expect(page.getByRole("link", { name: "on-page.txt" })).toBeVisible();
   await expect(page.locator(".upload")).toHaveCount(2);
+  await expect(page.getByTestId("upload-status")).toHaveText([/Uploaded/, /Uploaded/]);
+  await page.getByRole("button", { name: "Clear finished" }).click();
+  await expect(page.locator(".upload")).toHaveCount(0);
   await context.close();
 });
