@@ -411,3 +411,30 @@ async fn the_first_sign_in_turns_waiting_invitations_into_shares() {
     assert!(who(&auth, &token).await.is_some());
     assert_eq!(counting.calls.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_token_from_the_real_auth_emulator_passes_in_emulator_mode_only() {
+    let fx = Fixture::new().await;
+    let token =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/firebase-auth/emulator_id_token.txt"))
+            .unwrap();
+    let token = token.trim();
+    let claims: Value = {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    // The clock at the moment the emulator issued it.
+    let at = Timestamp::from_second(claims["iat"].as_i64().unwrap()).unwrap();
+    let verifier =
+        |config| FirebaseAuth::with_clock(config, fx.store.clone(), livedrop::cloud::clock::fixed(at)).unwrap();
+
+    let emulator = FirebaseAuthConfig { accept_unverified_email: true, ..fx.config(true) };
+    let p = verifier(emulator).authenticate(Credential::Bearer(token)).await.unwrap().expect("accepted");
+    assert_eq!((p.user.id.as_str(), p.user.email.as_str()), ("4T2rJaditAEDGketcKw5NLg0fwkw", "dana@example.com"));
+
+    assert!(verifier(fx.config(false)).authenticate(Credential::Bearer(token)).await.unwrap().is_none());
+    // In emulator mode but insisting on verified addresses: the emulator's
+    // password accounts are unverified.
+    assert!(verifier(fx.config(true)).authenticate(Credential::Bearer(token)).await.unwrap().is_none());
+}
