@@ -15,7 +15,7 @@ if (!bin)
   throw new Error("Set LIVEDROP_BIN to the built livedrop binary (e.g. ../target/debug/livedrop).");
 
 const port = Number(process.env.E2E_PORT ?? 20000 + (process.pid % 20000));
-const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "livedrop-e2e-"));
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "ld-e2e-"));
 // Workers load this file too: hand them the same directory and port.
 process.env.E2E_PORT = String(port);
 process.env.E2E_DATA_DIR = dataDir;

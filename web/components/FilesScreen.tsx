@@ -79,7 +79,11 @@ export function FilesScreen({ scope }: { scope: "mine" | "shared" }) {
         ) : null}
       </div>
       {scope === "mine" ? (
-        <UploadPanel uploads={uploads} onFinished={() => void refresh()} />
+        <UploadPanel
+          uploads={uploads}
+          onFinished={() => void refresh()}
+          free={Math.max(0, me.usage.quota - me.usage.used)}
+        />
       ) : null}
       {error ? (
         <p className="alert" role="alert">

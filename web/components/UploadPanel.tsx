@@ -44,9 +44,11 @@ function percent(v: UploadView): number {
 interface UploadPanelProps {
   uploads: UploadManager;
   onFinished?: () => void;
+  /** Bytes left in the quota, when known. */
+  free?: number;
 }
 
-export function UploadPanel({ uploads, onFinished }: UploadPanelProps) {
+export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
   const [views, setViews] = useState<UploadView[]>(() => uploads.views());
   const [unfinished, setUnfinished] = useState<SavedUpload[]>(() => uploads.unfinished());
   const [over, setOver] = useState(false);
@@ -118,8 +120,9 @@ export function UploadPanel({ uploads, onFinished }: UploadPanelProps) {
           Upload files
         </button>
         <p className="muted grow">
-          or drop files here. Any size up to {formatBytes(uploads.maxFileSize)}; large files resume
-          after a lost connection.
+          or drop files here. Up to {formatBytes(uploads.maxFileSize)} a file
+          {free !== undefined ? `, ${formatBytes(free)} free` : ""}; large files resume after a lost
+          connection.
         </p>
         {finished > 1 ? (
           <button

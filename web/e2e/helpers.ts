@@ -32,7 +32,7 @@ export async function newUser(
   return { context, page, email: address };
 }
 
-const dir = mkdtempSync(join(tmpdir(), "livedrop-e2e-files-"));
+const dir = mkdtempSync(join(tmpdir(), "ld-e2e-files-"));
 
 /** Writes a file to upload; the same path keeps the same mtime for a resume. */
 export function makeFile(name: string, body: Buffer | string): string {

@@ -26,15 +26,16 @@ test("owner shares with a recipient, who sees every change live", async ({ brows
   await notesRow.getByRole("button", { name: "Share notes.txt" }).click();
   const dialog = o.getByRole("dialog");
   await dialog.getByLabel("E-mail address").fill(recipient.email);
+  const shared = r.getByRole("link", { name: "notes.txt" });
+  const sharedAt = Date.now();
   await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  // Without a reload, the recipient's list shows it within a second.
+  await expect(shared).toBeVisible({ timeout: 3000 });
+  expect(Date.now() - sharedAt).toBeLessThan(1000);
   await expect(dialog.getByText(`Shared with ${recipient.email}`)).toBeVisible();
   await shot(o, "02-share-dialog");
   await o.keyboard.press("Escape");
   await expect(dialog).toBeHidden();
-
-  // Without a reload, the recipient's list shows it.
-  const shared = r.getByRole("link", { name: "notes.txt" });
-  await expect(shared).toBeVisible({ timeout: 3000 });
   await expect(r.locator("tr", { has: shared })).toContainText(owner.email);
   await shot(r, "03-recipient-shared");
 
