@@ -26,6 +26,66 @@ pub struct Config {
 
 pub const GIB: u64 = 1 << 30;
 
+impl Config {
+    /// The defaults, with `LIVEDROP_SIGNUP` (`open`/`closed`),
+    /// `LIVEDROP_QUOTA` and `LIVEDROP_MAX_FILE_SIZE` (sizes like `10GiB`)
+    /// applied: how Vercel functions, which take no flags, are configured.
+    pub fn from_env() -> Result<Self, crate::Error> {
+        let mut c = Config::default();
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let bad = |k: &str, e: String| crate::Error::internal(format!("{k}: {e}"));
+        if let Some(v) = var("LIVEDROP_SIGNUP") {
+            c.signup_open = match v.as_str() {
+                "open" => true,
+                "closed" => false,
+                _ => return Err(bad("LIVEDROP_SIGNUP", "must be `open` or `closed`".into())),
+            };
+        }
+        if let Some(v) = var("LIVEDROP_QUOTA") {
+            c.quota_bytes = parse_size(&v).map_err(|e| bad("LIVEDROP_QUOTA", e))?;
+        }
+        if let Some(v) = var("LIVEDROP_MAX_FILE_SIZE") {
+            c.max_file_size = parse_size(&v).map_err(|e| bad("LIVEDROP_MAX_FILE_SIZE", e))?;
+        }
+        Ok(c)
+    }
+}
+
+/// `123`, `64KiB`, `10MiB`, `5GiB`, `1TiB` (also KB/MB/GB/TB as powers of 1000).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("'{s}' is not a size like 10GiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => return Err(format!("unknown unit '{other}' (use KiB, MiB, GiB or TiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("1XB").is_err());
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
