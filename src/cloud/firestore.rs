@@ -1,0 +1,632 @@
+//! The cloud metadata store: Cloud Firestore, through the `firestore` crate
+//! (gRPC), honouring `FIRESTORE_EMULATOR_HOST`.
+//!
+//! The documents (`docs`) are shaped for two readers besides this store: the
+//! web client's `onSnapshot` listeners ("my files", "shared with me", "my
+//! activity") and `firestore.rules`, which let each signed-in person read
+//! exactly their own files, files shared with them, their activity, their
+//! links and invitations, and nobody write anything. Every write comes from
+//! here, with the service account.
+//!
+//! Everything that must be atomic is one Firestore transaction, begun by its
+//! first read (see `rpc`): quota at upload (`usage/{owner}` is read and
+//! written with the file), completing an upload, a link's download count,
+//! sharing, deleting a file with its links and invitations, and claiming
+//! invitations. Contended transactions are retried.
+//!
+//! Round trips per call (counted by `round_trips()`, checked by
+//! `tests/store_firestore.rs`): reads 1 (`readers` 2), transactional writes
+//! 2 (read, commit), `delete_file` 3 (read, two queries at once, commit),
+//! `claim_invitations` 3, blind writes (`insert_link`, `add_invitation`,
+//! `remove_invitation`, `append_activity`) 1.
+
+mod docs;
+mod rpc;
+
+use std::sync::Arc;
+
+use ::firestore::{FirestoreDb, FirestoreDbOptions, FirestoreQueryDirection};
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use self::docs::*;
+use self::rpc::{Rpc, TxFail, decode, firestore_error};
+use crate::domain::*;
+use crate::error::{Error, LinkRefusal, Result};
+use crate::store::{FileQuery, MetadataStore, Page, Scope, SortKey};
+
+pub use self::auth::EmulatorOwner;
+
+/// The Firestore metadata store.
+pub struct FirestoreStore {
+    rpc: Arc<Rpc>,
+}
+
+impl FirestoreStore {
+    /// Connects to project `project_id`: to the emulator when
+    /// `FIRESTORE_EMULATOR_HOST` is set, else to Google with the
+    /// Application Default Credentials (the service account on Vercel).
+    pub async fn connect(project_id: &str) -> Result<Self> {
+        let db = FirestoreDb::new(project_id).await.map_err(firestore_error)?;
+        Ok(Self::from_db(db))
+    }
+
+    /// Connects to the emulator at `host` (`127.0.0.1:PORT`) as its admin,
+    /// whatever the environment says: for tests that start their own.
+    pub async fn connect_emulator(project_id: &str, host: &str) -> Result<Self> {
+        let options = FirestoreDbOptions {
+            firebase_api_url: Some(format!("http://{host}")),
+            ..FirestoreDbOptions::new(project_id.to_owned())
+        };
+        let db =
+            FirestoreDb::with_options_auth(options, EmulatorOwner::credentials()).await.map_err(firestore_error)?;
+        Ok(Self::from_db(db))
+    }
+
+    pub fn from_db(db: FirestoreDb) -> Self {
+        Self { rpc: Arc::new(Rpc::new(db)) }
+    }
+
+    /// Firestore round trips made so far by this store: what issue 6's
+    /// budget (≤2 per read, ≤3 per write) is measured with.
+    pub fn round_trips(&self) -> u64 {
+        self.rpc.round_trips()
+    }
+
+    fn db(&self) -> &FirestoreDb {
+        &self.rpc.db
+    }
+
+    fn path(&self, collection: &str, id: &str) -> String {
+        self.rpc.path(collection, id)
+    }
+
+    async fn get_one<T: serde::de::DeserializeOwned>(&self, collection: &str, id: &str) -> Result<Option<T>> {
+        let (_, mut docs) = self.rpc.get(&[self.path(collection, id)], None, false).await.map_err(done)?;
+        docs.pop().flatten().map(|d| decode(&d)).transpose()
+    }
+
+    /// Queries a collection; `filter` builds the crate's filter expression.
+    async fn query(
+        &self,
+        db: &FirestoreDb,
+        collection: &str,
+        filter: impl Fn(
+            ::firestore::select_filter_builder::FirestoreQueryFilterBuilder,
+        ) -> Option<::firestore::FirestoreQueryFilter>,
+        order: Vec<(&str, FirestoreQueryDirection)>,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> Result<Vec<::firestore::gcloud_sdk::google::firestore::v1::Document>> {
+        let mut q = db.fluent().select().from(collection).filter(filter);
+        let order: Vec<_> =
+            order.into_iter().map(|(f, d)| ::firestore::FirestoreQueryOrder::new(f.to_owned(), d)).collect();
+        q = q.order(|_| order.clone());
+        if let Some(o) = offset {
+            q = q.offset(u32::try_from(o).map_err(|_| Error::InvalidRequest("offset too large".into()))?);
+        }
+        if let Some(l) = limit {
+            q = q.limit(u32::try_from(l).unwrap_or(u32::MAX));
+        }
+        self.rpc.trip();
+        q.query().await.map_err(firestore_error)
+    }
+}
+
+fn done(f: TxFail) -> Error {
+    f.into_error()
+}
+
+fn doc_id(doc: &::firestore::gcloud_sdk::google::firestore::v1::Document) -> &str {
+    doc.name.rsplit('/').next().unwrap_or_default()
+}
+
+fn dir(descending: bool) -> FirestoreQueryDirection {
+    if descending { FirestoreQueryDirection::Descending } else { FirestoreQueryDirection::Ascending }
+}
+
+#[async_trait]
+impl MetadataStore for FirestoreStore {
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let (user_path, email_path) = (self.path(USERS, user.id.as_str()), self.path(EMAILS, &email_key(&user.email)));
+        let doc = UserDoc::from(user);
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(&[user_path.clone(), email_path.clone()], None, true).await?;
+                let tx = tx.unwrap_or_default();
+                if docs.iter().any(Option::is_some) {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::EmailTaken.into());
+                }
+                let writes = vec![rpc::create(&user_path, &doc)?, rpc::create(&email_path, &doc)?];
+                self.rpc.commit(Some(tx), writes).await
+            })
+            .await
+    }
+
+    async fn upsert_user(&self, user: &User) -> Result<()> {
+        let (user_path, email_path) = (self.path(USERS, user.id.as_str()), self.path(EMAILS, &email_key(&user.email)));
+        let doc = UserDoc::from(user);
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(&[user_path.clone(), email_path.clone()], None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let old: Option<UserDoc> = docs[0].as_ref().map(decode).transpose()?;
+                let holder: Option<UserDoc> = docs[1].as_ref().map(decode).transpose()?;
+                if holder.is_some_and(|h| h.id != doc.id) {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::EmailTaken.into());
+                }
+                let mut writes = vec![rpc::set(&user_path, &doc)?, rpc::set(&email_path, &doc)?];
+                if let Some(old) = old.filter(|o| o.email != doc.email)
+                    && let Ok(old_email) = Email::parse(&old.email)
+                {
+                    writes.push(rpc::delete(&self.path(EMAILS, &email_key(&old_email))));
+                }
+                self.rpc.commit(Some(tx), writes).await
+            })
+            .await
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
+        self.get_one::<UserDoc>(USERS, id.as_str()).await?.map(UserDoc::into_user).transpose()
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        self.get_one::<UserDoc>(EMAILS, &email_key(email)).await?.map(UserDoc::into_user).transpose()
+    }
+
+    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()> {
+        let (usage_path, file_path) = (self.path(USAGE, file.owner_id.as_str()), self.path(FILES, file.id.as_str()));
+        let refs_path = self.path(FILE_REFS, file.id.as_str());
+        let doc = FileDoc::from(file, vec![]);
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&usage_path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let used: UsageDoc = docs[0].as_ref().map(decode).transpose()?.unwrap_or_default();
+                let used = used.bytes.max(0) as u64;
+                if used.saturating_add(file.size) > quota {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::QuotaExceeded { size: file.size, used, quota }.into());
+                }
+                let writes = vec![
+                    rpc::create(&file_path, &doc)?,
+                    rpc::create(&refs_path, &FileRefsDoc::default())?,
+                    rpc::set(&usage_path, &UsageDoc { bytes: (used + file.size) as i64 })?,
+                ];
+                self.rpc.commit(Some(tx), writes).await
+            })
+            .await
+    }
+
+    async fn file(&self, id: &FileId) -> Result<Option<FileRecord>> {
+        self.get_one::<FileDoc>(FILES, id.as_str()).await?.map(|d| d.record()).transpose()
+    }
+
+    async fn mark_ready(&self, id: &FileId, at: Timestamp) -> Result<FileRecord> {
+        let path = self.path(FILES, id.as_str());
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let Some(doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::not_found("file").into());
+                };
+                let file = doc.record()?;
+                if file.status != FileStatus::Pending {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::NotPending.into());
+                }
+                let patch = StatusPatch { status: FileStatus::Ready.as_str(), updated_at: at };
+                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &patch)?]).await?;
+                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
+            })
+            .await
+    }
+
+    async fn rename_file(&self, id: &FileId, name: &FileName, at: Timestamp) -> Result<FileRecord> {
+        let path = self.path(FILES, id.as_str());
+        let key = name.as_str().to_lowercase();
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let Some(doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::not_found("file").into());
+                };
+                let patch = NamePatch { name: name.as_str(), name_key: &key, updated_at: at };
+                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &patch)?]).await?;
+                Ok(FileRecord { name: name.clone(), updated_at: at, ..doc.record()? })
+            })
+            .await
+    }
+
+    async fn delete_file(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+        let paths = [self.path(FILES, id.as_str()), self.path(FILE_REFS, id.as_str())];
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(&paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let Some(doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
+                    self.rpc.rollback(tx).await;
+                    return Ok(None);
+                };
+                let refs: FileRefsDoc = docs[1].as_ref().map(decode).transpose()?.unwrap_or_default();
+                let mut writes: Vec<_> = refs.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))).collect();
+                writes.extend(refs.invitations.iter().map(|i| rpc::delete(&self.path(INVITATIONS, i))));
+                writes.push(rpc::delete(&paths[0]));
+                writes.push(rpc::delete(&paths[1]));
+                writes.push(rpc::transform(&self.path(USAGE, &doc.owner_id), vec![rpc::increment("bytes", -doc.size)]));
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(Some((doc.record()?, doc.reader_ids())))
+            })
+            .await
+    }
+
+    async fn list_files(&self, q: &FileQuery) -> Result<Page<FileRecord>> {
+        let key = match q.sort {
+            SortKey::Name => "name_key",
+            SortKey::Size => "size",
+            SortKey::Created => "created_at",
+            SortKey::Updated => "updated_at",
+        };
+        let user = q.user.as_str();
+        let scope = q.scope;
+        let docs = self
+            .query(
+                self.db(),
+                FILES,
+                |f| {
+                    let who = match scope {
+                        Scope::Mine => f.field("owner_id").eq(user),
+                        Scope::SharedWithMe => f.field("readers").array_contains(user),
+                    };
+                    f.for_all([who, f.field("status").eq(FileStatus::Ready.as_str())])
+                },
+                // Ties (same size, same name) in a stable order, as in SQLite.
+                vec![(key, dir(q.descending)), ("__name__", dir(q.descending))],
+                (q.offset > 0).then_some(q.offset),
+                Some(q.limit.saturating_add(1)),
+            )
+            .await?;
+        let mut items = docs.iter().map(|d| decode::<FileDoc>(d)?.record()).collect::<Result<Vec<_>>>()?;
+        let next_offset = if items.len() as u64 > q.limit {
+            items.truncate(q.limit as usize);
+            Some(q.offset + q.limit)
+        } else {
+            None
+        };
+        Ok(Page { items, next_offset })
+    }
+
+    async fn usage(&self, owner: &UserId) -> Result<u64> {
+        Ok(self.get_one::<UsageDoc>(USAGE, owner.as_str()).await?.unwrap_or_default().bytes.max(0) as u64)
+    }
+
+    async fn pending_before(&self, before: Timestamp, limit: u64) -> Result<Vec<FileRecord>> {
+        let docs = self
+            .query(
+                self.db(),
+                FILES,
+                |f| {
+                    f.for_all([
+                        f.field("status").eq(FileStatus::Pending.as_str()),
+                        f.field("created_at").less_than(::firestore::FirestoreTimestamp(before)),
+                    ])
+                },
+                vec![("created_at", FirestoreQueryDirection::Ascending)],
+                None,
+                Some(limit),
+            )
+            .await?;
+        docs.iter().map(|d| decode::<FileDoc>(d)?.record()).collect()
+    }
+
+    async fn add_share(&self, file: &FileId, user: &UserId, _at: Timestamp) -> Result<bool> {
+        self.change_readers(file, |readers| {
+            if readers.iter().any(|r| r == user.as_str()) {
+                false
+            } else {
+                readers.push(user.to_string());
+                true
+            }
+        })
+        .await
+    }
+
+    async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool> {
+        match self
+            .change_readers(file, |readers| {
+                let before = readers.len();
+                readers.retain(|r| r != user.as_str());
+                readers.len() != before
+            })
+            .await
+        {
+            Err(Error::NotFound { .. }) => Ok(false),
+            other => other,
+        }
+    }
+
+    async fn readers(&self, file: &FileId) -> Result<Vec<User>> {
+        let Some(doc) = self.get_one::<FileDoc>(FILES, file.as_str()).await? else { return Ok(vec![]) };
+        if doc.readers.is_empty() {
+            return Ok(vec![]);
+        }
+        let paths: Vec<_> = doc.readers.iter().map(|r| self.path(USERS, r)).collect();
+        let (_, users) = self.rpc.get(&paths, None, false).await.map_err(done)?;
+        let mut users =
+            users.iter().flatten().map(|d| decode::<UserDoc>(d)?.into_user()).collect::<Result<Vec<_>>>()?;
+        users.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
+        Ok(users)
+    }
+
+    async fn add_invitation(&self, file: &FileId, email: &Email, at: Timestamp) -> Result<bool> {
+        // The owner goes into the invitation, for the rules.
+        let Some(f) = self.file(file).await? else { return Err(Error::not_found("file")) };
+        let key = invitation_id(file, email);
+        let doc = InvitationDoc {
+            file_id: file.to_string(),
+            owner_id: f.owner_id.to_string(),
+            email: email.to_string(),
+            created_at: at,
+        };
+        let writes = vec![
+            rpc::create(&self.path(INVITATIONS, &key), &doc)?,
+            // Fails the commit if the file was deleted meanwhile: no orphans.
+            rpc::if_exists(rpc::transform(
+                &self.path(FILE_REFS, file.as_str()),
+                vec![rpc::array_union("invitations", &[key])],
+            )),
+        ];
+        match self.rpc.commit(None, writes).await {
+            Ok(()) => Ok(true),
+            Err(TxFail::AlreadyExists) => Ok(false),
+            Err(TxFail::NotFound) => Err(Error::not_found("file")),
+            Err(f) => Err(done(f)),
+        }
+    }
+
+    async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool> {
+        let key = invitation_id(file, email);
+        let writes = vec![
+            rpc::if_exists(rpc::delete(&self.path(INVITATIONS, &key))),
+            rpc::if_exists(rpc::transform(
+                &self.path(FILE_REFS, file.as_str()),
+                vec![rpc::array_remove("invitations", &[key])],
+            )),
+        ];
+        match self.rpc.commit(None, writes).await {
+            Ok(()) => Ok(true),
+            Err(TxFail::NotFound) => Ok(false),
+            Err(f) => Err(done(f)),
+        }
+    }
+
+    async fn invitations(&self, file: &FileId) -> Result<Vec<Email>> {
+        let docs =
+            self.query(self.db(), INVITATIONS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
+        let mut emails =
+            docs.iter().map(|d| Email::parse(&decode::<InvitationDoc>(d)?.email)).collect::<Result<Vec<_>>>()?;
+        emails.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(emails)
+    }
+
+    async fn claim_invitations(&self, user: &User, _at: Timestamp) -> Result<Vec<FileId>> {
+        self.rpc
+            .transact(|| async {
+                let query = rpc::equal_query(INVITATIONS, "email", user.email.as_str());
+                let (tx, invitations) = self.rpc.query_begin(query).await?;
+                if invitations.is_empty() {
+                    self.rpc.rollback(tx).await;
+                    return Ok(vec![]);
+                }
+                let files: Vec<String> =
+                    invitations.iter().map(|d| Ok(decode::<InvitationDoc>(d)?.file_id)).collect::<Result<_>>()?;
+                let paths: Vec<_> = files.iter().map(|f| self.path(FILES, f)).collect();
+                let (_, docs) = self.rpc.get(&paths, Some(&tx), false).await?;
+                let mut writes: Vec<_> = invitations.iter().map(|d| rpc::delete(&d.name)).collect();
+                let mut claimed = Vec::new();
+                // An invitation whose file is gone (deleted while it was
+                // being written) is dropped, not turned into a share.
+                for (path, doc) in paths.iter().zip(&docs) {
+                    let Some(doc) = doc else { continue };
+                    let mut file: FileDoc = decode(doc)?;
+                    if !file.readers.iter().any(|r| r == user.id.as_str()) {
+                        file.readers.push(user.id.to_string());
+                        writes.push(rpc::patch(path, &ReadersPatch { readers: &file.readers })?);
+                    }
+                    let key = invitation_id(&FileId::parse(&file.id)?, &user.email);
+                    writes.push(rpc::transform(
+                        &self.path(FILE_REFS, &file.id),
+                        vec![rpc::array_remove("invitations", &[key])],
+                    ));
+                    claimed.push(FileId::parse(&file.id)?);
+                }
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(claimed)
+            })
+            .await
+    }
+
+    async fn insert_link(&self, link: &Link) -> Result<()> {
+        let writes = vec![
+            rpc::create(&self.path(LINKS, link.id.as_str()), &LinkDoc::from(link))?,
+            // Fails the commit if the file is gone: no link to nothing.
+            rpc::if_exists(rpc::transform(
+                &self.path(FILE_REFS, link.file_id.as_str()),
+                vec![rpc::array_union("links", &[link.id.to_string()])],
+            )),
+        ];
+        match self.rpc.commit(None, writes).await {
+            Ok(()) => Ok(()),
+            Err(TxFail::NotFound) => Err(Error::not_found("file")),
+            Err(f) => Err(done(f)),
+        }
+    }
+
+    async fn link(&self, id: &LinkId) -> Result<Option<Link>> {
+        self.get_one::<LinkDoc>(LINKS, id.as_str()).await?.map(|d| d.link(id.as_str())).transpose()
+    }
+
+    async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>> {
+        let docs =
+            self.query(self.db(), LINKS, |q| q.field("token_hash").eq(token_hash), vec![], None, Some(1)).await?;
+        docs.first().map(|d| decode::<LinkDoc>(d)?.link(doc_id(d))).transpose()
+    }
+
+    async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>> {
+        let docs = self.query(self.db(), LINKS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
+        let mut links = docs.iter().map(|d| decode::<LinkDoc>(d)?.link(doc_id(d))).collect::<Result<Vec<_>>>()?;
+        links.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(links)
+    }
+
+    async fn revoke_link(&self, id: &LinkId) -> Result<bool> {
+        let path = self.path(LINKS, id.as_str());
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                match docs[0].as_ref().map(decode::<LinkDoc>).transpose()? {
+                    Some(link) if !link.revoked => {
+                        self.rpc.commit(Some(tx), vec![rpc::patch(&path, &RevokedPatch { revoked: true })?]).await?;
+                        Ok(true)
+                    }
+                    _ => {
+                        self.rpc.rollback(tx).await;
+                        Ok(false)
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn count_link_download(&self, id: &LinkId, now: Timestamp) -> Result<Result<Link, LinkRefusal>> {
+        let path = self.path(LINKS, id.as_str());
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let Some(doc) = docs[0].as_ref().map(decode::<LinkDoc>).transpose()? else {
+                    self.rpc.rollback(tx).await;
+                    return Ok(Err(LinkRefusal::NotAvailable));
+                };
+                let link = doc.link(id.as_str())?;
+                if let Some(refusal) = link.refusal(now) {
+                    self.rpc.rollback(tx).await;
+                    return Ok(Err(refusal));
+                }
+                let downloads = link.downloads + 1;
+                let patch = DownloadsPatch { downloads: downloads as i64 };
+                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &patch)?]).await?;
+                Ok(Ok(Link { downloads, ..link }))
+            })
+            .await
+    }
+
+    async fn append_activity(&self, activity: &Activity) -> Result<()> {
+        let path = self.path(ACTIVITY, activity.id.as_str());
+        let write = rpc::with_transforms(
+            rpc::create(&path, &ActivityDoc::from(activity))?,
+            vec![rpc::request_time("logged_at")],
+        );
+        self.rpc.commit(None, vec![write]).await.map_err(done)
+    }
+
+    async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>> {
+        let docs = self
+            .query(
+                self.db(),
+                ACTIVITY,
+                |q| {
+                    q.for_all([
+                        q.field("owner_id").eq(owner.as_str()),
+                        file.and_then(|f| q.field("file_id").eq(f.as_str())),
+                    ])
+                },
+                vec![
+                    ("logged_at", FirestoreQueryDirection::Descending),
+                    ("__name__", FirestoreQueryDirection::Descending),
+                ],
+                None,
+                Some(limit),
+            )
+            .await?;
+        docs.iter().map(|d| decode::<ActivityDoc>(d)?.activity(doc_id(d))).collect()
+    }
+}
+
+impl FirestoreStore {
+    /// Reads a file's readers and writes back `change`'s edit, in one
+    /// transaction; returns what `change` returns (false: nothing to write).
+    async fn change_readers(&self, file: &FileId, change: impl Fn(&mut Vec<String>) -> bool) -> Result<bool> {
+        let path = self.path(FILES, file.as_str());
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let Some(mut doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
+                    self.rpc.rollback(tx).await;
+                    return Err(Error::not_found("file").into());
+                };
+                if !change(&mut doc.readers) {
+                    self.rpc.rollback(tx).await;
+                    return Ok(false);
+                }
+                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &ReadersPatch { readers: &doc.readers })?]).await?;
+                Ok(true)
+            })
+            .await
+    }
+}
+
+mod auth {
+    //! The emulator's admin token, sent without looking up any Google
+    //! credentials.
+
+    use ::firestore::gcloud_sdk::HeaderMap;
+    use ::firestore::gcloud_sdk::google_cloud_auth::credentials::{
+        CacheableResource, Credentials, CredentialsProvider, EntityTag,
+    };
+    use ::firestore::gcloud_sdk::google_cloud_auth::errors::CredentialsError;
+    use axum::http::{Extensions, HeaderValue, header::AUTHORIZATION};
+
+    /// Sends a fixed `Authorization` header to the Firestore emulator:
+    /// `Bearer owner` (the admin, past the rules), or an unsigned emulator
+    /// ID token to act as a signed-in user under the rules.
+    #[derive(Debug)]
+    pub struct EmulatorOwner {
+        header: HeaderValue,
+        tag: EntityTag,
+    }
+
+    impl EmulatorOwner {
+        pub fn credentials() -> Credentials {
+            Self::bearer("owner")
+        }
+
+        pub fn bearer(token: &str) -> Credentials {
+            let header = HeaderValue::from_str(&format!("Bearer {token}")).expect("a token is header-safe");
+            Credentials::from(EmulatorOwner { header, tag: EntityTag::new() })
+        }
+    }
+
+    impl CredentialsProvider for EmulatorOwner {
+        async fn headers(&self, extensions: Extensions) -> Result<CacheableResource<HeaderMap>, CredentialsError> {
+            if extensions.get::<EntityTag>() == Some(&self.tag) {
+                return Ok(CacheableResource::NotModified);
+            }
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, self.header.clone());
+            Ok(CacheableResource::New { entity_tag: self.tag.clone(), data: headers })
+        }
+
+        async fn universe_domain(&self) -> Option<String> {
+            Some("googleapis.com".to_owned())
+        }
+    }
+}

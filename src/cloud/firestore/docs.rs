@@ -1,0 +1,306 @@
+//! The Firestore documents: one struct per collection, field for field what
+//! the web client's listeners and `firestore.rules` read. Ids, names and
+//! e-mails are stored as plain strings and parsed again on the way out, so a
+//! document edited by hand into something invalid is an internal error, not
+//! a bad value loose in the service.
+//!
+//! | collection | document id | who may read it (firestore.rules) |
+//! |---|---|---|
+//! | `files` | file id | its owner and the users in `readers` |
+//! | `links` | link id | the owner of the file |
+//! | `invitations` | `{file id}.{sha256(e-mail)}` | the owner of the file |
+//! | `activity` | activity id | the owner whose log it is |
+//! | `users` | user id | that user |
+//! | `usage` | user id | that user |
+//! | `emails` | sha256(e-mail) | nobody (the API's unique index of addresses) |
+//! | `file_refs` | file id | nobody (what to delete with the file) |
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::*;
+use crate::error::{Error, Result};
+
+pub(crate) const FILES: &str = "files";
+pub(crate) const LINKS: &str = "links";
+pub(crate) const INVITATIONS: &str = "invitations";
+pub(crate) const ACTIVITY: &str = "activity";
+pub(crate) const USERS: &str = "users";
+pub(crate) const USAGE: &str = "usage";
+pub(crate) const EMAILS: &str = "emails";
+pub(crate) const FILE_REFS: &str = "file_refs";
+
+/// The document id of an invitation: one per file and address.
+pub(crate) fn invitation_id(file: &FileId, email: &Email) -> String {
+    format!("{file}.{}", sha256_hex(email.as_str()))
+}
+
+/// The document id of an address in `emails`. Hashed because an address may
+/// contain `/`, which a document id may not.
+pub(crate) fn email_key(email: &Email) -> String {
+    sha256_hex(email.as_str())
+}
+
+fn bad(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("stored {what} does not parse: {e}"))
+}
+
+/// `users/{id}` and `emails/{sha256(email)}` hold the same two fields.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct UserDoc {
+    pub id: String,
+    pub email: String,
+}
+
+impl UserDoc {
+    pub fn from(u: &User) -> Self {
+        Self { id: u.id.to_string(), email: u.email.to_string() }
+    }
+
+    pub fn into_user(self) -> Result<User> {
+        Ok(User {
+            id: UserId::parse(&self.id).map_err(|e| bad("user id", e))?,
+            email: Email::parse(&self.email).map_err(|e| bad("e-mail", e))?,
+        })
+    }
+}
+
+/// `usage/{user id}`: bytes of that user's pending and ready files, kept in
+/// step with `files` by the same transactions, so the quota check reads one
+/// document instead of summing a collection.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct UsageDoc {
+    #[serde(default)]
+    pub bytes: i64,
+}
+
+/// `files/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FileDoc {
+    pub id: String,
+    pub owner_id: String,
+    pub owner_email: String,
+    pub name: String,
+    /// The name lower-cased: what "sort by name" orders by, so that `a`
+    /// and `B` sort as a person expects.
+    pub name_key: String,
+    pub size: i64,
+    pub content_type: String,
+    /// CRC32C as GCS writes it (base64 of 4 big-endian bytes).
+    pub crc32c: String,
+    /// `pending` or `ready`; clients list only ready files.
+    pub status: String,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub updated_at: Timestamp,
+    /// Ids of the people it is shared with: `array-contains` answers
+    /// "shared with me", and the rules let exactly these people read it.
+    #[serde(default)]
+    pub readers: Vec<String>,
+}
+
+impl FileDoc {
+    pub fn from(f: &FileRecord, readers: Vec<String>) -> Self {
+        Self {
+            id: f.id.to_string(),
+            owner_id: f.owner_id.to_string(),
+            owner_email: f.owner_email.to_string(),
+            name: f.name.as_str().to_owned(),
+            name_key: f.name.as_str().to_lowercase(),
+            size: f.size as i64,
+            content_type: f.content_type.as_str().to_owned(),
+            crc32c: f.crc32c.encode(),
+            status: f.status.as_str().to_owned(),
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+            readers,
+        }
+    }
+
+    pub fn record(&self) -> Result<FileRecord> {
+        Ok(FileRecord {
+            id: FileId::parse(&self.id).map_err(|e| bad("file id", e))?,
+            owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
+            owner_email: Email::parse(&self.owner_email).map_err(|e| bad("owner e-mail", e))?,
+            name: FileName::parse(&self.name).map_err(|e| bad("file name", e))?,
+            size: u64::try_from(self.size).map_err(|e| bad("size", e))?,
+            content_type: ContentType::parse(Some(&self.content_type)).map_err(|e| bad("content type", e))?,
+            crc32c: Crc32c::parse(&self.crc32c).map_err(|e| bad("crc32c", e))?,
+            status: match self.status.as_str() {
+                "ready" => FileStatus::Ready,
+                "pending" => FileStatus::Pending,
+                other => return Err(bad("status", other)),
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+
+    pub fn reader_ids(&self) -> Vec<UserId> {
+        self.readers.iter().filter_map(|r| UserId::parse(r).ok()).collect()
+    }
+}
+
+/// `file_refs/{file id}`: the ids of a file's links and invitations, kept
+/// by the commits that create and remove them, so that deleting the file
+/// reads two documents instead of querying two collections. Server-only:
+/// readers of the file have no business with its invitations.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct FileRefsDoc {
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// Document ids in `invitations`.
+    #[serde(default)]
+    pub invitations: Vec<String>,
+}
+
+/// The fields a status change touches.
+#[derive(Serialize)]
+pub(crate) struct StatusPatch<'a> {
+    pub status: &'a str,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub updated_at: Timestamp,
+}
+
+/// The fields a rename touches.
+#[derive(Serialize)]
+pub(crate) struct NamePatch<'a> {
+    pub name: &'a str,
+    pub name_key: &'a str,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ReadersPatch<'a> {
+    pub readers: &'a [String],
+}
+
+/// `invitations/{file id}.{sha256(email)}`: a share waiting for an address.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct InvitationDoc {
+    pub file_id: String,
+    /// The file's owner, so that the rules can let them list invitations.
+    pub owner_id: String,
+    pub email: String,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub created_at: Timestamp,
+}
+
+/// `links/{link id}`. The token is never stored, only its SHA-256.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LinkDoc {
+    pub file_id: String,
+    pub owner_id: String,
+    pub token_hash: String,
+    /// argon2id, present when the link has a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::firestore::serialize_as_optional_timestamp")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_downloads: Option<i64>,
+    pub downloads: i64,
+    pub revoked: bool,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub created_at: Timestamp,
+}
+
+impl LinkDoc {
+    pub fn from(l: &Link) -> Self {
+        Self {
+            file_id: l.file_id.to_string(),
+            owner_id: l.owner_id.to_string(),
+            token_hash: l.token_hash.clone(),
+            password_hash: l.password_hash.clone(),
+            expires_at: l.expires_at,
+            max_downloads: l.max_downloads.map(|n| n as i64),
+            downloads: l.downloads as i64,
+            revoked: l.revoked,
+            created_at: l.created_at,
+        }
+    }
+
+    pub fn link(&self, id: &str) -> Result<Link> {
+        Ok(Link {
+            id: LinkId::parse(id).map_err(|e| bad("link id", e))?,
+            file_id: FileId::parse(&self.file_id).map_err(|e| bad("file id", e))?,
+            owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
+            token_hash: self.token_hash.clone(),
+            password_hash: self.password_hash.clone(),
+            expires_at: self.expires_at,
+            max_downloads: self.max_downloads.map(|n| n.max(0) as u64),
+            downloads: self.downloads.max(0) as u64,
+            revoked: self.revoked,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct DownloadsPatch {
+    pub downloads: i64,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RevokedPatch {
+    pub revoked: bool,
+}
+
+/// `activity/{id}`. `logged_at` is the server's time of the write, set by
+/// Firestore itself: the order of the log ("newest first"), also between
+/// entries written within one millisecond or by different function instances.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ActivityDoc {
+    pub owner_id: String,
+    pub file_id: String,
+    pub file_name: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub at: Timestamp,
+}
+
+impl ActivityDoc {
+    pub fn from(a: &Activity) -> Self {
+        Self {
+            owner_id: a.owner_id.to_string(),
+            file_id: a.file_id.to_string(),
+            file_name: a.file_name.clone(),
+            kind: a.kind.as_str().to_owned(),
+            actor_id: a.actor_id.as_ref().map(|u| u.to_string()),
+            actor_email: a.actor_email.as_ref().map(|e| e.to_string()),
+            link_id: a.link_id.as_ref().map(|l| l.to_string()),
+            detail: a.detail.clone(),
+            at: a.at,
+        }
+    }
+
+    pub fn activity(&self, id: &str) -> Result<Activity> {
+        Ok(Activity {
+            id: ActivityId::parse(id).map_err(|e| bad("activity id", e))?,
+            owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
+            file_id: FileId::parse(&self.file_id).map_err(|e| bad("file id", e))?,
+            file_name: self.file_name.clone(),
+            kind: ActivityKind::parse(&self.kind).ok_or_else(|| bad("activity kind", &self.kind))?,
+            actor_id: self.actor_id.as_deref().map(UserId::parse).transpose().map_err(|e| bad("actor id", e))?,
+            actor_email: self
+                .actor_email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|e| bad("actor e-mail", e))?,
+            link_id: self.link_id.as_deref().map(LinkId::parse).transpose().map_err(|e| bad("link id", e))?,
+            detail: self.detail.clone(),
+            at: self.at,
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! The metadata contract against Cloud Firestore, on the real emulator.
+//!
+//! Uses the emulator named by `FIRESTORE_EMULATOR_HOST` (CI runs
+//! `scripts/emulators.sh start` first), or starts a private one when the
+//! variable is not set; fails with what to run when neither works. Each run
+//! uses a fresh project id, so runs sharing an emulator never see each
+//! other's documents.
+
+mod contract {
+    pub mod store;
+}
+
+use std::future::Future;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use livedrop::cloud::emulator::FirestoreEmulator;
+use livedrop::cloud::firestore::FirestoreStore;
+use livedrop::domain::*;
+use livedrop::error::{Error, LinkRefusal};
+use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, pending_file};
+
+fn fresh_project() -> String {
+    format!("demo-livedrop-{}", &sha256_hex(&random_token(16))[..12])
+}
+
+async fn store(emulator: &FirestoreEmulator) -> Arc<FirestoreStore> {
+    Arc::new(FirestoreStore::connect_emulator(&fresh_project(), emulator.host()).await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firestore_keeps_the_metadata_contract_within_its_round_trip_budget() {
+    let emulator = FirestoreEmulator::from_env_or_start().await.expect("a Firestore emulator");
+
+    contract::store::run(store(&emulator).await).await;
+
+    eprintln!("firestore: racing uploads cannot overrun the quota together");
+    racing_uploads_respect_the_quota(store(&emulator).await).await;
+    eprintln!("firestore: claimed invitations skip deleted files");
+    deleted_files_are_not_claimed(store(&emulator).await).await;
+    eprintln!("firestore: round trips per operation");
+    round_trips(store(&emulator).await).await;
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
+}
+
+fn person() -> User {
+    let id = UserId::generate();
+    User { id: id.clone(), email: Email::parse(&format!("{id}@example.com")).unwrap() }
+}
+
+fn pending(owner: &User, size: u64) -> FileRecord {
+    pending_file(owner, FileName::parse("f.bin").unwrap(), size, ContentType::parse(None).unwrap(), Crc32c(1), now())
+}
+
+async fn racing_uploads_respect_the_quota(s: Arc<FirestoreStore>) {
+    let ann = person();
+    s.create_user(&ann).await.unwrap();
+    let (a, b) = (pending(&ann, 60), pending(&ann, 60));
+    let (ra, rb) = tokio::join!(s.insert_pending_file(&a, 100), s.insert_pending_file(&b, 100));
+    let oks = [ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count();
+    assert_eq!(oks, 1, "exactly one of two 60-byte uploads fits a 100-byte quota: {ra:?} {rb:?}");
+    assert!(matches!(ra.err().or(rb.err()), Some(Error::QuotaExceeded { used: 60, .. })));
+    assert_eq!(s.usage(&ann.id).await.unwrap(), 60);
+    let kept = if s.file(&a.id).await.unwrap().is_some() { a } else { b };
+    s.delete_file(&kept.id).await.unwrap();
+    assert_eq!(s.usage(&ann.id).await.unwrap(), 0, "deleting gives the bytes back");
+}
+
+async fn deleted_files_are_not_claimed(s: Arc<FirestoreStore>) {
+    let ann = person();
+    s.create_user(&ann).await.unwrap();
+    let f = pending(&ann, 1);
+    s.insert_pending_file(&f, u64::MAX).await.unwrap();
+    let g = pending(&ann, 1);
+    s.insert_pending_file(&g, u64::MAX).await.unwrap();
+    let later = person();
+    s.add_invitation(&f.id, &later.email, now()).await.unwrap();
+    s.add_invitation(&g.id, &later.email, now()).await.unwrap();
+    s.delete_file(&g.id).await.unwrap();
+    s.create_user(&later).await.unwrap();
+    assert_eq!(s.claim_invitations(&later, now()).await.unwrap(), vec![f.id.clone()]);
+    assert_eq!(s.file(&f.id).await.unwrap().map(|_| ()), Some(()));
+    assert_eq!(s.readers(&f.id).await.unwrap(), vec![later]);
+}
+
+/// Runs `op` and returns how many Firestore round trips it made.
+async fn trips<T>(
+    s: &FirestoreStore,
+    table: &mut Vec<(&'static str, u64, u64)>,
+    name: &'static str,
+    budget: u64,
+    op: impl Future<Output = T>,
+) -> T {
+    let before = s.round_trips();
+    let out = op.await;
+    table.push((name, s.round_trips() - before, budget));
+    out
+}
+
+/// Issue 6 measures Firestore round trips: at most 2 per read, 3 per write.
+async fn round_trips(s: Arc<FirestoreStore>) {
+    let mut t = Vec::new();
+    let (ann, bob) = (person(), person());
+    trips(&s, &mut t, "create_user", 3, s.create_user(&ann)).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    trips(&s, &mut t, "upsert_user", 3, s.upsert_user(&ann)).await.unwrap();
+    trips(&s, &mut t, "user_by_id", 2, s.user_by_id(&ann.id)).await.unwrap();
+    trips(&s, &mut t, "user_by_email", 2, s.user_by_email(&ann.email)).await.unwrap();
+    let f = pending(&ann, 10);
+    trips(&s, &mut t, "insert_pending_file", 3, s.insert_pending_file(&f, 1000)).await.unwrap();
+    trips(&s, &mut t, "insert_pending_file (over quota)", 3, s.insert_pending_file(&pending(&ann, 1000), 1000))
+        .await
+        .unwrap_err();
+    trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
+    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now())).await.unwrap();
+    trips(&s, &mut t, "rename_file", 3, s.rename_file(&f.id, &FileName::parse("g.bin").unwrap(), now())).await.unwrap();
+    let q = FileQuery {
+        user: ann.id.clone(),
+        scope: Scope::Mine,
+        sort: SortKey::Updated,
+        descending: true,
+        offset: 0,
+        limit: 50,
+    };
+    trips(&s, &mut t, "list_files (mine)", 2, s.list_files(&q)).await.unwrap();
+    let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q.clone() };
+    trips(&s, &mut t, "usage", 2, s.usage(&ann.id)).await.unwrap();
+    trips(&s, &mut t, "pending_before", 2, s.pending_before(now(), 10)).await.unwrap();
+    trips(&s, &mut t, "add_share", 3, s.add_share(&f.id, &bob.id, now())).await.unwrap();
+    trips(&s, &mut t, "list_files (shared with me)", 2, s.list_files(&shared)).await.unwrap();
+    trips(&s, &mut t, "readers", 2, s.readers(&f.id)).await.unwrap();
+    trips(&s, &mut t, "remove_share", 3, s.remove_share(&f.id, &bob.id)).await.unwrap();
+    let carl = person();
+    trips(&s, &mut t, "add_invitation", 3, s.add_invitation(&f.id, &carl.email, now())).await.unwrap();
+    trips(&s, &mut t, "invitations", 2, s.invitations(&f.id)).await.unwrap();
+    trips(&s, &mut t, "remove_invitation", 3, s.remove_invitation(&f.id, &carl.email)).await.unwrap();
+    s.add_invitation(&f.id, &carl.email, now()).await.unwrap();
+    s.create_user(&carl).await.unwrap();
+    trips(&s, &mut t, "claim_invitations", 3, s.claim_invitations(&carl, now())).await.unwrap();
+    let link = Link {
+        id: LinkId::generate(),
+        file_id: f.id.clone(),
+        owner_id: ann.id.clone(),
+        token_hash: sha256_hex(&random_token(32)),
+        password_hash: None,
+        expires_at: Some(now() + SignedDuration::from_secs(3600)),
+        max_downloads: Some(5),
+        downloads: 0,
+        revoked: false,
+        created_at: now(),
+    };
+    trips(&s, &mut t, "insert_link", 3, s.insert_link(&link)).await.unwrap();
+    trips(&s, &mut t, "link", 2, s.link(&link.id)).await.unwrap();
+    trips(&s, &mut t, "link_by_token_hash", 2, s.link_by_token_hash(&link.token_hash)).await.unwrap();
+    trips(&s, &mut t, "links_for_file", 2, s.links_for_file(&f.id)).await.unwrap();
+    let counted = trips(&s, &mut t, "count_link_download", 3, s.count_link_download(&link.id, now())).await.unwrap();
+    assert_eq!(counted.map(|l| l.downloads), Ok(1));
+    trips(&s, &mut t, "revoke_link", 3, s.revoke_link(&link.id)).await.unwrap();
+    let refused = trips(&s, &mut t, "count_link_download (refused)", 3, s.count_link_download(&link.id, now())).await;
+    assert_eq!(refused.unwrap(), Err(LinkRefusal::NotAvailable));
+    let a = Activity {
+        id: ActivityId::generate(),
+        owner_id: ann.id.clone(),
+        file_id: f.id.clone(),
+        file_name: "g.bin".into(),
+        kind: ActivityKind::Uploaded,
+        actor_id: Some(ann.id.clone()),
+        actor_email: Some(ann.email.clone()),
+        link_id: None,
+        detail: None,
+        at: now(),
+    };
+    trips(&s, &mut t, "append_activity", 3, s.append_activity(&a)).await.unwrap();
+    trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();
+    trips(&s, &mut t, "activity (one file)", 2, s.activity(&ann.id, Some(&f.id), 50)).await.unwrap();
+    s.add_share(&f.id, &bob.id, now()).await.unwrap();
+    trips(&s, &mut t, "delete_file", 3, s.delete_file(&f.id)).await.unwrap();
+
+    eprintln!("{:<34} {:>11} {:>7}", "operation", "round trips", "budget");
+    for (name, n, budget) in &t {
+        eprintln!("{name:<34} {n:>11} {budget:>7}");
+    }
+    let over: Vec<_> = t.iter().filter(|(_, n, budget)| n > budget).collect();
+    assert!(over.is_empty(), "over the round-trip budget: {over:?}");
+}
