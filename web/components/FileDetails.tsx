@@ -71,6 +71,11 @@ export function FileDetails({ id }: { id: string }) {
   const file = liveFile ?? loaded;
   const isOwner = file?.owner_id === me.user.id;
 
+  const title = file?.name;
+  useEffect(() => {
+    if (title) document.title = `${title} · livedrop`;
+  }, [title]);
+
   const activity = useMemo(() => {
     const byId = new Map<string, Activity>();
     for (const a of history) byId.set(a.id, a);

@@ -57,7 +57,9 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
         if (!token) throw new ApiError(404, "link_not_available", "no token in the address");
         const backend = await load();
         const info = await backend.linkInfo(token);
-        if (live) setState({ kind: "ready", backend, token, info });
+        if (!live) return;
+        setState({ kind: "ready", backend, token, info });
+        document.title = `${info.name} · livedrop`;
       } catch (e) {
         if (!live) return;
         if (e instanceof ApiError && CLOSED[e.code]) setState({ kind: "closed", code: e.code });
