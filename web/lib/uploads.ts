@@ -351,7 +351,10 @@ export class UploadManager {
         await this.sendWhole(task, signal);
       }
       this.update(task, { status: "completing", loaded: size, speed: null, eta: null });
-      await this.backend.completeUpload(task.view.fileId!);
+      await this.backend.completeUpload(task.view.fileId!).catch((e: unknown) => {
+        // Completed already (by another tab that had the same session): fine.
+        if (!(e instanceof ApiError && e.code === "not_pending")) throw e;
+      });
       this.saved.remove(task.view.fileId!);
       this.update(task, { status: "done", loaded: size, error: null });
     } catch (e) {
