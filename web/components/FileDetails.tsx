@@ -80,8 +80,13 @@ export function FileDetails({ id }: { id: string }) {
     const byId = new Map<string, Activity>();
     for (const a of history) byId.set(a.id, a);
     for (const a of liveActivity ?? []) if (a.file_id === id) byId.set(a.id, a);
-    return sortActivity([...byId.values()]);
-  }, [history, liveActivity, id]);
+    // The owner's own downloads (every preview is one) would crowd out what
+    // others did: they are left out.
+    const shown = [...byId.values()].filter(
+      (a) => !(a.kind === "downloaded" && a.actor_id === me.user.id),
+    );
+    return sortActivity(shown);
+  }, [history, liveActivity, id, me.user.id]);
 
   if (loadError) {
     return (
