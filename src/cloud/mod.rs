@@ -9,3 +9,4 @@ pub mod firebase_auth;
 pub mod firestore;
 pub mod gcs;
 pub mod service_account;
+pub mod vercel;

@@ -1,0 +1,8 @@
+//! Vercel function for the signed-in person, API tokens and (self-hosted only) accounts and the live feed.
+//! Like every function here it serves the whole shared router; `vercel.json`
+//! decides which paths reach it.
+
+#[tokio::main]
+async fn main() -> Result<(), vercel_runtime::Error> {
+    livedrop::cloud::vercel::run_function().await
+}
