@@ -99,27 +99,36 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
     let accounts = Arc::new(LocalAccounts::new(db, store));
     let state = AppState::new(service.clone(), accounts.clone(), Some(accounts), Some(hub.clone()), "self-hosted");
 
-    let mut app = router(state).merge(crate::blob::http::routes(blobs.clone()));
-    app = match &opts.web_dir {
+    let api = router(state).merge(crate::blob::http::routes(blobs.clone()));
+    let router = around_api(api, opts.web_dir.as_deref());
+    Ok(App { router, service, blobs, hub })
+}
+
+/// What every deployment served by this process puts around the API: the
+/// web app, security headers and request logs.
+pub fn around_api(api: Router, web_dir: Option<&Path>) -> Router {
+    let app = match web_dir {
         Some(dir) if dir.join("index.html").exists() => {
             // Recipient links are /s/<token>: one static page reads the token.
             let recipient = ServeFile::new(dir.join("s").join("index.html"));
-            let site = ServeDir::new(dir).append_index_html_on_directories(true).not_found_service(ServeFile::new(dir.join("404.html")));
-            app.nest_service("/s", recipient).fallback_service(site)
+            let site = ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(ServeFile::new(dir.join("404.html")));
+            api.nest_service("/s", recipient).fallback_service(site)
         }
-        _ => app.fallback(|| async {
+        _ => api.fallback(|| async {
             (
                 axum::http::StatusCode::NOT_FOUND,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "The web app is not built. Run `npm --prefix web run build`, or start livedrop with --web-dir pointing at web/out.\n",
+                "The web app is not built. Run `npm --prefix web run build`, or start livedrop with --web-dir \
+                 pointing at web/out.\n",
             )
         }),
     };
     let hdr = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    let router = app
-        .layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    app.layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Recipient links carry their token in the path: never leak it.
         .layer(hdr(header::REFERRER_POLICY, "no-referrer"))
         .layer(hdr(header::X_FRAME_OPTIONS, "DENY"))
@@ -129,8 +138,7 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
                     tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
                 })
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
-        );
-    Ok(App { router, service, blobs, hub })
+        )
 }
 
 /// The path as it may appear in logs: link tokens and upload session ids
@@ -186,17 +194,30 @@ pub async fn run(
 ) -> Result<()> {
     let app = build(&opts)?;
     let sweeper = spawn_sweeper(app.service.clone(), app.blobs.clone(), app.hub.clone());
+    tracing::info!(data_dir = %opts.data_dir.display(), "self-hosted, with SQLite and files on disk");
+    let served = serve(listener, app.router, shutdown, opts.shutdown_grace).await;
+    sweeper.abort();
+    served
+}
+
+/// Serves `router` until `shutdown` resolves, then lets requests in flight
+/// finish for at most `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %opts.data_dir.display(), "livedrop is serving");
+    tracing::info!(%addr, "livedrop is serving");
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(signal);
-    let grace = opts.shutdown_grace;
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(grace).await;
@@ -208,6 +229,5 @@ pub async fn run(
         r = server => r?,
         _ = deadline => tracing::warn!("requests still running after the grace period; stopping anyway"),
     }
-    sweeper.abort();
     Ok(())
 }
