@@ -13,9 +13,10 @@ const STATUS_TEXT: Record<LiveStatus, string> = {
   offline: "Offline",
 };
 
-const NAV = [
+const NAV: { href: string; label: string; short?: string }[] = [
   { href: "/files/", label: "My files" },
-  { href: "/shared/", label: "Shared with me" },
+  { href: "/shared/", label: "Shared with me", short: "Shared" },
+  { href: "/activity/", label: "Activity" },
   { href: "/account/", label: "Account" },
 ];
 
@@ -40,7 +41,16 @@ export function AppShell({ children }: { children: ReactNode }) {
                 href={n.href}
                 aria-current={pathname === n.href || pathname + "/" === n.href ? "page" : undefined}
               >
-                {n.label}
+                {n.short ? (
+                  <>
+                    <span className="long-label">{n.label}</span>
+                    <span className="short-label" aria-hidden="true">
+                      {n.short}
+                    </span>
+                  </>
+                ) : (
+                  n.label
+                )}
               </Link>
             ))}
           </nav>

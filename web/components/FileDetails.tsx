@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState, type FormEvent } from "react";
-import { describeActivity } from "@/lib/activity";
+import { describeActivity, visibleActivity } from "@/lib/activity";
 import { ApiError, describeError, type Activity, type FileRecord } from "@/lib/backend";
 import { sortActivity } from "@/lib/backend/feed";
 import { previewKind } from "@/lib/files";
@@ -80,12 +80,7 @@ export function FileDetails({ id }: { id: string }) {
     const byId = new Map<string, Activity>();
     for (const a of history) byId.set(a.id, a);
     for (const a of liveActivity ?? []) if (a.file_id === id) byId.set(a.id, a);
-    // The owner's own downloads (every preview is one) would crowd out what
-    // others did: they are left out.
-    const shown = [...byId.values()].filter(
-      (a) => !(a.kind === "downloaded" && a.actor_id === me.user.id),
-    );
-    return sortActivity(shown);
+    return sortActivity(visibleActivity([...byId.values()], me.user.id));
   }, [history, liveActivity, id, me.user.id]);
 
   if (loadError) {

@@ -35,6 +35,11 @@ test("a 375-pixel phone: no sideways scrolling, everything reachable", async ({ 
   expect(await overflow()).toBe(0);
   await shot(page, "15-phone-details");
 
+  await page.getByRole("link", { name: "Activity", exact: true }).click();
+  await expect(page.getByTestId("all-activity")).toContainText("You created a public link");
+  expect(await overflow()).toBe(0);
+  await shot(page, "15b-phone-activity");
+
   await page.goto(url);
   await expect(page.getByTestId("link-name")).toHaveText("photo.txt");
   expect(await overflow()).toBe(0);

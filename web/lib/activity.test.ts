@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Activity } from "./backend/types";
-import { describeActivity } from "./activity";
+import { describeActivity, visibleActivity } from "./activity";
 
 const base: Activity = {
   id: "a1",
@@ -44,5 +44,14 @@ describe("describeActivity", () => {
     expect(describeActivity({ ...base, kind: "renamed", detail: "old.pdf" }, "me", true)).toBe(
       "You renamed “old.pdf” to “plan.pdf”",
     );
+  });
+});
+
+describe("visibleActivity", () => {
+  it("leaves out my own downloads only", () => {
+    const mine = { ...base, id: "1", kind: "downloaded" as const };
+    const theirs = { ...base, id: "2", kind: "downloaded" as const, actor_id: "u2" };
+    const upload = { ...base, id: "3" };
+    expect(visibleActivity([mine, theirs, upload], "me").map((a) => a.id)).toEqual(["2", "3"]);
   });
 });

@@ -40,3 +40,11 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
       return `${who}: ${String(a.kind)}`;
   }
 }
+
+/**
+ * The owner's own downloads are left out: every preview is a download on the
+ * server, and they would crowd out what others did.
+ */
+export function visibleActivity(list: Activity[], meId: string): Activity[] {
+  return list.filter((a) => !(a.kind === "downloaded" && a.actor_id === meId));
+}
