@@ -72,7 +72,7 @@ test("uploads can be paused, resumed and canceled", async ({ browser }) => {
   const path = makeFile("pausable.bin", bytes(18 * MiB));
   // Slow the chunks down so there is time to press the buttons.
   await page.route("**/blob/sessions/**", async (route) => {
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 800));
     return route.continue();
   });
   await upload(page, path);
