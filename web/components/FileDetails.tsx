@@ -221,8 +221,10 @@ export function FileDetails({ id }: { id: string }) {
         <Preview
           contentType={file.content_type}
           name={file.name}
+          size={file.size}
           url={previewKind(file.content_type) ? previewUrl : null}
           readText={backend.readText.bind(backend)}
+          readBlob={backend.readBlob.bind(backend)}
         />
         <div className="stack">
           <section className="card" aria-label="About this file">

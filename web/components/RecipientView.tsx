@@ -173,8 +173,10 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
         <Preview
           contentType={info.content_type}
           name={info.name}
+          size={info.size}
           url={previewUrl}
           readText={backend.readText.bind(backend)}
+          readBlob={backend.readBlob.bind(backend)}
         />
       ) : null}
 

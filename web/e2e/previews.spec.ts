@@ -29,3 +29,23 @@ test("video and audio previews stream with Range requests", async ({ browser }) 
   await expect(page.getByText("No preview for this type of file.")).toBeVisible();
   await context.close();
 });
+
+test("a PDF preview is shown (framed from memory, as the server forbids framing)", async ({
+  browser,
+}) => {
+  const { page, context } = await newUser(browser, "paula");
+  const pdf =
+    "%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n" +
+    "2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n" +
+    "trailer<</Root 1 0 R>>\n%%EOF\n";
+  await upload(page, makeFile("doc.pdf", pdf));
+  await expect(page.getByTestId("upload-status")).toHaveText(/Uploaded/);
+  await page.getByRole("link", { name: "doc.pdf" }).click();
+  const frame = page.locator(".preview iframe");
+  await expect(frame).toHaveAttribute("src", /^blob:/);
+  await expect
+    .poll(() => page.frames().map((f) => f.url()))
+    .not.toContain("chrome-error://chromewebdata/");
+  await context.close();
+});

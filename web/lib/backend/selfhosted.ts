@@ -329,6 +329,17 @@ export class SelfHostedBackend implements Backend {
     return new TextDecoder("utf-8", { fatal: false }).decode(buf.slice(0, maxBytes));
   }
 
+  async readBlob(url: string): Promise<Blob> {
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch {
+      throw new NetworkError();
+    }
+    if (!res.ok) throw errorFromBody(res.status, await res.text(), null);
+    return res.blob();
+  }
+
   linkInfo(token: string): Promise<PublicLink> {
     return this.request("GET", `/api/s/${enc(token)}`);
   }

@@ -256,6 +256,8 @@ export interface Backend {
 
   /** The first maxBytes of a signed URL, as text (for previews). */
   readText(url: string, maxBytes: number): Promise<string>;
+  /** A signed URL's whole body (for previews that must not be framed from the network). */
+  readBlob(url: string): Promise<Blob>;
 
   linkInfo(token: string): Promise<PublicLink>;
   linkDownload(token: string, options: { password?: string; inline?: boolean }): Promise<SignedUrl>;
