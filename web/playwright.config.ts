@@ -5,6 +5,7 @@
 // The server is started here on a free-ish port with a fresh data dir, and
 // serves the static export in web/out (run `npm run build` first).
 
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,7 +15,15 @@ const bin = process.env.LIVEDROP_BIN;
 if (!bin)
   throw new Error("Set LIVEDROP_BIN to the built livedrop binary (e.g. ../target/debug/livedrop).");
 
-const port = Number(process.env.E2E_PORT ?? 20000 + (process.pid % 20000));
+/** A port nothing listens on now (asked of the OS, in a child, synchronously). */
+function freePort(): number {
+  const script =
+    "const s=require('net').createServer();" +
+    "s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
+  return Number(String(execFileSync(process.execPath, ["-e", script])).trim());
+}
+
+const port = Number(process.env.E2E_PORT ?? freePort());
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "ld-e2e-"));
 // Workers load this file too: hand them the same directory and port.
 process.env.E2E_PORT = String(port);
