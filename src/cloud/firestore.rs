@@ -35,7 +35,7 @@ use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::store::{FileQuery, MetadataStore, Page, Scope, SortKey};
 
-pub use self::auth::EmulatorOwner;
+pub use self::auth::EmulatorAuth;
 
 /// The Firestore metadata store.
 pub struct FirestoreStore {
@@ -58,8 +58,7 @@ impl FirestoreStore {
             firebase_api_url: Some(format!("http://{host}")),
             ..FirestoreDbOptions::new(project_id.to_owned())
         };
-        let db =
-            FirestoreDb::with_options_auth(options, EmulatorOwner::credentials()).await.map_err(firestore_error)?;
+        let db = FirestoreDb::with_options_auth(options, EmulatorAuth::owner()).await.map_err(firestore_error)?;
         Ok(Self::from_db(db))
     }
 
@@ -599,23 +598,25 @@ mod auth {
     /// `Bearer owner` (the admin, past the rules), or an unsigned emulator
     /// ID token to act as a signed-in user under the rules.
     #[derive(Debug)]
-    pub struct EmulatorOwner {
+    pub struct EmulatorAuth {
         header: HeaderValue,
         tag: EntityTag,
     }
 
-    impl EmulatorOwner {
-        pub fn credentials() -> Credentials {
+    impl EmulatorAuth {
+        /// The emulator's admin.
+        pub fn owner() -> Credentials {
             Self::bearer("owner")
         }
 
+        /// Any bearer token, e.g. an unsigned emulator ID token.
         pub fn bearer(token: &str) -> Credentials {
             let header = HeaderValue::from_str(&format!("Bearer {token}")).expect("a token is header-safe");
-            Credentials::from(EmulatorOwner { header, tag: EntityTag::new() })
+            Credentials::from(EmulatorAuth { header, tag: EntityTag::new() })
         }
     }
 
-    impl CredentialsProvider for EmulatorOwner {
+    impl CredentialsProvider for EmulatorAuth {
         async fn headers(&self, extensions: Extensions) -> Result<CacheableResource<HeaderMap>, CredentialsError> {
             if extensions.get::<EntityTag>() == Some(&self.tag) {
                 return Ok(CacheableResource::NotModified);
