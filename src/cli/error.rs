@@ -40,7 +40,15 @@ Exit codes:
   5  server unreachable
   6  local file problem (missing, unreadable, or exists without --force)
   7  refused by the server (quota, size limit, link expired or used up, wrong link password, rate limit)
-  8  checksum mismatch";
+  8  checksum mismatch
+
+Environment:
+  LIVEDROP_SERVER      the server, instead of --server or the last login
+  LIVEDROP_TOKEN       an API token to use instead of the stored login (for scripts and CI)
+  LIVEDROP_CONFIG_DIR  where logins and unfinished transfers are kept
+                       (default: $XDG_CONFIG_HOME/livedrop, i.e. ~/.config/livedrop)
+  LIVEDROP_CHUNK_SIZE  bytes per request of a resumable upload, e.g. 64MiB
+                       (default: the rest of the file in one request)";
 
 #[derive(Debug)]
 pub struct CliError {

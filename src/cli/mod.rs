@@ -87,6 +87,7 @@ pub enum Command {
     Whoami {
         #[command(flatten)]
         conn: Conn,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -105,6 +106,7 @@ pub enum Command {
         /// Reverse the order.
         #[arg(long, short)]
         reverse: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -120,6 +122,7 @@ pub enum Command {
         /// At most this many bytes per second, e.g. 10MiB.
         #[arg(long, value_parser = parse_size_arg)]
         limit_rate: Option<u64>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -186,6 +189,7 @@ pub enum Command {
         /// The link stops working after this many downloads.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_downloads: Option<u64>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -194,6 +198,7 @@ pub enum Command {
         #[command(flatten)]
         conn: Conn,
         file: Option<String>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -228,6 +233,7 @@ pub enum Command {
         #[command(flatten)]
         conn: Conn,
         /// Print each feed message as a JSON line.
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
         /// Stop after this many changes.
