@@ -337,6 +337,8 @@ pub enum ActivityKind {
     LinkCreated,
     LinkRevoked,
     Downloaded,
+    /// Shown in the browser (a preview) by someone the file is shared with.
+    Viewed,
     Renamed,
     Deleted,
 }
@@ -350,6 +352,7 @@ impl ActivityKind {
             ActivityKind::LinkCreated => "link_created",
             ActivityKind::LinkRevoked => "link_revoked",
             ActivityKind::Downloaded => "downloaded",
+            ActivityKind::Viewed => "viewed",
             ActivityKind::Renamed => "renamed",
             ActivityKind::Deleted => "deleted",
         }

@@ -376,13 +376,20 @@ impl Service {
         Ok(())
     }
 
-    /// A short-lived URL for the bytes, counted as a download.
+    /// A short-lived URL for the bytes. A download is recorded; so is a
+    /// preview (`inline`) by someone the file is shared with, as a view. The
+    /// owner looking at their own file is not news to anyone.
     pub async fn download(&self, user: &User, id: &FileId, inline: bool) -> Result<SignedUrl> {
         let f = self.readable(user, id).await?;
         Self::ready(&f)?;
         let url = self.sign_get(&f, inline)?;
+        let kind = match (inline, f.owner_id == user.id) {
+            (false, _) => ActivityKind::Downloaded,
+            (true, false) => ActivityKind::Viewed,
+            (true, true) => return Ok(url),
+        };
         let _w = self.gate.read().await;
-        let c = self.record(&f, ActivityKind::Downloaded, Some(user), None, None).await?;
+        let c = self.record(&f, kind, Some(user), None, None).await?;
         self.feed.publish(vec![c]);
         Ok(url)
     }

@@ -30,6 +30,12 @@ async fn a_share_waits_for_sign_up_then_follows_renames_and_deletes_live() {
     assert_eq!(details["shares"][0]["pending"], false);
     assert_eq!(details["shares"][0]["email"], "later@example.com");
 
+    // A recipient's preview is a view; the owner's own preview is not news.
+    later.post(&format!("/api/files/{id}/download"), json!({ "inline": true })).await.expect(200);
+    owner.post(&format!("/api/files/{id}/download"), json!({ "inline": true })).await.expect(200);
+    let latest = owner.get(&format!("/api/files/{id}/activity")).await.expect(200)["activity"][0].clone();
+    assert_eq!((latest["kind"].as_str(), latest["actor_email"].as_str()), (Some("viewed"), Some("later@example.com")));
+
     let mut owner_feed = owner.feed("").await;
     owner_feed.next().await;
     owner.patch(&format!("/api/files/{id}"), json!({ "name": "plan v2.txt" })).await.expect(200);
@@ -52,7 +58,7 @@ async fn a_share_waits_for_sign_up_then_follows_renames_and_deletes_live() {
         .iter()
         .map(|a| a["kind"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(kinds, ["deleted", "renamed", "shared", "uploaded"]);
+    assert_eq!(kinds, ["deleted", "renamed", "viewed", "shared", "uploaded"]);
     later.get(&format!("/api/files/{id}")).await.expect_error(404, "not_found");
 }
 

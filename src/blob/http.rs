@@ -245,10 +245,19 @@ async fn download(
         .header(header::CACHE_CONTROL, "private, max-age=300")
         .header("cross-origin-resource-policy", "same-origin");
     // Chrome refuses to show a PDF in a sandboxed document; every other type
-    // gets a sandbox so nothing in it can act as our origin.
+    // gets a sandbox so nothing in it can act as our origin. Previews may be
+    // framed by our own pages (the PDF viewer), by nobody else's.
+    let frame = "frame-ancestors 'self'";
     if content_type.as_str() != "application/pdf" || disposition.starts_with("attachment") {
-        resp = resp
-            .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; media-src 'self'; img-src 'self'; sandbox");
+        resp = resp.header(
+            header::CONTENT_SECURITY_POLICY,
+            format!("default-src 'none'; media-src 'self'; img-src 'self'; sandbox; {frame}"),
+        );
+    } else {
+        resp = resp.header(header::CONTENT_SECURITY_POLICY, frame);
+    }
+    if disposition.starts_with("inline") {
+        resp = resp.header(header::X_FRAME_OPTIONS, "SAMEORIGIN");
     }
     let (status, start, len) = match range {
         Some((first, last)) => {

@@ -59,8 +59,8 @@ pub async fn state(settings: CloudSettings) -> Result<AppState> {
     let store = Arc::new(FirestoreStore::connect(&settings.project_id).await?);
     let blobs = Arc::new(GcsStore::new(GcsConfig::from_env()?)?);
     let service = Arc::new(Service::new(store.clone(), blobs, Arc::new(NoFeed), settings.config));
-    let identity = FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id), store)?
-        .on_first_sign_in(service.clone());
+    let identity =
+        FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id), store)?.on_first_sign_in(service.clone());
     let mut state = AppState::new(service, Arc::new(identity), None, None, "cloud");
     state.client_config.firebase = Some(settings.web_config);
     Ok(state)

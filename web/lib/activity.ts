@@ -30,6 +30,8 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
       const subject = !a.actor_id && a.link_id ? "Someone" : who;
       return `${subject} downloaded ${it}${via}${used}`;
     }
+    case "viewed":
+      return `${who} previewed ${it}`;
     case "renamed":
       return a.detail
         ? `${who} renamed ${withFileName ? `“${a.detail}” to “${a.file_name}”` : `it from “${a.detail}”`}`

@@ -87,6 +87,7 @@ export type ActivityKind =
   | "link_created"
   | "link_revoked"
   | "downloaded"
+  | "viewed"
   | "renamed"
   | "deleted";
 
