@@ -100,9 +100,16 @@ async fn wait_ready(url: &str, child: &mut Child, what: &str) -> Result<()> {
 pub async fn start_livedrop(bin: &Path, dir: &Path, cores: Cores) -> Result<Server> {
     let data = dir.join("livedrop-data");
     let _ = std::fs::remove_dir_all(&data);
+    restart_livedrop(bin, dir, cores).await
+}
+
+/// `livedrop serve` on the data dir under `dir` as it is (accounts, tokens and
+/// files kept): a process whose memory holds nothing from earlier work.
+pub async fn restart_livedrop(bin: &Path, dir: &Path, cores: Cores) -> Result<Server> {
+    let data = dir.join("livedrop-data");
     std::fs::create_dir_all(&data)?;
     let port = free_port()?;
-    let log = std::fs::File::create(dir.join("livedrop.log"))?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("livedrop.log"))?;
     let mut child = pinned(cores.server, bin)
         .arg("serve")
         .arg("--listen")
@@ -450,6 +457,8 @@ pub async fn body_to_file(resp: reqwest::Response, out: &Path) -> Result<(u64, u
     }
     // Plain blocking writes: they land in the page cache, and this process
     // only ever runs one large download at a time.
+    // A new file each time: truncating one would make ext4 flush it (auto_da_alloc).
+    let _ = std::fs::remove_file(out);
     let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
     let mut stream = resp.bytes_stream();
     let (mut len, mut crc) = (0u64, 0u32);

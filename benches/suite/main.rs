@@ -142,7 +142,8 @@ fn machine(cores: Cores) -> Vec<Vec<String>> {
     let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let mem = mem.lines().next().unwrap_or("").trim_start_matches("MemTotal:").trim().to_owned();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    // Not available_parallelism: this process is pinned to one core by now.
+    let nproc = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
     let command = std::env::var("BENCH_COMMAND").unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
     vec![
         vec!["date (UTC)".into(), jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M").to_string()],
