@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use livedrop::config::Config;
-use livedrop::server::{ServeOptions, run};
+use livedrop::config::{Config, parse_size};
+use livedrop::server::{ServeOptions, around_api, run, serve as serve_router};
 
 #[derive(Parser)]
 #[command(name = "livedrop", version, about = "Real-time file sharing", after_long_help = livedrop::cli::EXIT_CODES_HELP)]
@@ -18,7 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the self-hosted server: API, file storage, live feed and web app on one port.
+    /// Run the server: API, file storage, live feed and web app on one port
+    /// (self-hosted), or the same API against Firebase (`--backend firebase`).
     Serve(ServeArgs),
     #[command(flatten)]
     Client(livedrop::cli::Command),
@@ -44,30 +45,14 @@ struct ServeArgs {
     /// The largest file, e.g. `100GiB`.
     #[arg(long, env = "LIVEDROP_MAX_FILE_SIZE", default_value = "100GiB", value_parser = parse_size)]
     max_file_size: u64,
+    /// `sqlite`: self-hosted, everything in --data-dir. `firebase`: Firestore,
+    /// Cloud Storage and Firebase Auth, configured by LIVEDROP_FIREBASE_* and
+    /// the emulator variables (see .env.example).
+    #[arg(long, env = "LIVEDROP_BACKEND", default_value = "sqlite", value_parser = ["sqlite", "firebase"])]
+    backend: String,
     /// Log lines as JSON objects instead of text.
     #[arg(long, env = "LIVEDROP_LOG_JSON")]
     log_json: bool,
-}
-
-/// `123`, `64KiB`, `10MiB`, `5GiB`, `1TiB` (also KB/MB/GB/TB as powers of 1000).
-fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("'{s}' is not a size like 10GiB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        other => return Err(format!("unknown unit '{other}' (use KiB, MiB, GiB or TiB)")),
-    };
-    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
 }
 
 fn init_logs(json: bool) {
@@ -102,7 +87,14 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
-    run(listener, opts, shutdown_signal()).await?;
+    if a.backend == "firebase" {
+        let settings = livedrop::cloud::app::CloudSettings::from_env(opts.config)?;
+        let api = livedrop::http::router(livedrop::cloud::app::state(settings).await?);
+        let router = around_api(api, opts.web_dir.as_deref());
+        serve_router(listener, router, shutdown_signal(), opts.shutdown_grace).await?;
+    } else {
+        run(listener, opts, shutdown_signal()).await?;
+    }
     Ok(())
 }
 
@@ -118,19 +110,5 @@ async fn main() -> ExitCode {
             }
         },
         Command::Client(c) => livedrop::cli::run(c).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes_read_like_people_write_them() {
-        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
-        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("1XB").is_err());
     }
 }

@@ -151,3 +151,52 @@ async fn each_function_binary_answers_its_routes_from_the_router() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_supported");
 }
+
+#[tokio::test]
+async fn livedrop_serve_runs_the_same_router_against_firebase() {
+    let emulator = FirestoreEmulator::from_env_or_start().await.unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_livedrop"))
+        .args(["serve", "--backend", "firebase", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--data-dir", "/nonexistent-not-used", "--web-dir", "/nonexistent-not-built"])
+        .env("FIRESTORE_EMULATOR_HOST", emulator.host())
+        .env("LIVEDROP_FIREBASE_PROJECT", "demo-livedrop-serve")
+        .env("LIVEDROP_GCS_BUCKET", "livedrop-serve")
+        .env("STORAGE_EMULATOR_HOST", "127.0.0.1:9")
+        .env("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Function(child);
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cfg = Value::Null;
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/api/config")).send().await {
+            cfg = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cfg["mode"], "cloud", "{cfg}");
+    assert_eq!(cfg["signup_open"], false, "accounts belong to Firebase Auth");
+    assert_eq!(cfg["firebase"]["emulators"]["auth"], "http://127.0.0.1:9");
+    // An unsigned emulator token for a new person: accepted in emulator mode.
+    use base64::Engine;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let now = jiff::Timestamp::now().as_second();
+    let claims = serde_json::json!({
+        "iss": "https://securetoken.google.com/demo-livedrop-serve", "aud": "demo-livedrop-serve",
+        "sub": "emulatorUser1", "email": "emu@example.com", "email_verified": false,
+        "iat": now, "exp": now + 3600, "auth_time": now,
+    });
+    let token = format!("{}.{}.", b64(serde_json::json!({ "alg": "none", "typ": "JWT" })), b64(claims));
+    let me: Value = http.get(format!("{base}/api/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["user"]["email"], "emu@example.com", "{me}");
+    let files: Value =
+        http.get(format!("{base}/api/files")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(files["files"], serde_json::json!([]));
+    let anon = http.get(format!("{base}/api/files")).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+}
