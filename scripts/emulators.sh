@@ -97,28 +97,38 @@ launch() {
     say "$name already running (pid $(pid_of "$name"))"
     return
   fi
-  port_busy "$port" && die "port $port (for $name) is taken by another program; set LIVEDROP_${name^^}_PORT"
   # Without job control a background job is not a group leader, so setsid
   # makes the new session in this very process: $! is the group's id.
   setsid "$@" >"$STATE/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/$name.pid"
 }
 
-# wait_for NAME URL SECONDS: until URL answers 2xx.
+# wait_for NAME URL SECONDS: until URL answers 2xx; on failure, stops
+# everything this script started and exits.
 wait_for() {
-  local name=$1 url=$2 limit=$3 start=$SECONDS
+  local name=$1 url=$2 limit=$3 start=$SECONDS why=""
   until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
     if ! running "$name"; then
-      tail -n 30 "$STATE/$name.log" >&2 || true
-      die "$name exited while starting (log: $STATE/$name.log)"
+      why="$name exited while starting"
+    elif ((SECONDS - start > limit)); then
+      why="$name did not answer $url within ${limit}s"
     fi
-    if ((SECONDS - start > limit)); then
+    if [ -n "$why" ]; then
       tail -n 30 "$STATE/$name.log" >&2 || true
-      die "$name did not answer $url within ${limit}s (log: $STATE/$name.log)"
+      stop
+      die "$why (log: $STATE/$name.log)"
     fi
     sleep 0.3
   done
   say "$name ready on $url after $((SECONDS - start))s"
+}
+
+# Refuses ports that another program holds (ours, already running, are fine).
+check_port() {
+  local name=$1 port=$2
+  if ! running "$name" && port_busy "$port"; then
+    die "port $port (for $name) is taken by another program; set LIVEDROP_${name^^}_PORT"
+  fi
 }
 
 start() {
@@ -132,6 +142,10 @@ start() {
   [ -x "$firebase" ] || die "firebase-tools is not installed: run scripts/emulators.sh install"
   fake=$(fake_gcs_bin) || true
   [ -n "$fake" ] || die "fake-gcs-server is not installed: run scripts/emulators.sh install"
+
+  check_port firestore "$FIRESTORE_PORT"
+  check_port auth "$AUTH_PORT"
+  check_port storage "$STORAGE_PORT"
 
   # Java directly rather than `gcloud emulators firestore start`: gcloud
   # leaves its Java child behind when it is stopped.
@@ -182,11 +196,13 @@ stop_one() {
 }
 
 stop() {
+  local name
   for name in auth storage firestore; do stop_one "$name"; done
   rm -f "$STATE/env" "$STATE/dev.env"
 }
 
 status() {
+  local name
   for name in firestore auth storage; do
     if running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; fi
   done
