@@ -42,6 +42,17 @@ async fn firestore_keeps_the_metadata_contract_within_its_round_trip_budget() {
     round_trips(store(&emulator).await).await;
 }
 
+/// The key's happy path needs Google (the channel opens at connect); what
+/// can be checked here is that a bad key fails at start, naming the variable.
+#[tokio::test]
+async fn a_bad_service_account_key_is_refused_naming_its_variable() {
+    for bad in ["not json", "{\"type\": \"authorized_user\"}"] {
+        let err = FirestoreStore::connect_with_key("demo-livedrop", Some(bad)).await.err().expect("refused");
+        let Error::Internal(cause) = err else { panic!("{err:?}") };
+        assert!(cause.to_string().contains("LIVEDROP_SERVICE_ACCOUNT_JSON"), "{cause}");
+    }
+}
+
 fn now() -> Timestamp {
     Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
 }

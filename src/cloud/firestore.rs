@@ -44,10 +44,33 @@ pub struct FirestoreStore {
 
 impl FirestoreStore {
     /// Connects to project `project_id`: to the emulator when
-    /// `FIRESTORE_EMULATOR_HOST` is set, else to Google with the
-    /// Application Default Credentials (the service account on Vercel).
+    /// `FIRESTORE_EMULATOR_HOST` is set; else with the service account key
+    /// in `LIVEDROP_SERVICE_ACCOUNT_JSON` (the JSON itself, as on Vercel,
+    /// the same variable the Cloud Storage signer reads); else with the
+    /// Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS`, or
+    /// the metadata server on Google Cloud).
     pub async fn connect(project_id: &str) -> Result<Self> {
-        let db = FirestoreDb::new(project_id).await.map_err(firestore_error)?;
+        let set = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let key = if set("FIRESTORE_EMULATOR_HOST").is_some() { None } else { set("LIVEDROP_SERVICE_ACCOUNT_JSON") };
+        Self::connect_with_key(project_id, key.as_deref()).await
+    }
+
+    /// `connect`, with the service account key given (`None`: the
+    /// emulator if `FIRESTORE_EMULATOR_HOST` is set, else ADC). Opens the
+    /// gRPC channel at once; the first request fetches a token.
+    pub async fn connect_with_key(project_id: &str, service_account_json: Option<&str>) -> Result<Self> {
+        let Some(json) = service_account_json else {
+            let db = FirestoreDb::new(project_id).await.map_err(firestore_error)?;
+            return Ok(Self::from_db(db));
+        };
+        let key: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::internal(format!("LIVEDROP_SERVICE_ACCOUNT_JSON is not JSON: {e}")))?;
+        let scopes = vec!["https://www.googleapis.com/auth/cloud-platform".to_owned()];
+        let auth = ::firestore::gcloud_sdk::GoogleAuthHeaders::from_service_account_key(key, scopes)
+            .await
+            .map_err(|e| Error::internal(format!("LIVEDROP_SERVICE_ACCOUNT_JSON is not a service account key: {e}")))?;
+        let options = FirestoreDbOptions::new(project_id.to_owned());
+        let db = FirestoreDb::with_options_auth(options, auth).await.map_err(firestore_error)?;
         Ok(Self::from_db(db))
     }
 
