@@ -351,14 +351,29 @@ fn sharing_with_people_and_public_links() {
 
 #[test]
 fn an_upload_killed_midway_continues_on_the_next_run() {
+    killed_upload_resumes(Some("1MiB"));
+}
+
+#[test]
+fn an_upload_in_one_request_killed_midway_also_continues() {
+    // The default: the rest of the file in one request, whose progress the
+    // server records as it arrives.
+    killed_upload_resumes(None);
+}
+
+fn killed_upload_resumes(chunk_size: Option<&str>) {
     let server = Server::start();
     let ann = Person::signed_up(&server, "ann@example.com");
     let data = random_bytes(40 << 20);
     ann.write("big.bin", &data);
 
-    let mut child = ann
-        .command(&["put", "big.bin", "--limit-rate", "10MiB"])
-        .env("LIVEDROP_CHUNK_SIZE", "1MiB")
+    let with_chunks = |mut c: Command| {
+        if let Some(size) = chunk_size {
+            c.env("LIVEDROP_CHUNK_SIZE", size);
+        }
+        c
+    };
+    let mut child = with_chunks(ann.command(&["put", "big.bin", "--limit-rate", "10MiB"]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -377,7 +392,7 @@ fn an_upload_killed_midway_continues_on_the_next_run() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let again = ann.command(&["put", "big.bin"]).env("LIVEDROP_CHUNK_SIZE", "1MiB").output().unwrap();
+    let again = with_chunks(ann.command(&["put", "big.bin"])).output().unwrap();
     let again = Out::from(again).ok();
     assert!(again.stderr.contains("resuming the upload of big.bin at"), "{}", again.stderr);
     assert!(!again.stderr.contains("at 0 B of"), "some bytes were kept: {}", again.stderr);
