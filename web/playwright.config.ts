@@ -37,6 +37,8 @@ if (!existsSync(join(webDir, "index.html"))) {
 
 export default defineConfig({
   testDir: "e2e",
+  // Cloud mode has its own config and stack: playwright.cloud.config.ts.
+  testIgnore: ["cloud/**"],
   timeout: 90_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,

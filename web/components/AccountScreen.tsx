@@ -19,7 +19,9 @@ export function AccountScreen() {
 
   useEffect(() => {
     void refresh();
-    backend.listTokens().then(setTokens, (e) => setError(describeError(e)));
+    if (backend.features.apiTokens) {
+      backend.listTokens().then(setTokens, (e) => setError(describeError(e)));
+    }
     // Once on arrival.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [backend]);
@@ -83,81 +85,92 @@ export function AccountScreen() {
         </p>
       </section>
 
-      <section className="card" aria-labelledby="tokens-title">
-        <h2 id="tokens-title">API tokens</h2>
-        <p className="muted" style={{ marginTop: 0 }}>
-          For the <span className="mono">livedrop</span> command-line client and scripts. A token
-          acts as you: keep it secret.
-        </p>
-        {created ? (
-          <div className="alert ok" role="status" data-testid="new-token">
-            <p style={{ margin: "0 0 6px" }}>
-              Token “{created.token.name}” created. Copy it now: it is shown only once.
-            </p>
-            <div className="row" style={{ flexWrap: "nowrap" }}>
-              <input
-                readOnly
-                value={created.secret}
-                className="mono"
-                aria-label="New token"
-                onFocus={(e) => e.target.select()}
-              />
-              <CopyButton text={created.secret} />
-            </div>
-          </div>
-        ) : null}
-        {error ? (
-          <p className="alert" role="alert">
-            {error}
+      {backend.features.apiTokens ? (
+        <section className="card" aria-labelledby="tokens-title">
+          <h2 id="tokens-title">API tokens</h2>
+          <p className="muted" style={{ marginTop: 0 }}>
+            For the <span className="mono">livedrop</span> command-line client and scripts. A token
+            acts as you: keep it secret.
           </p>
-        ) : null}
-        <form onSubmit={create} className="row nowrap" style={{ marginBottom: 10 }}>
-          <label htmlFor="token-name" className="visually-hidden">
-            Token name
-          </label>
-          <input
-            id="token-name"
-            className="grow"
-            style={{ width: "auto" }}
-            placeholder="Name, e.g. laptop CLI"
-            required
-            maxLength={100}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-          />
-          <button type="submit" className="primary" disabled={busy || !name.trim()}>
-            Create token
-          </button>
-        </form>
-        {tokens === null ? (
-          <p className="muted">Loading…</p>
-        ) : tokens.length === 0 ? (
-          <p className="muted">No tokens.</p>
-        ) : (
-          <ul className="list" aria-label="Tokens">
-            {tokens.map((t) => (
-              <li key={t.id}>
-                <span className="grow">
-                  <strong>{t.name}</strong>
-                  <br />
-                  <span className="hint">
-                    created {formatDate(t.created_at)} ·{" "}
-                    {t.last_used_at ? `last used ${timeAgo(t.last_used_at, now)}` : "never used"}
+          {created ? (
+            <div className="alert ok" role="status" data-testid="new-token">
+              <p style={{ margin: "0 0 6px" }}>
+                Token “{created.token.name}” created. Copy it now: it is shown only once.
+              </p>
+              <div className="row" style={{ flexWrap: "nowrap" }}>
+                <input
+                  readOnly
+                  value={created.secret}
+                  className="mono"
+                  aria-label="New token"
+                  onFocus={(e) => e.target.select()}
+                />
+                <CopyButton text={created.secret} />
+              </div>
+            </div>
+          ) : null}
+          {error ? (
+            <p className="alert" role="alert">
+              {error}
+            </p>
+          ) : null}
+          <form onSubmit={create} className="row nowrap" style={{ marginBottom: 10 }}>
+            <label htmlFor="token-name" className="visually-hidden">
+              Token name
+            </label>
+            <input
+              id="token-name"
+              className="grow"
+              style={{ width: "auto" }}
+              placeholder="Name, e.g. laptop CLI"
+              required
+              maxLength={100}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+            <button type="submit" className="primary" disabled={busy || !name.trim()}>
+              Create token
+            </button>
+          </form>
+          {tokens === null ? (
+            <p className="muted">Loading…</p>
+          ) : tokens.length === 0 ? (
+            <p className="muted">No tokens.</p>
+          ) : (
+            <ul className="list" aria-label="Tokens">
+              {tokens.map((t) => (
+                <li key={t.id}>
+                  <span className="grow">
+                    <strong>{t.name}</strong>
+                    <br />
+                    <span className="hint">
+                      created {formatDate(t.created_at)} ·{" "}
+                      {t.last_used_at ? `last used ${timeAgo(t.last_used_at, now)}` : "never used"}
+                    </span>
                   </span>
-                </span>
-                <button
-                  type="button"
-                  className="small danger"
-                  onClick={() => setRevoking(t)}
-                  aria-label={`Revoke token ${t.name}`}
-                >
-                  Revoke
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+                  <button
+                    type="button"
+                    className="small danger"
+                    onClick={() => setRevoking(t)}
+                    aria-label={`Revoke token ${t.name}`}
+                  >
+                    Revoke
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      ) : (
+        <section className="card" aria-labelledby="cli-title">
+          <h2 id="cli-title">Command-line client</h2>
+          <p className="muted" style={{ margin: 0 }}>
+            API tokens are a feature of self-hosted livedrop servers. Here you sign in with your
+            account (e-mail and password, or Google); the <span className="mono">livedrop</span>{" "}
+            command-line client cannot sign in to this deployment yet.
+          </p>
+        </section>
+      )}
       {revoking ? (
         <ConfirmDialog
           title="Revoke this token?"

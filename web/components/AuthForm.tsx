@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import { describeError, loadBackend, type Config } from "@/lib/backend";
+import { describeError, isAbort, loadBackend, type Config, type Features } from "@/lib/backend";
 
 /** Only same-site paths: never bounce a person to another site after sign-in. */
 export function safeNext(next: string | null): string {
@@ -16,6 +16,7 @@ export function safeNext(next: string | null): string {
 export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const router = useRouter();
   const [config, setConfig] = useState<Config | null>(null);
+  const [features, setFeatures] = useState<Features | null>(null);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -25,6 +26,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
     loadBackend().then(
       async (b) => {
         setConfig(b.config);
+        setFeatures(b.features);
         // Already signed in: straight on.
         const me = await b.me().catch(() => null);
         if (me) router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
@@ -48,7 +50,23 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
     }
   };
 
-  const closed = mode === "signup" && config !== null && !config.signup_open;
+  const google = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const b = await loadBackend();
+      await b.signInWithGoogle();
+      router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
+    } catch (err) {
+      // Closing the Google window is not an error.
+      if (!isAbort(err)) setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  // In the cloud, Firebase Auth decides who may sign up.
+  const open = config === null || config.mode === "cloud" || config.signup_open;
+  const closed = mode === "signup" && !open;
 
   return (
     <div className="center-page">
@@ -107,10 +125,27 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
               </button>
             </form>
           )}
+          {features?.googleSignIn ? (
+            <>
+              <p className="or-divider" aria-hidden="true">
+                or
+              </p>
+              <button
+                type="button"
+                className="google"
+                style={{ width: "100%" }}
+                disabled={busy}
+                onClick={google}
+              >
+                <GoogleMark />
+                Continue with Google
+              </button>
+            </>
+          ) : null}
         </div>
         <p style={{ textAlign: "center" }}>
           {mode === "signin" ? (
-            config === null || config.signup_open ? (
+            open ? (
               <>
                 New here? <Link href="/signup/">Create an account</Link>
               </>
@@ -123,5 +158,29 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         </p>
       </div>
     </div>
+  );
+}
+
+/** Google's "G", as its sign-in guidelines ask for next to the words. */
+function GoogleMark() {
+  return (
+    <svg width="18" height="18" viewBox="0 0 48 48" aria-hidden="true" focusable="false">
+      <path
+        fill="#EA4335"
+        d="M24 9.5c3.54 0 6.71 1.22 9.21 3.6l6.85-6.85C35.9 2.38 30.47 0 24 0 14.62 0 6.51 5.38 2.56 13.22l7.98 6.19C12.43 13.72 17.74 9.5 24 9.5z"
+      />
+      <path
+        fill="#4285F4"
+        d="M46.98 24.55c0-1.57-.15-3.09-.38-4.55H24v9.02h12.94c-.58 2.96-2.26 5.48-4.78 7.18l7.73 6c4.51-4.18 7.09-10.36 7.09-17.65z"
+      />
+      <path
+        fill="#FBBC05"
+        d="M10.53 28.59c-.48-1.45-.76-2.99-.76-4.59s.27-3.14.76-4.59l-7.98-6.19C.92 16.46 0 20.12 0 24c0 3.88.92 7.54 2.56 10.78l7.97-6.19z"
+      />
+      <path
+        fill="#34A853"
+        d="M24 48c6.48 0 11.93-2.13 15.89-5.81l-7.73-6c-2.15 1.45-4.92 2.3-8.16 2.3-6.26 0-11.57-4.22-13.47-9.91l-7.98 6.19C6.51 42.62 14.62 48 24 48z"
+      />
+    </svg>
   );
 }

@@ -21,8 +21,14 @@ export function loadBackend(): Promise<Backend> {
     backend = (async () => {
       const config = await fetchConfig();
       if (config.mode === "cloud") {
-        // Added by the cloud-mode issue as `await import("./cloud")`.
-        throw new NetworkError("This build does not include cloud mode yet.");
+        // Its own chunk: the Firebase SDK is fetched in cloud mode only.
+        let cloud: typeof import("./cloud");
+        try {
+          cloud = await import("./cloud");
+        } catch {
+          throw new NetworkError();
+        }
+        return new cloud.CloudBackend(config);
       }
       return new SelfHostedBackend(config);
     })();

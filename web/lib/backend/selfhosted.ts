@@ -14,6 +14,7 @@ import type {
   FileDetails,
   FilePage,
   FileQuery,
+  Features,
   FileRecord,
   Link,
   LiveData,
@@ -30,7 +31,7 @@ import type {
   User,
 } from "./types";
 
-type Method = "GET" | "POST" | "PATCH" | "DELETE" | "PUT";
+export type Method = "GET" | "POST" | "PATCH" | "DELETE" | "PUT";
 
 const enc = encodeURIComponent;
 
@@ -158,21 +159,37 @@ export async function fetchConfig(): Promise<Config> {
 }
 
 export class SelfHostedBackend implements Backend {
-  readonly transfer = blobTransfer;
+  readonly transfer: BlobTransfer = blobTransfer;
+  readonly features: Features = { apiTokens: true, googleSignIn: false };
   private csrf: string | null = null;
   private feed: WebSocketFeed | null = null;
 
   constructor(readonly config: Config) {}
 
-  private async request<T>(
+  /** Headers that say who is asking: the CSRF token (the session cookie goes by itself). */
+  protected async authHeaders(method: Method): Promise<Record<string, string>> {
+    return method !== "GET" && this.csrf ? { "X-CSRF-Token": this.csrf } : {};
+  }
+
+  /** Whether a failed request is worth one more try after putting things right. */
+  protected async recover(err: ApiError, path: string): Promise<boolean> {
+    // The token rotates with the session (another tab signed in again):
+    // fetch the current one and try once more.
+    if (err.code === "csrf_failed" && path !== "/api/me") {
+      const me = await this.me().catch(() => null);
+      return me !== null;
+    }
+    return false;
+  }
+
+  protected async request<T>(
     method: Method,
     path: string,
     body?: unknown,
     retried = false,
   ): Promise<T> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = await this.authHeaders(method);
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;
     let res: Response;
     try {
       res = await fetch(path, {
@@ -186,11 +203,8 @@ export class SelfHostedBackend implements Backend {
     }
     if (!res.ok) {
       const err = errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
-      // The token rotates with the session (another tab signed in again):
-      // fetch the current one and try once more.
-      if (err.code === "csrf_failed" && !retried && path !== "/api/me") {
-        const me = await this.me().catch(() => null);
-        if (me) return this.request<T>(method, path, body, true);
+      if (!retried && (await this.recover(err, path))) {
+        return this.request<T>(method, path, body, true);
       }
       throw err;
     }
@@ -215,6 +229,10 @@ export class SelfHostedBackend implements Backend {
     });
     this.csrf = r.csrf_token;
     return r.user;
+  }
+
+  signInWithGoogle(): Promise<User> {
+    return Promise.reject(new ApiError(404, "not_supported", "This server has no Google sign-in."));
   }
 
   async signOut(): Promise<void> {

@@ -10,8 +10,11 @@ export interface Config {
   signup_open: boolean;
   max_file_size: number;
   resumable_threshold: number;
-  /** Firebase web config, present in cloud mode only. */
-  firebase?: Record<string, string>;
+  /**
+   * Firebase web config (apiKey, authDomain, projectId, ...), in cloud mode
+   * only; `emulators: { auth, firestore }` when the server uses them.
+   */
+  firebase?: Record<string, unknown>;
 }
 
 export interface User {
@@ -223,12 +226,23 @@ export interface LiveData {
   close(): void;
 }
 
+/** What a deployment offers beyond the common API. */
+export interface Features {
+  /** API tokens for the CLI (self-hosted: the cloud CLI signs in with Firebase). */
+  apiTokens: boolean;
+  /** "Continue with Google" (Firebase Auth, cloud). */
+  googleSignIn: boolean;
+}
+
 /** Everything the app asks of a deployment. */
 export interface Backend {
   readonly config: Config;
+  readonly features: Features;
 
   signUp(email: string, password: string): Promise<User>;
   signIn(email: string, password: string): Promise<User>;
+  /** Only where features.googleSignIn. */
+  signInWithGoogle(): Promise<User>;
   signOut(): Promise<void>;
   /** null when nobody is signed in. */
   me(): Promise<Me | null>;

@@ -1,0 +1,141 @@
+// Cloud mode, two people: sign-up through the Auth emulator, an upload to
+// the storage emulator on a signed URL, a share that reaches the recipient
+// through a Firestore listener, a download on a signed GET, a rename seen
+// live, and the owner's activity, live too.
+
+import { readFileSync } from "node:fs";
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { PASSWORD, email, makeFile, shot, upload } from "../helpers";
+
+async function cloudUser(browser: Browser, name: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const address = email(name);
+  await page.goto("/signup/");
+  // Cloud mode: sign-up is Firebase's, and Google is offered beside it.
+  await expect(page.getByRole("button", { name: "Continue with Google" })).toBeVisible();
+  await page.getByLabel("E-mail").fill(address);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/files\/$/);
+  await expect(page.locator(".live")).toHaveText("Live");
+  return { context, page, email: address };
+}
+
+/** Every request the page makes to the API carries the Firebase ID token, and no cookie. */
+function watchApiAuth(page: Page) {
+  const seen: { url: string; bearer: boolean; cookie: boolean }[] = [];
+  page.on("request", (req) => {
+    const url = new URL(req.url());
+    if (!url.pathname.startsWith("/api/") || url.pathname === "/api/config") return;
+    if (url.pathname.startsWith("/api/s/")) return;
+    const h = req.headers();
+    seen.push({
+      url: url.pathname,
+      bearer: /^Bearer [\w-]+\.[\w-]*\.[\w-]*$/.test(h.authorization ?? ""),
+      cookie: "cookie" in h,
+    });
+  });
+  return seen;
+}
+
+test("cloud: owner shares with a recipient, who sees it live, downloads it, and sees the rename", async ({
+  browser,
+}) => {
+  const owner = await cloudUser(browser, "otto");
+  const recipient = await cloudUser(browser, "rita");
+  const o = owner.page;
+  const r = recipient.page;
+  const apiCalls = watchApiAuth(o);
+
+  // The Firebase SDK is there (cloud mode), and there is no WebSocket feed.
+  expect(await o.evaluate(() => document.cookie)).toBe("");
+
+  // The owner uploads: bytes go to the storage emulator on a signed URL.
+  const body = "Minutes of the cloud meeting\n- Firestore listeners\n- signed URLs\n";
+  const storage: string[] = [];
+  o.on("request", (req) => {
+    if (req.method() === "PUT" && req.url().includes("/files/")) storage.push(req.url());
+  });
+  await upload(o, makeFile("cloud-notes.txt", body));
+  await expect(o.getByTestId("upload-status")).toHaveText(/Uploaded/);
+  const row = o.locator("tr", { has: o.getByRole("link", { name: "cloud-notes.txt" }) });
+  await expect(row).toBeVisible();
+  expect(storage.length).toBeGreaterThan(0);
+  expect(new URL(storage[0]!).port).not.toBe(new URL(o.url()).port);
+
+  // The recipient watches "Shared with me".
+  await r.getByRole("link", { name: "Shared with me" }).click();
+  await expect(r.getByText("Nothing is shared with you yet")).toBeVisible();
+
+  // Share: the recipient's Firestore listener brings it, without a reload.
+  await row.getByRole("button", { name: "Share cloud-notes.txt" }).click();
+  const dialog = o.getByRole("dialog");
+  await dialog.getByLabel("E-mail address").fill(recipient.email);
+  const shared = r.getByRole("link", { name: "cloud-notes.txt" });
+  const sharedAt = Date.now();
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await expect(shared).toBeVisible({ timeout: 5000 });
+  console.log(`cloud share -> recipient's screen: ${Date.now() - sharedAt} ms`);
+  await expect(dialog.getByText(`Shared with ${recipient.email}`)).toBeVisible();
+  await o.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(r.locator("tr", { has: shared })).toContainText(owner.email);
+
+  // The recipient downloads it from the storage emulator.
+  const downloadPromise = r.waitForEvent("download");
+  await r.getByRole("button", { name: "Download cloud-notes.txt" }).click();
+  const download = await downloadPromise;
+  expect(download.suggestedFilename()).toBe("cloud-notes.txt");
+  expect(readFileSync((await download.path())!, "utf8")).toBe(body);
+
+  // The owner's details page: the download arrives in the activity, live.
+  await o.getByRole("link", { name: "cloud-notes.txt" }).click();
+  await expect(o.getByTestId("file-title")).toHaveText("cloud-notes.txt");
+  await expect(o.getByTestId("activity").locator("li").first()).toContainText(
+    `${recipient.email} downloaded the file`,
+    { timeout: 5000 },
+  );
+
+  // The owner renames it: the recipient's list shows the new name live.
+  await o.getByRole("button", { name: "Rename" }).click();
+  await o.getByLabel("New name").fill("cloud-minutes.txt");
+  await o.getByRole("button", { name: "Save" }).click();
+  await expect(o.getByTestId("file-title")).toHaveText("cloud-minutes.txt");
+  await expect(r.getByRole("link", { name: "cloud-minutes.txt" })).toBeVisible({ timeout: 5000 });
+  await expect(r.getByRole("link", { name: "cloud-notes.txt" })).toHaveCount(0);
+  await shot(r, "cloud-01-recipient-renamed");
+
+  // Activity page (all files, live from Firestore).
+  await o.getByRole("link", { name: "Activity", exact: true }).click();
+  await expect(o.getByTestId("all-activity").locator("li").first()).toContainText(
+    "cloud-minutes.txt",
+  );
+  await shot(o, "cloud-02-owner-activity");
+
+  // Account: no API tokens in the cloud.
+  await o.getByRole("link", { name: "Account" }).click();
+  await expect(o.getByRole("heading", { name: "Command-line client" })).toBeVisible();
+  await expect(o.getByRole("heading", { name: "API tokens" })).toHaveCount(0);
+
+  // Every API call carried a Bearer ID token and no cookie.
+  expect(apiCalls.length).toBeGreaterThan(3);
+  expect(apiCalls.filter((c) => !c.bearer || c.cookie)).toEqual([]);
+
+  // Signing out ends the session; signing in again finds the file.
+  await o.getByRole("button", { name: /sign out/i }).click();
+  await expect(o).toHaveURL(/\/signin\//);
+  await expect(o.getByRole("button", { name: "Continue with Google" })).toBeVisible();
+  await shot(o, "cloud-03-signin");
+  await o.getByLabel("E-mail").fill(owner.email);
+  await o.getByLabel("Password").fill("not the password");
+  await o.getByRole("button", { name: "Sign in" }).click();
+  await expect(o.getByRole("alert")).toHaveText("Wrong e-mail or password.");
+  await o.getByLabel("Password").fill(PASSWORD);
+  await o.getByRole("button", { name: "Sign in" }).click();
+  await expect(o).toHaveURL(/\/files\/$/);
+  await expect(o.getByRole("link", { name: "cloud-minutes.txt" })).toBeVisible();
+
+  await owner.context.close();
+  await recipient.context.close();
+});

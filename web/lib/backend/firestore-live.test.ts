@@ -1,0 +1,255 @@
+import { describe, expect, it, vi } from "vitest";
+import {
+  FirestoreLive,
+  activityFromDoc,
+  diffById,
+  fileFromDoc,
+  isoTime,
+  type LiveCollection,
+  type ResultSet,
+} from "./firestore-live";
+import type { Activity, FileRecord, LiveStatus } from "./types";
+
+/** A Firestore Timestamp stand-in. */
+const ts = (iso: string) => ({ toDate: () => new Date(iso) });
+
+function fileDoc(id: string, name: string, updated = "2026-11-22T01:00:00.000Z") {
+  return {
+    id,
+    data: {
+      id,
+      owner_id: "u1",
+      owner_email: "a@example.com",
+      name,
+      name_key: name.toLowerCase(),
+      size: 42,
+      content_type: "text/plain",
+      crc32c: "AAAAAA==",
+      status: "ready",
+      created_at: ts("2026-11-22T00:00:00.000Z"),
+      updated_at: ts(updated),
+      readers: ["u2"],
+    },
+  };
+}
+
+function activityDoc(id: string, at: string, kind = "uploaded") {
+  return {
+    id,
+    data: {
+      owner_id: "u1",
+      file_id: "f1",
+      file_name: "a.txt",
+      kind,
+      actor_id: "u2",
+      actor_email: "b@example.com",
+      at: ts(at),
+      logged_at: ts(at),
+    },
+  };
+}
+
+describe("documents as records", () => {
+  it("maps a files document to the API's FileRecord (no readers, no name_key)", () => {
+    expect(fileFromDoc("f1", fileDoc("f1", "Report.pdf").data)).toEqual({
+      id: "f1",
+      owner_id: "u1",
+      owner_email: "a@example.com",
+      name: "Report.pdf",
+      size: 42,
+      content_type: "text/plain",
+      crc32c: "AAAAAA==",
+      status: "ready",
+      created_at: "2026-11-22T00:00:00.000Z",
+      updated_at: "2026-11-22T01:00:00.000Z",
+    } satisfies FileRecord);
+  });
+
+  it("maps an activity document, absent optional fields as null", () => {
+    const a = activityFromDoc("a1", {
+      owner_id: "u1",
+      file_id: "f1",
+      file_name: "x",
+      kind: "link_created",
+      link_id: "l1",
+      at: ts("2026-11-22T01:02:03.004Z"),
+    });
+    expect(a).toEqual({
+      id: "a1",
+      owner_id: "u1",
+      file_id: "f1",
+      file_name: "x",
+      kind: "link_created",
+      actor_id: null,
+      actor_email: null,
+      link_id: "l1",
+      detail: null,
+      at: "2026-11-22T01:02:03.004Z",
+    } satisfies Activity);
+  });
+
+  it("writes times with fixed-width milliseconds, so they sort as text", () => {
+    expect(isoTime(ts("2026-11-22T01:02:03Z"))).toBe("2026-11-22T01:02:03.000Z");
+    expect(isoTime(new Date("2026-11-22T01:02:03.5Z"))).toBe("2026-11-22T01:02:03.500Z");
+    expect(isoTime(null)).toBe("1970-01-01T00:00:00.000Z");
+  });
+});
+
+describe("diffById", () => {
+  const rec = (id: string, name: string) => fileFromDoc(id, fileDoc(id, name).data);
+
+  it("finds added, modified and removed records", () => {
+    const prev = new Map([
+      ["a", rec("a", "a.txt")],
+      ["b", rec("b", "b.txt")],
+      ["c", rec("c", "c.txt")],
+    ]);
+    const d = diffById(prev, [rec("a", "a.txt"), rec("b", "renamed.txt"), rec("d", "d.txt")]);
+    expect(d.added.map((f) => f.id)).toEqual(["d"]);
+    expect(d.modified.map((f) => f.name)).toEqual(["renamed.txt"]);
+    expect(d.removed).toEqual(["c"]);
+  });
+
+  it("sees nothing in a resend of the same set (the emulator's reset)", () => {
+    const prev = new Map([["a", rec("a", "a.txt")]]);
+    const d = diffById(prev, [rec("a", "a.txt")]);
+    expect(d).toEqual({ added: [], modified: [], removed: [] });
+  });
+});
+
+/** A listen seam whose listeners the test drives. */
+function fakeFirestore() {
+  const open = new Map<
+    LiveCollection,
+    { onResult: (r: ResultSet) => void; onError: (e: unknown) => void; stopped: boolean }
+  >();
+  const starts: LiveCollection[] = [];
+  const listen = (
+    name: LiveCollection,
+    onResult: (r: ResultSet) => void,
+    onError: (e: unknown) => void,
+  ) => {
+    starts.push(name);
+    const l = { onResult, onError, stopped: false };
+    open.set(name, l);
+    return () => {
+      l.stopped = true;
+    };
+  };
+  const send = (name: LiveCollection, docs: ResultSet["docs"], fromCache = false) =>
+    open.get(name)!.onResult({ docs, fromCache });
+  const fail = (name: LiveCollection) => open.get(name)!.onError(new Error("permission-denied"));
+  return { listen, send, fail, open, starts };
+}
+
+describe("FirestoreLive", () => {
+  it("hands subscribers the whole set, then only real changes", () => {
+    const fs = fakeFirestore();
+    const live = new FirestoreLive({ listen: fs.listen });
+    const seen: string[][] = [];
+    live.subscribeFiles((files) => seen.push(files.map((f) => f.name).sort()));
+    expect(fs.starts).toEqual(["files"]);
+
+    fs.send("files", [fileDoc("a", "a.txt")]);
+    // The emulator resends the same set after an unrelated write: no call.
+    fs.send("files", [fileDoc("a", "a.txt")]);
+    fs.send("files", [fileDoc("a", "a.txt"), fileDoc("b", "b.txt")]);
+    fs.send("files", [fileDoc("a", "A.txt"), fileDoc("b", "b.txt")]);
+    fs.send("files", [fileDoc("b", "b.txt")]);
+    expect(seen).toEqual([["a.txt"], ["a.txt", "b.txt"], ["A.txt", "b.txt"], ["b.txt"]]);
+  });
+
+  it("tells an empty first result (there is nothing yet), and late subscribers at once", () => {
+    const fs = fakeFirestore();
+    const live = new FirestoreLive({ listen: fs.listen });
+    const first = vi.fn();
+    live.subscribeShared(first);
+    fs.send("shared", []);
+    expect(first).toHaveBeenCalledWith([]);
+    const late = vi.fn();
+    live.subscribeShared(late);
+    expect(late).toHaveBeenCalledWith([]);
+    // One query per collection, however many subscribers.
+    expect(fs.starts).toEqual(["shared"]);
+  });
+
+  it("orders activity newest first", () => {
+    const fs = fakeFirestore();
+    const live = new FirestoreLive({ listen: fs.listen });
+    let got: Activity[] = [];
+    live.subscribeActivity((a) => (got = a));
+    fs.send("activity", [
+      activityDoc("x", "2026-11-22T01:00:00.000Z"),
+      activityDoc("y", "2026-11-22T03:00:00.000Z", "renamed"),
+      activityDoc("z", "2026-11-22T02:00:00.000Z", "shared"),
+    ]);
+    expect(got.map((a) => a.id)).toEqual(["y", "z", "x"]);
+  });
+
+  it("reports connecting, live, reconnecting (cache only or failed) and offline", () => {
+    vi.useFakeTimers();
+    try {
+      const fs = fakeFirestore();
+      const live = new FirestoreLive({ listen: fs.listen, backoff: () => 1000 });
+      const statuses: LiveStatus[] = [];
+      live.subscribeStatus((s) => statuses.push(s));
+      live.subscribeFiles(() => {});
+      fs.send("files", [fileDoc("a", "a.txt")]);
+      fs.send("files", [fileDoc("a", "a.txt")], true);
+      fs.send("files", [fileDoc("a", "a.txt")]);
+      expect(statuses).toEqual(["connecting", "live", "reconnecting", "live"]);
+
+      // A listener that fails is started again after the backoff.
+      fs.fail("files");
+      expect(fs.open.get("files")!.stopped).toBe(true);
+      expect(statuses.at(-1)).toBe("reconnecting");
+      vi.advanceTimersByTime(1000);
+      expect(fs.starts).toEqual(["files", "files"]);
+      fs.fail("files");
+      vi.advanceTimersByTime(1000);
+      fs.fail("files");
+      expect(statuses.at(-1)).toBe("offline");
+      vi.advanceTimersByTime(1000);
+      fs.send("files", [fileDoc("a", "a.txt")]);
+      expect(statuses.at(-1)).toBe("live");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("stops every listener on close and ignores what arrives after", () => {
+    const fs = fakeFirestore();
+    const live = new FirestoreLive({ listen: fs.listen });
+    const cb = vi.fn();
+    live.subscribeFiles(cb);
+    live.subscribeActivity(() => {});
+    live.close();
+    expect([...fs.open.values()].every((l) => l.stopped)).toBe(true);
+    fs.send("files", [fileDoc("a", "a.txt")]);
+    expect(cb).not.toHaveBeenCalled();
+  });
+
+  it("treats a listen that fails at once (signed out) as a failure", () => {
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      const live = new FirestoreLive({
+        listen: (_name, _ok, onError) => {
+          calls++;
+          onError(new Error("signed out"));
+          return () => {};
+        },
+        backoff: () => 10,
+      });
+      const statuses: LiveStatus[] = [];
+      live.subscribeStatus((s) => statuses.push(s));
+      live.subscribeFiles(() => {});
+      vi.advanceTimersByTime(100);
+      expect(calls).toBeGreaterThanOrEqual(3);
+      expect(statuses.at(-1)).toBe("offline");
+      live.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
