@@ -111,7 +111,6 @@ impl FirestoreStore {
     /// Queries a collection; `filter` builds the crate's filter expression.
     async fn query(
         &self,
-        db: &FirestoreDb,
         collection: &str,
         filter: impl Fn(
             ::firestore::select_filter_builder::FirestoreQueryFilterBuilder,
@@ -120,7 +119,7 @@ impl FirestoreStore {
         offset: Option<u64>,
         limit: Option<u64>,
     ) -> Result<Vec<::firestore::gcloud_sdk::google::firestore::v1::Document>> {
-        let mut q = db.fluent().select().from(collection).filter(filter);
+        let mut q = self.db().fluent().select().from(collection).filter(filter);
         let order: Vec<_> =
             order.into_iter().map(|(f, d)| ::firestore::FirestoreQueryOrder::new(f.to_owned(), d)).collect();
         q = q.order(|_| order.clone());
@@ -299,7 +298,6 @@ impl MetadataStore for FirestoreStore {
         let scope = q.scope;
         let docs = self
             .query(
-                self.db(),
                 FILES,
                 |f| {
                     let who = match scope {
@@ -331,7 +329,6 @@ impl MetadataStore for FirestoreStore {
     async fn pending_before(&self, before: Timestamp, limit: u64) -> Result<Vec<FileRecord>> {
         let docs = self
             .query(
-                self.db(),
                 FILES,
                 |f| {
                     f.for_all([
@@ -429,8 +426,7 @@ impl MetadataStore for FirestoreStore {
     }
 
     async fn invitations(&self, file: &FileId) -> Result<Vec<Email>> {
-        let docs =
-            self.query(self.db(), INVITATIONS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
+        let docs = self.query(INVITATIONS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
         let mut emails =
             docs.iter().map(|d| Email::parse(&decode::<InvitationDoc>(d)?.email)).collect::<Result<Vec<_>>>()?;
         emails.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -495,13 +491,12 @@ impl MetadataStore for FirestoreStore {
     }
 
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>> {
-        let docs =
-            self.query(self.db(), LINKS, |q| q.field("token_hash").eq(token_hash), vec![], None, Some(1)).await?;
+        let docs = self.query(LINKS, |q| q.field("token_hash").eq(token_hash), vec![], None, Some(1)).await?;
         docs.first().map(|d| decode::<LinkDoc>(d)?.link(doc_id(d))).transpose()
     }
 
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>> {
-        let docs = self.query(self.db(), LINKS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
+        let docs = self.query(LINKS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
         let mut links = docs.iter().map(|d| decode::<LinkDoc>(d)?.link(doc_id(d))).collect::<Result<Vec<_>>>()?;
         links.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
         Ok(links)
@@ -562,7 +557,6 @@ impl MetadataStore for FirestoreStore {
     async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>> {
         let docs = self
             .query(
-                self.db(),
                 ACTIVITY,
                 |q| {
                     q.for_all([
