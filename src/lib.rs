@@ -19,6 +19,12 @@
 //! - `http`: the shared axum router: API handlers, extractors, WebSocket,
 //!   and `openapi.json`, the contract the web app and the CLI build against.
 //! - `server`: `livedrop serve`, wiring the self-hosted implementations.
+//! - `cloud`: cloud mode. `firestore` (the Firestore `MetadataStore`),
+//!   `gcs` (the Cloud Storage `BlobStore` and its V4 signer),
+//!   `firebase_auth` (the Firebase ID token `Identity`), `service_account`,
+//!   `app` (all of it wired into the router), `vercel` (the body of each
+//!   function in `api/`), `emulator` (a private Firestore emulator for tests).
+//! - `cli`: the command-line client (`livedrop ls`, `put`, `get`, `shell`, ...).
 //! - `config`, `ratelimit`: settings and failure-counting limits.
 //!
 //! `src/main.rs` only parses the command line and calls into here.

@@ -176,17 +176,6 @@ fn spawn_sweeper(service: Arc<Service>, blobs: Arc<DiskBlobs>, hub: Arc<Hub>) ->
 /// Serves until `shutdown` resolves, then lets requests in flight finish
 /// (for at most `shutdown_grace`). Resumable sessions are on disk, so
 /// clients resume them against the next start.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn capabilities_stay_out_of_the_logs() {
-        assert_eq!(super::loggable_path("/api/s/SECRET/download"), "/api/s/…");
-        assert_eq!(super::loggable_path("/s/SECRET"), "/s/…");
-        assert_eq!(super::loggable_path("/blob/sessions/SECRET"), "/blob/sessions/…");
-        assert_eq!(super::loggable_path("/api/files"), "/api/files");
-    }
-}
-
 pub async fn run(
     listener: TcpListener,
     opts: ServeOptions,
@@ -230,4 +219,15 @@ pub async fn serve(
         _ = deadline => tracing::warn!("requests still running after the grace period; stopping anyway"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn capabilities_stay_out_of_the_logs() {
+        assert_eq!(super::loggable_path("/api/s/SECRET/download"), "/api/s/…");
+        assert_eq!(super::loggable_path("/s/SECRET"), "/s/…");
+        assert_eq!(super::loggable_path("/blob/sessions/SECRET"), "/blob/sessions/…");
+        assert_eq!(super::loggable_path("/api/files"), "/api/files");
+    }
 }
