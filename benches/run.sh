@@ -40,7 +40,11 @@ for tool in taskset getconf sync; do
 done
 
 cargo build --release --bin livedrop
-cargo bench --bench suite --no-run
+# Build the suite once and run that executable (another `cargo bench` would
+# rebuild whenever the tree changed in between).
+suite=$(cargo bench --bench suite --no-run --message-format=json |
+  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+[ -x "$suite" ] || { echo "run.sh: could not build benches/suite" >&2; exit 1; }
 
 # 10,000 WebSocket subscribers need more than 10,000 descriptors in the server
 # and in the load generator (both inherit this limit).
@@ -58,4 +62,4 @@ for arg in "$@"; do
   esac
 done
 export BENCH_COMMAND="bash benches/run.sh${*:+ $*}"
-exec cargo bench --bench suite -- --out "$out" "$@"
+exec "$suite" --out "$out" "$@"

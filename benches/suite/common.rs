@@ -244,6 +244,17 @@ pub fn cpu_us(pid: u32) -> Result<u64> {
     Ok(ticks * 1_000_000 / clock_ticks())
 }
 
+/// Time the process's threads spent runnable but waiting for a CPU, in µs
+/// (`/proc/PID/task/*/schedstat`): what other work on a shared core costs it.
+pub fn run_queue_wait_us(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum::<u64>()
+        / 1000
+}
+
 fn clock_ticks() -> u64 {
     static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {

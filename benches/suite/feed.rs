@@ -102,6 +102,9 @@ struct Round {
     client_cpu_pct: f64,
     /// The writer's rename requests, answered.
     rename_p99_ms: f64,
+    /// The server's CPU time and its time waiting for a CPU, as % of the round.
+    server_cpu_pct: f64,
+    server_wait_pct: f64,
 }
 
 /// CPU time of this process (the load generator), in µs.
@@ -164,6 +167,7 @@ async fn one_size(bin: &Path, dir: &Path, cores: Cores, o: &Options, n: usize) -
         let changes = o.rate as u64 * o.round_secs;
         let expected = changes * n as u64;
         let (cpu0, own0, t0) = (common::cpu_us(pid)?, own_cpu_us(), Instant::now());
+        let wait0 = common::run_queue_wait_us(pid);
         let mut tick = tokio::time::interval(Duration::from_secs(1) / o.rate);
         let mut renames = Vec::new();
         for _ in 0..changes {
@@ -189,6 +193,8 @@ async fn one_size(bin: &Path, dir: &Path, cores: Cores, o: &Options, n: usize) -
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let (cpu1, own1, elapsed) = (common::cpu_us(pid)?, own_cpu_us(), t0.elapsed());
+        let wait1 = common::run_queue_wait_us(pid);
+        let pct = |us: u64| us as f64 / elapsed.as_micros() as f64 * 100.0;
         let delivered = tally.delivered.load(Ordering::Relaxed);
         let mut lat = std::mem::take(&mut *tally.latencies.lock().unwrap_or_else(|p| p.into_inner()));
         lat.sort_unstable();
@@ -199,8 +205,10 @@ async fn one_size(bin: &Path, dir: &Path, cores: Cores, o: &Options, n: usize) -
             cpu_us_per_delivery: (cpu1 - cpu0) as f64 / delivered.max(1) as f64,
             delivered,
             expected,
-            client_cpu_pct: (own1 - own0) as f64 / elapsed.as_micros() as f64 * 100.0,
+            client_cpu_pct: pct(own1 - own0),
             rename_p99_ms: percentile(&rename_lat, 99.0) as f64 / 1000.0,
+            server_cpu_pct: pct(cpu1 - cpu0),
+            server_wait_pct: pct(wait1.saturating_sub(wait0)),
         });
     }
     let held = n as u64 - tally.closed.load(Ordering::Relaxed);
@@ -228,6 +236,7 @@ async fn one_size(bin: &Path, dir: &Path, cores: Cores, o: &Options, n: usize) -
         format!("{connect_secs:.1}"),
         col(|r| r.client_cpu_pct).show(0),
         col(|r| r.rename_p99_ms).show(1),
+        format!("{} / {}", col(|r| r.server_cpu_pct).show(0), col(|r| r.server_wait_pct).show(0)),
     ])
 }
 
@@ -244,7 +253,9 @@ pub async fn run(bin: &Path, dir: &Path, cores: Cores, o: &Options, report: &mut
          subscriber reading the change, both in this process. CPU is the server's utime+stime during the round \
          divided by changes delivered (it includes handling the renames). Memory per connection: the server's RSS \
          with every subscriber connected and idle, minus before (a server restarted on the same data after the \
-         sign-ups, so that argon2's memory is not counted), divided by their number. Cores: {}.",
+         sign-ups, so that argon2's memory is not counted), divided by their number. The last column is the server's CPU time during a round and the time its \
+         threads were runnable but waited for a CPU (`/proc/PID/task/*/schedstat`), as % of the round: the \
+         second is what other work on the shared machine took from it. Cores: {}.",
         o.readers,
         o.rate,
         o.reps,
@@ -264,6 +275,7 @@ pub async fn run(bin: &Path, dir: &Path, cores: Cores, o: &Options, report: &mut
             "connect all, s",
             "load generator CPU %",
             "rename request p99 ms",
+            "server CPU % / waiting for a CPU %",
         ],
         rows,
     );
