@@ -20,7 +20,11 @@ describe("firebaseConfig", () => {
         emulators: { auth: "http://127.0.0.1:9099", firestore: "127.0.0.1:8086" },
       },
     });
-    expect(fb.options).toEqual({ apiKey: "k", projectId: "demo-livedrop" });
+    expect(fb.options).toEqual({
+      apiKey: "k",
+      projectId: "demo-livedrop",
+      authDomain: "demo-livedrop.firebaseapp.com",
+    });
     expect(fb.authEmulator).toBe("http://127.0.0.1:9099");
     expect(fb.firestoreEmulator).toEqual(["127.0.0.1", 8086]);
   });
@@ -73,27 +77,57 @@ describe("authError", () => {
 describe("trackingTransfer", () => {
   const chunk = new Blob([new Uint8Array(256 * 1024)]);
   const signal = new AbortController().signal;
-  const fake = (state: Awaited<ReturnType<BlobTransfer["putChunk"]>>): BlobTransfer => ({
-    putWhole: vi.fn(),
-    startSession: vi.fn(),
-    querySession: vi.fn(),
-    putChunk: vi.fn(async () => state),
-  });
+  const target = { method: "POST" as const, url: "u", headers: [], resumable: true };
+  const fake = (state: Awaited<ReturnType<BlobTransfer["putChunk"]>>) => {
+    const querySession = vi.fn(async () => ({ kind: "complete" as const }));
+    const base: BlobTransfer = {
+      putWhole: vi.fn(),
+      startSession: vi.fn(async () => "loc"),
+      querySession,
+      putChunk: vi.fn(async () => state),
+    };
+    return { base, querySession };
+  };
 
   it("counts the chunk as stored when the 308 hides its Range (fake-gcs-server)", async () => {
-    const t = trackingTransfer(fake({ kind: "partial", stored: 0 }));
+    const { base, querySession } = fake({ kind: "partial", stored: 0 });
+    const t = trackingTransfer(base);
+    await t.startSession(target, signal);
     const s = await t.putChunk("loc", chunk, 512 * 1024, 2e6, () => {}, signal);
     expect(s).toEqual({ kind: "partial", stored: 768 * 1024 });
+    // Asked again (after a dropped chunk): its own count, not the emulator.
+    expect(await t.querySession("loc", 2e6, signal)).toEqual({
+      kind: "partial",
+      stored: 768 * 1024,
+    });
+    expect(querySession).not.toHaveBeenCalled();
   });
 
-  it("believes a Range it can read (Cloud Storage)", async () => {
-    const t = trackingTransfer(fake({ kind: "partial", stored: 100 }));
+  it("never asks the emulator about a session it has just started", async () => {
+    const { base, querySession } = fake({ kind: "partial", stored: 0 });
+    const t = trackingTransfer(base);
+    const loc = await t.startSession(target, signal);
+    expect(await t.querySession(loc, 2e6, signal)).toEqual({ kind: "partial", stored: 0 });
+    expect(querySession).not.toHaveBeenCalled();
+  });
+
+  it("believes a Range it can read (Cloud Storage), and asks the server from then on", async () => {
+    const { base, querySession } = fake({ kind: "partial", stored: 100 });
+    const t = trackingTransfer(base);
+    await t.startSession(target, signal);
     expect(await t.putChunk("loc", chunk, 0, 2e6, () => {}, signal)).toEqual({
       kind: "partial",
       stored: 100,
     });
-    const done = trackingTransfer(fake({ kind: "complete" }));
-    expect(await done.putChunk("loc", chunk, 0, 2e6, () => {}, signal)).toEqual({
+    await t.querySession("loc", 2e6, signal);
+    expect(querySession).toHaveBeenCalled();
+  });
+
+  it("asks the server about a session from before a reload", async () => {
+    const { base } = fake({ kind: "complete" });
+    const t = trackingTransfer(base);
+    expect(await t.querySession("old", 2e6, signal)).toEqual({ kind: "complete" });
+    expect(await t.putChunk("loc", chunk, 0, 2e6, () => {}, signal)).toEqual({
       kind: "complete",
     });
   });

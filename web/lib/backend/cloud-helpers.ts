@@ -27,6 +27,8 @@ export function firebaseConfig(config: Config): FirebaseRuntimeConfig {
   for (const [k, v] of Object.entries(raw)) if (typeof v === "string") options[k] = v;
   if (!options.projectId)
     throw new NetworkError("The server's Firebase configuration has no project.");
+  // Every project has this domain; the Google popup needs one.
+  if (!options.authDomain) options.authDomain = `${options.projectId}.firebaseapp.com`;
   const emulators = (raw.emulators ?? {}) as Record<string, unknown>;
   const auth = typeof emulators.auth === "string" && emulators.auth ? emulators.auth : null;
   const fs = typeof emulators.firestore === "string" ? hostPort(emulators.firestore) : null;
@@ -83,22 +85,44 @@ export function authError(e: unknown): Error {
 }
 
 /**
- * Cloud Storage uploads: the common protocol, except that a `308` whose
- * `Range` the page cannot read counts the chunk just sent as stored. Real
- * Cloud Storage exposes `Range` (cloud/cors.json); fake-gcs-server does not,
- * and it stores every chunk it answers 308 to.
+ * Cloud Storage uploads: the common protocol, except where the page cannot
+ * read a `308`'s `Range`. Real Cloud Storage exposes it (cloud/cors.json);
+ * fake-gcs-server does not, stores every chunk it answers 308 to, and
+ * finishes an empty object when asked for the state of a fresh session
+ * (`Content-Range: bytes *` + `/N`). So for a session this page started,
+ * until the server shows a Range, the page counts the bytes itself and
+ * answers state queries from that count. A session from before a reload is
+ * asked.
  */
 export function trackingTransfer(base: BlobTransfer): BlobTransfer {
+  const sessions = new Map<string, { stored: number; rangeVisible: boolean }>();
   return {
     putWhole: (target, body, onProgress, signal) => base.putWhole(target, body, onProgress, signal),
-    startSession: (target, signal) => base.startSession(target, signal),
-    querySession: (location, total, signal) => base.querySession(location, total, signal),
+    async startSession(target, signal) {
+      const location = await base.startSession(target, signal);
+      sessions.set(location, { stored: 0, rangeVisible: false });
+      return location;
+    },
+    async querySession(location, total, signal) {
+      const known = sessions.get(location);
+      if (known && !known.rangeVisible) return { kind: "partial", stored: known.stored };
+      return base.querySession(location, total, signal);
+    },
     async putChunk(location, chunk, first, total, onProgress, signal) {
       const state = await base.putChunk(location, chunk, first, total, onProgress, signal);
-      if (state.kind === "partial" && state.stored === 0 && chunk.size > 0) {
-        return { kind: "partial", stored: first + chunk.size };
+      if (state.kind !== "partial") {
+        sessions.delete(location);
+        return state;
       }
-      return state;
+      const entry = sessions.get(location) ?? { stored: 0, rangeVisible: false };
+      sessions.set(location, entry);
+      if (state.stored > 0) {
+        entry.rangeVisible = true;
+        entry.stored = state.stored;
+        return state;
+      }
+      if (chunk.size > 0) entry.stored = first + chunk.size;
+      return { kind: "partial", stored: entry.stored };
     },
   };
 }
