@@ -50,18 +50,25 @@ struct Case {
     rps: Vec<f64>,
     p50: Vec<f64>,
     p99: Vec<f64>,
+    /// The server's CPU time, and its time waiting for a CPU, as % of a run.
+    cpu: Vec<f64>,
+    wait: Vec<f64>,
 }
 
-async fn measure<F, Fut>(name: &str, o: &Options, op: F) -> Result<Case>
+async fn measure<F, Fut>(name: &str, server: u32, o: &Options, op: F) -> Result<Case>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<()>>,
 {
     eprintln!("api: {name}");
     closed_loop(o.concurrency, 1.0, &op).await?; // warm-up
-    let mut case = Case { name: name.to_owned(), rps: vec![], p50: vec![], p99: vec![] };
+    let mut case = Case { name: name.to_owned(), rps: vec![], p50: vec![], p99: vec![], cpu: vec![], wait: vec![] };
     for _ in 0..o.reps {
+        let (cpu0, wait0, t0) = (common::cpu_us(server)?, common::run_queue_wait_us(server), Instant::now());
         let (rps, lat) = closed_loop(o.concurrency, o.secs, &op).await?;
+        let wall = t0.elapsed().as_micros() as f64 / 100.0;
+        case.cpu.push((common::cpu_us(server)? - cpu0) as f64 / wall);
+        case.wait.push(common::run_queue_wait_us(server).saturating_sub(wait0) as f64 / wall);
         case.rps.push(rps);
         case.p50.push(percentile(&lat, 50.0) as f64 / 1000.0);
         case.p99.push(percentile(&lat, 99.0) as f64 / 1000.0);
@@ -92,23 +99,27 @@ pub async fn run(ld: &Server, ng: &Server, lister: &Api, o: &Options, report: &m
 
     let mut cases = Vec::new();
     let nginx_ping = format!("{}/ping", ng.base);
-    cases.push(measure("nginx: GET a 2-byte static file (reference)", o, || get_ok(http.get(&nginx_ping))).await?);
-    let health = format!("{}/api/health", ld.base);
-    cases.push(measure("GET /api/health (the router's floor)", o, || get_ok(http.get(&health))).await?);
-    let resolve = format!("{}/api/s/{token}", ld.base);
-    cases.push(measure("resolve a link: GET /api/s/{token}", o, || get_ok(http.get(&resolve))).await?);
     cases.push(
-        measure(&format!("list {n_files} files in one page: GET /api/files?limit=1000"), o, || {
+        measure("nginx: GET a 2-byte static file (reference)", ng.pid(), o, || get_ok(http.get(&nginx_ping))).await?,
+    );
+    let health = format!("{}/api/health", ld.base);
+    cases.push(measure("GET /api/health (the router's floor)", ld.pid(), o, || get_ok(http.get(&health))).await?);
+    let resolve = format!("{}/api/s/{token}", ld.base);
+    cases.push(measure("resolve a link: GET /api/s/{token}", ld.pid(), o, || get_ok(http.get(&resolve))).await?);
+    cases.push(
+        measure(&format!("list {n_files} files in one page: GET /api/files?limit=1000"), ld.pid(), o, || {
             get_ok(lister.get("/api/files?limit=1000"))
         })
         .await?,
     );
-    cases.push(measure("list the first page: GET /api/files (100)", o, || get_ok(lister.get("/api/files"))).await?);
+    cases.push(
+        measure("list the first page: GET /api/files (100)", ld.pid(), o, || get_ok(lister.get("/api/files"))).await?,
+    );
 
     // begin → PUT 1 KiB → complete; begin and complete timed on their own.
     let begins = std::sync::Mutex::new(Vec::new());
     let completes = std::sync::Mutex::new(Vec::new());
-    let seq = measure("begin + PUT 1 KiB + complete (one upload)", o, || async {
+    let seq = measure("begin + PUT 1 KiB + complete (one upload)", ld.pid(), o, || async {
         let t = Instant::now();
         let (id, target) = uploader.begin("api.bin", payload.len() as u64, crc).await?;
         let begin = t.elapsed();
@@ -134,6 +145,7 @@ pub async fn run(ld: &Server, ng: &Server, lister: &Api, o: &Options, report: &m
                 Spread::of(&c.p50).show(2),
                 Spread::of(&c.p99).show(2),
                 format!("{:.3}", Spread::of(&c.rps).median / reference),
+                format!("{:.0} / {:.0}", Spread::of(&c.cpu).median, Spread::of(&c.wait).median),
             ]
         })
         .collect();
@@ -141,10 +153,14 @@ pub async fn run(ld: &Server, ng: &Server, lister: &Api, o: &Options, report: &m
     report.line(&format!(
         "{} requests in flight (closed loop, keep-alive), {} runs of {} s after a 1 s warm-up; median (min–max) \
          over runs. SQLite store with its bounded pool: 4 read connections and 1 writer. Requests carry an API \
-         token (`Authorization: Bearer`), which costs a SHA-256 and a read per request; links are anonymous.",
+         token (`Authorization: Bearer`), which costs a SHA-256 and a read per request; links are anonymous. The last \
+         column: the server's CPU time and the time its threads waited for a CPU, as % of a run (median).",
         o.concurrency, o.reps, o.secs
     ));
-    report.table(&["operation", "requests/s", "p50 ms", "p99 ms", "vs nginx static"], rows);
+    report.table(
+        &["operation", "requests/s", "p50 ms", "p99 ms", "vs nginx static", "server CPU % / waiting for a CPU %"],
+        rows,
+    );
     let mut b = begins.into_inner().unwrap_or_default();
     let mut c = completes.into_inner().unwrap_or_default();
     b.sort_unstable();
