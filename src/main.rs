@@ -98,17 +98,20 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(a) => match serve(a).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("livedrop: {e:#}");
-                ExitCode::FAILURE
+        Command::Serve(a) => {
+            let served =
+                tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(serve(a)));
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("livedrop: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-        },
-        Command::Client(c) => livedrop::cli::run(c).await,
+        }
+        Command::Client(c) => livedrop::cli::main(c),
     }
 }
