@@ -1,7 +1,8 @@
 // Cloud mode, two people: sign-up through the Auth emulator, an upload to
 // the storage emulator on a signed URL, a share that reaches the recipient
 // through a Firestore listener, a download on a signed GET, a rename seen
-// live, and the owner's activity, live too; then a resumable upload.
+// live, and the owner's activity, live too; then a resumable upload and a
+// public link, whose page does without the Firebase SDK.
 //
 // Not here: "Continue with Google". Its popup needs Google's gapi script
 // (https://apis.google.com/js/api.js), even against the Auth emulator, so it
@@ -167,5 +168,29 @@ test("cloud: a resumable upload to the storage emulator tracks its own bytes", a
   await expect(o.getByTestId("upload-status")).toHaveText(/Uploaded/, { timeout: 60_000 });
   await expect(o.getByRole("link", { name: "big-cloud.bin" })).toBeVisible();
   expect(chunks).toEqual([`bytes 0-8388607/${size}`, `bytes 8388608-${size - 1}/${size}`]);
+
+  // A public link: its page works without the Firebase SDK, which it never loads.
+  await o.getByRole("button", { name: "Share big-cloud.bin" }).click();
+  const dialog = o.getByRole("dialog");
+  await dialog.getByRole("button", { name: "Create link" }).click();
+  const url = await dialog.getByLabel(/New link/).inputValue();
+  expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{20,}$/);
+  const anon = await browser.newContext();
+  const p = await anon.newPage();
+  const scripts: Promise<string>[] = [];
+  p.on("response", (res) => {
+    if (res.url().endsWith(".js")) scripts.push(res.text().catch(() => ""));
+  });
+  await p.goto(url);
+  await expect(p.getByTestId("link-name")).toHaveText("big-cloud.bin");
+  const downloadPromise = p.waitForEvent("download");
+  await p.getByRole("button", { name: "Download" }).click();
+  const download = await downloadPromise;
+  expect(readFileSync((await download.path())!).equals(body)).toBe(true);
+  const loaded = await Promise.all(scripts);
+  expect(loaded.length).toBeGreaterThan(3);
+  expect(loaded.filter((js) => js.includes("identitytoolkit"))).toEqual([]);
+  await shot(p, "cloud-04-public-link");
+  await anon.close();
   await owner.context.close();
 });

@@ -82,8 +82,9 @@ describe("CloudBackend", () => {
   });
   afterEach(() => vi.unstubAllGlobals());
 
-  it("talks to the emulators the server names", () => {
-    new CloudBackend(config(true));
+  it("talks to the emulators the server names", async () => {
+    const b = new CloudBackend(config(true));
+    await b.me();
     expect(emulatorCalls).toEqual([
       ["auth", "http://127.0.0.1:9099"],
       ["firestore", "127.0.0.1", 8086],
@@ -147,6 +148,23 @@ describe("CloudBackend", () => {
     const { sendEmailVerification, signOut } = await import("firebase/auth");
     expect(sendEmailVerification).toHaveBeenCalled();
     expect(signOut).toHaveBeenCalled();
+  });
+
+  it("opens a public link without starting Firebase", async () => {
+    const { getAuth } = await import("firebase/auth");
+    vi.mocked(getAuth).mockClear();
+    const seen: Headers[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (_url: string, init: RequestInit) => {
+        seen.push(new Headers(init.headers));
+        return new Response(JSON.stringify({ name: "a.txt" }), { status: 200 });
+      }),
+    );
+    const b = new CloudBackend(config(true));
+    await b.linkInfo("tok");
+    expect(getAuth).not.toHaveBeenCalled();
+    expect(seen[0]!.get("Authorization")).toBeNull();
   });
 
   it("has no API tokens", async () => {

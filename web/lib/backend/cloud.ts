@@ -3,38 +3,14 @@
 // on Cloud Storage's signed URLs, and live data from Firestore listeners.
 //
 // Loaded only by `import("./cloud")` in cloud mode (lib/backend/index.ts),
-// so the Firebase SDK never reaches a self-hosted page.
+// and it loads the Firebase SDK (firebase-sdk.ts) only when someone's
+// identity matters: a public link's page (/s/...) never downloads it.
 
-import { initializeApp } from "firebase/app";
-import {
-  GoogleAuthProvider,
-  connectAuthEmulator,
-  createUserWithEmailAndPassword,
-  getAuth,
-  sendEmailVerification,
-  signInWithEmailAndPassword,
-  signInWithPopup,
-  signOut as firebaseSignOut,
-  type Auth,
-  type User as FirebaseUser,
-} from "firebase/auth";
-import {
-  collection,
-  connectFirestoreEmulator,
-  getFirestore,
-  limit,
-  onSnapshot,
-  orderBy,
-  query,
-  where,
-  type Firestore,
-  type Query,
-} from "firebase/firestore";
-import { authError, firebaseConfig, trackingTransfer } from "./cloud-helpers";
-import { ApiError } from "./errors";
-import { ACTIVITY_LIMIT } from "./feed";
-import { FirestoreLive, type Listen, type LiveCollection } from "./firestore-live";
-import { SelfHostedBackend, blobTransfer, type Method } from "./selfhosted";
+import { firebaseConfig, trackingTransfer, type FirebaseRuntimeConfig } from "./cloud-helpers";
+import { ApiError, NetworkError } from "./errors";
+import type { FirebaseSession, FirebaseUser } from "./firebase-sdk";
+import { FirestoreLive } from "./firestore-live";
+import { SelfHostedBackend, blobTransfer } from "./selfhosted";
 import type {
   ApiToken,
   BlobTransfer,
@@ -45,9 +21,6 @@ import type {
   Me,
   User,
 } from "./types";
-
-/** As many files per live list as the self-hosted feed sends. */
-const LIST_LIMIT = 1000;
 
 function notSupported(): Promise<never> {
   return Promise.reject(
@@ -62,51 +35,49 @@ function notSupported(): Promise<never> {
 export class CloudBackend extends SelfHostedBackend {
   override readonly transfer: BlobTransfer = trackingTransfer(blobTransfer);
   override readonly features: Features = { apiTokens: false, googleSignIn: true };
-  private readonly auth: Auth;
-  private readonly db: Firestore;
-  private readonly ready: Promise<void>;
+  private readonly fb: FirebaseRuntimeConfig;
+  private sdk: Promise<FirebaseSession> | null = null;
   private liveData: FirestoreLive | null = null;
-  /** Addresses need no verification on the Auth emulator (the server says so too). */
-  private readonly emulated: boolean;
 
   constructor(config: Config) {
     super(config);
-    const fb = firebaseConfig(config);
-    this.emulated = fb.authEmulator !== null;
-    const app = initializeApp(fb.options, "livedrop");
-    this.auth = getAuth(app);
-    if (fb.authEmulator) connectAuthEmulator(this.auth, fb.authEmulator, { disableWarnings: true });
-    this.db = getFirestore(app);
-    if (fb.firestoreEmulator) {
-      connectFirestoreEmulator(this.db, fb.firestoreEmulator[0], fb.firestoreEmulator[1]);
+    this.fb = firebaseConfig(config);
+  }
+
+  /** The Firebase SDK, started on first use. */
+  private firebase(): Promise<FirebaseSession> {
+    if (!this.sdk) {
+      this.sdk = import("./firebase-sdk").then(
+        (m) => m.startFirebase(this.fb),
+        () => {
+          this.sdk = null;
+          throw new NetworkError();
+        },
+      );
     }
-    // Signed out in another tab: the listeners are refused from then on,
-    // the live status goes offline, and the session sends this tab to sign-in.
-    this.ready = this.auth.authStateReady();
+    return this.sdk;
   }
 
   protected override async authHeaders(): Promise<Record<string, string>> {
-    await this.ready;
-    const user = this.auth.currentUser;
-    // getIdToken refreshes the token when it is about to expire.
+    const user = await (await this.firebase()).currentUser();
+    // getIdToken refreshes the token when it is about to expire. Signed out
+    // in another tab: the listeners are refused from then on, the live
+    // status goes offline, and the session sends this tab to sign-in.
     return user ? { Authorization: `Bearer ${await user.getIdToken()}` } : {};
   }
 
   protected override async recover(err: ApiError): Promise<boolean> {
     // A token the server refused (expired in the meantime, revoked): once
     // more with a fresh one.
-    const user = this.auth.currentUser;
-    if (err.status !== 401 || !user) return false;
+    if (err.status !== 401) return false;
+    const user = await (await this.firebase()).currentUser();
+    if (!user) return false;
     try {
       await user.getIdToken(true);
       return true;
     } catch {
       return false;
     }
-  }
-
-  private async api<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    return this.request<T>(method, path, body);
   }
 
   /**
@@ -118,65 +89,41 @@ export class CloudBackend extends SelfHostedBackend {
   private async welcome(user: FirebaseUser): Promise<User> {
     const me = await this.me();
     if (me) return me.user;
-    if (!user.emailVerified && !this.emulated) {
-      await sendEmailVerification(user).catch(() => {});
-      const address = user.email ?? "your address";
-      await firebaseSignOut(this.auth).catch(() => {});
+    if (!user.emailVerified && !this.fb.authEmulator) {
+      const sdk = await this.firebase();
+      await sdk.sendVerification(user).catch(() => {});
+      await sdk.signOut().catch(() => {});
       throw new ApiError(
         403,
         "email_not_verified",
-        `Confirm your e-mail address first: we sent a link to ${address}. Open it, then sign in.`,
+        `Confirm your e-mail address first: we sent a link to ${user.email ?? "your address"}. Open it, then sign in.`,
       );
     }
     throw new ApiError(401, "unauthenticated", "The server did not accept this account.");
   }
 
   override async signUp(email: string, password: string): Promise<User> {
-    let user: FirebaseUser;
-    try {
-      user = (await createUserWithEmailAndPassword(this.auth, email, password)).user;
-    } catch (e) {
-      throw authError(e);
-    }
-    return this.welcome(user);
+    return this.welcome(await (await this.firebase()).signUp(email, password));
   }
 
   override async signIn(email: string, password: string): Promise<User> {
-    let user: FirebaseUser;
-    try {
-      user = (await signInWithEmailAndPassword(this.auth, email, password)).user;
-    } catch (e) {
-      throw authError(e);
-    }
-    return this.welcome(user);
+    return this.welcome(await (await this.firebase()).signIn(email, password));
   }
 
   override async signInWithGoogle(): Promise<User> {
-    let user: FirebaseUser;
-    try {
-      const provider = new GoogleAuthProvider();
-      provider.setCustomParameters({ prompt: "select_account" });
-      user = (await signInWithPopup(this.auth, provider)).user;
-    } catch (e) {
-      throw authError(e);
-    }
-    return this.welcome(user);
+    return this.welcome(await (await this.firebase()).signInWithGoogle());
   }
 
   override async signOut(): Promise<void> {
-    this.stopLive();
-    try {
-      await firebaseSignOut(this.auth);
-    } catch (e) {
-      throw authError(e);
-    }
+    this.liveData?.close();
+    this.liveData = null;
+    await (await this.firebase()).signOut();
   }
 
   override async me(): Promise<Me | null> {
-    await this.ready;
-    if (!this.auth.currentUser) return null;
+    if (!(await (await this.firebase()).currentUser())) return null;
     try {
-      return await this.api<Me>("GET", "/api/me");
+      return await this.request<Me>("GET", "/api/me");
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return null;
       throw e;
@@ -195,61 +142,27 @@ export class CloudBackend extends SelfHostedBackend {
     return notSupported();
   }
 
-  /** The query behind each live list; each carries the reader's id, as firestore.rules require. */
-  private query(name: LiveCollection, uid: string): Query {
-    const files = collection(this.db, "files");
-    switch (name) {
-      case "files":
-        return query(
-          files,
-          where("owner_id", "==", uid),
-          where("status", "==", "ready"),
-          orderBy("updated_at", "desc"),
-          limit(LIST_LIMIT),
-        );
-      case "shared":
-        return query(
-          files,
-          where("readers", "array-contains", uid),
-          where("status", "==", "ready"),
-          orderBy("updated_at", "desc"),
-          limit(LIST_LIMIT),
-        );
-      case "activity":
-        return query(
-          collection(this.db, "activity"),
-          where("owner_id", "==", uid),
-          orderBy("logged_at", "desc"),
-          limit(ACTIVITY_LIMIT),
-        );
-    }
-  }
-
-  private stopLive() {
-    this.liveData?.close();
-    this.liveData = null;
-  }
-
   override live(): LiveData {
     if (!this.liveData) {
-      const listen: Listen = (name, onResult, onError) => {
-        const uid = this.auth.currentUser?.uid;
-        if (!uid) {
-          onError(new ApiError(401, "unauthenticated", "Signed out."));
-          return () => {};
-        }
-        return onSnapshot(
-          this.query(name, uid),
-          { includeMetadataChanges: true },
-          (snap) =>
-            onResult({
-              docs: snap.docs.map((d) => ({ id: d.id, data: d.data() })),
-              fromCache: snap.metadata.fromCache,
-            }),
-          onError,
-        );
-      };
-      this.liveData = new FirestoreLive({ listen });
+      const sdk = this.firebase();
+      this.liveData = new FirestoreLive({
+        listen: (name, onResult, onError) => {
+          let stop: (() => void) | null = null;
+          let stopped = false;
+          sdk.then(
+            (s) => {
+              if (!stopped) stop = s.listen(name, onResult, onError);
+            },
+            (e) => {
+              if (!stopped) onError(e);
+            },
+          );
+          return () => {
+            stopped = true;
+            stop?.();
+          };
+        },
+      });
     }
     return this.liveData;
   }

@@ -182,13 +182,17 @@ export class SelfHostedBackend implements Backend {
     return false;
   }
 
+  /**
+   * One API call. `anonymous`: without credentials (public links), so that
+   * cloud mode need not load the Firebase SDK for them.
+   */
   protected async request<T>(
     method: Method,
     path: string,
     body?: unknown,
-    retried = false,
+    { retried = false, anonymous = false }: { retried?: boolean; anonymous?: boolean } = {},
   ): Promise<T> {
-    const headers: Record<string, string> = await this.authHeaders(method);
+    const headers: Record<string, string> = anonymous ? {} : await this.authHeaders(method);
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let res: Response;
     try {
@@ -203,8 +207,8 @@ export class SelfHostedBackend implements Backend {
     }
     if (!res.ok) {
       const err = errorFromBody(res.status, await res.text(), res.headers.get("Retry-After"));
-      if (!retried && (await this.recover(err, path))) {
-        return this.request<T>(method, path, body, true);
+      if (!retried && !anonymous && (await this.recover(err, path))) {
+        return this.request<T>(method, path, body, { retried: true });
       }
       throw err;
     }
@@ -359,14 +363,14 @@ export class SelfHostedBackend implements Backend {
   }
 
   linkInfo(token: string): Promise<PublicLink> {
-    return this.request("GET", `/api/s/${enc(token)}`);
+    return this.request("GET", `/api/s/${enc(token)}`, undefined, { anonymous: true });
   }
 
   linkDownload(
     token: string,
     options: { password?: string; inline?: boolean },
   ): Promise<SignedUrl> {
-    return this.request("POST", `/api/s/${enc(token)}/download`, options);
+    return this.request("POST", `/api/s/${enc(token)}/download`, options, { anonymous: true });
   }
 
   live(): LiveData {
