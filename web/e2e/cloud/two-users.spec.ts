@@ -194,3 +194,17 @@ test("cloud: a resumable upload to the storage emulator tracks its own bytes", a
   await anon.close();
   await owner.context.close();
 });
+
+test("cloud: signing out in one tab sends the other tab to sign-in", async ({ browser }) => {
+  const { context, page } = await cloudUser(browser, "tabs");
+  // A second tab of the same browser shares the Firebase session.
+  const other = await context.newPage();
+  await other.goto("/shared/");
+  await expect(other.locator(".live")).toHaveText("Live");
+  await page.getByRole("button", { name: /sign out/i }).click();
+  await expect(page).toHaveURL(/\/signin\//);
+  // Its listeners are refused from then on; after a few tries it checks the
+  // session, finds none, and goes to sign-in.
+  await expect(other).toHaveURL(/\/signin\//, { timeout: 30_000 });
+  await context.close();
+});
