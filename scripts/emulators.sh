@@ -156,7 +156,8 @@ start() {
   (cd "$STATE" && launch auth "$AUTH_PORT" env NO_UPDATE_NOTIFIER=1 FIREBASE_CLI_DISABLE_UPDATE_CHECK=1 \
     "$firebase" emulators:start --only auth --project "$PROJECT" --config "$ROOT/firebase.json")
   launch storage "$STORAGE_PORT" "$fake" -scheme http -host "$HOST" -port "$STORAGE_PORT" \
-    -backend filesystem -filesystem-root "$STATE/gcs" -public-host "$HOST:$STORAGE_PORT" -log-level warn
+    -backend filesystem -filesystem-root "$STATE/gcs" -public-host "$HOST:$STORAGE_PORT" -log-level warn \
+    -cors-headers x-goog-resumable
 
   wait_for firestore "http://$HOST:$FIRESTORE_PORT/" 90
   wait_for storage "http://$HOST:$STORAGE_PORT/storage/v1/b" 30

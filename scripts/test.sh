@@ -45,4 +45,7 @@ step "browser tests (Playwright + Chromium against livedrop serve)"
 cargo build --bin livedrop
 (cd web && LIVEDROP_BIN="$PWD/../target/debug/livedrop" npm run e2e)
 
+step "browser tests in cloud mode (emulators, fake-gcs-server, livedrop serve --backend firebase)"
+(cd web && LIVEDROP_BIN="$PWD/../target/debug/livedrop" npm run e2e:cloud)
+
 step "all green"
