@@ -33,7 +33,7 @@ if [ -x scripts/emulators.sh ]; then
 fi
 
 step "Rust tests"
-cargo test --all-targets
+cargo test --lib --bins --tests  # benches run only from benches/run.sh
 
 step "web unit tests"
 (cd web && npm test)
