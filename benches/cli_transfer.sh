@@ -90,20 +90,24 @@ for run in $(seq "$RUNS"); do
   CURL_PUT+=("$(elapsed "$t0" "$t1")")
   curl -sf -o /dev/null -H "$AUTH" -H 'content-type: application/json' -d '{}' "$BASE/api/uploads/$CURL_ID/complete"
 
-  # livedrop get
-  rm -f "$WORK/out-cli.bin"
-  t0=$(now)
-  "${TIMED[@]}" "$BIN" get -q "$ID" -o "$WORK/out-cli.bin" >/dev/null
-  t1=$(now)
-  CLI_GET+=("$(elapsed "$t0" "$t1")"); GET_RSS=$(rss)
-
-  # curl GET of the same bytes from a signed URL
-  URL=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d '{}' "$BASE/api/files/$ID/download" | json url)
-  rm -f "$WORK/out-curl.bin"
-  t0=$(now)
-  curl -sf -o "$WORK/out-curl.bin" "$BASE$URL"
-  t1=$(now)
-  CURL_GET+=("$(elapsed "$t0" "$t1")")
+  # Downloads: who goes first alternates, so that neither always reads
+  # what the other has just brought into the page cache.
+  cli_get() {
+    rm -f "$WORK/out-cli.bin"
+    t0=$(now)
+    "${TIMED[@]}" "$BIN" get -q "$ID" -o "$WORK/out-cli.bin" >/dev/null
+    t1=$(now)
+    CLI_GET+=("$(elapsed "$t0" "$t1")"); GET_RSS=$(rss)
+  }
+  curl_get() {
+    URL=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d '{}' "$BASE/api/files/$ID/download" | json url)
+    rm -f "$WORK/out-curl.bin"
+    t0=$(now)
+    curl -sf -o "$WORK/out-curl.bin" "$BASE$URL"
+    t1=$(now)
+    CURL_GET+=("$(elapsed "$t0" "$t1")")
+  }
+  if [ $((run % 2)) = 1 ]; then cli_get; curl_get; else curl_get; cli_get; fi
 
   cmp -s "$WORK/out-cli.bin" "$WORK/file.bin" || { echo "livedrop get returned other bytes" >&2; exit 1; }
   rm -f "$WORK/out-cli.bin" "$WORK/out-curl.bin"

@@ -68,7 +68,7 @@ impl Paths {
     pub fn save_credentials(&self, c: &Credentials) -> Result<()> {
         Self::ensure_dir(&self.dir)?;
         let raw = serde_json::to_vec_pretty(c).map_err(|e| CliError::failure(e.to_string()))?;
-        write_private(&self.credentials_path(), &raw)
+        write_private(&self.credentials_path(), &raw, true)
     }
 
     /// Reads a transfer's saved state; `None` if there is none or it is unreadable.
@@ -81,7 +81,9 @@ impl Paths {
         let dir = self.transfers_dir();
         Self::ensure_dir(&dir)?;
         let raw = serde_json::to_vec(state).map_err(|e| CliError::failure(e.to_string()))?;
-        write_private(&dir.join(format!("{key}.json")), &raw)
+        // Not synced: losing it to a crash only means starting over, and
+        // an fsync on a busy disk can cost more than a small transfer.
+        write_private(&dir.join(format!("{key}.json")), &raw, false)
     }
 
     pub fn remove_state(&self, key: &str) {
@@ -89,15 +91,18 @@ impl Paths {
     }
 }
 
-/// Writes a file only its owner may read, atomically (temp file + rename).
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+/// Writes a file only its owner may read, atomically (temp file + rename),
+/// and with `durable`, synced to disk before it replaces the old one.
+fn write_private(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(&tmp).map_err(|e| CliError::io("write", &tmp, &e))?;
-    f.write_all(contents).and_then(|_| f.sync_all()).map_err(|e| CliError::io("write", &tmp, &e))?;
+    f.write_all(contents)
+        .and_then(|_| if durable { f.sync_all() } else { Ok(()) })
+        .map_err(|e| CliError::io("write", &tmp, &e))?;
     std::fs::rename(&tmp, path).map_err(|e| CliError::io("write", path, &e))?;
     Ok(())
 }
