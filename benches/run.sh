@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # livedrop's benchmark suite, in one command (not part of the test run):
 #
-#   bash benches/run.sh            # the full suite; writes benches/RESULTS.md (~15 min)
+#   bash benches/run.sh            # the full suite; writes benches/RESULTS.md (~10 min after the build)
 #   bash benches/run.sh --quick    # small sizes, a smoke test; writes target/bench-quick.md
 #   bash benches/run.sh --only feed --subscribers 10000   # writes target/bench-partial.md
 #
@@ -39,11 +39,12 @@ for tool in taskset getconf sync; do
   have "$tool" || { echo "run.sh: $tool is missing (util-linux / coreutils / libc-bin)" >&2; exit 1; }
 done
 
-cargo build --release --bin livedrop
+# livedrop, and the Vercel functions (api/*.rs) whose size and start part 4 measures.
+cargo build --release --bins
 # Build the suite once and run that executable (another `cargo bench` would
 # rebuild whenever the tree changed in between).
 suite=$(cargo bench --bench suite --no-run --message-format=json |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+  grep '"name":"suite"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$suite" ] || { echo "run.sh: could not build benches/suite" >&2; exit 1; }
 
 # 10,000 WebSocket subscribers need more than 10,000 descriptors in the server

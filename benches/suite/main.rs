@@ -10,9 +10,11 @@
 //! - `transfers`: part 1, bytes through signed URLs against nginx.
 //! - `feed`: part 2, WebSocket subscribers and delivery latency.
 //! - `api`: part 3, requests per second and latency of API operations.
+//! - `cloud`: part 4, Firestore round trips per operation, function binaries.
 //! - `report`: the Markdown.
 
 mod api;
+mod cloud;
 mod common;
 mod feed;
 mod report;
@@ -27,7 +29,7 @@ use common::Cores;
 use report::Report;
 
 const USAGE: &str = "\
-usage: suite [--quick] [--only transfers,feed,api] [--out FILE] [--livedrop BIN]
+usage: suite [--quick] [--only transfers,feed,api,cloud] [--out FILE] [--livedrop BIN]
              [--big-mib N] [--small-count N] [--subscribers N,N] [--reps N] [--round-secs N]
              [--api-secs S] [--api-concurrency N]
 
@@ -44,7 +46,7 @@ struct Args {
 
 fn parse_args() -> Result<Args> {
     let mut a = Args {
-        only: vec!["transfers".into(), "feed".into(), "api".into()],
+        only: vec!["transfers".into(), "feed".into(), "api".into(), "cloud".into()],
         out: None,
         livedrop: PathBuf::from("target/release/livedrop"),
         transfers: transfers::Options {
@@ -101,8 +103,8 @@ fn parse_args() -> Result<Args> {
         }
     }
     for part in &a.only {
-        if !["transfers", "feed", "api"].contains(&part.as_str()) {
-            bail!("unknown part {part}: use transfers, feed or api");
+        if !["transfers", "feed", "api", "cloud"].contains(&part.as_str()) {
+            bail!("unknown part {part}: use transfers, feed, api or cloud");
         }
     }
     Ok(a)
@@ -201,6 +203,12 @@ async fn run(a: Args, cores: Cores) -> Result<Report> {
     }
     if wants("feed") {
         feed::run(&livedrop, dir, cores, &a.feed, &mut report).await?;
+    }
+    if wants("cloud") {
+        if let Err(e) = cloud::run(dir, a.transfers.reps.max(5), &mut report).await {
+            report.h2("4. Cloud mode");
+            report.line(&format!("Not measured: {e:#}"));
+        }
     }
     Ok(report)
 }

@@ -1,0 +1,206 @@
+//! Part 4: what cloud mode costs. Firestore round trips per API operation,
+//! counted on the Firestore emulator through the service the API handlers
+//! call, and the size and cold start of each Vercel function binary.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use livedrop::blob::disk::DiskBlobs;
+use livedrop::blob::signing::Signer;
+use livedrop::cloud::emulator::FirestoreEmulator;
+use livedrop::cloud::firestore::FirestoreStore;
+use livedrop::config::Config;
+use livedrop::domain::{ContentType, Crc32c, Email, FileName, User, UserId, random_token};
+use livedrop::feed::NoFeed;
+use livedrop::service::{NewLink, NewUpload, Service};
+use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey};
+
+use crate::common::{self, Spread};
+use crate::report::Report;
+
+/// The Vercel functions (`api/*.rs`), built in release by `benches/run.sh`.
+const FUNCTIONS: [&str; 3] = ["account", "files", "public"];
+
+struct Counted {
+    rows: Vec<Vec<String>>,
+    over: Vec<String>,
+}
+
+impl Counted {
+    async fn count<T>(
+        &mut self,
+        store: &FirestoreStore,
+        name: &str,
+        write: bool,
+        op: impl std::future::Future<Output = livedrop::Result<T>>,
+    ) -> Result<T> {
+        let before = store.round_trips();
+        let out = op.await.with_context(|| name.to_owned())?;
+        let n = store.round_trips() - before;
+        let budget = if write { 3 } else { 2 };
+        if n > budget {
+            self.over.push(format!("{name} ({n})"));
+        }
+        self.rows.push(vec![
+            name.to_owned(),
+            if write { "write" } else { "read" }.into(),
+            n.to_string(),
+            format!("≤ {budget}{}", if n > budget { " ✗" } else { "" }),
+        ]);
+        Ok(out)
+    }
+}
+
+fn person(name: &str) -> Result<User> {
+    Ok(User { id: UserId::generate(), email: Email::parse(&format!("{name}-{}@bench.example", random_token(4)))? })
+}
+
+async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Report) -> Result<()> {
+    let project = format!("demo-livedrop-bench-{}", random_token(4).to_lowercase());
+    let store = Arc::new(FirestoreStore::connect_emulator(&project, emulator.host()).await?);
+    // Bytes go to disk here: only the metadata calls are counted.
+    let blobs = Arc::new(DiskBlobs::open(&dir.join("cloud-blobs"), Signer::new([7; 32]))?);
+    let service = Service::new(store.clone(), blobs.clone(), Arc::new(NoFeed), Config::default());
+    let (ann, bob) = (person("ann")?, person("bob")?);
+    for u in [&ann, &bob] {
+        store.create_user(u).await?;
+    }
+    let s = &*store;
+    let mut c = Counted { rows: vec![], over: vec![] };
+    c.count(s, "first request of a person to an instance (profile, welcome)", true, async {
+        let known = s.user_by_id(&ann.id).await?;
+        if known.as_ref() != Some(&ann) {
+            s.upsert_user(&ann).await?;
+        }
+        service.welcome(&ann).await
+    })
+    .await?;
+    let data = bytes::Bytes::from_static(b"cloud-mode round trips");
+    let new = NewUpload {
+        name: FileName::parse("a.txt")?,
+        size: data.len() as u64,
+        content_type: ContentType::parse(Some("text/plain"))?,
+        crc32c: Crc32c::of(&data),
+    };
+    let (file, _) = c.count(s, "POST /api/uploads (begin)", true, service.begin_upload(&ann, new)).await?;
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(data.clone())]);
+    blobs.put_object(&file.id, data.len() as u64, body).await?;
+    c.count(s, "POST /api/uploads/{id}/complete", true, service.complete_upload(&ann, &file.id)).await?;
+    let q = FileQuery {
+        user: ann.id.clone(),
+        scope: Scope::Mine,
+        sort: SortKey::Updated,
+        descending: true,
+        offset: 0,
+        limit: 100,
+    };
+    c.count(s, "GET /api/files", false, service.list(&ann, q.clone())).await?;
+    c.count(s, "GET /api/files/{id} (owner: shares, links)", false, service.details(&ann, &file.id)).await?;
+    c.count(s, "PATCH /api/files/{id} (rename)", true, service.rename(&ann, &file.id, FileName::parse("b.txt")?))
+        .await?;
+    c.count(s, "POST /api/files/{id}/shares", true, service.share(&ann, &file.id, bob.email.clone())).await?;
+    let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q };
+    c.count(s, "GET /api/files?scope=shared", false, service.list(&bob, shared)).await?;
+    c.count(s, "POST /api/files/{id}/download (recipient)", true, service.download(&bob, &file.id, false)).await?;
+    let link = NewLink { expires_in: None, password: None, max_downloads: Some(10) };
+    let (view, token) =
+        c.count(s, "POST /api/files/{id}/links", true, service.create_link(&ann, &file.id, link)).await?;
+    c.count(s, "GET /api/files/{id}/links", false, service.links(&ann, &file.id)).await?;
+    c.count(s, "GET /api/s/{token} (resolve a link)", false, service.link_info(&token)).await?;
+    c.count(s, "POST /api/s/{token}/download", true, service.link_download(&token, None, false)).await?;
+    c.count(s, "GET /api/activity", false, service.activity(&ann, None, 100)).await?;
+    c.count(s, "GET /api/files/{id}/activity", false, service.activity(&ann, Some(&file.id), 100)).await?;
+    c.count(s, "DELETE /api/links/{id}", true, service.revoke_link(&ann, &view.id)).await?;
+    c.count(s, "DELETE /api/files/{id}/shares/{email}", true, service.unshare(&ann, &file.id, bob.email.clone()))
+        .await?;
+    c.count(s, "DELETE /api/files/{id}", true, service.delete(&ann, &file.id)).await?;
+
+    report.h2("4. Cloud mode");
+    report.line(
+        "Firestore round trips per API operation, counted by the Firestore store (`round_trips()`) on the Firestore \
+         emulator, through the service the API handlers call (bytes on disk here: only metadata is counted). \
+         Authenticating a request verifies the ID token locally and costs no round trip once an instance knows the \
+         person; the first row is what the first request of a person to a fresh instance adds.",
+    );
+    report.table(&["operation", "kind", "round trips", "target"], c.rows);
+    if c.over.is_empty() {
+        report.line("Every operation is within its target.");
+    } else {
+        report.line(&format!("Over the target: {}.", c.over.join(", ")));
+    }
+    Ok(())
+}
+
+/// Starts a function binary as `vercel dev` would (`VERCEL_DEV_PORT`) and
+/// times it until it answers `GET /api/health`.
+async fn cold_start(bin: &Path, env: &[(&str, String)]) -> Result<Duration> {
+    let port = common::free_port()?;
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .env("VERCEL_DEV_PORT", port.to_string())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/health");
+    let answered = loop {
+        if http.get(&url).send().await.is_ok() {
+            break Some(start.elapsed());
+        }
+        if child.try_wait()?.is_some() || start.elapsed() > Duration::from_secs(20) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    answered.ok_or_else(|| anyhow::anyhow!("{} did not answer within 20 s", bin.display()))
+}
+
+async fn functions(emulator: &FirestoreEmulator, reps: usize, report: &mut Report) -> Result<()> {
+    let env = [
+        ("LIVEDROP_FIREBASE_PROJECT", "demo-livedrop-bench".to_owned()),
+        ("FIRESTORE_EMULATOR_HOST", emulator.host().to_owned()),
+        ("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099".to_owned()),
+        ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:4443".to_owned()),
+        ("LIVEDROP_GCS_BUCKET", "bench".to_owned()),
+    ];
+    let mut rows = Vec::new();
+    for name in FUNCTIONS {
+        let bin = Path::new("target/release").join(name);
+        if !bin.exists() {
+            bail!("{} is missing: `cargo build --release --bins` builds it", bin.display());
+        }
+        let size = std::fs::metadata(&bin)?.len();
+        let mut times = Vec::new();
+        for _ in 0..reps {
+            times.push(cold_start(&bin, &env).await?.as_secs_f64() * 1000.0);
+        }
+        rows.push(vec![
+            format!("`api/{name}.rs`"),
+            format!("{:.1}", size as f64 / (1 << 20) as f64),
+            Spread::of(&times).show(1),
+        ]);
+    }
+    report.line(&format!(
+        "Vercel function binaries (`cargo build --release`, as the Rust builder makes them): size, and cold start \
+         from exec to the first answer on `VERCEL_DEV_PORT` with the emulators' settings, {reps} starts each, \
+         median (min–max). On Vercel the platform's own start comes on top."
+    ));
+    report.table(&["function", "MiB", "cold start ms"], rows);
+    Ok(())
+}
+
+pub async fn run(dir: &Path, reps: usize, report: &mut Report) -> Result<()> {
+    eprintln!("cloud: starting the Firestore emulator");
+    let emulator = FirestoreEmulator::from_env_or_start().await?;
+    round_trips(&emulator, dir, report).await?;
+    eprintln!("cloud: function binaries");
+    functions(&emulator, reps, report).await
+}
