@@ -702,7 +702,13 @@ pub async fn download(http: &reqwest::Client, paths: &Paths, src: Source, dest: 
                     .truncate(false)
                     .open(part)
                     .map_err(|e| CliError::io("write", part, &e))?;
-                f.set_len(offset).map_err(|e| CliError::io("write", part, &e))?;
+                // Only when needed: on ext4, truncating a file to zero makes
+                // its close start writing back everything written to it
+                // (`auto_da_alloc`), which made downloads a third slower.
+                let len = f.metadata().map_err(|e| CliError::io("write", part, &e))?.len();
+                if len != offset {
+                    f.set_len(offset).map_err(|e| CliError::io("write", part, &e))?;
+                }
                 f.seek(SeekFrom::Start(offset)).map_err(|e| CliError::io("write", part, &e))?;
                 Box::new(f)
             }
