@@ -220,7 +220,9 @@ pub async fn put(
 pub fn destination(output: Option<&Path>, name: &str, force: bool) -> Dest {
     match output {
         Some(p) if p.as_os_str() == "-" => Dest::Stdout,
-        Some(p) if p.is_dir() => Dest::File { path: p.join(name), force },
+        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
+            Dest::File { path: p.join(name), force }
+        }
         Some(p) => Dest::File { path: p.to_owned(), force },
         None => Dest::File { path: PathBuf::from(name), force },
     }
