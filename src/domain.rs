@@ -136,6 +136,12 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The placeholder address of a profile whose address moved to another
+    /// profile: unique, and no one's mailbox (`.invalid`, RFC 2606).
+    pub fn moved_away(id: &UserId) -> Email {
+        Email(format!("moved+{}@livedrop.invalid", id.as_str().to_lowercase()))
+    }
 }
 
 impl std::fmt::Display for Email {

@@ -174,11 +174,15 @@ impl MetadataStore for FirestoreStore {
                 let tx = tx.unwrap_or_default();
                 let old: Option<UserDoc> = docs[0].as_ref().map(decode).transpose()?;
                 let holder: Option<UserDoc> = docs[1].as_ref().map(decode).transpose()?;
-                if holder.is_some_and(|h| h.id != doc.id) {
-                    self.rpc.rollback(tx).await;
-                    return Err(Error::EmailTaken.into());
-                }
                 let mut writes = vec![rpc::set(&user_path, &doc)?, rpc::set(&email_path, &doc)?];
+                // The address moved to this person: the old profile keeps a
+                // placeholder, so that its own later update deletes nothing
+                // of ours.
+                if let Some(h) = holder.filter(|h| h.id != doc.id) {
+                    let id = UserId::parse(&h.id)?;
+                    let moved = UserDoc::from(&User { email: Email::moved_away(&id), id });
+                    writes.push(rpc::set(&self.path(USERS, &moved.id), &moved)?);
+                }
                 if let Some(old) = old.filter(|o| o.email != doc.email)
                     && let Ok(old_email) = Email::parse(&old.email)
                 {

@@ -52,7 +52,11 @@ pub struct Page<T> {
 pub trait MetadataStore: Send + Sync + 'static {
     /// Creates a person; `Error::EmailTaken` if the address has one already.
     async fn create_user(&self, user: &User) -> Result<()>;
-    /// Creates or updates a person's profile (cloud: kept from ID tokens).
+    /// Creates or updates a person's profile (cloud: kept from ID tokens,
+    /// whose provider is the authority on addresses). If another profile
+    /// holds the address (an account deleted and made again, an address
+    /// moved), the address moves to `user`, and the other profile keeps
+    /// `Email::moved_away` of its id.
     async fn upsert_user(&self, user: &User) -> Result<()>;
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;

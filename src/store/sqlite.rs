@@ -283,11 +283,19 @@ impl MetadataStore for SqliteStore {
         let user = user.clone();
         self.db
             .write(move |tx| {
+                if let Some(holder) = tx
+                    .query_row("SELECT id FROM users WHERE email = ?1 AND id <> ?2", params![user.email.as_str(), user.id.as_str()], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()?
+                {
+                    let moved = Email::moved_away(&UserId::parse(&holder)?);
+                    tx.execute("UPDATE users SET email = ?2 WHERE id = ?1", params![holder, moved.as_str()])?;
+                }
                 tx.execute(
                     "INSERT INTO users (id, email) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET email = excluded.email",
                     params![user.id.as_str(), user.email.as_str()],
-                )
-                .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken } else { e.into() })?;
+                )?;
                 Ok(())
             })
             .await

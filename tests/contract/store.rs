@@ -82,6 +82,17 @@ async fn people(s: Arc<dyn MetadataStore>) {
     let twin = User { id: UserId::generate(), email: ann.email.clone() };
     assert!(matches!(s.create_user(&twin).await, Err(Error::EmailTaken)));
     assert_eq!(s.user_by_id(&UserId::generate()).await.unwrap(), None);
+
+    // An identity provider moved the address to a new account: it follows.
+    s.upsert_user(&twin).await.unwrap();
+    assert_eq!(s.user_by_email(&ann.email).await.unwrap(), Some(twin.clone()));
+    let old = s.user_by_id(&ann.id).await.unwrap().unwrap();
+    assert_eq!(old.email, Email::moved_away(&ann.id));
+    // The old profile changing again leaves the new holder alone.
+    let elsewhere = Email::parse(&format!("{}-new@example.com", ann.id).to_lowercase()).unwrap();
+    s.upsert_user(&User { id: ann.id.clone(), email: elsewhere.clone() }).await.unwrap();
+    assert_eq!(s.user_by_email(&ann.email).await.unwrap(), Some(twin));
+    assert_eq!(s.user_by_email(&elsewhere).await.unwrap().unwrap().id, ann.id);
 }
 
 async fn quota(s: Arc<dyn MetadataStore>) {
