@@ -137,6 +137,16 @@ fn first_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// HEAD, and whether the working tree (which others may be editing) differs.
+fn commit() -> String {
+    let head = first_line("git", &["rev-parse", "--short", "HEAD"]);
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    if dirty { format!("{head}, with uncommitted changes in the working tree") } else { head }
+}
+
 fn machine(cores: Cores) -> Vec<Vec<String>> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|x| x.1.trim()));
@@ -150,7 +160,7 @@ fn machine(cores: Cores) -> Vec<Vec<String>> {
     vec![
         vec!["date (UTC)".into(), jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M").to_string()],
         vec!["command".into(), format!("`{command}`")],
-        vec!["commit".into(), first_line("git", &["rev-parse", "--short", "HEAD"])],
+        vec!["commit".into(), commit()],
         vec!["nproc".into(), nproc.to_string()],
         vec!["CPU".into(), model.unwrap_or("?").to_owned()],
         vec!["memory".into(), mem],
