@@ -161,7 +161,10 @@ where
             buf.clear();
             if since_checkpoint >= CHECKPOINT_BYTES {
                 since_checkpoint = 0;
-                if file.flush().await.is_ok() {
+                // The bytes must be on disk before the offset that counts
+                // them is, or a crash could leave a recorded offset over
+                // bytes that never arrived.
+                if file.flush().await.is_ok() && file.sync_data().await.is_ok() {
                     if let Some(h) = checkpoint(written, *crc) {
                         let _ = h.await;
                     }

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS files (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS files_owner ON files (owner_id, status);
+-- Lists sort by update time most often; the index serves that order.
+DROP INDEX IF EXISTS files_owner;
+CREATE INDEX IF NOT EXISTS files_by_owner ON files (owner_id, status, updated_at, id);
 CREATE INDEX IF NOT EXISTS files_pending ON files (status, created_at);
 CREATE TABLE IF NOT EXISTS shares (
     file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
