@@ -48,4 +48,13 @@ cargo build --bin livedrop
 step "browser tests in cloud mode (emulators, fake-gcs-server, livedrop serve --backend firebase)"
 (cd web && LIVEDROP_BIN="$PWD/../target/debug/livedrop" npm run e2e:cloud)
 
+step "vercel build: the Vercel output (static web app + the three Rust functions), offline"
+# The CLI needs a project file to stay offline, and VERCEL_BUILD_IMAGE makes its
+# Rust builder run plain `cargo build --release` instead of cargo-zigbuild.
+npm --prefix scripts/vercel install --no-audit --no-fund --loglevel=error
+mkdir -p .vercel && { [ -f .vercel/project.json ] || echo '{"settings":{}}' > .vercel/project.json; }
+VERCEL_BUILD_IMAGE=1 VERCEL_TELEMETRY_DISABLED=1 scripts/vercel/node_modules/.bin/vercel build --yes
+for f in files account public; do test -d ".vercel/output/functions/api/$f.func"; done
+test -f .vercel/output/static/s/index.html
+
 step "all green"
