@@ -77,6 +77,20 @@ fn file_name(f: &Value) -> String {
     if f["status"].as_str() == Some("pending") { format!("{name} (incomplete upload)") } else { name.to_owned() }
 }
 
+/// One row of the file table: name, size, updated, (owner,) id.
+fn file_row(f: &Value, with_owner: bool) -> Vec<String> {
+    let mut row = vec![
+        file_name(f),
+        format::size(f["size"].as_u64().unwrap_or(0)),
+        format::time(f["updated_at"].as_str().unwrap_or("")),
+    ];
+    if with_owner {
+        row.push(f["owner_email"].as_str().unwrap_or("").to_owned());
+    }
+    row.push(f["id"].as_str().unwrap_or("").to_owned());
+    row
+}
+
 /// The table `ls` and the shell's `LIST` print.
 pub fn files_table(mine: &[Value], shared: &[Value]) -> String {
     let mut out = String::new();
@@ -84,17 +98,7 @@ pub fn files_table(mine: &[Value], shared: &[Value]) -> String {
         return "no files yet: upload one with `livedrop put FILE`".into();
     }
     if !mine.is_empty() {
-        let rows: Vec<Vec<String>> = mine
-            .iter()
-            .map(|f| {
-                vec![
-                    file_name(f),
-                    format::size(f["size"].as_u64().unwrap_or(0)),
-                    format::time(f["updated_at"].as_str().unwrap_or("")),
-                    f["id"].as_str().unwrap_or("").to_owned(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = mine.iter().map(|f| file_row(f, false)).collect();
         out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "ID"], &rows));
     }
     if !shared.is_empty() {
@@ -102,18 +106,7 @@ pub fn files_table(mine: &[Value], shared: &[Value]) -> String {
             out.push_str("\n\n");
         }
         out.push_str("Shared with you:\n");
-        let rows: Vec<Vec<String>> = shared
-            .iter()
-            .map(|f| {
-                vec![
-                    file_name(f),
-                    format::size(f["size"].as_u64().unwrap_or(0)),
-                    format::time(f["updated_at"].as_str().unwrap_or("")),
-                    f["owner_email"].as_str().unwrap_or("").to_owned(),
-                    f["id"].as_str().unwrap_or("").to_owned(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = shared.iter().map(|f| file_row(f, true)).collect();
         out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "OWNER", "ID"], &rows));
     }
     out
