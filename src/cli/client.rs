@@ -1,6 +1,7 @@
 //! The HTTP side of the client: the livedrop API (JSON, bearer token) and
 //! the blob URLs it signs (no credentials: the signature is the permission).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -8,6 +9,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::error::{CliError, Exit, Result};
+use super::firebase;
 
 /// Characters kept as they are in a path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -45,9 +47,10 @@ pub fn server_key(url: &Url) -> String {
 pub enum Auth {
     /// Nobody: public links, sign-in.
     Anonymous,
-    /// A self-hosted API token. (Cloud logins will add a Firebase ID token
-    /// here, refreshed from its refresh token when it expires.)
+    /// A self-hosted API token (or `$LIVEDROP_TOKEN`).
     Bearer(String),
+    /// A cloud login: Firebase ID tokens, refreshed as they expire.
+    Firebase(Arc<firebase::Session>),
 }
 
 #[derive(Clone)]
@@ -127,23 +130,52 @@ impl Api {
         self.base.join(path_or_url).map_err(|e| CliError::failure(format!("bad URL '{path_or_url}': {e}")))
     }
 
-    pub fn bearer(&self) -> Option<&str> {
+    /// The bearer token for the next request, if any; with `fresh`, a
+    /// cloud login's ID token is renewed even if it has not expired.
+    pub async fn bearer(&self, fresh: bool) -> Result<Option<String>> {
         match &self.auth {
-            Auth::Anonymous => None,
-            Auth::Bearer(t) => Some(t),
+            Auth::Anonymous => Ok(None),
+            Auth::Bearer(t) => Ok(Some(t.clone())),
+            Auth::Firebase(session) => session.id_token(fresh).await.map(Some).map_err(|e| self.login_error(e)),
         }
+    }
+
+    /// The server refused the credential: the login is over.
+    pub fn refused_login(&self) -> CliError {
+        CliError::new(
+            Exit::Auth,
+            format!("your login for {} is no longer valid (it was revoked or has expired)", self.server()),
+        )
+        .hint(format!("run `livedrop login --server {}`", self.server()))
+    }
+
+    /// A failed refresh means the stored login is over: say how to renew it.
+    fn login_error(&self, e: CliError) -> CliError {
+        if e.exit != Exit::Auth {
+            return e;
+        }
+        CliError::new(Exit::Auth, format!("your login for {} is no longer valid: {}", self.server(), e.message))
+            .hint(format!("run `livedrop login --server {}`", self.server()))
     }
 
     /// One API call; `Ok(None)` for `204 No Content`.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Option<Value>> {
-        let mut req = self.http.request(method, self.url(path)?).timeout(Duration::from_secs(120));
-        if let Some(t) = self.bearer() {
-            req = req.bearer_auth(t);
+        let send = |token: Option<String>| {
+            let mut req = self.http.request(method.clone(), self.url(path)?).timeout(Duration::from_secs(120));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            Ok::<_, CliError>(req.send())
+        };
+        let mut resp = send(self.bearer(false).await?)?.await.map_err(|e| net_error(&e, &self.base))?;
+        // An ID token can be refused before its time (revoked sessions, a
+        // clock off by minutes): one fresh token, one more try.
+        if resp.status() == StatusCode::UNAUTHORIZED && matches!(self.auth, Auth::Firebase(_)) {
+            resp = send(self.bearer(true).await?)?.await.map_err(|e| net_error(&e, &self.base))?;
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.map_err(|e| net_error(&e, &self.base))?;
         self.read(resp).await
     }
 
@@ -158,14 +190,7 @@ impl Api {
                 e = match &self.auth {
                     Auth::Anonymous => CliError::new(Exit::Auth, format!("not signed in to {}", self.server()))
                         .hint(format!("run `livedrop login --server {}`", self.server())),
-                    Auth::Bearer(_) => CliError::new(
-                        Exit::Auth,
-                        format!(
-                            "your login for {} is no longer valid (its token was revoked or has expired)",
-                            self.server()
-                        ),
-                    )
-                    .hint(format!("run `livedrop login --server {}`", self.server())),
+                    Auth::Bearer(_) | Auth::Firebase(_) => self.refused_login(),
                 };
             }
             return Err(e);

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{CliError, Result};
 
+#[derive(Clone)]
 pub struct Paths {
     pub dir: PathBuf,
 }
@@ -118,23 +119,32 @@ pub struct Credentials {
 }
 
 /// How the client proves who it is to one server.
-///
-/// Cloud deployments (Firebase Auth, the cloud-mode issue) will add a
-/// variant holding a Firebase refresh token and the current ID token; the
-/// `client::Auth` that turns a login into a bearer header is where it will
-/// refresh them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Login {
     /// A personal API token of a self-hosted server: revocable, and never
     /// the password.
     ApiToken { email: String, user_id: String, token_id: String, token: String },
+    /// A Firebase Auth login to a cloud deployment: the refresh token and
+    /// the latest ID token (unix-seconds expiry), refreshed as they are
+    /// used. `api_key` and `emulator` are the deployment's, as its
+    /// `/api/config` said at login.
+    Firebase {
+        email: String,
+        user_id: String,
+        api_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        emulator: Option<String>,
+        refresh_token: String,
+        id_token: String,
+        expires_at: i64,
+    },
 }
 
 impl Login {
     pub fn email(&self) -> &str {
         match self {
-            Login::ApiToken { email, .. } => email,
+            Login::ApiToken { email, .. } | Login::Firebase { email, .. } => email,
         }
     }
 }

@@ -10,7 +10,9 @@
 //!   unfinished transfers.
 //! - `client`: the HTTP client for the API and for signed blob URLs.
 //! - `auth`: `signup`, `login`, `logout`, `whoami` (self-hosted: password
-//!   once, then a revocable API token; cloud sign-in comes with Firebase).
+//!   once, then a revocable API token; cloud: Firebase Auth).
+//! - `firebase`: Firebase Auth's REST API: password sign-in and sign-up,
+//!   refreshing ID tokens.
 //! - `transfer`: resumable uploads and downloads with progress bars.
 //! - `files`: `ls`, `put`, `get`, `rm`, `mv`, `share`, `unshare`, `link`,
 //!   `links`, `revoke`, `open`.
@@ -23,6 +25,7 @@ mod client;
 mod config;
 mod error;
 mod files;
+mod firebase;
 mod format;
 mod shell;
 mod transfer;
@@ -68,7 +71,7 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Sign in to a server; the credential kept is a revocable API token, not the password.
+    /// Sign in to a server; what is kept is a revocable API token (self-hosted) or a Firebase login (cloud), never the password.
     Login {
         #[command(flatten)]
         conn: Conn,
@@ -279,11 +282,37 @@ impl Ctx {
             return Ok(Api::new(url, Auth::Bearer(t.trim().to_owned())));
         }
         let key = server_key(&url);
-        match self.paths.load_credentials()?.servers.get(&key) {
-            Some(Login::ApiToken { token, .. }) => Ok(Api::new(url, Auth::Bearer(token.clone()))),
+        match self.paths.load_credentials()?.servers.remove(&key) {
+            Some(Login::ApiToken { token, .. }) => Ok(Api::new(url, Auth::Bearer(token))),
+            Some(Login::Firebase { user_id, api_key, emulator, refresh_token, id_token, expires_at, .. }) => {
+                let project = firebase::Project { api_key, emulator };
+                let tokens = firebase::Tokens { user_id, id_token, refresh_token, expires_at };
+                let session = firebase::Session::new(project, tokens, self.keep_refreshed(key));
+                Ok(Api::new(url, Auth::Firebase(session)))
+            }
             None => Err(CliError::new(Exit::Auth, format!("not signed in to {key}"))
                 .hint(format!("run `livedrop login --server {key} --email you@example.com`"))),
         }
+    }
+
+    /// Stores a cloud login's refreshed tokens, so the next command starts
+    /// with them. Best effort: if it fails, the next command refreshes again.
+    fn keep_refreshed(&self, key: String) -> firebase::OnRefresh {
+        let paths = self.paths.clone();
+        Box::new(move |fresh: &firebase::Tokens| {
+            let Ok(mut creds) = paths.load_credentials() else { return };
+            if let Some(Login::Firebase { user_id, refresh_token, id_token, expires_at, .. }) =
+                creds.servers.get_mut(&key)
+            {
+                // Only the same person's login: another may have replaced it meanwhile.
+                if *user_id == fresh.user_id {
+                    *refresh_token = fresh.refresh_token.clone();
+                    *id_token = fresh.id_token.clone();
+                    *expires_at = fresh.expires_at;
+                    let _ = paths.save_credentials(&creds);
+                }
+            }
+        })
     }
 }
 

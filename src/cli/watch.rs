@@ -30,7 +30,7 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 async fn connect(api: &Api, resume: Option<&(String, u64)>) -> Result<Socket> {
     let mut req = feed_url(api, resume)?.into_client_request().map_err(|e| CliError::failure(e.to_string()))?;
-    if let Some(t) = api.bearer() {
+    if let Some(t) = api.bearer(false).await? {
         let v = format!("Bearer {t}").parse().map_err(|_| CliError::failure("the stored token is not valid text"))?;
         req.headers_mut().insert("authorization", v);
     }
@@ -43,14 +43,7 @@ async fn connect(api: &Api, resume: Option<&(String, u64)>) -> Result<Socket> {
             let code = e.as_ref().and_then(|v| v["error"]["code"].as_str()).unwrap_or("");
             let msg = e.as_ref().and_then(|v| v["error"]["message"].as_str()).unwrap_or("");
             if status == 401 {
-                return Err(CliError::new(
-                    Exit::Auth,
-                    format!(
-                        "your login for {} is no longer valid (its token was revoked or has expired)",
-                        api.server()
-                    ),
-                )
-                .hint(format!("run `livedrop login --server {}`", api.server())));
+                return Err(api.refused_login());
             }
             Err(CliError::api(status, code, msg))
         }
