@@ -23,7 +23,7 @@
 //!   `gcs` (the Cloud Storage `BlobStore` and its V4 signer),
 //!   `firebase_auth` (the Firebase ID token `Identity`), `service_account`,
 //!   `app` (all of it wired into the router), `vercel` (the body of each
-//!   function in `api/`), `emulator` (a private Firestore emulator for tests).
+//!   function in `api/`), `emulator` (the cloud emulators, private ones for tests).
 //! - `cli`: the command-line client (`livedrop ls`, `put`, `get`, `shell`, ...).
 //! - `config`, `ratelimit`: settings and failure-counting limits.
 //!

@@ -2,16 +2,15 @@
 //! run as a process against a real server started in this process on port
 //! 0 with a temporary data dir.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::cli::{Out, PASSWORD, Person, random_bytes, wait_exit, wait_for};
 use livedrop::server::{ServeOptions, run};
 use tempfile::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_livedrop");
-const PASSWORD: &str = "correct horse battery";
 
 /// A self-hosted server on its own runtime, stopped when dropped.
 struct Server {
@@ -57,143 +56,10 @@ impl Drop for Server {
     }
 }
 
-/// What a finished command left.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    raw_stdout: Vec<u8>,
-}
-
-impl From<Output> for Out {
-    fn from(o: Output) -> Self {
-        Out {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            raw_stdout: o.stdout,
-        }
-    }
-}
-
-impl Out {
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-
-    #[track_caller]
-    fn fails(self, code: i32, stderr_has: &str) -> Self {
-        assert_eq!(self.code, code, "wrong exit code\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
-        assert!(self.stderr.contains(stderr_has), "stderr lacks {stderr_has:?}:\n{}", self.stderr);
-        self
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
-    }
-}
-
-/// One person at one computer: a config dir and a working dir.
-struct Person {
-    config: TempDir,
-    work: TempDir,
-}
-
-impl Person {
-    fn new() -> Self {
-        Self { config: tempfile::tempdir().unwrap(), work: tempfile::tempdir().unwrap() }
-    }
-
-    /// Signs up on `server`.
-    fn signed_up(server: &Server, email: &str) -> Self {
-        let p = Self::new();
-        let out = p.input(&["signup", "--server", &server.base, "--email", email, "--password-stdin"], PASSWORD).ok();
-        assert!(out.stdout.contains(&format!("signed in as {email}")), "{}", out.stdout);
-        p
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .current_dir(self.work.path())
-            .env("LIVEDROP_CONFIG_DIR", self.config.path())
-            .env_remove("LIVEDROP_SERVER")
-            .env_remove("LIVEDROP_TOKEN")
-            .env_remove("LIVEDROP_CHUNK_SIZE")
-            .env_remove("XDG_CONFIG_HOME");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        self.command(args).stdin(Stdio::null()).output().unwrap().into()
-    }
-
-    fn input(&self, args: &[&str], stdin: &str) -> Out {
-        let mut child =
-            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        // A command may exit before it reads its input (a broken pipe here).
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        child.wait_with_output().unwrap().into()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.work.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-    }
-
-    fn file_id(&self, name: &str) -> String {
-        let v = self.run(&["ls", "--json"]).ok().json();
-        let all = v["files"].as_array().unwrap().iter().chain(v["shared"].as_array().unwrap().iter());
-        all.filter(|f| f["name"] == name).map(|f| f["id"].as_str().unwrap().to_owned()).next().unwrap()
-    }
-}
-
-fn random_bytes(n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut buf).unwrap();
-    buf
-}
-
-#[track_caller]
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[track_caller]
-fn wait_exit(child: &mut Child, timeout: Duration) -> i32 {
-    let start = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code().unwrap_or(-1);
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            panic!("the command did not finish in {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn signing_up_stores_a_private_revocable_token_and_logging_out_revokes_it() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
 
     let creds = ann.config.path().join("credentials.json");
     let stored = std::fs::read_to_string(&creds).unwrap();
@@ -238,7 +104,7 @@ fn signing_up_stores_a_private_revocable_token_and_logging_out_revokes_it() {
 #[test]
 fn files_go_up_come_down_get_renamed_and_deleted() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
     ann.run(&["ls"]).ok();
 
     let notes = b"first line\nsecond line\n".to_vec();
@@ -293,8 +159,8 @@ fn files_go_up_come_down_get_renamed_and_deleted() {
 #[test]
 fn sharing_with_people_and_public_links() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
-    let bob = Person::signed_up(&server, "bob@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
+    let bob = Person::signed_up(&server.base, "bob@example.com");
     let report = b"quarterly numbers".to_vec();
     ann.write("report.txt", &report);
     ann.run(&["put", "report.txt"]).ok();
@@ -364,7 +230,7 @@ fn an_upload_in_one_request_killed_midway_also_continues() {
 
 fn killed_upload_resumes(chunk_size: Option<&str>) {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
     let data = random_bytes(40 << 20);
     ann.write("big.bin", &data);
 
@@ -408,7 +274,7 @@ fn killed_upload_resumes(chunk_size: Option<&str>) {
 #[test]
 fn a_download_killed_midway_continues_on_the_next_run() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
     let data = random_bytes(40 << 20);
     ann.write("big.bin", &data);
     ann.run(&["put", "big.bin"]).ok();
@@ -459,7 +325,7 @@ fn a_download_killed_midway_continues_on_the_next_run() {
 #[test]
 fn the_shell_speaks_the_prototype_protocol_from_a_pipe() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
     ann.write("my notes.txt", b"notes");
     let script = "\
 # a comment, then a blank line
@@ -516,7 +382,7 @@ LIST
 #[test]
 fn bad_input_gets_a_clear_message_and_a_documented_exit_code() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
 
     ann.run(&["put", "missing.txt"]).fails(6, "missing.txt: no such file");
     std::fs::create_dir(ann.path("folder")).unwrap();
@@ -560,7 +426,7 @@ fn bad_input_gets_a_clear_message_and_a_documented_exit_code() {
 #[test]
 fn watch_shows_changes_as_they_happen() {
     let server = Server::start();
-    let ann = Person::signed_up(&server, "ann@example.com");
+    let ann = Person::signed_up(&server.base, "ann@example.com");
     ann.write("a.txt", b"a");
 
     // JSON lines: the snapshot, then the upload's two changes.

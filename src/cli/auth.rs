@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::client::{Api, Auth, error_from, http_client, net_error, normalize_server, seg, server_key, str_field};
 use super::config::Login;
-use super::firebase;
 use super::error::{CliError, Exit, Result};
+use super::firebase;
 use super::format;
 
 const SESSION_COOKIE: &str = "livedrop_session";
@@ -155,7 +155,14 @@ async fn revoke(base: &reqwest::Url, login: &Login) -> Result<()> {
 /// API takes the result. An address Firebase has not verified is refused
 /// by the API outside the emulator: then the verification mail goes out
 /// and nothing is stored, as in the web app.
-async fn cloud(ctx: &Ctx, base: &reqwest::Url, config: &Value, email: &str, password: &str, new_account: bool) -> Result<Login> {
+async fn cloud(
+    ctx: &Ctx,
+    base: &reqwest::Url,
+    config: &Value,
+    email: &str,
+    password: &str,
+    new_account: bool,
+) -> Result<Login> {
     let project = firebase::Project::from_config(config)?;
     if let (Some(emulator), false) = (&project.emulator, ctx.quiet) {
         eprintln!("livedrop: note: this deployment uses the Firebase Auth emulator at {emulator}");

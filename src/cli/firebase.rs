@@ -108,10 +108,9 @@ fn refusal(message: &str) -> CliError {
         "USER_DISABLED" => CliError::new(Exit::Auth, "this account is disabled"),
         "EMAIL_EXISTS" => CliError::new(Exit::Refused, "there is already an account with this e-mail address")
             .hint("run `livedrop login` instead"),
-        "WEAK_PASSWORD" => CliError::usage(format!(
-            "the password is too weak{}",
-            detail.map(|d| format!(": {d}")).unwrap_or_default()
-        )),
+        "WEAK_PASSWORD" => {
+            CliError::usage(format!("the password is too weak{}", detail.map(|d| format!(": {d}")).unwrap_or_default()))
+        }
         "INVALID_EMAIL" | "MISSING_EMAIL" => CliError::usage("that is not a valid e-mail address"),
         "MISSING_PASSWORD" => CliError::usage("the password is empty"),
         "TOO_MANY_ATTEMPTS_TRY_LATER" => {
@@ -120,13 +119,14 @@ fn refusal(message: &str) -> CliError {
         "OPERATION_NOT_ALLOWED" | "PASSWORD_LOGIN_DISABLED" => {
             CliError::new(Exit::Refused, "this deployment does not allow signing in with an e-mail and password")
         }
-        "TOKEN_EXPIRED" | "INVALID_REFRESH_TOKEN" | "USER_NOT_FOUND" | "INVALID_ID_TOKEN" => {
-            CliError::new(Exit::Auth, "the login has expired or was ended (the password changed, or the account was removed)")
+        "TOKEN_EXPIRED" | "INVALID_REFRESH_TOKEN" | "USER_NOT_FOUND" | "INVALID_ID_TOKEN" => CliError::new(
+            Exit::Auth,
+            "the login has expired or was ended (the password changed, or the account was removed)",
+        ),
+        c if c.starts_with("API key not valid") || c.starts_with("API_KEY_INVALID") => {
+            CliError::failure("the deployment's Firebase API key is not valid")
+                .hint("its operator should check LIVEDROP_FIREBASE_WEB_CONFIG")
         }
-        c if c.starts_with("API key not valid") || c.starts_with("API_KEY_INVALID") => CliError::failure(
-            "the deployment's Firebase API key is not valid",
-        )
-        .hint("its operator should check LIVEDROP_FIREBASE_WEB_CONFIG"),
         _ => CliError::failure(format!("Firebase Auth refused: {message}")),
     };
     CliError { code: Some(code.to_owned()), ..e }
@@ -288,7 +288,8 @@ mod tests {
     #[test]
     fn verification_is_read_from_the_token_claims() {
         let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        let token = |verified: bool| format!("{}.{}.", b64(json!({"alg":"none"})), b64(json!({"email_verified": verified})));
+        let token =
+            |verified: bool| format!("{}.{}.", b64(json!({"alg":"none"})), b64(json!({"email_verified": verified})));
         assert!(email_verified(&token(true)));
         assert!(!email_verified(&token(false)));
         assert!(!email_verified("not a token"));

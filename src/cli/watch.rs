@@ -45,6 +45,14 @@ async fn connect(api: &Api, resume: Option<&(String, u64)>) -> Result<Socket> {
             if status == 401 {
                 return Err(api.refused_login());
             }
+            if code == "not_supported" {
+                // Cloud deployments: browsers listen to Firestore directly.
+                return Err(CliError::new(
+                    Exit::Refused,
+                    format!("{} has no live feed for the terminal: it is a cloud deployment", api.server()),
+                )
+                .hint("watch it live in the web app; `livedrop ls` shows where things stand"));
+            }
             Err(CliError::api(status, code, msg))
         }
         Err(e) => Err(CliError::new(

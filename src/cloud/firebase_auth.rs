@@ -68,14 +68,18 @@ pub struct FirebaseAuthConfig {
 
 impl FirebaseAuthConfig {
     /// For `project_id`, with Google's certificates; emulator mode exactly
-    /// when `FIREBASE_AUTH_EMULATOR_HOST` is set (and not empty).
+    /// when `FIREBASE_AUTH_EMULATOR_HOST` is set (and not empty). With the
+    /// emulator, unverified addresses pass unless
+    /// `LIVEDROP_REQUIRE_VERIFIED_EMAIL=1` asks for production's rule (to
+    /// try the verification flow locally).
     pub fn from_env(project_id: &str) -> Self {
-        let emulator = std::env::var("FIREBASE_AUTH_EMULATOR_HOST").is_ok_and(|v| !v.trim().is_empty());
+        let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty() && v.trim() != "0");
+        let emulator = set("FIREBASE_AUTH_EMULATOR_HOST");
         Self {
             project_id: project_id.to_owned(),
             certs_url: GOOGLE_CERTS_URL.to_owned(),
             emulator,
-            accept_unverified_email: emulator,
+            accept_unverified_email: emulator && !set("LIVEDROP_REQUIRE_VERIFIED_EMAIL"),
         }
     }
 

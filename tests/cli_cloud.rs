@@ -1,0 +1,308 @@
+//! The `livedrop` client against a cloud deployment: the real binary, run
+//! as a process, against `livedrop serve --backend firebase` on the
+//! Firestore emulator, the Firebase Auth emulator and fake-gcs-server (the
+//! ones `scripts/emulators.sh start` runs, or private ones: see
+//! `livedrop::cloud::emulator`). Signing up and in goes through Firebase
+//! Auth's REST API exactly as it would in production, only at the
+//! emulator's address, which the deployment's `/api/config` names.
+//!
+//! Not here: a killed upload resumed against the cloud. fake-gcs-server
+//! commits a resumable session when asked for its status (see
+//! tests/gcs_fake_server.rs), so the resume would be testing the emulator's
+//! bug; the client's resume logic is the same for both deployments and is
+//! tested in tests/cli.rs.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::cli::{PASSWORD, Person, random_bytes};
+use livedrop::cloud::emulator::{AUTH_EMULATOR_PROJECT, AuthEmulator, FirestoreEmulator, StorageEmulator};
+use serde_json::{Value, json};
+
+const BUCKET: &str = "livedrop-cli-cloud";
+
+/// A cloud deployment on emulators, stopped when dropped.
+struct Cloud {
+    base: String,
+    auth: AuthEmulator,
+    server: Child,
+    _firestore: FirestoreEmulator,
+    _storage: StorageEmulator,
+    _data: tempfile::TempDir,
+}
+
+impl Cloud {
+    fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With extra variables for the server.
+    fn start_with(env: &[(&str, &str)]) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (firestore, auth, storage) = rt.block_on(async {
+            let (f, a, s) = tokio::join!(
+                FirestoreEmulator::from_env_or_start(),
+                AuthEmulator::from_env_or_start(),
+                StorageEmulator::from_env_or_start()
+            );
+            let s = s.unwrap();
+            s.create_bucket(BUCKET).await.unwrap();
+            (f.unwrap(), a.unwrap(), s)
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let data = tempfile::tempdir().unwrap();
+        let server = Command::new(common::cli::BIN)
+            .args(["serve", "--backend", "firebase", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--web-dir", "/nonexistent-not-built"])
+            .env("FIRESTORE_EMULATOR_HOST", firestore.host())
+            .env("FIREBASE_AUTH_EMULATOR_HOST", auth.host())
+            .env("STORAGE_EMULATOR_HOST", storage.base())
+            // The Auth emulator's tokens name its project: the deployment's.
+            .env("LIVEDROP_FIREBASE_PROJECT", AUTH_EMULATOR_PROJECT)
+            .env("LIVEDROP_GCS_BUCKET", BUCKET)
+            .env_remove("LIVEDROP_FIREBASE_WEB_CONFIG")
+            .env_remove("LIVEDROP_REQUIRE_VERIFIED_EMAIL")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let cloud = Self { base, auth, server, _firestore: firestore, _storage: storage, _data: data };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return cloud;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("livedrop serve --backend firebase did not start");
+    }
+
+    /// An address no earlier run has used: the emulators may be shared and
+    /// long-lived.
+    fn email(name: &str) -> String {
+        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        format!("{name}-{n}@example.com")
+    }
+
+    /// Calls the Auth emulator, as the project's administrator with
+    /// `admin` (the emulator takes `Bearer owner` for one): `(status, body)`.
+    fn auth_call(&self, admin: bool, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.auth.host());
+        let mut curl = Command::new("curl");
+        curl.args(["-sS", "-w", "\n%{http_code}", "-X", method, &url, "-H", "Content-Type: application/json"]);
+        if admin {
+            curl.args(["-H", "Authorization: Bearer owner"]);
+        }
+        if let Some(b) = body {
+            curl.args(["--data", &b.to_string()]);
+        }
+        let out = curl.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or_else(|| panic!("curl: {text}"));
+        (status.parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// Disables an account, as an administrator would in the Firebase console.
+    fn disable(&self, user_id: &str) {
+        let path = format!("/identitytoolkit.googleapis.com/v1/projects/{AUTH_EMULATOR_PROJECT}/accounts:update");
+        let (status, body) =
+            self.auth_call(true, "POST", &path, Some(json!({ "localId": user_id, "disableUser": true })));
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Follows the verification link the emulator "mailed" to `email`.
+    fn verify(&self, email: &str) {
+        let (status, body) =
+            self.auth_call(true, "GET", &format!("/emulator/v1/projects/{AUTH_EMULATOR_PROJECT}/oobCodes"), None);
+        assert_eq!(status, 200, "{body}");
+        let code = body["oobCodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|c| c["email"] == email && c["requestType"] == "VERIFY_EMAIL")
+            .unwrap_or_else(|| panic!("no verification mail to {email}: {body}"))["oobCode"]
+            .clone();
+        let path = "/identitytoolkit.googleapis.com/v1/accounts:update?key=demo-api-key";
+        // What the link in the mail does: the code, applied by its recipient.
+        let (status, body) = self.auth_call(false, "POST", path, Some(json!({ "oobCode": code })));
+        assert_eq!((status, &body["emailVerified"]), (200, &json!(true)), "{body}");
+    }
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn credentials(p: &Person) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p.config.path().join("credentials.json")).unwrap()).unwrap()
+}
+
+/// Rewrites this person's stored login for `base`.
+fn edit_login(p: &Person, base: &str, edit: impl FnOnce(&mut Value)) {
+    let mut creds = credentials(p);
+    edit(&mut creds["servers"][base]);
+    std::fs::write(p.config.path().join("credentials.json"), creds.to_string()).unwrap();
+}
+
+fn signup(cloud: &Cloud, p: &Person, email: &str, password: &str) -> common::cli::Out {
+    p.input(&["signup", "--server", &cloud.base, "--email", email, "--password-stdin"], &format!("{password}\n"))
+}
+
+#[test]
+fn firebase_logins_are_stored_privately_refreshed_and_ended() {
+    let cloud = Cloud::start();
+    let ann_email = Cloud::email("ann");
+    let ann = Person::new();
+    let made = signup(&cloud, &ann, &ann_email, PASSWORD).ok();
+    assert!(made.stdout.contains(&format!("created an account and signed in as {ann_email}")), "{}", made.stdout);
+    assert!(made.stderr.contains("uses the Firebase Auth emulator at http://"), "{}", made.stderr);
+
+    // What is kept: a Firebase login, never the password, readable by its owner alone.
+    let stored = credentials(&ann);
+    let login = &stored["servers"][&cloud.base];
+    assert_eq!(login["kind"], "firebase", "{stored}");
+    assert_eq!(login["email"], ann_email.as_str());
+    assert!(login["refresh_token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(!stored.to_string().contains(PASSWORD));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let creds = ann.config.path().join("credentials.json");
+        assert_eq!(std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let me = ann.run(&["whoami", "--json"]).ok().json();
+    assert_eq!(me["user"]["email"], ann_email.as_str());
+    assert_eq!(me["user"]["id"], login["user_id"]);
+
+    // Firebase's refusals, in words and exit codes.
+    let login_args = ["login", "--server", &cloud.base, "--email", &ann_email, "--password-stdin"];
+    ann.input(&login_args, "not the password\n").fails(3, "wrong e-mail address or password");
+    let stranger = ["login", "--server", &cloud.base, "--email", "nobody-here@example.com", "--password-stdin"];
+    ann.input(&stranger, "whatever1\n").fails(3, "wrong e-mail address or password");
+    signup(&cloud, &Person::new(), &ann_email, PASSWORD).fails(7, "already an account");
+    signup(&cloud, &Person::new(), &Cloud::email("weak"), "abc").fails(2, "too weak");
+    signup(&cloud, &Person::new(), "not-an-address", PASSWORD).fails(2, "not a valid e-mail address");
+
+    // An expired ID token is refreshed from the refresh token, and the new
+    // one is stored for the next command.
+    edit_login(&ann, &cloud.base, |l| l["expires_at"] = json!(0));
+    ann.run(&["ls"]).ok();
+    let after = &credentials(&ann)["servers"][&cloud.base];
+    assert!(after["expires_at"].as_i64().unwrap() > jiff::Timestamp::now().as_second() + 600, "{after}");
+
+    // An ID token the API refuses before its time: one fresh token, one retry.
+    edit_login(&ann, &cloud.base, |l| l["id_token"] = json!("eyJhbGciOiJub25lIn0.e30."));
+    ann.run(&["ls"]).ok();
+
+    // A refresh token Firebase no longer honours ends the login, clearly.
+    let copy = Person::new();
+    std::fs::copy(ann.config.path().join("credentials.json"), copy.config.path().join("credentials.json")).unwrap();
+    edit_login(&copy, &cloud.base, |l| {
+        l["refresh_token"] = json!("not-a-refresh-token");
+        l["expires_at"] = json!(0);
+    });
+    copy.run(&["ls"]).fails(3, "no longer valid");
+
+    // A disabled account cannot refresh its login.
+    let user_id = login["user_id"].as_str().unwrap().to_owned();
+    cloud.disable(&user_id);
+    edit_login(&ann, &cloud.base, |l| l["expires_at"] = json!(0));
+    let ended = ann.run(&["ls"]).fails(3, "no longer valid");
+    assert!(ended.stderr.contains("livedrop login --server"), "{}", ended.stderr);
+    ann.input(&login_args, &format!("{PASSWORD}\n")).fails(3, "disabled");
+
+    // Logging out forgets the login on this computer.
+    let bob = Person::new();
+    signup(&cloud, &bob, &Cloud::email("bob"), PASSWORD).ok();
+    let out = bob.run(&["logout"]).ok();
+    assert!(out.stdout.contains("on this computer"), "{}", out.stdout);
+    bob.run(&["whoami"]).fails(3, "not signed in");
+    assert!(credentials(&bob)["servers"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn files_shares_and_links_work_the_same_against_the_cloud() {
+    let cloud = Cloud::start();
+    let (ann_email, bob_email) = (Cloud::email("ann"), Cloud::email("bob"));
+    let ann = Person::new();
+    signup(&cloud, &ann, &ann_email, PASSWORD).ok();
+    let bob = Person::new();
+    signup(&cloud, &bob, &bob_email, PASSWORD).ok();
+
+    // Small and resumable (over the 8 MiB threshold) uploads, to the bucket
+    // on URLs the server signed, and back.
+    let notes = b"minutes of the meeting\n".to_vec();
+    ann.write("notes.txt", &notes);
+    let big = random_bytes(10 * 1024 * 1024 + 123);
+    ann.write("big.bin", &big);
+    let up = ann.run(&["put", "notes.txt", "big.bin"]).ok();
+    assert!(up.stdout.contains("uploaded notes.txt (23 B)") && up.stdout.contains("uploaded big.bin"), "{}", up.stdout);
+    let listed = ann.run(&["ls", "--json"]).ok().json();
+    let mut names: Vec<&str> =
+        listed["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["big.bin", "notes.txt"]);
+    ann.run(&["get", "big.bin", "-o", "big.back"]).ok();
+    assert!(ann.read("big.back") == big, "the download differs from the upload");
+    ann.run(&["mv", "notes.txt", "minutes.txt"]).ok();
+
+    // Bob sees nothing of Ann's until she shares it, then can read it only.
+    let id = ann.file_id("minutes.txt");
+    bob.run(&["get", &id]).fails(4, "no file with that id");
+    ann.run(&["share", "minutes.txt", &bob_email]).ok();
+    let shared = bob.run(&["ls", "--shared", "--json"]).ok().json();
+    assert_eq!(shared["shared"][0]["name"], "minutes.txt", "{shared}");
+    bob.run(&["get", "minutes.txt"]).ok();
+    assert_eq!(bob.read("minutes.txt"), notes);
+    bob.run(&["rm", &id]).fails(4, "file not found");
+    ann.run(&["unshare", "minutes.txt", &bob_email]).ok();
+    bob.run(&["get", &id, "-o", "again.txt"]).fails(4, "no file with that id");
+
+    // A password link, opened by someone signed in nowhere.
+    let url = ann.input(&["link", "minutes.txt", "--password-stdin", "--max-downloads", "1"], "link-pass-1\n").ok();
+    let url = url.stdout.trim().to_owned();
+    assert!(url.starts_with(&format!("{}/s/", cloud.base)), "{url}");
+    let anon = Person::new();
+    anon.input(&["open", &url, "--password-stdin"], "wrong-pass\n").fails(7, "wrong password");
+    anon.input(&["open", &url, "--password-stdin"], "link-pass-1\n").ok();
+    assert_eq!(anon.read("minutes.txt"), notes);
+    anon.input(&["open", &url, "--password-stdin", "-o", "2.txt"], "link-pass-1\n").fails(7, "download limit");
+
+    // The prototype's shell works the same.
+    let shell = ann.input(&["shell"], "LIST\nDOWNLOAD \"minutes.txt\"\nEXIT\n").ok();
+    assert!(shell.stdout.contains("minutes.txt") && shell.stdout.contains("big.bin"), "{}", shell.stdout);
+    assert!(Path::new(&ann.path("minutes.txt")).exists());
+
+    // The live feed is the browsers' (Firestore) in the cloud: a clear refusal.
+    ann.run(&["watch"]).fails(7, "cloud deployment");
+
+    ann.run(&["rm", "minutes.txt", "big.bin"]).ok();
+    assert!(ann.run(&["ls", "--json"]).ok().json()["files"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_unverified_address_gets_the_verification_mail_and_signs_in_once_verified() {
+    // Production's rule: the API accepts only addresses Firebase has verified.
+    let cloud = Cloud::start_with(&[("LIVEDROP_REQUIRE_VERIFIED_EMAIL", "1")]);
+    let email = Cloud::email("cy");
+    let cy = Person::new();
+    let refused = signup(&cloud, &cy, &email, PASSWORD).fails(3, "confirm your e-mail address first");
+    assert!(refused.stderr.contains(&email) && refused.stderr.contains("open the link"), "{}", refused.stderr);
+    // Nothing was stored for an account the server does not take yet.
+    cy.run(&["whoami"]).fails(3, "not signed in");
+    let login = ["login", "--server", &cloud.base, "--email", &email, "--password-stdin"];
+    cy.input(&login, &format!("{PASSWORD}\n")).fails(3, "confirm your e-mail address first");
+
+    cloud.verify(&email);
+    cy.input(&login, &format!("{PASSWORD}\n")).ok();
+    assert_eq!(cy.run(&["whoami", "--json"]).ok().json()["user"]["email"], email.as_str());
+}
