@@ -55,6 +55,13 @@ pub struct Change {
 /// Firestore documents the API writes are themselves what browsers listen to.
 pub trait ChangeSink: Send + Sync + 'static {
     fn publish(&self, changes: Vec<Change>);
+
+    /// Whether published changes reach anyone. A sink that drops them lets
+    /// the service skip the reads that only address changes (a file's
+    /// readers: two Firestore round trips on every upload and rename).
+    fn delivers(&self) -> bool {
+        true
+    }
 }
 
 /// Publishes nothing: for deployments whose store is its own feed.
@@ -62,6 +69,10 @@ pub struct NoFeed;
 
 impl ChangeSink for NoFeed {
     fn publish(&self, _changes: Vec<Change>) {}
+
+    fn delivers(&self) -> bool {
+        false
+    }
 }
 
 /// A change ready to send: its number and its JSON message.

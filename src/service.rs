@@ -226,7 +226,11 @@ impl Service {
         })
     }
 
+    /// Who besides the owner is told about a change to the file.
     async fn reader_ids(&self, file: &FileId) -> Result<Vec<UserId>> {
+        if !self.feed.delivers() {
+            return Ok(vec![]);
+        }
         Ok(self.store.readers(file).await?.into_iter().map(|u| u.id).collect())
     }
 
