@@ -56,8 +56,9 @@ mkdir -p .vercel && { [ -f .vercel/project.json ] || echo '{"settings":{}}' > .v
 VERCEL_BUILD_IMAGE=1 VERCEL_TELEMETRY_DISABLED=1 scripts/vercel/node_modules/.bin/vercel build --yes
 for f in files account public; do test -d ".vercel/output/functions/api/$f.func"; done
 test -f .vercel/output/static/s/index.html
-# Left in the tree, the output's function links send next build's file
-# tracing into a loop (a Turbopack panic) on the next web build.
-rm -rf .vercel/output
+# Left in the tree, the output's function links and the build cache that
+# vercel's own `next build` leaves in web/.next make the next local web build
+# panic in Turbopack's file tracing.
+rm -rf .vercel/output web/.next
 
 step "all green"

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 use crate::domain::{Email, Password, User, UserId, hash_password, random_token, sha256_hex, verify_password};
 use crate::error::{Error, Result};
@@ -33,6 +34,11 @@ pub struct Principal {
     /// `X-CSRF-Token`. Bearer credentials cannot be sent by another site,
     /// so they need none.
     pub csrf_token: Option<String>,
+    /// Which credential this is (`session:<hash>`, `token:<id>`), for
+    /// ending what it opened (live feeds) when it is signed out or
+    /// revoked; `None` for credentials that end on their own within the
+    /// hour (Firebase ID tokens).
+    pub credential: Option<String>,
 }
 
 #[async_trait]
@@ -70,11 +76,20 @@ pub struct NewSession {
 pub struct LocalAccounts {
     db: Arc<Db>,
     store: Arc<dyn MetadataStore>,
+    /// Announces each credential that ends (`Principal::credential`).
+    ended: broadcast::Sender<String>,
 }
 
 impl LocalAccounts {
     pub fn new(db: Arc<Db>, store: Arc<dyn MetadataStore>) -> Self {
-        Self { db, store }
+        Self { db, store, ended: broadcast::channel(256).0 }
+    }
+
+    /// Credentials as they are signed out or revoked, so that connections
+    /// they opened can close. A receiver that lags has missed some and
+    /// should assume its own credential may be among them.
+    pub fn ended(&self) -> broadcast::Receiver<String> {
+        self.ended.subscribe()
     }
 
     pub async fn sign_up(&self, email: Email, password: Password) -> Result<NewSession> {
@@ -146,7 +161,10 @@ impl LocalAccounts {
 
     pub async fn sign_out(&self, session_token: &str) -> Result<()> {
         let hash = sha256_hex(session_token);
+        let key = format!("session:{hash}");
         self.db.write(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash])?)).await?;
+        // Nobody listening is fine.
+        let _ = self.ended.send(key);
         Ok(())
     }
 
@@ -192,6 +210,7 @@ impl LocalAccounts {
 
     /// Revokes one of `user`'s tokens; someone else's token is not found.
     pub async fn revoke_token(&self, user: &UserId, id: &str) -> Result<()> {
+        let key = format!("token:{id}");
         let (user, id) = (user.clone(), id.to_owned());
         let n = self
             .db
@@ -202,16 +221,18 @@ impl LocalAccounts {
         if n == 0 {
             return Err(Error::not_found("token"));
         }
+        let _ = self.ended.send(key);
         Ok(())
     }
 
-    async fn user_for(&self, sql: &'static str, hash: String, now: Timestamp) -> Result<Option<User>> {
-        let id: Option<String> =
-            self.db.read(move |c| Ok(c.query_row(sql, params![hash, ms(now)], |r| r.get(0)).optional()?)).await?;
-        match id {
-            Some(id) => self.store.user_by_id(&UserId::parse(&id)?).await,
-            None => Ok(None),
-        }
+    /// The person and the credential key `sql` finds (it selects both).
+    async fn user_for(&self, sql: &'static str, hash: String, now: Timestamp) -> Result<Option<(User, String)>> {
+        let row: Option<(String, String)> = self
+            .db
+            .read(move |c| Ok(c.query_row(sql, params![hash, ms(now)], |r| Ok((r.get(0)?, r.get(1)?))).optional()?))
+            .await?;
+        let Some((id, key)) = row else { return Ok(None) };
+        Ok(self.store.user_by_id(&UserId::parse(&id)?).await?.map(|u| (u, key)))
     }
 }
 
@@ -223,18 +244,18 @@ impl Identity for LocalAccounts {
             Credential::Session(token) => {
                 let user = self
                     .user_for(
-                        "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                        "SELECT user_id, 'session:' || token_hash FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
                         sha256_hex(token),
                         now,
                     )
                     .await?;
-                Ok(user.map(|user| Principal { user, csrf_token: Some(csrf_for(token)) }))
+                Ok(user.map(|(user, key)| Principal { user, csrf_token: Some(csrf_for(token)), credential: Some(key) }))
             }
             Credential::Bearer(token) if token.starts_with(API_TOKEN_PREFIX) => {
                 let hash = sha256_hex(token);
                 let user = self
                     .user_for(
-                        "SELECT user_id FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL",
+                        "SELECT user_id, 'token:' || id FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL",
                         hash.clone(),
                         now,
                     )
@@ -251,7 +272,7 @@ impl Identity for LocalAccounts {
                         })
                         .await;
                 }
-                Ok(user.map(|user| Principal { user, csrf_token: None }))
+                Ok(user.map(|(user, key)| Principal { user, csrf_token: None, credential: Some(key) }))
             }
             Credential::Bearer(_) => Ok(None),
         }

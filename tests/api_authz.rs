@@ -185,3 +185,48 @@ async fn sessions_need_the_csrf_token_and_tokens_work_without_it() {
     ann.post("/api/auth/signout", json!({})).await.expect(204);
     ann.get("/api/me").await.expect_error(401, "unauthenticated");
 }
+
+/// A live feed lasts no longer than the credential that opened it: signing
+/// out or revoking the token closes it (code 4401), and it cannot reopen;
+/// the person's other feeds stay open.
+#[tokio::test]
+async fn ending_a_credential_closes_the_feeds_it_opened() {
+    let server = TestServer::start().await;
+    let ann = server.sign_up("ann@example.com").await;
+    let created = ann.post("/api/tokens", json!({ "name": "watcher" })).await.expect(201);
+    let token_id = created["token"]["id"].as_str().unwrap().to_owned();
+    let script = Client {
+        cookie: None,
+        csrf: None,
+        bearer: Some(created["secret"].as_str().unwrap().to_owned()),
+        ..ann.clone()
+    };
+    let laptop = server.sign_up("bob@example.com").await;
+
+    let mut by_token = script.feed("").await;
+    let mut by_session = ann.feed("").await;
+    let mut someone_else = laptop.feed("").await;
+    for f in [&mut by_token, &mut by_session, &mut someone_else] {
+        assert_eq!(f.next().await["type"], "snapshot");
+    }
+
+    ann.delete(&format!("/api/tokens/{token_id}")).await.expect(204);
+    assert_eq!(by_token.closed_by_server().await, Some(4401));
+    // The session's feed is still live: the upload reaches it.
+    ann.upload("still-live.txt", b"x").await;
+    by_session.until(|m| m["doc"]["name"] == "still-live.txt").await;
+
+    ann.post("/api/auth/signout", json!({})).await.expect(204);
+    assert_eq!(by_session.closed_by_server().await, Some(4401));
+    someone_else.quiet(300).await;
+
+    // Reopening with the ended credentials is refused.
+    let ws = server.base.replacen("http", "ws", 1);
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{ws}/api/feed").into_client_request().unwrap();
+    req.headers_mut().insert("authorization", format!("Bearer {}", script.bearer.unwrap()).parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    let mut req = format!("{ws}/api/feed").into_client_request().unwrap();
+    req.headers_mut().insert("cookie", ann.cookie.clone().unwrap().parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+}

@@ -451,8 +451,16 @@ fn watch_shows_changes_as_they_happen() {
     assert!(rest.iter().any(|l| l.contains("file changed") && l.contains("b.txt")), "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("ann@example.com renamed a.txt to b.txt")), "{rest:?}");
 
+    // A watch running when its login ends stops at once, and says why.
     let copy = Person::new();
     std::fs::copy(ann.config.path().join("credentials.json"), copy.config.path().join("credentials.json")).unwrap();
+    let mut running = copy.command(&["watch"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(running.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("watching"));
     ann.run(&["logout"]).ok();
+    assert_eq!(wait_exit(&mut running, Duration::from_secs(10)), 3);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut running.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("no longer valid") && !stderr.contains("reconnecting"), "{stderr}");
     copy.run(&["watch"]).fails(3, "no longer valid");
 }

@@ -153,6 +153,8 @@ pub async fn watch(ctx: &Ctx, json_out: bool, count: Option<u64>) -> Result<()> 
             };
             let text = match msg {
                 Some(Ok(Message::Text(t))) => t,
+                // The server ends feeds whose credential was signed out or revoked.
+                Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 4401 => return Err(api.refused_login()),
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             };

@@ -3,16 +3,21 @@
 //! On connect: a `snapshot` (or, with `?epoch=E&since=N` from an earlier
 //! connection, `resumed` and the changes missed since `N`), then every
 //! `change` as it happens, each with its number. See `feed.rs`.
+//!
+//! A connection lives no longer than the credential that opened it: when
+//! that session is signed out or that API token revoked, the server closes
+//! it with code 4401, and the client's reconnection is refused.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::json;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{AppState, Authed};
@@ -53,13 +58,43 @@ pub async fn feed(
         _ => None,
     };
     let service = state.service.clone();
+    // Subscribed before the upgrade: an end announced meanwhile is not missed.
+    let ended = match (&state.accounts, p.credential) {
+        (Some(accounts), Some(key)) => Some(Ended { rx: accounts.ended(), key }),
+        _ => None,
+    };
     Ok(ws.read_buffer_size(READ_BUFFER).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
         move |socket| async move {
-            if let Err(e) = serve(socket, service, hub, p.user, resume).await {
+            if let Err(e) = serve(socket, service, hub, p.user, resume, ended).await {
                 tracing::debug!(error = %e, "feed connection ended");
             }
         },
     ))
+}
+
+/// Tells a connection when its credential ends.
+struct Ended {
+    rx: broadcast::Receiver<String>,
+    key: String,
+}
+
+/// Close code for "the credential that opened this connection has ended".
+const CLOSE_SIGNED_OUT: u16 = 4401;
+
+/// Resolves when the connection's credential has ended, or may have (the
+/// announcements lagged); never for a connection without one.
+async fn credential_ended(ended: &mut Option<Ended>) {
+    let Some(e) = ended else { return std::future::pending().await };
+    loop {
+        match e.rx.recv().await {
+            Ok(key) if key == e.key => return,
+            Ok(_) => {}
+            // Some were missed: ours may be among them. The client
+            // reconnects and authenticates again.
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => return std::future::pending().await,
+        }
+    }
 }
 
 async fn send(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<()> {
@@ -89,6 +124,7 @@ async fn serve(
     hub: Arc<Hub>,
     user: User,
     resume: Option<(String, u64)>,
+    mut ended: Option<Ended>,
 ) -> Result<()> {
     let resumed = resume.as_ref().map(|(e, s)| hub.subscribe(&user.id, Some((e, *s))));
     let (mut sub, mut last) = match resumed {
@@ -125,6 +161,11 @@ async fn serve(
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                 Some(Ok(_)) => {}
             },
+            () = credential_ended(&mut ended) => {
+                let frame = CloseFrame { code: CLOSE_SIGNED_OUT, reason: "signed out".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return Ok(());
+            }
             _ = ping.tick() => {
                 socket.send(Message::Ping(Default::default())).await.map_err(|e| Error::internal(format!("ping: {e}")))?;
             }

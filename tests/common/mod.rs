@@ -271,6 +271,19 @@ impl Feed {
         }
     }
 
+    /// Waits (up to 5 s, past any messages) for the server to close the
+    /// feed; returns the close code.
+    pub async fn closed_by_server(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await.expect("the server closes within 5 s") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => return None,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.stream.send(Message::Close(None)).await;
     }

@@ -36,3 +36,16 @@ test("after a dropped feed the page resumes and gets what it missed", async ({ b
   await watcher.context.close();
   await sharer.context.close();
 });
+
+test("signing out in one tab sends the other tabs to sign in at once", async ({ browser }) => {
+  const { context, page } = await newUser(browser, "tab");
+  await page.goto("/files/");
+  await expect(page.locator(".live")).toHaveText("Live");
+  const other = await context.newPage();
+  await other.goto("/account/");
+  await other.getByRole("button", { name: "Sign out" }).click();
+  await expect(other).toHaveURL(/\/signin\/$/);
+  // The server closes the first tab's feed as its session ends.
+  await expect(page).toHaveURL(/\/signin\//, { timeout: 5_000 });
+  await context.close();
+});

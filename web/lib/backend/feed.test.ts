@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Activity, FileRecord } from "./types";
 import {
+  CLOSE_SIGNED_OUT,
   WebSocketFeed,
   applyFeedMessage,
   backoff,
@@ -116,8 +117,8 @@ class FakeSocket implements SocketLike {
   close() {
     this.closed = true;
   }
-  drop() {
-    this.onclose?.({} as CloseEvent);
+  drop(code = 1006) {
+    this.onclose?.({ code } as CloseEvent);
   }
 }
 
@@ -174,6 +175,28 @@ describe("WebSocketFeed", () => {
 
     feed.close();
     expect(sockets[1]!.closed).toBe(true);
+    vi.useRealTimers();
+  });
+
+  it("goes offline at once, without reconnecting, when the server ends a signed-out session's feed", async () => {
+    vi.useFakeTimers();
+    const sockets: FakeSocket[] = [];
+    const feed = new WebSocketFeed({
+      connect: (url) => {
+        const s = new FakeSocket(url);
+        sockets.push(s);
+        return s;
+      },
+      location: { protocol: "http:", host: "x" },
+    });
+    const statuses: string[] = [];
+    feed.subscribeStatus((s) => statuses.push(s));
+    sockets[0]!.send({ type: "snapshot", epoch: "E", seq: 1, files: [], shared: [], activity: [] });
+    sockets[0]!.drop(CLOSE_SIGNED_OUT);
+    expect(statuses).toEqual(["connecting", "live", "offline"]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+    feed.close();
     vi.useRealTimers();
   });
 });

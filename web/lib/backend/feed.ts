@@ -122,6 +122,9 @@ export interface FeedOptions {
   location: { protocol: string; host: string };
 }
 
+/** The server's close code for a feed whose credential has ended. */
+export const CLOSE_SIGNED_OUT = 4401;
+
 export class WebSocketFeed implements LiveData {
   private state = emptyFeedState();
   private socket: SocketLike | null = null;
@@ -212,9 +215,16 @@ export class WebSocketFeed implements LiveData {
         for (const l of this.listeners[c]) (l as Listener<unknown>)(value);
       }
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      // The server ended the feed because its session was signed out (in
+      // another tab, say): reconnecting would be refused. Offline at once,
+      // so the app checks the session and goes to sign-in.
+      if (ev.code === CLOSE_SIGNED_OUT) {
+        this.setStatus("offline");
+        return;
+      }
       this.scheduleReconnect();
     };
     socket.onerror = () => {
