@@ -102,6 +102,36 @@ fn signing_up_stores_a_private_revocable_token_and_logging_out_revokes_it() {
 }
 
 #[test]
+fn an_api_token_signs_in_too() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server.base, "ann@example.com");
+    let creds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ann.config.path().join("credentials.json")).unwrap()).unwrap();
+    let token = creds["servers"][&server.base]["token"].as_str().unwrap().to_owned();
+
+    // As a token made in the web app would be pasted.
+    let laptop = Person::new();
+    let args = ["login", "--server", &server.base, "--with-token"];
+    let out = laptop.input(&args, &format!("{token}\n")).ok();
+    assert!(out.stdout.contains("signed in with the token as ann@example.com"), "{}", out.stdout);
+    assert!(laptop.run(&["whoami"]).ok().stdout.starts_with("ann@example.com on"));
+    // The same token again is kept, not revoked as the login it replaces.
+    laptop.input(&args, &format!("{token}\n")).ok();
+    laptop.run(&["ls"]).ok();
+
+    Person::new().input(&args, "ldt_not-a-real-token\n").fails(3, "does not accept that token");
+    Person::new().input(&args, "\n").fails(2, "empty line");
+    Person::new()
+        .run(&["login", "--server", &server.base, "--with-token", "--email", "a@b.c"])
+        .fails(2, "cannot be used");
+    Person::new().run(&["login", "--server", &server.base]).fails(2, "--email");
+
+    // Signing out revokes it: for every computer that had it.
+    laptop.run(&["logout"]).ok();
+    ann.run(&["ls"]).fails(3, "no longer valid");
+}
+
+#[test]
 fn files_go_up_come_down_get_renamed_and_deleted() {
     let server = Server::start();
     let ann = Person::signed_up(&server.base, "ann@example.com");

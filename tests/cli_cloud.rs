@@ -191,6 +191,8 @@ fn firebase_logins_are_stored_privately_refreshed_and_ended() {
     signup(&cloud, &Person::new(), &ann_email, PASSWORD).fails(7, "already an account");
     signup(&cloud, &Person::new(), &Cloud::email("weak"), "abc").fails(2, "too weak");
     signup(&cloud, &Person::new(), "not-an-address", PASSWORD).fails(2, "not a valid e-mail address");
+    let with_token = ["login", "--server", &cloud.base, "--with-token"];
+    Person::new().input(&with_token, "ldt_x\n").fails(2, "has no API tokens");
 
     // An expired ID token is refreshed from the refresh token, and the new
     // one is stored for the next command.

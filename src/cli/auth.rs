@@ -5,6 +5,9 @@
 //! ends the browser-style session, and stores only the token: what is kept
 //! on disk is revocable (`logout`, or the web app) and is not the password.
 //!
+//! `login --with-token` keeps an API token made elsewhere (the web app's
+//! Account page) instead, once the server has said whose it is.
+//!
 //! Against a cloud deployment (`mode: "cloud"` in `/api/config`) it signs
 //! in to the deployment's Firebase project with the e-mail and password
 //! (see `firebase`), checks that the API accepts the result, and stores the
@@ -37,7 +40,7 @@ pub fn read_password(prompt: &str, from_stdin: bool, confirm: bool) -> Result<St
             .map_err(|e| CliError::local(format!("cannot read the password from standard input: {e}")))?;
         let p = line.trim_end_matches(['\n', '\r']).to_owned();
         if p.is_empty() {
-            return Err(CliError::usage("--password-stdin got an empty line"));
+            return Err(CliError::usage("standard input had an empty line where the secret should be"));
         }
         return Ok(p);
     }
@@ -195,38 +198,88 @@ async fn cloud(
     })
 }
 
-pub async fn sign_in(ctx: &Ctx, email: &str, password_stdin: bool, new_account: bool) -> Result<()> {
+/// The server a sign-in is for (`--server`), and its `/api/config`.
+async fn sign_in_target(ctx: &Ctx) -> Result<(reqwest::Url, String, Value)> {
     let server = ctx.server.as_deref().ok_or_else(|| {
         CliError::usage("which server? pass --server URL (or set LIVEDROP_SERVER)")
             .hint("e.g. livedrop login --server http://127.0.0.1:8080 --email you@example.com")
     })?;
     let base = normalize_server(server)?;
     let key = server_key(&base);
-    let http = http_client();
-    let config = server_config(&http, &base).await?;
+    let config = server_config(&http_client(), &base).await?;
     let mode = config["mode"].as_str().unwrap_or("self-hosted");
     if !matches!(mode, "self-hosted" | "cloud") {
         return Err(CliError::failure(format!("{key} is a livedrop server of an unknown kind ({mode})")));
     }
+    Ok((base, key, config))
+}
+
+fn is_cloud(config: &Value) -> bool {
+    config["mode"] == "cloud"
+}
+
+/// Stores a new login for the server, makes it the default, and revokes
+/// the one it replaces.
+async fn keep(ctx: &Ctx, base: &reqwest::Url, key: &str, login: Login, verb: &str) -> Result<()> {
+    let mut creds = ctx.paths.load_credentials()?;
+    let old = creds.servers.insert(key.to_owned(), login.clone());
+    creds.default_server = Some(key.to_owned());
+    ctx.paths.save_credentials(&creds)?;
+    match (old, &login) {
+        // The same token again: it stays.
+        (Some(Login::ApiToken { token_id: a, .. }), Login::ApiToken { token_id: b, .. }) if a == *b => {}
+        // One token per computer and server: the previous one goes.
+        (Some(old), _) => {
+            let _ = revoke(base, &old).await;
+        }
+        (None, _) => {}
+    }
+    println!("{verb} as {} on {key}", login.email());
+    Ok(())
+}
+
+pub async fn sign_in(ctx: &Ctx, email: &str, password_stdin: bool, new_account: bool) -> Result<()> {
+    let (base, key, config) = sign_in_target(ctx).await?;
     let prompt = format!("Password for {email} on {key}: ");
     let password = read_password(&prompt, password_stdin, new_account)?;
-    let login = if mode == "cloud" {
+    let login = if is_cloud(&config) {
         cloud(ctx, &base, &config, email, &password, new_account).await?
     } else {
         let path = if new_account { "/api/auth/signup" } else { "/api/auth/signin" };
         self_hosted(&base, path, email, &password).await?
     };
-    let mut creds = ctx.paths.load_credentials()?;
-    let old = creds.servers.insert(key.clone(), login.clone());
-    creds.default_server = Some(key.clone());
-    ctx.paths.save_credentials(&creds)?;
-    if let Some(old) = old {
-        // One token per computer and server: the previous one goes.
-        let _ = revoke(&base, &old).await;
-    }
     let verb = if new_account { "created an account and signed in" } else { "signed in" };
-    println!("{verb} as {} on {key}", login.email());
-    Ok(())
+    keep(ctx, &base, &key, login, verb).await
+}
+
+/// `login --with-token`: an API token made in the web app (or by another
+/// login), from standard input or a prompt that does not echo.
+pub async fn sign_in_with_token(ctx: &Ctx) -> Result<()> {
+    let (base, key, config) = sign_in_target(ctx).await?;
+    if is_cloud(&config) {
+        return Err(CliError::usage(format!(
+            "{key} is a cloud deployment: it has no API tokens; sign in with --email and your password"
+        )));
+    }
+    let piped = !std::io::stdin().is_terminal();
+    let token = read_password(&format!("API token for {key}: "), piped, false)?.trim().to_owned();
+    let api = Api::new(base.clone(), Auth::Bearer(token.clone()));
+    let me = match api.get("/api/me").await {
+        Err(e) if e.exit == Exit::Auth => {
+            return Err(CliError::new(Exit::Auth, format!("{key} does not accept that token"))
+                .hint("copy it again from Account in the web app; it may have been revoked"));
+        }
+        r => r?,
+    };
+    let token_id = str_field(&me, "token_id")
+        .map_err(|_| CliError::usage("that is not an API token (a session or another kind of credential)"))?;
+    let login = Login::ApiToken {
+        email: str_field(&me["user"], "email")?.to_owned(),
+        user_id: str_field(&me["user"], "id")?.to_owned(),
+        token_id: token_id.to_owned(),
+        token,
+    };
+    keep(ctx, &base, &key, login, "signed in with the token").await
 }
 
 pub async fn logout(ctx: &Ctx) -> Result<()> {

@@ -75,11 +75,14 @@ pub enum Command {
     Login {
         #[command(flatten)]
         conn: Conn,
-        #[arg(long)]
-        email: String,
+        #[arg(long, required_unless_present = "with_token")]
+        email: Option<String>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Sign in with an API token made in the web app (self-hosted), read from standard input.
+        #[arg(long, conflicts_with_all = ["email", "password_stdin"])]
+        with_token: bool,
     },
     /// Sign out: revoke this computer's token and forget it.
     Logout {
@@ -340,7 +343,11 @@ async fn dispatch(cmd: Command) -> Result<u8> {
     let ctx = Ctx::new(&conn)?;
     match cmd {
         Signup { email, password_stdin, .. } => auth::sign_in(&ctx, &email, password_stdin, true).await?,
-        Login { email, password_stdin, .. } => auth::sign_in(&ctx, &email, password_stdin, false).await?,
+        Login { with_token: true, .. } => auth::sign_in_with_token(&ctx).await?,
+        Login { email, password_stdin, .. } => {
+            let email = email.ok_or_else(|| CliError::usage("pass --email (or --with-token)"))?;
+            auth::sign_in(&ctx, &email, password_stdin, false).await?
+        }
         Logout { .. } => auth::logout(&ctx).await?,
         Whoami { json, .. } => auth::whoami(&ctx, json).await?,
         Ls { mine, shared, sort, reverse, json, .. } => {

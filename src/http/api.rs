@@ -115,9 +115,12 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Repl
 
 pub async fn me(State(state): State<AppState>, Authed(p): Authed) -> Reply {
     let used = state.service.store.usage(&p.user.id).await?;
+    // Which API token is asking, so a client given one can revoke it later.
+    let token_id = p.credential.as_deref().and_then(|c| c.strip_prefix("token:"));
     ok(json!({
         "user": p.user,
         "csrf_token": p.csrf_token,
+        "token_id": token_id,
         "usage": { "used": used, "quota": state.service.config.quota_bytes },
         "max_file_size": state.service.config.max_file_size,
     }))

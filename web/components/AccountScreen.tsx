@@ -16,6 +16,8 @@ export function AccountScreen() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const origin = typeof window === "undefined" ? "" : window.location.origin;
+  const loginCommand = `livedrop login --server ${origin} --email ${me.user.email}`;
 
   useEffect(() => {
     void refresh();
@@ -107,6 +109,11 @@ export function AccountScreen() {
                 />
                 <CopyButton text={created.secret} />
               </div>
+              <p className="hint" style={{ margin: "6px 0 0" }}>
+                For the command-line client:{" "}
+                <span className="mono">livedrop login --server {origin} --with-token</span>, then
+                paste it.
+              </p>
             </div>
           ) : null}
           {error ? (
@@ -164,11 +171,20 @@ export function AccountScreen() {
       ) : (
         <section className="card" aria-labelledby="cli-title">
           <h2 id="cli-title">Command-line client</h2>
-          <p className="muted" style={{ margin: 0 }}>
-            API tokens are a feature of self-hosted livedrop servers. Here you sign in with your
-            account (e-mail and password, or Google); the <span className="mono">livedrop</span>{" "}
-            command-line client cannot sign in to this deployment yet.
+          <p className="muted" style={{ margin: "0 0 6px" }}>
+            The <span className="mono">livedrop</span> command-line client signs in here with your
+            e-mail and password (not with Google sign-in):
           </p>
+          <div className="row" style={{ flexWrap: "nowrap" }}>
+            <input
+              readOnly
+              value={loginCommand}
+              className="mono"
+              aria-label="Sign-in command"
+              onFocus={(e) => e.target.select()}
+            />
+            <CopyButton text={loginCommand} />
+          </div>
         </section>
       )}
       {revoking ? (

@@ -113,6 +113,9 @@ test("signed-out visitors are sent to sign in, and back after", async ({ browser
   await page.getByLabel("Token name").fill("laptop CLI");
   await page.getByRole("button", { name: "Create token" }).click();
   await expect(page.getByLabel("New token")).toHaveValue(/^ldt_/);
+  await expect(page.getByTestId("new-token")).toContainText(
+    "livedrop login --server http://127.0.0.1:",
+  );
   await shot(page, "19-account-tokens");
   await page.getByRole("button", { name: "Revoke token laptop CLI" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();

@@ -124,6 +124,9 @@ test("cloud: owner shares with a recipient, who sees it live, downloads it, and 
   // Account: no API tokens in the cloud.
   await o.getByRole("link", { name: "Account" }).click();
   await expect(o.getByRole("heading", { name: "Command-line client" })).toBeVisible();
+  await expect(o.getByLabel("Sign-in command")).toHaveValue(
+    /^livedrop login --server http:\/\/127\.0\.0\.1:\d+ --email \S+@/,
+  );
   await expect(o.getByRole("heading", { name: "API tokens" })).toHaveCount(0);
 
   // Every API call carried a Bearer ID token and no cookie.
