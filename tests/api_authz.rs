@@ -1,10 +1,12 @@
 //! Who may do what: every operation, for every kind of actor, each cell
-//! asserted. Someone else's file is "not found", never "forbidden", so
-//! that ids cannot be probed.
+//! asserted, on both deployments: self-hosted, and cloud (Firebase ID
+//! tokens, Firestore, Cloud Storage, on the emulators). Someone else's file
+//! is "not found", never "forbidden", so that ids cannot be probed.
 
 mod common;
 
-use common::{Client, TestServer};
+use common::cloud::CloudServer;
+use common::{Client, Deployment, TestServer};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,10 +29,18 @@ struct Fixture {
     link_id: String,
 }
 
-async fn fixture(owner: &Client) -> Fixture {
+/// Who the fixture's file is shared with, and who it is shared with during
+/// the test: addresses unique to the run (the cloud emulators outlive it).
+struct Addresses {
+    recipient: String,
+    third: String,
+    fourth: String,
+}
+
+async fn fixture(owner: &Client, to: &Addresses) -> Fixture {
     let file = owner.upload("secret.txt", b"for named eyes only").await["id"].as_str().unwrap().to_owned();
-    owner.post(&format!("/api/files/{file}/shares"), json!({ "email": "recipient@example.com" })).await.expect(201);
-    owner.post(&format!("/api/files/{file}/shares"), json!({ "email": "third@example.com" })).await.expect(201);
+    owner.post(&format!("/api/files/{file}/shares"), json!({ "email": to.recipient })).await.expect(201);
+    owner.post(&format!("/api/files/{file}/shares"), json!({ "email": to.third })).await.expect(201);
     let link = owner.post(&format!("/api/files/{file}/links"), json!({})).await.expect(201);
     let pending = owner.begin("pending.txt", b"later").await.expect(201)["file"]["id"].as_str().unwrap().to_owned();
     Fixture {
@@ -59,7 +69,7 @@ const MATRIX: &[(&str, [u16; 5])] = &[
     ("delete", [204, 404, 404, 401, 401]),
 ];
 
-async fn perform(op: &str, c: &Client, f: &Fixture, actor: Actor) -> common::Reply {
+async fn perform(op: &str, c: &Client, f: &Fixture, to: &Addresses, actor: Actor) -> common::Reply {
     let file = &f.file;
     let token = if actor == AnonymousWithout { "no-such-link-token-aaaaaaaaaaaaaaa" } else { &f.link_token };
     match op {
@@ -69,8 +79,8 @@ async fn perform(op: &str, c: &Client, f: &Fixture, actor: Actor) -> common::Rep
         "file activity" => c.get(&format!("/api/files/{file}/activity")).await,
         "list links" => c.get(&format!("/api/files/{file}/links")).await,
         "create link" => c.post(&format!("/api/files/{file}/links"), json!({})).await,
-        "share" => c.post(&format!("/api/files/{file}/shares"), json!({ "email": "fourth@example.com" })).await,
-        "unshare" => c.delete(&format!("/api/files/{file}/shares/third@example.com")).await,
+        "share" => c.post(&format!("/api/files/{file}/shares"), json!({ "email": to.fourth })).await,
+        "unshare" => c.delete(&format!("/api/files/{file}/shares/{}", to.third)).await,
         "open link" => c.get(&format!("/api/s/{token}")).await,
         "download through link" => c.post(&format!("/api/s/{token}/download"), json!({})).await,
         "revoke link" => c.delete(&format!("/api/links/{}", f.link_id)).await,
@@ -82,15 +92,38 @@ async fn perform(op: &str, c: &Client, f: &Fixture, actor: Actor) -> common::Rep
 }
 
 #[tokio::test]
-async fn every_actor_gets_exactly_what_they_may() {
-    let server = TestServer::start().await;
-    let owner = server.sign_up("owner@example.com").await;
-    let recipient = server.sign_up("recipient@example.com").await;
-    let stranger = server.sign_up("stranger@example.com").await;
-    let anonymous = server.anonymous();
+async fn every_actor_gets_exactly_what_they_may_self_hosted() {
+    every_actor_gets_exactly_what_they_may(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn every_actor_gets_exactly_what_they_may_in_the_cloud() {
+    every_actor_gets_exactly_what_they_may(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}
+
+/// The people of a test: an owner, a recipient of the owner's file, a
+/// stranger, and the addresses the file is shared with.
+struct Cast {
+    owner: Client,
+    recipient: Client,
+    stranger: Client,
+    to: Addresses,
+}
+
+async fn cast(world: &Deployment) -> Cast {
+    let (owner, _) = world.person("owner").await;
+    let (recipient, recipient_address) = world.person("recipient").await;
+    let (stranger, _) = world.person("stranger").await;
+    let to = Addresses { recipient: recipient_address, third: unique("third"), fourth: unique("fourth") };
+    Cast { owner, recipient, stranger, to }
+}
+
+async fn every_actor_gets_exactly_what_they_may(world: Deployment) {
+    let Cast { owner, recipient, stranger, to } = cast(&world).await;
+    let anonymous = world.anonymous();
 
     for (col, actor) in [Owner, Recipient, Stranger, AnonymousWithLink, AnonymousWithout].into_iter().enumerate() {
-        let f = fixture(&owner).await;
+        let f = fixture(&owner, &to).await;
         let c = match actor {
             Owner => &owner,
             Recipient => &recipient,
@@ -98,8 +131,8 @@ async fn every_actor_gets_exactly_what_they_may() {
             AnonymousWithLink | AnonymousWithout => &anonymous,
         };
         for (op, expected) in MATRIX {
-            let reply = perform(op, c, &f, actor).await;
-            assert_eq!(reply.status.as_u16(), expected[col], "{actor:?} / {op}: {:?}", reply.body);
+            let reply = perform(op, c, &f, &to, actor).await;
+            assert_eq!(reply.status.as_u16(), expected[col], "{} {actor:?} / {op}: {:?}", world.name(), reply.body);
             if reply.status.is_client_error() {
                 assert!(reply.body["error"]["code"].is_string(), "{actor:?} / {op}: stable code");
             }
@@ -110,11 +143,15 @@ async fn every_actor_gets_exactly_what_they_may() {
             assert_eq!(details["file"]["name"], "secret.txt", "{actor:?}");
             let emails: Vec<&str> =
                 details["shares"].as_array().unwrap().iter().map(|s| s["email"].as_str().unwrap()).collect();
-            assert!(emails.contains(&"third@example.com") && !emails.contains(&"fourth@example.com"), "{actor:?}");
+            assert!(emails.contains(&to.third.as_str()) && !emails.contains(&to.fourth.as_str()), "{actor:?}");
             assert_eq!(details["links"][0]["revoked"], false, "{actor:?}");
             owner.delete(&format!("/api/files/{}", f.file)).await.expect(204);
         }
     }
+}
+
+fn unique(name: &str) -> String {
+    CloudServer::email(name)
 }
 
 fn ids(v: &Value) -> Vec<&str> {
@@ -122,15 +159,29 @@ fn ids(v: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn lists_and_feeds_show_each_person_only_their_own() {
-    let server = TestServer::start().await;
-    let owner = server.sign_up("owner@example.com").await;
-    let recipient = server.sign_up("recipient@example.com").await;
-    let stranger = server.sign_up("stranger@example.com").await;
-    let mut stranger_feed = stranger.feed("").await;
-    stranger_feed.next().await;
+async fn lists_and_feeds_show_each_person_only_their_own_self_hosted() {
+    lists_and_feeds_show_each_person_only_their_own(Deployment::SelfHosted(TestServer::start().await)).await;
+}
 
-    let f = fixture(&owner).await;
+/// In the cloud the lists are the API's; the live lists are Firestore's,
+/// guarded by firestore.rules (tests/firestore_rules*.rs).
+#[tokio::test]
+async fn lists_show_each_person_only_their_own_in_the_cloud() {
+    lists_and_feeds_show_each_person_only_their_own(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}
+
+async fn lists_and_feeds_show_each_person_only_their_own(world: Deployment) {
+    let Cast { owner, recipient, stranger, to } = cast(&world).await;
+    let mut stranger_feed = match &world {
+        Deployment::SelfHosted(_) => {
+            let mut feed = stranger.feed("").await;
+            feed.next().await;
+            Some(feed)
+        }
+        Deployment::Cloud(_) => None,
+    };
+
+    let f = fixture(&owner, &to).await;
     assert_eq!(ids(&owner.get("/api/files").await.expect(200)), [f.file.as_str()], "pending uploads are not listed");
     assert!(ids(&owner.get("/api/files?scope=shared").await.expect(200)).is_empty());
     assert_eq!(ids(&recipient.get("/api/files?scope=shared").await.expect(200)), [f.file.as_str()]);
@@ -138,14 +189,20 @@ async fn lists_and_feeds_show_each_person_only_their_own() {
     assert!(ids(&stranger.get("/api/files").await.expect(200)).is_empty());
     assert!(ids(&stranger.get("/api/files?scope=shared").await.expect(200)).is_empty());
     assert_eq!(stranger.get("/api/activity").await.expect(200)["activity"], json!([]));
+    assert_eq!(recipient.get("/api/activity").await.expect(200)["activity"], json!([]), "activity is the owner's");
     assert!(
         recipient.get(&format!("/api/files/{}", f.file)).await.expect(200).get("shares").is_none(),
         "only the owner sees who else has it"
     );
 
     owner.patch(&format!("/api/files/{}", f.file), json!({ "name": "visible-to-some.txt" })).await.expect(200);
-    stranger_feed.quiet(300).await;
-    server.anonymous().get("/api/feed").await.expect_error(401, "unauthenticated");
+    if let Some(feed) = stranger_feed.as_mut() {
+        feed.quiet(300).await;
+    }
+    world.anonymous().get("/api/files").await.expect_error(401, "unauthenticated");
+    if let Deployment::SelfHosted(_) = world {
+        world.anonymous().get("/api/feed").await.expect_error(401, "unauthenticated");
+    }
 }
 
 #[tokio::test]

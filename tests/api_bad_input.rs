@@ -1,9 +1,11 @@
 //! Bad input on every endpoint gets a 4xx with a stable code and a clear
-//! message, never a 500, and leaves nothing partial behind.
+//! message, never a 500, and leaves nothing partial behind. The checks of
+//! request bodies, names and addresses run on both deployments.
 
 mod common;
 
-use common::{Client, Reply, TestServer, bytes};
+use common::cloud::CloudServer;
+use common::{Client, Deployment, Reply, TestServer, bytes};
 use jiff::{SignedDuration, Timestamp};
 use livedrop::blob::signing::Signer;
 use livedrop::domain::Crc32c;
@@ -22,19 +24,34 @@ fn signer_of(server: &TestServer) -> Signer {
 }
 
 #[tokio::test]
-async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests() {
-    let server = TestServer::start().await;
-    let ann = server.sign_up("ann@example.com").await;
+async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests_self_hosted() {
+    malformed_json_missing_fields_and_wrong_types_are_invalid_requests(Deployment::SelfHosted(
+        TestServer::start().await,
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests_in_the_cloud() {
+    let cloud = Deployment::Cloud(Box::new(CloudServer::start().await));
+    malformed_json_missing_fields_and_wrong_types_are_invalid_requests(cloud).await;
+}
+
+async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests(world: Deployment) {
+    let (ann, _) = world.person("ann").await;
     let file = ann.upload("a.txt", b"abc").await["id"].as_str().unwrap().to_owned();
-    let anon = server.anonymous();
-    let json_endpoints: Vec<(Method, String, &Client)> = vec![
-        (Method::POST, "/api/auth/signup".into(), &anon),
-        (Method::POST, "/api/auth/signin".into(), &anon),
-        (Method::POST, "/api/tokens".into(), &ann),
+    let anon = world.anonymous();
+    let mut json_endpoints: Vec<(Method, String, &Client)> = vec![
         (Method::POST, "/api/uploads".into(), &ann),
         (Method::PATCH, format!("/api/files/{file}"), &ann),
         (Method::POST, format!("/api/files/{file}/shares"), &ann),
     ];
+    if let Deployment::SelfHosted(_) = world {
+        // Accounts and tokens are the self-hosted server's own.
+        json_endpoints.push((Method::POST, "/api/auth/signup".into(), &anon));
+        json_endpoints.push((Method::POST, "/api/auth/signin".into(), &anon));
+        json_endpoints.push((Method::POST, "/api/tokens".into(), &ann));
+    }
     for (method, path, c) in &json_endpoints {
         for body in
             ["{", "[1,2]", "{}", r#"{"name": 5, "email": [], "password": {}, "size": "big", "crc32c": 1}"#, "null"]
@@ -73,9 +90,36 @@ async fn malformed_json_missing_fields_and_wrong_types_are_invalid_requests() {
 }
 
 #[tokio::test]
-async fn hostile_names_and_addresses_are_refused_and_nothing_is_created() {
+async fn hostile_names_and_addresses_are_refused_and_nothing_is_created_self_hosted() {
     let server = TestServer::start().await;
     let ann = server.sign_up("ann@example.com").await;
+    hostile_names_and_addresses_are_refused_and_nothing_is_created(&ann, "ann@example.com").await;
+    for email in ["not-an-email", "a@", "@b", "a b@c.d", &format!("{}@x.y", "x".repeat(10_000))] {
+        let r =
+            server.anonymous().post("/api/auth/signup", json!({ "email": email, "password": "long enough pw" })).await;
+        r.expect_error(400, "invalid_email");
+    }
+    let r = server.anonymous().post("/api/auth/signup", json!({ "email": "x@y.z", "password": "short" })).await;
+    r.expect_error(400, "invalid_password");
+    let r = server
+        .anonymous()
+        .post("/api/auth/signup", json!({ "email": "ANN@example.com", "password": "long enough pw" }))
+        .await;
+    r.expect_error(409, "email_taken");
+}
+
+#[tokio::test]
+async fn hostile_names_and_addresses_are_refused_and_nothing_is_created_in_the_cloud() {
+    let cloud = CloudServer::start().await;
+    let email = CloudServer::email("ann");
+    let ann = cloud.sign_up(&email).await;
+    hostile_names_and_addresses_are_refused_and_nothing_is_created(&ann, &email).await;
+    // Accounts belong to Firebase Auth there.
+    let r = cloud.anonymous().post("/api/auth/signup", json!({ "email": "x@y.z", "password": "long enough pw" })).await;
+    r.expect_error(404, "not_supported");
+}
+
+async fn hostile_names_and_addresses_are_refused_and_nothing_is_created(ann: &Client, own_email: &str) {
     let ok = ann.upload("keep.txt", b"keep").await["id"].as_str().unwrap().to_owned();
     let long = "x".repeat(10_000);
     for name in ["../etc/passwd", "a/b", "a\\b", "nul\0byte", "bell\u{7}", "line\nbreak", "", "..", long.as_str()] {
@@ -93,18 +137,9 @@ async fn hostile_names_and_addresses_are_refused_and_nothing_is_created() {
         ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": email }))
             .await
             .expect_error(400, "invalid_email");
-        let r =
-            server.anonymous().post("/api/auth/signup", json!({ "email": email, "password": "long enough pw" })).await;
-        r.expect_error(400, "invalid_email");
     }
-    let r = server.anonymous().post("/api/auth/signup", json!({ "email": "x@y.z", "password": "short" })).await;
-    r.expect_error(400, "invalid_password");
-    let r = server
-        .anonymous()
-        .post("/api/auth/signup", json!({ "email": "ANN@example.com", "password": "long enough pw" }))
-        .await;
-    r.expect_error(409, "email_taken");
-    ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": "ann@example.com" }))
+    // Sharing with oneself, in any case.
+    ann.post(&format!("/api/files/{ok}/shares"), json!({ "email": own_email.to_uppercase() }))
         .await
         .expect_error(400, "invalid_email");
 

@@ -15,132 +15,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use common::cli::{PASSWORD, Person, random_bytes};
-use livedrop::cloud::emulator::{AUTH_EMULATOR_PROJECT, AuthEmulator, FirestoreEmulator, StorageEmulator};
+use common::cloud::CloudServer as Cloud;
 use serde_json::{Value, json};
-
-const BUCKET: &str = "livedrop-cli-cloud";
-
-/// A cloud deployment on emulators, stopped when dropped.
-struct Cloud {
-    base: String,
-    auth: AuthEmulator,
-    server: Child,
-    _firestore: FirestoreEmulator,
-    _storage: StorageEmulator,
-    _data: tempfile::TempDir,
-}
-
-impl Cloud {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    /// With extra variables for the server.
-    fn start_with(env: &[(&str, &str)]) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (firestore, auth, storage) = rt.block_on(async {
-            let (f, a, s) = tokio::join!(
-                FirestoreEmulator::from_env_or_start(),
-                AuthEmulator::from_env_or_start(),
-                StorageEmulator::from_env_or_start()
-            );
-            let s = s.unwrap();
-            s.create_bucket(BUCKET).await.unwrap();
-            (f.unwrap(), a.unwrap(), s)
-        });
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let data = tempfile::tempdir().unwrap();
-        let server = Command::new(common::cli::BIN)
-            .args(["serve", "--backend", "firebase", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["--web-dir", "/nonexistent-not-built"])
-            .env("FIRESTORE_EMULATOR_HOST", firestore.host())
-            .env("FIREBASE_AUTH_EMULATOR_HOST", auth.host())
-            .env("STORAGE_EMULATOR_HOST", storage.base())
-            // The Auth emulator's tokens name its project: the deployment's.
-            .env("LIVEDROP_FIREBASE_PROJECT", AUTH_EMULATOR_PROJECT)
-            .env("LIVEDROP_GCS_BUCKET", BUCKET)
-            .env_remove("LIVEDROP_FIREBASE_WEB_CONFIG")
-            .env_remove("LIVEDROP_REQUIRE_VERIFIED_EMAIL")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let cloud = Self { base, auth, server, _firestore: firestore, _storage: storage, _data: data };
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return cloud;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("livedrop serve --backend firebase did not start");
-    }
-
-    /// An address no earlier run has used: the emulators may be shared and
-    /// long-lived.
-    fn email(name: &str) -> String {
-        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        format!("{name}-{n}@example.com")
-    }
-
-    /// Calls the Auth emulator, as the project's administrator with
-    /// `admin` (the emulator takes `Bearer owner` for one): `(status, body)`.
-    fn auth_call(&self, admin: bool, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("http://{}{path}", self.auth.host());
-        let mut curl = Command::new("curl");
-        curl.args(["-sS", "-w", "\n%{http_code}", "-X", method, &url, "-H", "Content-Type: application/json"]);
-        if admin {
-            curl.args(["-H", "Authorization: Bearer owner"]);
-        }
-        if let Some(b) = body {
-            curl.args(["--data", &b.to_string()]);
-        }
-        let out = curl.output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, status) = text.rsplit_once('\n').unwrap_or_else(|| panic!("curl: {text}"));
-        (status.parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
-    }
-
-    /// Disables an account, as an administrator would in the Firebase console.
-    fn disable(&self, user_id: &str) {
-        let path = format!("/identitytoolkit.googleapis.com/v1/projects/{AUTH_EMULATOR_PROJECT}/accounts:update");
-        let (status, body) =
-            self.auth_call(true, "POST", &path, Some(json!({ "localId": user_id, "disableUser": true })));
-        assert_eq!(status, 200, "{body}");
-    }
-
-    /// Follows the verification link the emulator "mailed" to `email`.
-    fn verify(&self, email: &str) {
-        let (status, body) =
-            self.auth_call(true, "GET", &format!("/emulator/v1/projects/{AUTH_EMULATOR_PROJECT}/oobCodes"), None);
-        assert_eq!(status, 200, "{body}");
-        let code = body["oobCodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .rfind(|c| c["email"] == email && c["requestType"] == "VERIFY_EMAIL")
-            .unwrap_or_else(|| panic!("no verification mail to {email}: {body}"))["oobCode"]
-            .clone();
-        let path = "/identitytoolkit.googleapis.com/v1/accounts:update?key=demo-api-key";
-        // What the link in the mail does: the code, applied by its recipient.
-        let (status, body) = self.auth_call(false, "POST", path, Some(json!({ "oobCode": code })));
-        assert_eq!((status, &body["emailVerified"]), (200, &json!(true)), "{body}");
-    }
-}
-
-impl Drop for Cloud {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
 
 fn credentials(p: &Person) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p.config.path().join("credentials.json")).unwrap()).unwrap()
@@ -159,7 +37,7 @@ fn signup(cloud: &Cloud, p: &Person, email: &str, password: &str) -> common::cli
 
 #[test]
 fn firebase_logins_are_stored_privately_refreshed_and_ended() {
-    let cloud = Cloud::start();
+    let cloud = Cloud::start_blocking(&[]);
     let ann_email = Cloud::email("ann");
     let ann = Person::new();
     let made = signup(&cloud, &ann, &ann_email, PASSWORD).ok();
@@ -233,7 +111,7 @@ fn firebase_logins_are_stored_privately_refreshed_and_ended() {
 
 #[test]
 fn files_shares_and_links_work_the_same_against_the_cloud() {
-    let cloud = Cloud::start();
+    let cloud = Cloud::start_blocking(&[]);
     let (ann_email, bob_email) = (Cloud::email("ann"), Cloud::email("bob"));
     let ann = Person::new();
     signup(&cloud, &ann, &ann_email, PASSWORD).ok();
@@ -294,7 +172,7 @@ fn files_shares_and_links_work_the_same_against_the_cloud() {
 #[test]
 fn an_unverified_address_gets_the_verification_mail_and_signs_in_once_verified() {
     // Production's rule: the API accepts only addresses Firebase has verified.
-    let cloud = Cloud::start_with(&[("LIVEDROP_REQUIRE_VERIFIED_EMAIL", "1")]);
+    let cloud = Cloud::start_blocking(&[("LIVEDROP_REQUIRE_VERIFIED_EMAIL", "1")]);
     let email = Cloud::email("cy");
     let cy = Person::new();
     let refused = signup(&cloud, &cy, &email, PASSWORD).fails(3, "confirm your e-mail address first");

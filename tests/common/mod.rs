@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod cloud;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -104,6 +105,40 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
+        }
+    }
+}
+
+/// A deployment under test, for tests that hold for both.
+pub enum Deployment {
+    SelfHosted(TestServer),
+    Cloud(Box<cloud::CloudServer>),
+}
+
+impl Deployment {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Deployment::SelfHosted(_) => "self-hosted",
+            Deployment::Cloud(_) => "cloud",
+        }
+    }
+
+    /// A new person with an address unique to the run (the cloud emulators
+    /// outlive it): a browser session self-hosted, a Firebase ID token in
+    /// the cloud.
+    pub async fn person(&self, name: &str) -> (Client, String) {
+        let email = cloud::CloudServer::email(name);
+        let client = match self {
+            Deployment::SelfHosted(s) => s.sign_up(&email).await,
+            Deployment::Cloud(c) => c.sign_up(&email).await,
+        };
+        (client, email)
+    }
+
+    pub fn anonymous(&self) -> Client {
+        match self {
+            Deployment::SelfHosted(s) => s.anonymous(),
+            Deployment::Cloud(c) => c.anonymous(),
         }
     }
 }
