@@ -6,7 +6,7 @@
 // serves the static export in web/out (run `npm run build` first).
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineConfig } from "@playwright/test";
@@ -25,7 +25,10 @@ function freePort(): number {
 }
 
 const port = Number(process.env.E2E_PORT ?? freePort());
+const ownDataDir = !process.env.E2E_DATA_DIR;
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "ld-e2e-"));
+// The main process made it, and removes it when done (after the server stops).
+if (ownDataDir) process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }));
 // Workers load this file too: hand them the same directory and port.
 process.env.E2E_PORT = String(port);
 process.env.E2E_DATA_DIR = dataDir;

@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
@@ -33,6 +33,8 @@ export async function newUser(
 }
 
 const dir = mkdtempSync(join(tmpdir(), "ld-e2e-files-"));
+// Files to upload run to 100 MB a run: gone with the worker.
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 /** Writes a file to upload; the same path keeps the same mtime for a resume. */
 export function makeFile(name: string, body: Buffer | string): string {

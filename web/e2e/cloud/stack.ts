@@ -14,7 +14,7 @@
 // what scripts/emulators.sh install puts on a machine.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -136,6 +136,8 @@ export async function startStack(): Promise<Stack> {
         // gone already
       }
     }
+    // The logs stay (small, and what a failure needs); the bytes go.
+    for (const bulk of ["gcs", "data"]) rmSync(join(dir, bulk), { recursive: true, force: true });
   };
 
   try {
