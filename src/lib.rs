@@ -24,7 +24,8 @@
 //!   `firebase_auth` (the Firebase ID token `Identity`), `service_account`,
 //!   `app` (all of it wired into the router), `vercel` (the body of each
 //!   function in `api/`), `emulator` (the cloud emulators, private ones for tests).
-//! - `cli`: the command-line client (`livedrop ls`, `put`, `get`, `shell`, ...).
+//! - `cli`: the command-line client (`livedrop ls`, `put`, `get`, `shell`, ...)
+//!   of both deployments; `cli::firebase` signs in to cloud ones.
 //! - `config`, `ratelimit`: settings and failure-counting limits.
 //!
 //! `src/main.rs` only parses the command line and calls into here.
