@@ -196,15 +196,16 @@ impl Service {
         out
     }
 
-    async fn record(
-        &self,
+    /// An activity record of `f` (as it is after the change), for the store
+    /// to write with the change.
+    fn new_activity(
         f: &FileRecord,
         kind: ActivityKind,
         actor: Option<&User>,
         link: Option<&LinkId>,
         detail: Option<String>,
-    ) -> Result<Change> {
-        let a = Activity {
+    ) -> Activity {
+        Activity {
             id: ActivityId::generate(),
             owner_id: f.owner_id.clone(),
             file_id: f.id.clone(),
@@ -215,15 +216,33 @@ impl Service {
             link_id: link.cloned(),
             detail,
             at: now(),
-        };
-        self.store.append_activity(&a).await?;
-        Ok(Change {
+        }
+    }
+
+    /// The owner's feed hears of a written activity record.
+    fn activity_change(a: &Activity) -> Change {
+        Change {
             user: a.owner_id.clone(),
             collection: Collection::Activity,
             kind: ChangeKind::Added,
             id: a.id.to_string(),
-            doc: doc(&a),
-        })
+            doc: doc(a),
+        }
+    }
+
+    /// Writes an activity record on its own, for events that change
+    /// nothing else (a download).
+    async fn record(
+        &self,
+        f: &FileRecord,
+        kind: ActivityKind,
+        actor: Option<&User>,
+        link: Option<&LinkId>,
+        detail: Option<String>,
+    ) -> Result<Change> {
+        let a = Self::new_activity(f, kind, actor, link, detail);
+        self.store.append_activity(&a).await?;
+        Ok(Self::activity_change(&a))
     }
 
     /// Who besides the owner is told about a change to the file.
@@ -292,9 +311,10 @@ impl Service {
             return Err(Error::ChecksumMismatch { declared: f.crc32c.encode(), stored: info.crc32c.encode() });
         }
         let _w = self.gate.read().await;
-        let ready = self.store.mark_ready(id, now()).await?;
+        let a = Self::new_activity(&f, ActivityKind::Uploaded, Some(user), None, None);
+        let ready = self.store.mark_ready(id, now(), Some(a.clone())).await?;
         let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(id).await?);
-        changes.push(self.record(&ready, ActivityKind::Uploaded, Some(user), None, None).await?);
+        changes.push(Self::activity_change(&a));
         self.feed.publish(changes);
         Ok(ready)
     }
@@ -306,7 +326,7 @@ impl Service {
             return Err(Error::NotPending);
         }
         self.blobs.delete(id).await?;
-        self.store.delete_file(id).await?;
+        self.store.delete_file(id, None).await?;
         Ok(())
     }
 
@@ -316,7 +336,7 @@ impl Service {
         let stale = self.store.pending_before(before, 500).await?;
         for f in &stale {
             self.blobs.delete(&f.id).await?;
-            self.store.delete_file(&f.id).await?;
+            self.store.delete_file(&f.id, None).await?;
         }
         Ok(stale.len())
     }
@@ -352,30 +372,39 @@ impl Service {
     pub async fn rename(&self, user: &User, id: &FileId, name: FileName) -> Result<FileRecord> {
         let f = self.owned(user, id).await?;
         let _w = self.gate.read().await;
-        let renamed = self.store.rename_file(id, &name, now()).await?;
+        let old_name = Some(f.name.as_str().to_owned());
+        let a = Self::new_activity(
+            &FileRecord { name: name.clone(), ..f },
+            ActivityKind::Renamed,
+            Some(user),
+            None,
+            old_name,
+        );
+        let renamed = self.store.rename_file(id, &name, now(), Some(a.clone())).await?;
         let kind = ChangeKind::Modified;
         let mut changes = if renamed.status == FileStatus::Ready {
             Self::file_changes(&renamed, kind, &self.reader_ids(id).await?)
         } else {
             vec![]
         };
-        changes.push(
-            self.record(&renamed, ActivityKind::Renamed, Some(user), None, Some(f.name.as_str().to_owned())).await?,
-        );
+        changes.push(Self::activity_change(&a));
         self.feed.publish(changes);
         Ok(renamed)
     }
 
     /// Deletes the file: its record, shares, invitations, links and bytes.
     pub async fn delete(&self, user: &User, id: &FileId) -> Result<()> {
-        self.owned(user, id).await?;
+        let f = self.owned(user, id).await?;
         let _w = self.gate.read().await;
-        let Some((f, readers)) = self.store.delete_file(id).await? else { return Err(Error::not_found("file")) };
+        let a = Self::new_activity(&f, ActivityKind::Deleted, Some(user), None, None);
+        let Some((f, readers)) = self.store.delete_file(id, Some(a.clone())).await? else {
+            return Err(Error::not_found("file"));
+        };
         // The record goes first: from now on no one can get a URL for the
         // bytes, and a failure below leaves only unreachable bytes behind.
         self.blobs.delete(id).await?;
         let mut changes = Self::file_changes(&f, ChangeKind::Removed, &readers);
-        changes.push(self.record(&f, ActivityKind::Deleted, Some(user), None, None).await?);
+        changes.push(Self::activity_change(&a));
         self.feed.publish(changes);
         Ok(())
     }
@@ -425,19 +454,19 @@ impl Service {
         let at = now();
         let share = match self.store.user_by_email(&email).await? {
             Some(to) => {
-                if self.store.add_share(id, &to.id, at).await? {
+                let a = Self::new_activity(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string()));
+                if self.store.add_share(id, &to.id, at, Some(a.clone())).await? {
                     let mut changes = Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&to.id));
                     changes.remove(0); // the owner's copy did not change
-                    changes
-                        .push(self.record(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string())).await?);
+                    changes.push(Self::activity_change(&a));
                     self.feed.publish(changes);
                 }
                 Share { email, user_id: Some(to.id), pending: false }
             }
             None => {
-                if self.store.add_invitation(id, &email, at).await? {
-                    let c = self.record(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string())).await?;
-                    self.feed.publish(vec![c]);
+                let a = Self::new_activity(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string()));
+                if self.store.add_invitation(id, &email, at, Some(a.clone())).await? {
+                    self.feed.publish(vec![Self::activity_change(&a)]);
                 }
                 Share { email, user_id: None, pending: true }
             }
@@ -518,9 +547,9 @@ impl Service {
             created_at: at,
         };
         let _w = self.gate.read().await;
-        self.store.insert_link(&link).await?;
-        let c = self.record(&f, ActivityKind::LinkCreated, Some(user), Some(&link.id), None).await?;
-        self.feed.publish(vec![c]);
+        let a = Self::new_activity(&f, ActivityKind::LinkCreated, Some(user), Some(&link.id), None);
+        self.store.insert_link(&link, Some(a.clone())).await?;
+        self.feed.publish(vec![Self::activity_change(&a)]);
         Ok((LinkView::from(&link), token))
     }
 
@@ -536,9 +565,9 @@ impl Service {
         };
         let f = self.owned(user, &link.file_id).await?;
         let _w = self.gate.read().await;
-        if self.store.revoke_link(id).await? {
-            let c = self.record(&f, ActivityKind::LinkRevoked, Some(user), Some(id), None).await?;
-            self.feed.publish(vec![c]);
+        let a = Self::new_activity(&f, ActivityKind::LinkRevoked, Some(user), Some(id), None);
+        if self.store.revoke_link(id, Some(a.clone())).await? {
+            self.feed.publish(vec![Self::activity_change(&a)]);
         }
         Ok(())
     }
@@ -589,11 +618,17 @@ impl Service {
             }
         }
         let _w = self.gate.read().await;
-        let link = self.store.count_link_download(&link.id, now()).await?.map_err(Error::Link)?;
+        // The record says how many downloads the link has had with this one:
+        // known only inside the store's transaction.
+        let blank = Self::new_activity(&f, ActivityKind::Downloaded, None, Some(&link.id), None);
+        let record = move |l: &Link| Activity {
+            detail: l.max_downloads.map(|m| format!("{} of {m} downloads used", l.downloads)),
+            ..blank.clone()
+        };
+        let counted = self.store.count_link_download(&link.id, now(), Some(Box::new(record.clone()))).await?;
+        let link = counted.map_err(Error::Link)?;
         let url = self.sign_get(&f, inline)?;
-        let left = link.max_downloads.map(|m| format!("{} of {m} downloads used", link.downloads));
-        let c = self.record(&f, ActivityKind::Downloaded, None, Some(&link.id), left).await?;
-        self.feed.publish(vec![c]);
+        self.feed.publish(vec![Self::activity_change(&record(&link))]);
         Ok(url)
     }
 }

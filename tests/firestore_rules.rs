@@ -230,11 +230,11 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         store.insert_pending_file(f, u64::MAX).await.unwrap();
     }
     for f in [&shared, &private, &bobs] {
-        store.mark_ready(&f.id, now()).await.unwrap();
+        store.mark_ready(&f.id, now(), None).await.unwrap();
     }
-    store.add_share(&shared.id, &bob.id, now()).await.unwrap();
+    store.add_share(&shared.id, &bob.id, now(), None).await.unwrap();
     let invited = Email::parse("carol@example.com").unwrap();
-    store.add_invitation(&shared.id, &invited, now()).await.unwrap();
+    store.add_invitation(&shared.id, &invited, now(), None).await.unwrap();
     let link = Link {
         id: LinkId::generate(),
         file_id: shared.id.clone(),
@@ -247,7 +247,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         revoked: false,
         created_at: now(),
     };
-    store.insert_link(&link).await.unwrap();
+    store.insert_link(&link, None).await.unwrap();
     let activity = Activity {
         id: ActivityId::generate(),
         owner_id: ann.id.clone(),

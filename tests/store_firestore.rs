@@ -76,7 +76,7 @@ async fn racing_uploads_respect_the_quota(s: Arc<FirestoreStore>) {
     assert!(matches!(ra.err().or(rb.err()), Some(Error::QuotaExceeded { used: 60, .. })));
     assert_eq!(s.usage(&ann.id).await.unwrap(), 60);
     let kept = if s.file(&a.id).await.unwrap().is_some() { a } else { b };
-    s.delete_file(&kept.id).await.unwrap();
+    s.delete_file(&kept.id, None).await.unwrap();
     assert_eq!(s.usage(&ann.id).await.unwrap(), 0, "deleting gives the bytes back");
 }
 
@@ -88,9 +88,9 @@ async fn deleted_files_are_not_claimed(s: Arc<FirestoreStore>) {
     let g = pending(&ann, 1);
     s.insert_pending_file(&g, u64::MAX).await.unwrap();
     let later = person();
-    s.add_invitation(&f.id, &later.email, now()).await.unwrap();
-    s.add_invitation(&g.id, &later.email, now()).await.unwrap();
-    s.delete_file(&g.id).await.unwrap();
+    s.add_invitation(&f.id, &later.email, now(), None).await.unwrap();
+    s.add_invitation(&g.id, &later.email, now(), None).await.unwrap();
+    s.delete_file(&g.id, None).await.unwrap();
     s.create_user(&later).await.unwrap();
     assert_eq!(s.claim_invitations(&later, now()).await.unwrap(), vec![f.id.clone()]);
     assert_eq!(s.file(&f.id).await.unwrap().map(|_| ()), Some(()));
@@ -126,8 +126,10 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .await
         .unwrap_err();
     trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
-    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now())).await.unwrap();
-    trips(&s, &mut t, "rename_file", 3, s.rename_file(&f.id, &FileName::parse("g.bin").unwrap(), now())).await.unwrap();
+    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now(), None)).await.unwrap();
+    trips(&s, &mut t, "rename_file", 3, s.rename_file(&f.id, &FileName::parse("g.bin").unwrap(), now(), None))
+        .await
+        .unwrap();
     let q = FileQuery {
         user: ann.id.clone(),
         scope: Scope::Mine,
@@ -140,15 +142,15 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q.clone() };
     trips(&s, &mut t, "usage", 2, s.usage(&ann.id)).await.unwrap();
     trips(&s, &mut t, "pending_before", 2, s.pending_before(now(), 10)).await.unwrap();
-    trips(&s, &mut t, "add_share", 3, s.add_share(&f.id, &bob.id, now())).await.unwrap();
+    trips(&s, &mut t, "add_share", 3, s.add_share(&f.id, &bob.id, now(), None)).await.unwrap();
     trips(&s, &mut t, "list_files (shared with me)", 2, s.list_files(&shared)).await.unwrap();
     trips(&s, &mut t, "readers", 2, s.readers(&f.id)).await.unwrap();
     trips(&s, &mut t, "remove_share", 3, s.remove_share(&f.id, &bob.id)).await.unwrap();
     let carl = person();
-    trips(&s, &mut t, "add_invitation", 3, s.add_invitation(&f.id, &carl.email, now())).await.unwrap();
+    trips(&s, &mut t, "add_invitation", 3, s.add_invitation(&f.id, &carl.email, now(), None)).await.unwrap();
     trips(&s, &mut t, "invitations", 2, s.invitations(&f.id)).await.unwrap();
     trips(&s, &mut t, "remove_invitation", 3, s.remove_invitation(&f.id, &carl.email)).await.unwrap();
-    s.add_invitation(&f.id, &carl.email, now()).await.unwrap();
+    s.add_invitation(&f.id, &carl.email, now(), None).await.unwrap();
     s.create_user(&carl).await.unwrap();
     trips(&s, &mut t, "claim_invitations", 3, s.claim_invitations(&carl, now())).await.unwrap();
     let link = Link {
@@ -163,14 +165,16 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         revoked: false,
         created_at: now(),
     };
-    trips(&s, &mut t, "insert_link", 3, s.insert_link(&link)).await.unwrap();
+    trips(&s, &mut t, "insert_link", 3, s.insert_link(&link, None)).await.unwrap();
     trips(&s, &mut t, "link", 2, s.link(&link.id)).await.unwrap();
     trips(&s, &mut t, "link_by_token_hash", 2, s.link_by_token_hash(&link.token_hash)).await.unwrap();
     trips(&s, &mut t, "links_for_file", 2, s.links_for_file(&f.id)).await.unwrap();
-    let counted = trips(&s, &mut t, "count_link_download", 3, s.count_link_download(&link.id, now())).await.unwrap();
+    let counted =
+        trips(&s, &mut t, "count_link_download", 3, s.count_link_download(&link.id, now(), None)).await.unwrap();
     assert_eq!(counted.map(|l| l.downloads), Ok(1));
-    trips(&s, &mut t, "revoke_link", 3, s.revoke_link(&link.id)).await.unwrap();
-    let refused = trips(&s, &mut t, "count_link_download (refused)", 3, s.count_link_download(&link.id, now())).await;
+    trips(&s, &mut t, "revoke_link", 3, s.revoke_link(&link.id, None)).await.unwrap();
+    let refused =
+        trips(&s, &mut t, "count_link_download (refused)", 3, s.count_link_download(&link.id, now(), None)).await;
     assert_eq!(refused.unwrap(), Err(LinkRefusal::NotAvailable));
     let a = Activity {
         id: ActivityId::generate(),
@@ -187,8 +191,8 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     trips(&s, &mut t, "append_activity", 3, s.append_activity(&a)).await.unwrap();
     trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();
     trips(&s, &mut t, "activity (one file)", 2, s.activity(&ann.id, Some(&f.id), 50)).await.unwrap();
-    s.add_share(&f.id, &bob.id, now()).await.unwrap();
-    trips(&s, &mut t, "delete_file", 3, s.delete_file(&f.id)).await.unwrap();
+    s.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    trips(&s, &mut t, "delete_file", 3, s.delete_file(&f.id, None)).await.unwrap();
 
     eprintln!("{:<34} {:>11} {:>7}", "operation", "round trips", "budget");
     for (name, n, budget) in &t {

@@ -33,7 +33,8 @@ use self::docs::*;
 use self::rpc::{Rpc, TxFail, decode, firestore_error};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
-use crate::store::{FileQuery, MetadataStore, Page, Scope, SortKey};
+use crate::store::{ActivityOf, FileQuery, MetadataStore, Page, Scope, SortKey};
+use ::firestore::gcloud_sdk::google::firestore::v1::Write;
 
 pub use self::auth::EmulatorAuth;
 
@@ -229,7 +230,7 @@ impl MetadataStore for FirestoreStore {
         self.get_one::<FileDoc>(FILES, id.as_str()).await?.map(|d| d.record()).transpose()
     }
 
-    async fn mark_ready(&self, id: &FileId, at: Timestamp) -> Result<FileRecord> {
+    async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord> {
         let path = self.path(FILES, id.as_str());
         self.rpc
             .transact(|| async {
@@ -245,13 +246,20 @@ impl MetadataStore for FirestoreStore {
                     return Err(Error::NotPending.into());
                 }
                 let patch = StatusPatch { status: FileStatus::Ready.as_str(), updated_at: at };
-                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &patch)?]).await?;
+                let writes = self.with_activity(vec![rpc::patch(&path, &patch)?], activity.as_ref())?;
+                self.rpc.commit(Some(tx), writes).await?;
                 Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
             })
             .await
     }
 
-    async fn rename_file(&self, id: &FileId, name: &FileName, at: Timestamp) -> Result<FileRecord> {
+    async fn rename_file(
+        &self,
+        id: &FileId,
+        name: &FileName,
+        at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<FileRecord> {
         let path = self.path(FILES, id.as_str());
         let key = name.as_str().to_lowercase();
         self.rpc
@@ -263,13 +271,14 @@ impl MetadataStore for FirestoreStore {
                     return Err(Error::not_found("file").into());
                 };
                 let patch = NamePatch { name: name.as_str(), name_key: &key, updated_at: at };
-                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &patch)?]).await?;
+                let writes = self.with_activity(vec![rpc::patch(&path, &patch)?], activity.as_ref())?;
+                self.rpc.commit(Some(tx), writes).await?;
                 Ok(FileRecord { name: name.clone(), updated_at: at, ..doc.record()? })
             })
             .await
     }
 
-    async fn delete_file(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+    async fn delete_file(&self, id: &FileId, activity: Option<Activity>) -> Result<Option<(FileRecord, Vec<UserId>)>> {
         let paths = [self.path(FILES, id.as_str()), self.path(FILE_REFS, id.as_str())];
         self.rpc
             .transact(|| async {
@@ -285,6 +294,7 @@ impl MetadataStore for FirestoreStore {
                 writes.push(rpc::delete(&paths[0]));
                 writes.push(rpc::delete(&paths[1]));
                 writes.push(rpc::transform(&self.path(USAGE, &doc.owner_id), vec![rpc::increment("bytes", -doc.size)]));
+                let writes = self.with_activity(writes, activity.as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
                 Ok(Some((doc.record()?, doc.reader_ids())))
             })
@@ -348,8 +358,14 @@ impl MetadataStore for FirestoreStore {
         docs.iter().map(|d| decode::<FileDoc>(d)?.record()).collect()
     }
 
-    async fn add_share(&self, file: &FileId, user: &UserId, _at: Timestamp) -> Result<bool> {
-        self.change_readers(file, |readers| {
+    async fn add_share(
+        &self,
+        file: &FileId,
+        user: &UserId,
+        _at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<bool> {
+        self.change_readers(file, activity.as_ref(), |readers| {
             if readers.iter().any(|r| r == user.as_str()) {
                 false
             } else {
@@ -362,7 +378,7 @@ impl MetadataStore for FirestoreStore {
 
     async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool> {
         match self
-            .change_readers(file, |readers| {
+            .change_readers(file, None, |readers| {
                 let before = readers.len();
                 readers.retain(|r| r != user.as_str());
                 readers.len() != before
@@ -387,7 +403,13 @@ impl MetadataStore for FirestoreStore {
         Ok(users)
     }
 
-    async fn add_invitation(&self, file: &FileId, email: &Email, at: Timestamp) -> Result<bool> {
+    async fn add_invitation(
+        &self,
+        file: &FileId,
+        email: &Email,
+        at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<bool> {
         // The owner goes into the invitation, for the rules.
         let Some(f) = self.file(file).await? else { return Err(Error::not_found("file")) };
         let key = invitation_id(file, email);
@@ -398,6 +420,7 @@ impl MetadataStore for FirestoreStore {
             created_at: at,
         };
         let writes = vec![
+            // Fails the commit (and so records nothing) if there is one already.
             rpc::create(&self.path(INVITATIONS, &key), &doc)?,
             // Fails the commit if the file was deleted meanwhile: no orphans.
             rpc::if_exists(rpc::transform(
@@ -405,6 +428,7 @@ impl MetadataStore for FirestoreStore {
                 vec![rpc::array_union("invitations", &[key])],
             )),
         ];
+        let writes = self.with_activity(writes, activity.as_ref())?;
         match self.rpc.commit(None, writes).await {
             Ok(()) => Ok(true),
             Err(TxFail::AlreadyExists) => Ok(false),
@@ -474,7 +498,7 @@ impl MetadataStore for FirestoreStore {
             .await
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<()> {
+    async fn insert_link(&self, link: &Link, activity: Option<Activity>) -> Result<()> {
         let writes = vec![
             rpc::create(&self.path(LINKS, link.id.as_str()), &LinkDoc::from(link))?,
             // Fails the commit if the file is gone: no link to nothing.
@@ -483,6 +507,7 @@ impl MetadataStore for FirestoreStore {
                 vec![rpc::array_union("links", &[link.id.to_string()])],
             )),
         ];
+        let writes = self.with_activity(writes, activity.as_ref())?;
         match self.rpc.commit(None, writes).await {
             Ok(()) => Ok(()),
             Err(TxFail::NotFound) => Err(Error::not_found("file")),
@@ -506,7 +531,7 @@ impl MetadataStore for FirestoreStore {
         Ok(links)
     }
 
-    async fn revoke_link(&self, id: &LinkId) -> Result<bool> {
+    async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool> {
         let path = self.path(LINKS, id.as_str());
         self.rpc
             .transact(|| async {
@@ -514,7 +539,8 @@ impl MetadataStore for FirestoreStore {
                 let tx = tx.unwrap_or_default();
                 match docs[0].as_ref().map(decode::<LinkDoc>).transpose()? {
                     Some(link) if !link.revoked => {
-                        self.rpc.commit(Some(tx), vec![rpc::patch(&path, &RevokedPatch { revoked: true })?]).await?;
+                        let revoke = rpc::patch(&path, &RevokedPatch { revoked: true })?;
+                        self.rpc.commit(Some(tx), self.with_activity(vec![revoke], activity.as_ref())?).await?;
                         Ok(true)
                     }
                     _ => {
@@ -526,7 +552,12 @@ impl MetadataStore for FirestoreStore {
             .await
     }
 
-    async fn count_link_download(&self, id: &LinkId, now: Timestamp) -> Result<Result<Link, LinkRefusal>> {
+    async fn count_link_download(
+        &self,
+        id: &LinkId,
+        now: Timestamp,
+        activity: Option<ActivityOf<Link>>,
+    ) -> Result<Result<Link, LinkRefusal>> {
         let path = self.path(LINKS, id.as_str());
         self.rpc
             .transact(|| async {
@@ -541,21 +572,19 @@ impl MetadataStore for FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Ok(Err(refusal));
                 }
-                let downloads = link.downloads + 1;
-                let patch = DownloadsPatch { downloads: downloads as i64 };
-                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &patch)?]).await?;
-                Ok(Ok(Link { downloads, ..link }))
+                let link = Link { downloads: link.downloads + 1, ..link };
+                let patch = DownloadsPatch { downloads: link.downloads as i64 };
+                let record = activity.as_ref().map(|a| a(&link));
+                self.rpc
+                    .commit(Some(tx), self.with_activity(vec![rpc::patch(&path, &patch)?], record.as_ref())?)
+                    .await?;
+                Ok(Ok(link))
             })
             .await
     }
 
     async fn append_activity(&self, activity: &Activity) -> Result<()> {
-        let path = self.path(ACTIVITY, activity.id.as_str());
-        let write = rpc::with_transforms(
-            rpc::create(&path, &ActivityDoc::from(activity))?,
-            vec![rpc::request_time("logged_at")],
-        );
-        self.rpc.commit(None, vec![write]).await.map_err(done)
+        self.rpc.commit(None, self.with_activity(vec![], Some(activity))?).await.map_err(done)
     }
 
     async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>> {
@@ -581,9 +610,26 @@ impl MetadataStore for FirestoreStore {
 }
 
 impl FirestoreStore {
-    /// Reads a file's readers and writes back `change`'s edit, in one
-    /// transaction; returns what `change` returns (false: nothing to write).
-    async fn change_readers(&self, file: &FileId, change: impl Fn(&mut Vec<String>) -> bool) -> Result<bool> {
+    /// `writes`, and the write that records `activity` (stamped with the
+    /// commit's time, the order of the activity list).
+    fn with_activity(&self, mut writes: Vec<Write>, activity: Option<&Activity>) -> Result<Vec<Write>> {
+        if let Some(a) = activity {
+            let path = self.path(ACTIVITY, a.id.as_str());
+            let doc = rpc::create(&path, &ActivityDoc::from(a))?;
+            writes.push(rpc::with_transforms(doc, vec![rpc::request_time("logged_at")]));
+        }
+        Ok(writes)
+    }
+
+    /// Reads a file's readers and writes back `change`'s edit, with
+    /// `activity`, in one transaction; returns what `change` returns (false:
+    /// nothing to write).
+    async fn change_readers(
+        &self,
+        file: &FileId,
+        activity: Option<&Activity>,
+        change: impl Fn(&mut Vec<String>) -> bool,
+    ) -> Result<bool> {
         let path = self.path(FILES, file.as_str());
         self.rpc
             .transact(|| async {
@@ -597,7 +643,8 @@ impl FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Ok(false);
                 }
-                self.rpc.commit(Some(tx), vec![rpc::patch(&path, &ReadersPatch { readers: &doc.readers })?]).await?;
+                let writes = vec![rpc::patch(&path, &ReadersPatch { readers: &doc.readers })?];
+                self.rpc.commit(Some(tx), self.with_activity(writes, activity)?).await?;
                 Ok(true)
             })
             .await

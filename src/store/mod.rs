@@ -48,6 +48,15 @@ pub struct Page<T> {
     pub next_offset: Option<u64>,
 }
 
+/// The activity record of a change, made from what the change produced.
+pub type ActivityOf<T> = Box<dyn Fn(&T) -> Activity + Send + Sync>;
+
+/// Where people, files, shares, links and activity are kept.
+///
+/// A change that the activity log records takes its `Activity` along and
+/// writes it in the same transaction, and only if the change happens: no
+/// record of what did not happen, no change without its record, and (in
+/// the cloud) no extra round trip.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
     /// Creates a person; `Error::EmailTaken` if the address has one already.
@@ -66,37 +75,57 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()>;
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>>;
     /// Pending → ready, only from pending (`Error::NotPending` otherwise).
-    async fn mark_ready(&self, id: &FileId, at: Timestamp) -> Result<FileRecord>;
-    async fn rename_file(&self, id: &FileId, name: &FileName, at: Timestamp) -> Result<FileRecord>;
+    async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord>;
+    async fn rename_file(
+        &self,
+        id: &FileId,
+        name: &FileName,
+        at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<FileRecord>;
     /// Deletes the record with its shares, invitations and links; returns
     /// what was deleted and who could read it.
-    async fn delete_file(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>>;
+    async fn delete_file(&self, id: &FileId, activity: Option<Activity>) -> Result<Option<(FileRecord, Vec<UserId>)>>;
     async fn list_files(&self, query: &FileQuery) -> Result<Page<FileRecord>>;
     /// Bytes counted against the owner's quota (pending and ready).
     async fn usage(&self, owner: &UserId) -> Result<u64>;
     /// Pending files created before `before`, for the sweeper.
     async fn pending_before(&self, before: Timestamp, limit: u64) -> Result<Vec<FileRecord>>;
 
-    /// Returns false if it was shared with that person already.
-    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp) -> Result<bool>;
+    /// Returns false if it was shared with that person already (and then
+    /// records no activity).
+    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp, activity: Option<Activity>) -> Result<bool>;
     async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool>;
     async fn readers(&self, file: &FileId) -> Result<Vec<User>>;
-    /// A share waiting for an address with no account yet.
-    async fn add_invitation(&self, file: &FileId, email: &Email, at: Timestamp) -> Result<bool>;
+    /// A share waiting for an address with no account yet; false (and no
+    /// activity) if there is one already.
+    async fn add_invitation(
+        &self,
+        file: &FileId,
+        email: &Email,
+        at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<bool>;
     async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool>;
     async fn invitations(&self, file: &FileId) -> Result<Vec<Email>>;
     /// Turns every invitation for `user.email` into a share, atomically.
     async fn claim_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FileId>>;
 
-    async fn insert_link(&self, link: &Link) -> Result<()>;
+    async fn insert_link(&self, link: &Link, activity: Option<Activity>) -> Result<()>;
     async fn link(&self, id: &LinkId) -> Result<Option<Link>>;
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>>;
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>>;
-    async fn revoke_link(&self, id: &LinkId) -> Result<bool>;
+    /// False (and no activity) if it was revoked already.
+    async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool>;
     /// Counts one download through the link if it is not revoked, expired or
     /// exhausted at `now`, atomically: two racing downloads of a limit-1 link
-    /// give exactly one `Ok`.
-    async fn count_link_download(&self, id: &LinkId, now: Timestamp) -> Result<Result<Link, LinkRefusal>>;
+    /// give exactly one `Ok`. `activity` describes the counted download.
+    async fn count_link_download(
+        &self,
+        id: &LinkId,
+        now: Timestamp,
+        activity: Option<ActivityOf<Link>>,
+    ) -> Result<Result<Link, LinkRefusal>>;
 
     async fn append_activity(&self, activity: &Activity) -> Result<()>;
     /// Newest first.

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
-use super::{FileQuery, MetadataStore, Page, Scope, SortKey};
+use super::{ActivityOf, FileQuery, MetadataStore, Page, Scope, SortKey};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 
@@ -361,7 +361,7 @@ impl MetadataStore for SqliteStore {
         self.db.read(move |c| get_file(c, id.as_str())).await
     }
 
-    async fn mark_ready(&self, id: &FileId, at: Timestamp) -> Result<FileRecord> {
+    async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord> {
         let id = id.clone();
         self.db
             .write(move |tx| {
@@ -373,12 +373,19 @@ impl MetadataStore for SqliteStore {
                     "UPDATE files SET status = 'ready', updated_at = ?2 WHERE id = ?1",
                     params![id.as_str(), ms(at)],
                 )?;
+                insert_activity(tx, activity.as_ref())?;
                 Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
             })
             .await
     }
 
-    async fn rename_file(&self, id: &FileId, name: &FileName, at: Timestamp) -> Result<FileRecord> {
+    async fn rename_file(
+        &self,
+        id: &FileId,
+        name: &FileName,
+        at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<FileRecord> {
         let (id, name) = (id.clone(), name.clone());
         self.db
             .write(move |tx| {
@@ -387,12 +394,13 @@ impl MetadataStore for SqliteStore {
                     "UPDATE files SET name = ?2, updated_at = ?3 WHERE id = ?1",
                     params![id.as_str(), name.as_str(), ms(at)],
                 )?;
+                insert_activity(tx, activity.as_ref())?;
                 Ok(FileRecord { name, updated_at: at, ..file })
             })
             .await
     }
 
-    async fn delete_file(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+    async fn delete_file(&self, id: &FileId, activity: Option<Activity>) -> Result<Option<(FileRecord, Vec<UserId>)>> {
         let id = id.clone();
         self.db
             .write(move |tx| {
@@ -406,6 +414,7 @@ impl MetadataStore for SqliteStore {
                     .collect();
                 // Shares, invitations and links go with it (ON DELETE CASCADE).
                 tx.execute("DELETE FROM files WHERE id = ?1", [id.as_str()])?;
+                insert_activity(tx, activity.as_ref())?;
                 Ok(Some((file, readers)))
             })
             .await
@@ -470,7 +479,7 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp) -> Result<bool> {
+    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp, activity: Option<Activity>) -> Result<bool> {
         let (file, user) = (file.clone(), user.clone());
         self.db
             .write(move |tx| {
@@ -478,6 +487,9 @@ impl MetadataStore for SqliteStore {
                     "INSERT OR IGNORE INTO shares (file_id, user_id, created_at) VALUES (?1, ?2, ?3)",
                     params![file.as_str(), user.as_str(), ms(at)],
                 )?;
+                if n == 1 {
+                    insert_activity(tx, activity.as_ref())?;
+                }
                 Ok(n == 1)
             })
             .await
@@ -508,14 +520,24 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn add_invitation(&self, file: &FileId, email: &Email, at: Timestamp) -> Result<bool> {
+    async fn add_invitation(
+        &self,
+        file: &FileId,
+        email: &Email,
+        at: Timestamp,
+        activity: Option<Activity>,
+    ) -> Result<bool> {
         let (file, email) = (file.clone(), email.clone());
         self.db
             .write(move |tx| {
-                Ok(tx.execute(
+                let n = tx.execute(
                     "INSERT OR IGNORE INTO invitations (file_id, email, created_at) VALUES (?1, ?2, ?3)",
                     params![file.as_str(), email.as_str(), ms(at)],
-                )? == 1)
+                )?;
+                if n == 1 {
+                    insert_activity(tx, activity.as_ref())?;
+                }
+                Ok(n == 1)
             })
             .await
     }
@@ -565,7 +587,7 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<()> {
+    async fn insert_link(&self, link: &Link, activity: Option<Activity>) -> Result<()> {
         let l = link.clone();
         self.db
             .write(move |tx| {
@@ -584,6 +606,7 @@ impl MetadataStore for SqliteStore {
                         ms(l.created_at)
                     ],
                 )?;
+                insert_activity(tx, activity.as_ref())?;
                 Ok(())
             })
             .await
@@ -622,16 +645,26 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn revoke_link(&self, id: &LinkId) -> Result<bool> {
+    async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool> {
         let id = id.clone();
         self.db
             .write(move |tx| {
-                Ok(tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [id.as_str()])? == 1)
+                let revoked =
+                    tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [id.as_str()])? == 1;
+                if revoked {
+                    insert_activity(tx, activity.as_ref())?;
+                }
+                Ok(revoked)
             })
             .await
     }
 
-    async fn count_link_download(&self, id: &LinkId, now: Timestamp) -> Result<Result<Link, LinkRefusal>> {
+    async fn count_link_download(
+        &self,
+        id: &LinkId,
+        now: Timestamp,
+        activity: Option<ActivityOf<Link>>,
+    ) -> Result<Result<Link, LinkRefusal>> {
         let id = id.clone();
         self.db
             .write(move |tx| {
@@ -645,34 +678,16 @@ impl MetadataStore for SqliteStore {
                     return Ok(Err(refusal));
                 }
                 tx.execute("UPDATE links SET downloads = downloads + 1 WHERE id = ?1", [id.as_str()])?;
-                Ok(Ok(Link { downloads: link.downloads + 1, ..link }))
+                let link = Link { downloads: link.downloads + 1, ..link };
+                insert_activity(tx, activity.map(|a| a(&link)).as_ref())?;
+                Ok(Ok(link))
             })
             .await
     }
 
     async fn append_activity(&self, a: &Activity) -> Result<()> {
         let a = a.clone();
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO activity (id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        a.id.as_str(),
-                        a.owner_id.as_str(),
-                        a.file_id.as_str(),
-                        a.file_name,
-                        a.kind.as_str(),
-                        a.actor_id.as_ref().map(|u| u.as_str().to_owned()),
-                        a.actor_email.as_ref().map(|e| e.as_str().to_owned()),
-                        a.link_id.as_ref().map(|l| l.as_str().to_owned()),
-                        a.detail,
-                        ms(a.at)
-                    ],
-                )?;
-                Ok(())
-            })
-            .await
+        self.db.write(move |tx| insert_activity(tx, Some(&a))).await
     }
 
     async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>> {
@@ -696,4 +711,26 @@ impl MetadataStore for SqliteStore {
             })
             .await
     }
+}
+
+/// Writes an activity record inside the caller's transaction.
+fn insert_activity(tx: &rusqlite::Transaction<'_>, a: Option<&Activity>) -> Result<()> {
+    let Some(a) = a else { return Ok(()) };
+    tx.execute(
+        "INSERT INTO activity (id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            a.id.as_str(),
+            a.owner_id.as_str(),
+            a.file_id.as_str(),
+            a.file_name,
+            a.kind.as_str(),
+            a.actor_id.as_ref().map(|u| u.as_str().to_owned()),
+            a.actor_email.as_ref().map(|e| e.as_str().to_owned()),
+            a.link_id.as_ref().map(|l| l.as_str().to_owned()),
+            a.detail,
+            ms(a.at)
+        ],
+    )?;
+    Ok(())
 }

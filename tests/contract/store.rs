@@ -25,6 +25,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("a limit-1 link counts exactly one of two racing downloads", |s| Box::pin(link_race(s))),
         ("links refuse when revoked, expired or exhausted", |s| Box::pin(link_refusals(s))),
         ("activity is newest first, per owner and per file", |s| Box::pin(activity(s))),
+        ("a change writes its activity record with it, and only if it happens", |s| Box::pin(activity_with_changes(s))),
         ("the sweeper finds old pending files", |s| Box::pin(pending_before(s))),
     ]
 }
@@ -57,7 +58,7 @@ async fn file(s: &Arc<dyn MetadataStore>, owner: &User, name: &str, size: u64, r
         now(),
     );
     s.insert_pending_file(&f, u64::MAX).await.unwrap();
-    if ready { s.mark_ready(&f.id, now()).await.unwrap() } else { f }
+    if ready { s.mark_ready(&f.id, now(), None).await.unwrap() } else { f }
 }
 
 fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Link {
@@ -113,10 +114,10 @@ async fn ready_once(s: Arc<dyn MetadataStore>) {
     let f = file(&s, &ann, "r.txt", 5, false).await;
     let stored = s.file(&f.id).await.unwrap().unwrap();
     assert_eq!(stored, f, "a record reads back exactly as written");
-    let ready = s.mark_ready(&f.id, now()).await.unwrap();
+    let ready = s.mark_ready(&f.id, now(), None).await.unwrap();
     assert_eq!(ready.status, FileStatus::Ready);
-    assert!(matches!(s.mark_ready(&f.id, now()).await, Err(Error::NotPending)));
-    assert!(matches!(s.mark_ready(&FileId::generate(), now()).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.mark_ready(&f.id, now(), None).await, Err(Error::NotPending)));
+    assert!(matches!(s.mark_ready(&FileId::generate(), now(), None).await, Err(Error::NotFound { .. })));
 }
 
 async fn lists(s: Arc<dyn MetadataStore>) {
@@ -152,8 +153,8 @@ async fn shares(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "s.txt", 1, true).await;
-    assert!(s.add_share(&f.id, &bob.id, now()).await.unwrap());
-    assert!(!s.add_share(&f.id, &bob.id, now()).await.unwrap(), "sharing twice is one share");
+    assert!(s.add_share(&f.id, &bob.id, now(), None).await.unwrap());
+    assert!(!s.add_share(&f.id, &bob.id, now(), None).await.unwrap(), "sharing twice is one share");
     assert_eq!(s.readers(&f.id).await.unwrap(), vec![bob.clone()]);
     let q = FileQuery {
         user: bob.id.clone(),
@@ -169,8 +170,8 @@ async fn shares(s: Arc<dyn MetadataStore>) {
     assert!(s.list_files(&q).await.unwrap().items.is_empty());
 
     let later = Email::parse(&format!("{}@example.com", UserId::generate()).to_lowercase()).unwrap();
-    assert!(s.add_invitation(&f.id, &later, now()).await.unwrap());
-    assert!(!s.add_invitation(&f.id, &later, now()).await.unwrap());
+    assert!(s.add_invitation(&f.id, &later, now(), None).await.unwrap());
+    assert!(!s.add_invitation(&f.id, &later, now(), None).await.unwrap());
     assert_eq!(s.invitations(&f.id).await.unwrap(), vec![later.clone()]);
     let newcomer = User { id: UserId::generate(), email: later.clone() };
     s.create_user(&newcomer).await.unwrap();
@@ -184,28 +185,29 @@ async fn delete_cascades(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "d.txt", 1, true).await;
-    s.add_share(&f.id, &bob.id, now()).await.unwrap();
+    s.add_share(&f.id, &bob.id, now(), None).await.unwrap();
     let nobody = Email::parse("nobody-yet@example.com").unwrap();
-    s.add_invitation(&f.id, &nobody, now()).await.unwrap();
+    s.add_invitation(&f.id, &nobody, now(), None).await.unwrap();
     let link = link_for(&f, None, None);
-    s.insert_link(&link).await.unwrap();
-    let (deleted, readers) = s.delete_file(&f.id).await.unwrap().unwrap();
+    s.insert_link(&link, None).await.unwrap();
+    let (deleted, readers) = s.delete_file(&f.id, None).await.unwrap().unwrap();
     assert_eq!(deleted.id, f.id);
     assert_eq!(readers, vec![bob.id.clone()]);
     assert_eq!(s.file(&f.id).await.unwrap(), None);
     assert!(s.readers(&f.id).await.unwrap().is_empty());
     assert!(s.invitations(&f.id).await.unwrap().is_empty());
     assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), None);
-    assert!(s.delete_file(&f.id).await.unwrap().is_none());
+    assert!(s.delete_file(&f.id, None).await.unwrap().is_none());
 }
 
 async fn link_race(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let f = file(&s, &ann, "l.txt", 1, true).await;
     let link = link_for(&f, Some(1), None);
-    s.insert_link(&link).await.unwrap();
+    s.insert_link(&link, None).await.unwrap();
     assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), Some(link.clone()));
-    let (a, b) = tokio::join!(s.count_link_download(&link.id, now()), s.count_link_download(&link.id, now()));
+    let (a, b) =
+        tokio::join!(s.count_link_download(&link.id, now(), None), s.count_link_download(&link.id, now(), None));
     let results = [a.unwrap(), b.unwrap()];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.contains(&Err(LinkRefusal::Exhausted)));
@@ -217,18 +219,18 @@ async fn link_refusals(s: Arc<dyn MetadataStore>) {
     let f = file(&s, &ann, "x.txt", 1, true).await;
     let t = now();
     let expiring = link_for(&f, None, Some(t + SignedDuration::from_secs(60)));
-    s.insert_link(&expiring).await.unwrap();
-    assert!(s.count_link_download(&expiring.id, t).await.unwrap().is_ok());
+    s.insert_link(&expiring, None).await.unwrap();
+    assert!(s.count_link_download(&expiring.id, t, None).await.unwrap().is_ok());
     assert_eq!(
-        s.count_link_download(&expiring.id, t + SignedDuration::from_secs(61)).await.unwrap(),
+        s.count_link_download(&expiring.id, t + SignedDuration::from_secs(61), None).await.unwrap(),
         Err(LinkRefusal::Expired)
     );
     let revoked = link_for(&f, None, None);
-    s.insert_link(&revoked).await.unwrap();
-    assert!(s.revoke_link(&revoked.id).await.unwrap());
-    assert!(!s.revoke_link(&revoked.id).await.unwrap());
-    assert_eq!(s.count_link_download(&revoked.id, t).await.unwrap(), Err(LinkRefusal::NotAvailable));
-    assert_eq!(s.count_link_download(&LinkId::generate(), t).await.unwrap(), Err(LinkRefusal::NotAvailable));
+    s.insert_link(&revoked, None).await.unwrap();
+    assert!(s.revoke_link(&revoked.id, None).await.unwrap());
+    assert!(!s.revoke_link(&revoked.id, None).await.unwrap());
+    assert_eq!(s.count_link_download(&revoked.id, t, None).await.unwrap(), Err(LinkRefusal::NotAvailable));
+    assert_eq!(s.count_link_download(&LinkId::generate(), t, None).await.unwrap(), Err(LinkRefusal::NotAvailable));
     assert_eq!(s.links_for_file(&f.id).await.unwrap().len(), 2);
 }
 
@@ -259,6 +261,72 @@ async fn activity(s: Arc<dyn MetadataStore>) {
     assert_eq!(s.activity(&ann.id, Some(&f.id), 10).await.unwrap().len(), 2);
     assert_eq!(s.activity(&ann.id, None, 1).await.unwrap().len(), 1);
     assert!(s.activity(&UserId::generate(), None, 10).await.unwrap().is_empty());
+}
+
+fn record(f: &FileRecord, kind: ActivityKind) -> Activity {
+    Activity {
+        id: ActivityId::generate(),
+        owner_id: f.owner_id.clone(),
+        file_id: f.id.clone(),
+        file_name: f.name.as_str().into(),
+        kind,
+        actor_id: None,
+        actor_email: None,
+        link_id: None,
+        detail: None,
+        at: now(),
+    }
+}
+
+/// The kinds of a file's activity records, sorted.
+async fn kinds_of(s: &Arc<dyn MetadataStore>, owner: &User, f: &FileRecord) -> Vec<&'static str> {
+    let mut k: Vec<&str> =
+        s.activity(&owner.id, Some(&f.id), 100).await.unwrap().iter().map(|a| a.kind.as_str()).collect();
+    k.sort();
+    k
+}
+
+async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let bob = person(&s).await;
+    let f = file(&s, &ann, "a.txt", 1, false).await;
+    s.mark_ready(&f.id, now(), Some(record(&f, ActivityKind::Uploaded))).await.unwrap();
+    // Refused changes record nothing.
+    assert!(s.mark_ready(&f.id, now(), Some(record(&f, ActivityKind::Uploaded))).await.is_err());
+    let name = FileName::parse("b.txt").unwrap();
+    s.rename_file(&f.id, &name, now(), Some(record(&f, ActivityKind::Renamed))).await.unwrap();
+    // Changes that change nothing record nothing.
+    assert!(s.add_share(&f.id, &bob.id, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
+    assert!(!s.add_share(&f.id, &bob.id, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
+    let carol = Email::parse("carol-activity@example.com").unwrap();
+    assert!(s.add_invitation(&f.id, &carol, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
+    assert!(!s.add_invitation(&f.id, &carol, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
+    let link = link_for(&f, Some(1), None);
+    s.insert_link(&link, Some(record(&f, ActivityKind::LinkCreated))).await.unwrap();
+    // The download's record is made from the counted link.
+    let counted = |f: &FileRecord| -> livedrop::store::ActivityOf<Link> {
+        let blank = record(f, ActivityKind::Downloaded);
+        Box::new(move |l: &Link| Activity { detail: Some(format!("{} of 1", l.downloads)), ..blank.clone() })
+    };
+    s.count_link_download(&link.id, now(), Some(counted(&f))).await.unwrap().unwrap();
+    assert!(s.count_link_download(&link.id, now(), Some(counted(&f))).await.unwrap().is_err());
+    assert!(s.revoke_link(&link.id, Some(record(&f, ActivityKind::LinkRevoked))).await.unwrap());
+    assert!(!s.revoke_link(&link.id, Some(record(&f, ActivityKind::LinkRevoked))).await.unwrap());
+    let downloads = s.activity(&ann.id, Some(&f.id), 100).await.unwrap();
+    let download = downloads.iter().find(|a| a.kind == ActivityKind::Downloaded).unwrap();
+    assert_eq!(download.detail.as_deref(), Some("1 of 1"));
+    assert_eq!(
+        kinds_of(&s, &ann, &f).await,
+        ["downloaded", "link_created", "link_revoked", "renamed", "shared", "shared", "uploaded"]
+    );
+
+    // A link to a file that is gone is refused, with no record.
+    let g = file(&s, &ann, "g.txt", 1, true).await;
+    s.delete_file(&g.id, Some(record(&g, ActivityKind::Deleted))).await.unwrap().unwrap();
+    assert!(s.delete_file(&g.id, Some(record(&g, ActivityKind::Deleted))).await.unwrap().is_none());
+    assert!(s.insert_link(&link_for(&g, None, None), Some(record(&g, ActivityKind::LinkCreated))).await.is_err());
+    assert!(s.rename_file(&g.id, &name, now(), Some(record(&g, ActivityKind::Renamed))).await.is_err());
+    assert_eq!(kinds_of(&s, &ann, &g).await, ["deleted"]);
 }
 
 async fn pending_before(s: Arc<dyn MetadataStore>) {
