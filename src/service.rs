@@ -159,12 +159,17 @@ impl Service {
 
     /// The ready file if `user` owns it or it was shared with them.
     async fn readable(&self, user: &User, id: &FileId) -> Result<FileRecord> {
-        let f = self.store.file(id).await?.ok_or(Error::not_found("file"))?;
-        let may = f.owner_id == user.id || self.store.readers(id).await?.iter().any(|r| r.id == user.id);
-        if !may || (f.status != FileStatus::Ready && f.owner_id != user.id) {
-            return Err(Error::not_found("file"));
+        let (f, readers) = self.store.file_and_readers(id).await?.ok_or(Error::not_found("file"))?;
+        Self::may_read(user, f, readers.iter())
+    }
+
+    /// `f` if `user` may read it: theirs, or shared with them and ready.
+    fn may_read<'a>(user: &User, f: FileRecord, mut readers: impl Iterator<Item = &'a UserId>) -> Result<FileRecord> {
+        let mine = f.owner_id == user.id;
+        if mine || (f.status == FileStatus::Ready && readers.any(|r| *r == user.id)) {
+            return Ok(f);
         }
-        Ok(f)
+        Err(Error::not_found("file"))
     }
 
     fn ready(f: &FileRecord) -> Result<()> {
@@ -348,25 +353,18 @@ impl Service {
         self.store.list_files(&q).await
     }
 
+    /// The file, and for its owner who it is shared with and its links.
     pub async fn details(&self, user: &User, id: &FileId) -> Result<FileDetails> {
-        let file = self.readable(user, id).await?;
+        // One read for everyone: the sharing answers who may see the file.
+        let (file, sharing) = self.store.file_with_sharing(id).await?.ok_or(Error::not_found("file"))?;
+        let file = Self::may_read(user, file, sharing.readers.iter().map(|u| &u.id))?;
         if file.owner_id != user.id {
             return Ok(FileDetails { file, shares: None, links: None });
         }
-        let mut shares: Vec<Share> = self
-            .store
-            .readers(id)
-            .await?
-            .into_iter()
-            .map(|u| Share { email: u.email, user_id: Some(u.id), pending: false })
-            .collect();
-        shares.extend(self.store.invitations(id).await?.into_iter().map(|email| Share {
-            email,
-            user_id: None,
-            pending: true,
-        }));
-        let links = self.store.links_for_file(id).await?.iter().map(LinkView::from).collect();
-        Ok(FileDetails { file, shares: Some(shares), links: Some(links) })
+        let people = sharing.readers.into_iter().map(|u| Share { email: u.email, user_id: Some(u.id), pending: false });
+        let waiting = sharing.invitations.into_iter().map(|email| Share { email, user_id: None, pending: true });
+        let links = sharing.links.iter().map(LinkView::from).collect();
+        Ok(FileDetails { file, shares: Some(people.chain(waiting).collect()), links: Some(links) })
     }
 
     pub async fn rename(&self, user: &User, id: &FileId, name: FileName) -> Result<FileRecord> {

@@ -169,6 +169,11 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     trips(&s, &mut t, "link", 2, s.link(&link.id)).await.unwrap();
     trips(&s, &mut t, "link_by_token_hash", 2, s.link_by_token_hash(&link.token_hash)).await.unwrap();
     trips(&s, &mut t, "links_for_file", 2, s.links_for_file(&f.id)).await.unwrap();
+    s.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    trips(&s, &mut t, "file_and_readers", 1, s.file_and_readers(&f.id)).await.unwrap();
+    let (_, sharing) = trips(&s, &mut t, "file_with_sharing", 2, s.file_with_sharing(&f.id)).await.unwrap().unwrap();
+    assert_eq!((sharing.readers.len(), sharing.invitations.len(), sharing.links.len()), (2, 0, 1), "bob, carl");
+    s.remove_share(&f.id, &bob.id).await.unwrap();
     let counted =
         trips(&s, &mut t, "count_link_download", 3, s.count_link_download(&link.id, now(), None)).await.unwrap();
     assert_eq!(counted.map(|l| l.downloads), Ok(1));
@@ -189,6 +194,12 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         at: now(),
     };
     trips(&s, &mut t, "append_activity", 3, s.append_activity(&a)).await.unwrap();
+    // A change takes its activity record into its own commit: no extra trip.
+    let renamed = Activity { id: ActivityId::generate(), kind: ActivityKind::Renamed, ..a.clone() };
+    let name = FileName::parse("h.bin").unwrap();
+    trips(&s, &mut t, "rename_file (with its activity)", 2, s.rename_file(&f.id, &name, now(), Some(renamed)))
+        .await
+        .unwrap();
     trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();
     trips(&s, &mut t, "activity (one file)", 2, s.activity(&ann.id, Some(&f.id), 50)).await.unwrap();
     s.add_share(&f.id, &bob.id, now(), None).await.unwrap();

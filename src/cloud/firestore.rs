@@ -33,7 +33,7 @@ use self::docs::*;
 use self::rpc::{Rpc, TxFail, decode, firestore_error};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
-use crate::store::{ActivityOf, FileQuery, MetadataStore, Page, Scope, SortKey};
+use crate::store::{ActivityOf, FileQuery, MetadataStore, Page, Scope, Sharing, SortKey};
 use ::firestore::gcloud_sdk::google::firestore::v1::Write;
 
 pub use self::auth::EmulatorAuth;
@@ -228,6 +228,45 @@ impl MetadataStore for FirestoreStore {
 
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>> {
         self.get_one::<FileDoc>(FILES, id.as_str()).await?.map(|d| d.record()).transpose()
+    }
+
+    async fn file_and_readers(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+        // The readers are in the file's own document (for the rules).
+        let Some(doc) = self.get_one::<FileDoc>(FILES, id.as_str()).await? else { return Ok(None) };
+        let readers = doc.reader_ids();
+        Ok(Some((doc.record()?, readers)))
+    }
+
+    async fn file_with_sharing(&self, id: &FileId) -> Result<Option<(FileRecord, Sharing)>> {
+        // The file names its readers, its refs its links and invitations:
+        // one batch for those two, one for everything they name.
+        let paths = [self.path(FILES, id.as_str()), self.path(FILE_REFS, id.as_str())];
+        let (_, docs) = self.rpc.get(&paths, None, false).await.map_err(done)?;
+        let Some(file) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else { return Ok(None) };
+        let refs: FileRefsDoc = docs[1].as_ref().map(decode).transpose()?.unwrap_or_default();
+        let users: Vec<_> = file.readers.iter().map(|r| self.path(USERS, r)).collect();
+        let links: Vec<_> = refs.links.iter().map(|l| self.path(LINKS, l)).collect();
+        let invitations: Vec<_> = refs.invitations.iter().map(|i| self.path(INVITATIONS, i)).collect();
+        let wanted: Vec<String> = users.iter().chain(&links).chain(&invitations).cloned().collect();
+        let mut sharing = Sharing::default();
+        if !wanted.is_empty() {
+            let (_, found) = self.rpc.get(&wanted, None, false).await.map_err(done)?;
+            let (u, rest) = found.split_at(users.len());
+            let (l, i) = rest.split_at(links.len());
+            for d in u.iter().flatten() {
+                sharing.readers.push(decode::<UserDoc>(d)?.into_user()?);
+            }
+            for d in l.iter().flatten() {
+                sharing.links.push(decode::<LinkDoc>(d)?.link(doc_id(d))?);
+            }
+            for d in i.iter().flatten() {
+                sharing.invitations.push(Email::parse(&decode::<InvitationDoc>(d)?.email)?);
+            }
+        }
+        sharing.readers.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
+        sharing.invitations.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        sharing.links.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(Some((file.record()?, sharing)))
     }
 
     async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord> {

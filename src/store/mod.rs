@@ -48,6 +48,16 @@ pub struct Page<T> {
     pub next_offset: Option<u64>,
 }
 
+/// Who a file is shared with and how: people with accounts (by address),
+/// invitations waiting for an account, and public links, each sorted as
+/// `readers`, `invitations` and `links_for_file` sort them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sharing {
+    pub readers: Vec<User>,
+    pub invitations: Vec<Email>,
+    pub links: Vec<Link>,
+}
+
 /// The activity record of a change, made from what the change produced.
 pub type ActivityOf<T> = Box<dyn Fn(&T) -> Activity + Send + Sync>;
 
@@ -74,6 +84,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// this one stay within `quota` bytes; `Error::QuotaExceeded` if not.
     async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()>;
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>>;
+    /// The file and the people it is shared with: what deciding who may
+    /// read it needs, in one read.
+    async fn file_and_readers(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>>;
+    /// The file and everything about its sharing, as its owner sees it on
+    /// the file's page (in the cloud: two reads, whatever the counts).
+    async fn file_with_sharing(&self, id: &FileId) -> Result<Option<(FileRecord, Sharing)>>;
     /// Pending → ready, only from pending (`Error::NotPending` otherwise).
     async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord>;
     async fn rename_file(

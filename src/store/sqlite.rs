@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
-use super::{ActivityOf, FileQuery, MetadataStore, Page, Scope, SortKey};
+use super::{ActivityOf, FileQuery, MetadataStore, Page, Scope, Sharing, SortKey};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 
@@ -361,6 +361,35 @@ impl MetadataStore for SqliteStore {
         self.db.read(move |c| get_file(c, id.as_str())).await
     }
 
+    async fn file_and_readers(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+        let id = id.clone();
+        self.db
+            .read(move |c| {
+                let Some(file) = get_file(c, id.as_str())? else { return Ok(None) };
+                let readers = c
+                    .prepare_cached("SELECT user_id FROM shares WHERE file_id = ?1")?
+                    .query_map([id.as_str()], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(Some((file, readers.iter().map(|r| UserId::parse(r)).collect::<Result<_>>()?)))
+            })
+            .await
+    }
+
+    async fn file_with_sharing(&self, id: &FileId) -> Result<Option<(FileRecord, Sharing)>> {
+        let id = id.clone();
+        self.db
+            .read(move |c| {
+                let Some(file) = get_file(c, id.as_str())? else { return Ok(None) };
+                let sharing = Sharing {
+                    readers: readers_of(c, &id)?,
+                    invitations: invitations_of(c, &id)?,
+                    links: links_of(c, &id)?,
+                };
+                Ok(Some((file, sharing)))
+            })
+            .await
+    }
+
     async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord> {
         let id = id.clone();
         self.db
@@ -509,15 +538,7 @@ impl MetadataStore for SqliteStore {
 
     async fn readers(&self, file: &FileId) -> Result<Vec<User>> {
         let file = file.clone();
-        self.db
-            .read(move |c| {
-                Ok(c.prepare_cached(
-                    "SELECT u.id, u.email FROM shares s JOIN users u ON u.id = s.user_id WHERE s.file_id = ?1 ORDER BY u.email",
-                )?
-                .query_map([file.as_str()], user_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .await
+        self.db.read(move |c| readers_of(c, &file)).await
     }
 
     async fn add_invitation(
@@ -556,15 +577,7 @@ impl MetadataStore for SqliteStore {
 
     async fn invitations(&self, file: &FileId) -> Result<Vec<Email>> {
         let file = file.clone();
-        self.db
-            .read(move |c| {
-                let emails = c
-                    .prepare_cached("SELECT email FROM invitations WHERE file_id = ?1 ORDER BY email")?
-                    .query_map([file.as_str()], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                emails.iter().map(|e| Email::parse(e)).collect()
-            })
-            .await
+        self.db.read(move |c| invitations_of(c, &file)).await
     }
 
     async fn claim_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FileId>> {
@@ -634,15 +647,7 @@ impl MetadataStore for SqliteStore {
 
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>> {
         let file = file.clone();
-        self.db
-            .read(move |c| {
-                Ok(c.prepare_cached(&format!(
-                    "SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"
-                ))?
-                .query_map([file.as_str()], link_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .await
+        self.db.read(move |c| links_of(c, &file)).await
     }
 
     async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool> {
@@ -733,4 +738,26 @@ fn insert_activity(tx: &rusqlite::Transaction<'_>, a: Option<&Activity>) -> Resu
         ],
     )?;
     Ok(())
+}
+
+fn readers_of(c: &Connection, file: &FileId) -> Result<Vec<User>> {
+    Ok(c.prepare_cached(
+        "SELECT u.id, u.email FROM shares s JOIN users u ON u.id = s.user_id WHERE s.file_id = ?1 ORDER BY u.email",
+    )?
+    .query_map([file.as_str()], user_row)?
+    .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn invitations_of(c: &Connection, file: &FileId) -> Result<Vec<Email>> {
+    let emails = c
+        .prepare_cached("SELECT email FROM invitations WHERE file_id = ?1 ORDER BY email")?
+        .query_map([file.as_str()], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    emails.iter().map(|e| Email::parse(e)).collect()
+}
+
+fn links_of(c: &Connection, file: &FileId) -> Result<Vec<Link>> {
+    Ok(c.prepare_cached(&format!("SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"))?
+        .query_map([file.as_str()], link_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use livedrop::domain::*;
 use livedrop::error::{Error, LinkRefusal};
-use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, pending_file};
+use livedrop::store::{FileQuery, MetadataStore, Scope, Sharing, SortKey, pending_file};
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -21,6 +21,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("only pending files become ready", |s| Box::pin(ready_once(s))),
         ("lists show ready files, sorted and paginated", |s| Box::pin(lists(s))),
         ("shares and invitations", |s| Box::pin(shares(s))),
+        ("a file is read with its readers, or with all its sharing", |s| Box::pin(file_with_sharing(s))),
         ("deleting a file takes its shares, invitations and links", |s| Box::pin(delete_cascades(s))),
         ("a limit-1 link counts exactly one of two racing downloads", |s| Box::pin(link_race(s))),
         ("links refuse when revoked, expired or exhausted", |s| Box::pin(link_refusals(s))),
@@ -179,6 +180,46 @@ async fn shares(s: Arc<dyn MetadataStore>) {
     assert!(s.invitations(&f.id).await.unwrap().is_empty());
     assert_eq!(s.readers(&f.id).await.unwrap(), vec![newcomer.clone()]);
     assert!(s.claim_invitations(&newcomer, now()).await.unwrap().is_empty(), "claimed once");
+}
+
+async fn file_with_sharing(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let (bob, cy) = (person(&s).await, person(&s).await);
+    let f = file(&s, &ann, "s.txt", 1, true).await;
+    assert_eq!(s.file_and_readers(&f.id).await.unwrap(), Some((f.clone(), vec![])));
+    let (_, nothing) = s.file_with_sharing(&f.id).await.unwrap().unwrap();
+    assert_eq!(nothing, Sharing::default());
+
+    for u in [&cy, &bob] {
+        s.add_share(&f.id, &u.id, now(), None).await.unwrap();
+    }
+    let (zed, amy) =
+        (Email::parse("zed-sharing@example.com").unwrap(), Email::parse("amy-sharing@example.com").unwrap());
+    for e in [&zed, &amy] {
+        s.add_invitation(&f.id, e, now(), None).await.unwrap();
+    }
+    let (l1, l2) = (link_for(&f, None, None), link_for(&f, Some(3), None));
+    s.insert_link(&l1, None).await.unwrap();
+    s.insert_link(&l2, None).await.unwrap();
+
+    let (file, mut readers) = s.file_and_readers(&f.id).await.unwrap().unwrap();
+    readers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![bob.id.clone(), cy.id.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!((file, readers), (f.clone(), expected));
+
+    let (file, sharing) = s.file_with_sharing(&f.id).await.unwrap().unwrap();
+    assert_eq!(file, f);
+    // The same as the three separate reads, sorted the same way.
+    assert_eq!(sharing.readers, s.readers(&f.id).await.unwrap());
+    assert_eq!(sharing.invitations, s.invitations(&f.id).await.unwrap());
+    assert_eq!(sharing.invitations, vec![amy, zed]);
+    assert_eq!(sharing.links, s.links_for_file(&f.id).await.unwrap());
+    assert_eq!(sharing.links.iter().map(|l| &l.id).collect::<Vec<_>>().len(), 2);
+
+    let gone = FileId::generate();
+    assert_eq!(s.file_and_readers(&gone).await.unwrap(), None);
+    assert!(s.file_with_sharing(&gone).await.unwrap().is_none());
 }
 
 async fn delete_cascades(s: Arc<dyn MetadataStore>) {
