@@ -570,8 +570,8 @@ impl Service {
         Ok(())
     }
 
-    /// The link and its file, if the link is usable now.
-    async fn open_link(&self, token: &str) -> Result<(Link, FileRecord)> {
+    /// The link, if it is usable now.
+    async fn usable_link(&self, token: &str) -> Result<Link> {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::Link(LinkRefusal::NotAvailable));
         }
@@ -580,12 +580,12 @@ impl Service {
         if let Some(r) = link.refusal(now()) {
             return Err(Error::Link(r));
         }
-        let f = self.store.file(&link.file_id).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
-        Ok((link, f))
+        Ok(link)
     }
 
     pub async fn link_info(&self, token: &str) -> Result<PublicLink> {
-        let (link, f) = self.open_link(token).await?;
+        let link = self.usable_link(token).await?;
+        let f = self.store.file(&link.file_id).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
         Ok(PublicLink {
             name: f.name,
             size: f.size,
@@ -598,7 +598,7 @@ impl Service {
 
     /// Checks the password, counts the download atomically and signs a URL.
     pub async fn link_download(&self, token: &str, password: Option<String>, inline: bool) -> Result<SignedUrl> {
-        let (link, f) = self.open_link(token).await?;
+        let link = self.usable_link(token).await?;
         if let Some(hash) = &link.password_hash {
             let key = format!("link:{}", link.id);
             self.link_passwords.check(&key)?;
@@ -616,17 +616,19 @@ impl Service {
             }
         }
         let _w = self.gate.read().await;
-        // The record says how many downloads the link has had with this one:
-        // known only inside the store's transaction.
-        let blank = Self::new_activity(&f, ActivityKind::Downloaded, None, Some(&link.id), None);
-        let record = move |l: &Link| Activity {
+        // The record names the file and says how many downloads the link has
+        // had with this one: both read in the store's transaction.
+        let (id, at) = (ActivityId::generate(), now());
+        let record = move |l: &Link, f: &FileRecord| Activity {
+            id: id.clone(),
+            at,
             detail: l.max_downloads.map(|m| format!("{} of {m} downloads used", l.downloads)),
-            ..blank.clone()
+            ..Self::new_activity(f, ActivityKind::Downloaded, None, Some(&l.id), None)
         };
-        let counted = self.store.count_link_download(&link.id, now(), Some(Box::new(record.clone()))).await?;
-        let link = counted.map_err(Error::Link)?;
+        let counted = self.store.count_link_download(&link, now(), Some(Box::new(record.clone()))).await?;
+        let (link, f) = counted.map_err(Error::Link)?;
         let url = self.sign_get(&f, inline)?;
-        self.feed.publish(vec![Self::activity_change(&record(&link))]);
+        self.feed.publish(vec![Self::activity_change(&record(&link, &f))]);
         Ok(url)
     }
 }

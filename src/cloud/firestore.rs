@@ -33,7 +33,7 @@ use self::docs::*;
 use self::rpc::{Rpc, TxFail, decode, firestore_error};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
-use crate::store::{ActivityOf, FileQuery, MetadataStore, Page, Scope, Sharing, SortKey};
+use crate::store::{FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey};
 use ::firestore::gcloud_sdk::google::firestore::v1::Write;
 
 pub use self::auth::EmulatorAuth;
@@ -593,31 +593,36 @@ impl MetadataStore for FirestoreStore {
 
     async fn count_link_download(
         &self,
-        id: &LinkId,
+        link: &Link,
         now: Timestamp,
-        activity: Option<ActivityOf<Link>>,
-    ) -> Result<Result<Link, LinkRefusal>> {
-        let path = self.path(LINKS, id.as_str());
+        activity: Option<LinkActivity>,
+    ) -> Result<Result<(Link, FileRecord), LinkRefusal>> {
+        // The link and its file in the one read that begins the transaction.
+        let paths = [self.path(LINKS, link.id.as_str()), self.path(FILES, link.file_id.as_str())];
         self.rpc
             .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let Some(doc) = docs[0].as_ref().map(decode::<LinkDoc>).transpose()? else {
                     self.rpc.rollback(tx).await;
                     return Ok(Err(LinkRefusal::NotAvailable));
                 };
-                let link = doc.link(id.as_str())?;
-                if let Some(refusal) = link.refusal(now) {
+                let current = doc.link(link.id.as_str())?;
+                if let Some(refusal) = current.refusal(now) {
                     self.rpc.rollback(tx).await;
                     return Ok(Err(refusal));
                 }
-                let link = Link { downloads: link.downloads + 1, ..link };
-                let patch = DownloadsPatch { downloads: link.downloads as i64 };
-                let record = activity.as_ref().map(|a| a(&link));
-                self.rpc
-                    .commit(Some(tx), self.with_activity(vec![rpc::patch(&path, &patch)?], record.as_ref())?)
-                    .await?;
-                Ok(Ok(link))
+                let Some(file) = docs[1].as_ref().map(decode::<FileDoc>).transpose()? else {
+                    self.rpc.rollback(tx).await;
+                    return Ok(Err(LinkRefusal::NotAvailable));
+                };
+                let file = file.record()?;
+                let counted = Link { downloads: current.downloads + 1, ..current };
+                let patch = DownloadsPatch { downloads: counted.downloads as i64 };
+                let record = activity.as_ref().map(|a| a(&counted, &file));
+                let writes = self.with_activity(vec![rpc::patch(&paths[0], &patch)?], record.as_ref())?;
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(Ok((counted, file)))
             })
             .await
     }

@@ -58,8 +58,9 @@ pub struct Sharing {
     pub links: Vec<Link>,
 }
 
-/// The activity record of a change, made from what the change produced.
-pub type ActivityOf<T> = Box<dyn Fn(&T) -> Activity + Send + Sync>;
+/// The activity record of a link download, made from the counted link and
+/// its file (known only inside the store's transaction).
+pub type LinkActivity = Box<dyn Fn(&Link, &FileRecord) -> Activity + Send + Sync>;
 
 /// Where people, files, shares, links and activity are kept.
 ///
@@ -133,15 +134,17 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>>;
     /// False (and no activity) if it was revoked already.
     async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool>;
-    /// Counts one download through the link if it is not revoked, expired or
-    /// exhausted at `now`, atomically: two racing downloads of a limit-1 link
-    /// give exactly one `Ok`. `activity` describes the counted download.
+    /// Counts one download through `link` (as read before: its id and file)
+    /// if it is not revoked, expired or exhausted at `now` and its file is
+    /// there, atomically: two racing downloads of a limit-1 link give
+    /// exactly one `Ok`. Returns the counted link and its file, read in the
+    /// same transaction; `activity` describes the counted download.
     async fn count_link_download(
         &self,
-        id: &LinkId,
+        link: &Link,
         now: Timestamp,
-        activity: Option<ActivityOf<Link>>,
-    ) -> Result<Result<Link, LinkRefusal>>;
+        activity: Option<LinkActivity>,
+    ) -> Result<Result<(Link, FileRecord), LinkRefusal>>;
 
     async fn append_activity(&self, activity: &Activity) -> Result<()>;
     /// Newest first.

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
-use super::{ActivityOf, FileQuery, MetadataStore, Page, Scope, Sharing, SortKey};
+use super::{FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 
@@ -666,11 +666,11 @@ impl MetadataStore for SqliteStore {
 
     async fn count_link_download(
         &self,
-        id: &LinkId,
+        link: &Link,
         now: Timestamp,
-        activity: Option<ActivityOf<Link>>,
-    ) -> Result<Result<Link, LinkRefusal>> {
-        let id = id.clone();
+        activity: Option<LinkActivity>,
+    ) -> Result<Result<(Link, FileRecord), LinkRefusal>> {
+        let id = link.id.clone();
         self.db
             .write(move |tx| {
                 let Some(link) = tx
@@ -682,10 +682,13 @@ impl MetadataStore for SqliteStore {
                 if let Some(refusal) = link.refusal(now) {
                     return Ok(Err(refusal));
                 }
+                let Some(file) = get_file(tx, link.file_id.as_str())? else {
+                    return Ok(Err(LinkRefusal::NotAvailable));
+                };
                 tx.execute("UPDATE links SET downloads = downloads + 1 WHERE id = ?1", [id.as_str()])?;
                 let link = Link { downloads: link.downloads + 1, ..link };
-                insert_activity(tx, activity.map(|a| a(&link)).as_ref())?;
-                Ok(Ok(link))
+                insert_activity(tx, activity.map(|a| a(&link, &file)).as_ref())?;
+                Ok(Ok((link, file)))
             })
             .await
     }

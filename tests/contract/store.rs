@@ -247,9 +247,8 @@ async fn link_race(s: Arc<dyn MetadataStore>) {
     let link = link_for(&f, Some(1), None);
     s.insert_link(&link, None).await.unwrap();
     assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), Some(link.clone()));
-    let (a, b) =
-        tokio::join!(s.count_link_download(&link.id, now(), None), s.count_link_download(&link.id, now(), None));
-    let results = [a.unwrap(), b.unwrap()];
+    let (a, b) = tokio::join!(s.count_link_download(&link, now(), None), s.count_link_download(&link, now(), None));
+    let results = [a.unwrap().map(|(l, _)| l.downloads), b.unwrap().map(|(l, _)| l.downloads)];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.contains(&Err(LinkRefusal::Exhausted)));
     assert_eq!(s.link(&link.id).await.unwrap().unwrap().downloads, 1);
@@ -261,17 +260,20 @@ async fn link_refusals(s: Arc<dyn MetadataStore>) {
     let t = now();
     let expiring = link_for(&f, None, Some(t + SignedDuration::from_secs(60)));
     s.insert_link(&expiring, None).await.unwrap();
-    assert!(s.count_link_download(&expiring.id, t, None).await.unwrap().is_ok());
+    let (counted, file) = s.count_link_download(&expiring, t, None).await.unwrap().unwrap();
+    assert_eq!((counted.downloads, file), (1, f.clone()), "the counted link, and its file");
     assert_eq!(
-        s.count_link_download(&expiring.id, t + SignedDuration::from_secs(61), None).await.unwrap(),
+        s.count_link_download(&expiring, t + SignedDuration::from_secs(61), None).await.unwrap().map(|_| ()),
         Err(LinkRefusal::Expired)
     );
     let revoked = link_for(&f, None, None);
     s.insert_link(&revoked, None).await.unwrap();
     assert!(s.revoke_link(&revoked.id, None).await.unwrap());
     assert!(!s.revoke_link(&revoked.id, None).await.unwrap());
-    assert_eq!(s.count_link_download(&revoked.id, t, None).await.unwrap(), Err(LinkRefusal::NotAvailable));
-    assert_eq!(s.count_link_download(&LinkId::generate(), t, None).await.unwrap(), Err(LinkRefusal::NotAvailable));
+    let refused = |r: livedrop::Result<Result<(Link, FileRecord), LinkRefusal>>| r.unwrap().map(|_| ());
+    assert_eq!(refused(s.count_link_download(&revoked, t, None).await), Err(LinkRefusal::NotAvailable));
+    let never = link_for(&f, None, None);
+    assert_eq!(refused(s.count_link_download(&never, t, None).await), Err(LinkRefusal::NotAvailable));
     assert_eq!(s.links_for_file(&f.id).await.unwrap().len(), 2);
 }
 
@@ -345,12 +347,14 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     let link = link_for(&f, Some(1), None);
     s.insert_link(&link, Some(record(&f, ActivityKind::LinkCreated))).await.unwrap();
     // The download's record is made from the counted link.
-    let counted = |f: &FileRecord| -> livedrop::store::ActivityOf<Link> {
-        let blank = record(f, ActivityKind::Downloaded);
-        Box::new(move |l: &Link| Activity { detail: Some(format!("{} of 1", l.downloads)), ..blank.clone() })
+    let counted = || -> livedrop::store::LinkActivity {
+        Box::new(|l: &Link, f: &FileRecord| Activity {
+            detail: Some(format!("{} of 1", l.downloads)),
+            ..record(f, ActivityKind::Downloaded)
+        })
     };
-    s.count_link_download(&link.id, now(), Some(counted(&f))).await.unwrap().unwrap();
-    assert!(s.count_link_download(&link.id, now(), Some(counted(&f))).await.unwrap().is_err());
+    s.count_link_download(&link, now(), Some(counted())).await.unwrap().unwrap();
+    assert!(s.count_link_download(&link, now(), Some(counted())).await.unwrap().is_err());
     assert!(s.revoke_link(&link.id, Some(record(&f, ActivityKind::LinkRevoked))).await.unwrap());
     assert!(!s.revoke_link(&link.id, Some(record(&f, ActivityKind::LinkRevoked))).await.unwrap());
     let downloads = s.activity(&ann.id, Some(&f.id), 100).await.unwrap();
