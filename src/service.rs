@@ -224,6 +224,23 @@ impl Service {
         }
     }
 
+    /// An activity record of a link, made by the store inside its
+    /// transaction from the link and its file as it reads them. The same
+    /// record each time it is made: the service announces what was written.
+    fn link_activity(
+        kind: ActivityKind,
+        actor: Option<User>,
+        detail: fn(&Link) -> Option<String>,
+    ) -> impl Fn(&Link, &FileRecord) -> Activity + Clone + Send + Sync + 'static {
+        let (id, at) = (ActivityId::generate(), now());
+        move |l, f| Activity {
+            id: id.clone(),
+            at,
+            detail: detail(l),
+            ..Self::new_activity(f, kind, actor.as_ref(), Some(&l.id), None)
+        }
+    }
+
     /// The owner's feed hears of a written activity record.
     fn activity_change(a: &Activity) -> Change {
         Change {
@@ -561,11 +578,11 @@ impl Service {
             Some(l) if l.owner_id == user.id => l,
             _ => return Err(Error::not_found("link")),
         };
-        let f = self.owned(user, &link.file_id).await?;
         let _w = self.gate.read().await;
-        let a = Self::new_activity(&f, ActivityKind::LinkRevoked, Some(user), Some(id), None);
-        if self.store.revoke_link(id, Some(a.clone())).await? {
-            self.feed.publish(vec![Self::activity_change(&a)]);
+        // The record names the file, read with the link as it is revoked.
+        let record = Self::link_activity(ActivityKind::LinkRevoked, Some(user.clone()), |_| None);
+        if let Some(f) = self.store.revoke_link(&link, Some(Box::new(record.clone()))).await? {
+            self.feed.publish(vec![Self::activity_change(&record(&link, &f))]);
         }
         Ok(())
     }
@@ -618,13 +635,9 @@ impl Service {
         let _w = self.gate.read().await;
         // The record names the file and says how many downloads the link has
         // had with this one: both read in the store's transaction.
-        let (id, at) = (ActivityId::generate(), now());
-        let record = move |l: &Link, f: &FileRecord| Activity {
-            id: id.clone(),
-            at,
-            detail: l.max_downloads.map(|m| format!("{} of {m} downloads used", l.downloads)),
-            ..Self::new_activity(f, ActivityKind::Downloaded, None, Some(&l.id), None)
-        };
+        let record = Self::link_activity(ActivityKind::Downloaded, None, |l| {
+            l.max_downloads.map(|m| format!("{} of {m} downloads used", l.downloads))
+        });
         let counted = self.store.count_link_download(&link, now(), Some(Box::new(record.clone()))).await?;
         let (link, f) = counted.map_err(Error::Link)?;
         let url = self.sign_get(&f, inline)?;

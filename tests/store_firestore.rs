@@ -176,7 +176,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     s.remove_share(&f.id, &bob.id).await.unwrap();
     let counted = trips(&s, &mut t, "count_link_download", 2, s.count_link_download(&link, now(), None)).await.unwrap();
     assert_eq!(counted.map(|(l, _)| l.downloads), Ok(1));
-    trips(&s, &mut t, "revoke_link", 3, s.revoke_link(&link.id, None)).await.unwrap();
+    trips(&s, &mut t, "revoke_link", 3, s.revoke_link(&link, None)).await.unwrap();
     let refused =
         trips(&s, &mut t, "count_link_download (refused)", 3, s.count_link_download(&link, now(), None)).await;
     assert_eq!(refused.unwrap().map(|_| ()), Err(LinkRefusal::NotAvailable));

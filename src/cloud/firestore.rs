@@ -570,23 +570,24 @@ impl MetadataStore for FirestoreStore {
         Ok(links)
     }
 
-    async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool> {
-        let path = self.path(LINKS, id.as_str());
+    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<FileRecord>> {
+        let paths = [self.path(LINKS, link.id.as_str()), self.path(FILES, link.file_id.as_str())];
         self.rpc
             .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
-                match docs[0].as_ref().map(decode::<LinkDoc>).transpose()? {
-                    Some(link) if !link.revoked => {
-                        let revoke = rpc::patch(&path, &RevokedPatch { revoked: true })?;
-                        self.rpc.commit(Some(tx), self.with_activity(vec![revoke], activity.as_ref())?).await?;
-                        Ok(true)
-                    }
-                    _ => {
-                        self.rpc.rollback(tx).await;
-                        Ok(false)
-                    }
-                }
+                let current = docs[0].as_ref().map(decode::<LinkDoc>).transpose()?;
+                let file = docs[1].as_ref().map(decode::<FileDoc>).transpose()?;
+                let (Some(current), Some(file)) = (current.filter(|l| !l.revoked), file) else {
+                    self.rpc.rollback(tx).await;
+                    return Ok(None);
+                };
+                let file = file.record()?;
+                let revoked = Link { revoked: true, ..current.link(link.id.as_str())? };
+                let record = activity.as_ref().map(|a| a(&revoked, &file));
+                let patch = rpc::patch(&paths[0], &RevokedPatch { revoked: true })?;
+                self.rpc.commit(Some(tx), self.with_activity(vec![patch], record.as_ref())?).await?;
+                Ok(Some(file))
             })
             .await
     }

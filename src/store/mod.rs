@@ -58,8 +58,8 @@ pub struct Sharing {
     pub links: Vec<Link>,
 }
 
-/// The activity record of a link download, made from the counted link and
-/// its file (known only inside the store's transaction).
+/// The activity record of a change to a link, made from the link and its
+/// file as the store's transaction reads them.
 pub type LinkActivity = Box<dyn Fn(&Link, &FileRecord) -> Activity + Send + Sync>;
 
 /// Where people, files, shares, links and activity are kept.
@@ -132,8 +132,10 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn link(&self, id: &LinkId) -> Result<Option<Link>>;
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>>;
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>>;
-    /// False (and no activity) if it was revoked already.
-    async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool>;
+    /// Revokes `link` (as read before: its id and file). Returns its file,
+    /// read in the same transaction, if this call revoked it; `None` (and no
+    /// activity) if it was revoked already.
+    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<FileRecord>>;
     /// Counts one download through `link` (as read before: its id and file)
     /// if it is not revoked, expired or exhausted at `now` and its file is
     /// there, atomically: two racing downloads of a limit-1 link give

@@ -650,16 +650,16 @@ impl MetadataStore for SqliteStore {
         self.db.read(move |c| links_of(c, &file)).await
     }
 
-    async fn revoke_link(&self, id: &LinkId, activity: Option<Activity>) -> Result<bool> {
-        let id = id.clone();
+    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<FileRecord>> {
+        let link = link.clone();
         self.db
             .write(move |tx| {
-                let revoked =
-                    tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [id.as_str()])? == 1;
-                if revoked {
-                    insert_activity(tx, activity.as_ref())?;
+                let n = tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [link.id.as_str()])?;
+                let file = if n == 1 { get_file(tx, link.file_id.as_str())? } else { None };
+                if let Some(f) = &file {
+                    insert_activity(tx, activity.map(|a| a(&Link { revoked: true, ..link }, f)).as_ref())?;
                 }
-                Ok(revoked)
+                Ok(file)
             })
             .await
     }

@@ -268,8 +268,8 @@ async fn link_refusals(s: Arc<dyn MetadataStore>) {
     );
     let revoked = link_for(&f, None, None);
     s.insert_link(&revoked, None).await.unwrap();
-    assert!(s.revoke_link(&revoked.id, None).await.unwrap());
-    assert!(!s.revoke_link(&revoked.id, None).await.unwrap());
+    assert_eq!(s.revoke_link(&revoked, None).await.unwrap(), Some(f.clone()), "revoked, with its file");
+    assert_eq!(s.revoke_link(&revoked, None).await.unwrap(), None, "revoked already");
     let refused = |r: livedrop::Result<Result<(Link, FileRecord), LinkRefusal>>| r.unwrap().map(|_| ());
     assert_eq!(refused(s.count_link_download(&revoked, t, None).await), Err(LinkRefusal::NotAvailable));
     let never = link_for(&f, None, None);
@@ -355,8 +355,11 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     };
     s.count_link_download(&link, now(), Some(counted())).await.unwrap().unwrap();
     assert!(s.count_link_download(&link, now(), Some(counted())).await.unwrap().is_err());
-    assert!(s.revoke_link(&link.id, Some(record(&f, ActivityKind::LinkRevoked))).await.unwrap());
-    assert!(!s.revoke_link(&link.id, Some(record(&f, ActivityKind::LinkRevoked))).await.unwrap());
+    let revoking = || -> livedrop::store::LinkActivity {
+        Box::new(|_: &Link, f: &FileRecord| record(f, ActivityKind::LinkRevoked))
+    };
+    assert!(s.revoke_link(&link, Some(revoking())).await.unwrap().is_some());
+    assert!(s.revoke_link(&link, Some(revoking())).await.unwrap().is_none());
     let downloads = s.activity(&ann.id, Some(&f.id), 100).await.unwrap();
     let download = downloads.iter().find(|a| a.kind == ActivityKind::Downloaded).unwrap();
     assert_eq!(download.detail.as_deref(), Some("1 of 1"));
