@@ -18,7 +18,7 @@ use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::feed::{Change, ChangeKind, ChangeSink, Collection};
 use crate::ratelimit::RateLimiter;
-use crate::store::{FileQuery, MetadataStore, Page, Scope, SortKey};
+use crate::store::{FileGuard, FileQuery, MetadataStore, Page, Scope, SortKey};
 
 /// Now, to the millisecond that every store keeps.
 pub fn now() -> Timestamp {
@@ -222,6 +222,29 @@ impl Service {
             detail,
             at: now(),
         }
+    }
+
+    /// The rule for changing who may read a file: the owner's alone (anyone
+    /// else's is not found), and, with `ready`, only once it is uploaded.
+    fn owner_only(user: &User, ready: bool) -> FileGuard {
+        let owner = user.id.clone();
+        Box::new(move |f| {
+            if f.owner_id != owner {
+                return Err(Error::not_found("file"));
+            }
+            if ready { Self::ready(f) } else { Ok(()) }
+        })
+    }
+
+    /// An activity record of a file, made by the store from the file as it
+    /// reads it; the same record each time (see `link_activity`).
+    fn file_activity(
+        kind: ActivityKind,
+        actor: &User,
+        detail: Option<String>,
+    ) -> impl Fn(&FileRecord) -> Activity + Clone + Send + Sync + 'static {
+        let (id, at, actor) = (ActivityId::generate(), now(), actor.clone());
+        move |f| Activity { id: id.clone(), at, ..Self::new_activity(f, kind, Some(&actor), None, detail.clone()) }
     }
 
     /// An activity record of a link, made by the store inside its
@@ -460,28 +483,32 @@ impl Service {
     // ----- sharing -----
 
     pub async fn share(&self, user: &User, id: &FileId, email: Email) -> Result<Share> {
-        let f = self.owned(user, id).await?;
-        Self::ready(&f)?;
         if email == user.email {
             return Err(Error::InvalidEmail("you own this file already".into()));
         }
         let _w = self.gate.read().await;
         let at = now();
+        // Whose file it is, and whether it is ready, is checked by the store
+        // as it makes the change: one read of the file, not two.
+        let record = Self::file_activity(ActivityKind::Shared, user, Some(email.to_string()));
+        let guard = || Self::owner_only(user, true);
         let share = match self.store.user_by_email(&email).await? {
             Some(to) => {
-                let a = Self::new_activity(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string()));
-                if self.store.add_share(id, &to.id, at, Some(a.clone())).await? {
+                let shared =
+                    self.store.add_share(id, &to.id, at, Some(guard()), Some(Box::new(record.clone()))).await?;
+                if let Some(f) = shared {
                     let mut changes = Self::file_changes(&f, ChangeKind::Added, std::slice::from_ref(&to.id));
                     changes.remove(0); // the owner's copy did not change
-                    changes.push(Self::activity_change(&a));
+                    changes.push(Self::activity_change(&record(&f)));
                     self.feed.publish(changes);
                 }
                 Share { email, user_id: Some(to.id), pending: false }
             }
             None => {
-                let a = Self::new_activity(&f, ActivityKind::Shared, Some(user), None, Some(email.to_string()));
-                if self.store.add_invitation(id, &email, at, Some(a.clone())).await? {
-                    self.feed.publish(vec![Self::activity_change(&a)]);
+                let invited =
+                    self.store.add_invitation(id, &email, at, Some(guard()), Some(Box::new(record.clone()))).await?;
+                if let Some(f) = invited {
+                    self.feed.publish(vec![Self::activity_change(&record(&f))]);
                 }
                 Share { email, user_id: None, pending: true }
             }
@@ -490,27 +517,26 @@ impl Service {
     }
 
     pub async fn unshare(&self, user: &User, id: &FileId, email: Email) -> Result<()> {
-        let f = self.owned(user, id).await?;
         let _w = self.gate.read().await;
-        let removed_user = match self.store.user_by_email(&email).await? {
-            Some(u) if self.store.remove_share(id, &u.id).await? => Some(u),
-            _ => None,
-        };
-        let removed_invitation = self.store.remove_invitation(id, &email).await?;
-        if removed_user.is_none() && !removed_invitation {
-            return Err(Error::not_found("share"));
-        }
+        let to = self.store.user_by_email(&email).await?;
+        let record = Self::file_activity(ActivityKind::Unshared, user, Some(email.to_string()));
+        let guard = Self::owner_only(user, false);
+        let unshared = self
+            .store
+            .unshare(id, to.as_ref().map(|u| &u.id), &email, Some(guard), Some(Box::new(record.clone())))
+            .await?
+            .ok_or(Error::not_found("share"))?;
         let mut changes = vec![];
-        if let Some(u) = removed_user {
+        if let (Some(u), true) = (to, unshared.reader) {
             changes.push(Change {
                 user: u.id,
                 collection: Collection::Shared,
                 kind: ChangeKind::Removed,
-                id: f.id.to_string(),
+                id: unshared.file.id.to_string(),
                 doc: None,
             });
         }
-        changes.push(self.record(&f, ActivityKind::Unshared, Some(user), None, Some(email.to_string())).await?);
+        changes.push(Self::activity_change(&record(&unshared.file)));
         self.feed.publish(changes);
         Ok(())
     }

@@ -232,9 +232,9 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     for f in [&shared, &private, &bobs] {
         store.mark_ready(&f.id, now(), None).await.unwrap();
     }
-    store.add_share(&shared.id, &bob.id, now(), None).await.unwrap();
+    store.add_share(&shared.id, &bob.id, now(), None, None).await.unwrap();
     let invited = Email::parse("carol@example.com").unwrap();
-    store.add_invitation(&shared.id, &invited, now(), None).await.unwrap();
+    store.add_invitation(&shared.id, &invited, now(), None, None).await.unwrap();
     let link = Link {
         id: LinkId::generate(),
         file_id: shared.id.clone(),
@@ -372,7 +372,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     }
 
     // Unsharing takes the file away from the reader at once.
-    store.remove_share(&shared.id, &bob.id).await.unwrap();
+    store.unshare(&shared.id, Some(&bob.id), &bob.email, None, None).await.unwrap();
     rig.get("files", s, &[Owner]).await;
     rig.list("files shared with bob, after unsharing", shared_with(&bob), &[Reader], &[]).await;
 

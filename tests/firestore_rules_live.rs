@@ -220,9 +220,9 @@ async fn listeners_see_what_the_rules_allow_as_it_changes() {
     anns_files.sees("ann's files after an upload", &[f.id.as_str()]).await;
 
     // Sharing puts it in bob's list; unsharing takes it out again.
-    store.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    store.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
     bobs_shared.sees("shared with bob after the share", &[f.id.as_str()]).await;
-    store.remove_share(&f.id, &bob.id).await.unwrap();
+    store.unshare(&f.id, Some(&bob.id), &bob.email, None, None).await.unwrap();
     bobs_shared.sees("shared with bob after the unshare", &[]).await;
 
     // Activity arrives live for the owner.
@@ -242,7 +242,7 @@ async fn listeners_see_what_the_rules_allow_as_it_changes() {
     anns_activity.sees("ann's activity after a download", &[a.id.as_str()]).await;
 
     // Deleting removes it from every list it was in.
-    store.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    store.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
     bobs_shared.sees("shared with bob, shared again", &[f.id.as_str()]).await;
     store.delete_file(&f.id, None).await.unwrap();
     anns_files.sees("ann's files after the delete", &[]).await;

@@ -88,8 +88,8 @@ async fn deleted_files_are_not_claimed(s: Arc<FirestoreStore>) {
     let g = pending(&ann, 1);
     s.insert_pending_file(&g, u64::MAX).await.unwrap();
     let later = person();
-    s.add_invitation(&f.id, &later.email, now(), None).await.unwrap();
-    s.add_invitation(&g.id, &later.email, now(), None).await.unwrap();
+    s.add_invitation(&f.id, &later.email, now(), None, None).await.unwrap();
+    s.add_invitation(&g.id, &later.email, now(), None, None).await.unwrap();
     s.delete_file(&g.id, None).await.unwrap();
     s.create_user(&later).await.unwrap();
     assert_eq!(s.claim_invitations(&later, now()).await.unwrap(), vec![f.id.clone()]);
@@ -142,15 +142,15 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q.clone() };
     trips(&s, &mut t, "usage", 2, s.usage(&ann.id)).await.unwrap();
     trips(&s, &mut t, "pending_before", 2, s.pending_before(now(), 10)).await.unwrap();
-    trips(&s, &mut t, "add_share", 3, s.add_share(&f.id, &bob.id, now(), None)).await.unwrap();
+    trips(&s, &mut t, "add_share", 3, s.add_share(&f.id, &bob.id, now(), None, None)).await.unwrap();
     trips(&s, &mut t, "list_files (shared with me)", 2, s.list_files(&shared)).await.unwrap();
     trips(&s, &mut t, "readers", 2, s.readers(&f.id)).await.unwrap();
-    trips(&s, &mut t, "remove_share", 3, s.remove_share(&f.id, &bob.id)).await.unwrap();
+    trips(&s, &mut t, "unshare (a person)", 2, s.unshare(&f.id, Some(&bob.id), &bob.email, None, None)).await.unwrap();
     let carl = person();
-    trips(&s, &mut t, "add_invitation", 3, s.add_invitation(&f.id, &carl.email, now(), None)).await.unwrap();
+    trips(&s, &mut t, "add_invitation", 3, s.add_invitation(&f.id, &carl.email, now(), None, None)).await.unwrap();
     trips(&s, &mut t, "invitations", 2, s.invitations(&f.id)).await.unwrap();
-    trips(&s, &mut t, "remove_invitation", 3, s.remove_invitation(&f.id, &carl.email)).await.unwrap();
-    s.add_invitation(&f.id, &carl.email, now(), None).await.unwrap();
+    trips(&s, &mut t, "unshare (an invitation)", 2, s.unshare(&f.id, None, &carl.email, None, None)).await.unwrap();
+    s.add_invitation(&f.id, &carl.email, now(), None, None).await.unwrap();
     s.create_user(&carl).await.unwrap();
     trips(&s, &mut t, "claim_invitations", 3, s.claim_invitations(&carl, now())).await.unwrap();
     let link = Link {
@@ -169,11 +169,11 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     trips(&s, &mut t, "link", 2, s.link(&link.id)).await.unwrap();
     trips(&s, &mut t, "link_by_token_hash", 2, s.link_by_token_hash(&link.token_hash)).await.unwrap();
     trips(&s, &mut t, "links_for_file", 2, s.links_for_file(&f.id)).await.unwrap();
-    s.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    s.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
     trips(&s, &mut t, "file_and_readers", 1, s.file_and_readers(&f.id)).await.unwrap();
     let (_, sharing) = trips(&s, &mut t, "file_with_sharing", 2, s.file_with_sharing(&f.id)).await.unwrap().unwrap();
     assert_eq!((sharing.readers.len(), sharing.invitations.len(), sharing.links.len()), (2, 0, 1), "bob, carl");
-    s.remove_share(&f.id, &bob.id).await.unwrap();
+    s.unshare(&f.id, Some(&bob.id), &bob.email, None, None).await.unwrap();
     let counted = trips(&s, &mut t, "count_link_download", 2, s.count_link_download(&link, now(), None)).await.unwrap();
     assert_eq!(counted.map(|(l, _)| l.downloads), Ok(1));
     trips(&s, &mut t, "revoke_link", 3, s.revoke_link(&link, None)).await.unwrap();
@@ -201,7 +201,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .unwrap();
     trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();
     trips(&s, &mut t, "activity (one file)", 2, s.activity(&ann.id, Some(&f.id), 50)).await.unwrap();
-    s.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    s.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
     trips(&s, &mut t, "delete_file", 3, s.delete_file(&f.id, None)).await.unwrap();
 
     eprintln!("{:<34} {:>11} {:>7}", "operation", "round trips", "budget");

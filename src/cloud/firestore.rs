@@ -33,8 +33,10 @@ use self::docs::*;
 use self::rpc::{Rpc, TxFail, decode, firestore_error};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
-use crate::store::{FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey};
-use ::firestore::gcloud_sdk::google::firestore::v1::Write;
+use crate::store::{
+    FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared,
+};
+use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
 
 pub use self::auth::EmulatorAuth;
 
@@ -402,31 +404,82 @@ impl MetadataStore for FirestoreStore {
         file: &FileId,
         user: &UserId,
         _at: Timestamp,
-        activity: Option<Activity>,
-    ) -> Result<bool> {
-        self.change_readers(file, activity.as_ref(), |readers| {
-            if readers.iter().any(|r| r == user.as_str()) {
-                false
-            } else {
-                readers.push(user.to_string());
-                true
-            }
-        })
-        .await
-    }
-
-    async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool> {
-        match self
-            .change_readers(file, None, |readers| {
-                let before = readers.len();
-                readers.retain(|r| r != user.as_str());
-                readers.len() != before
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<FileRecord>> {
+        let path = self.path(FILES, file.as_str());
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let (mut doc, f) = match self.guarded(docs[0].as_ref(), guard.as_ref()) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        self.rpc.rollback(tx).await;
+                        return Err(e.into());
+                    }
+                };
+                if doc.readers.iter().any(|r| r == user.as_str()) {
+                    self.rpc.rollback(tx).await;
+                    return Ok(None);
+                }
+                doc.readers.push(user.to_string());
+                let writes = vec![rpc::patch(&path, &ReadersPatch { readers: &doc.readers })?];
+                let record = activity.as_ref().map(|a| a(&f));
+                self.rpc.commit(Some(tx), self.with_activity(writes, record.as_ref())?).await?;
+                Ok(Some(f))
             })
             .await
-        {
-            Err(Error::NotFound { .. }) => Ok(false),
-            other => other,
-        }
+    }
+
+    async fn unshare(
+        &self,
+        file: &FileId,
+        user: Option<&UserId>,
+        email: &Email,
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<Unshared>> {
+        let key = invitation_id(file, email);
+        let paths = [self.path(FILES, file.as_str()), self.path(INVITATIONS, &key)];
+        self.rpc
+            .transact(|| async {
+                // The file and the invitation in the read that begins it.
+                let (tx, docs) = self.rpc.get(&paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let (mut doc, f) = match self.guarded(docs[0].as_ref(), guard.as_ref()) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        self.rpc.rollback(tx).await;
+                        return Err(e.into());
+                    }
+                };
+                let before = doc.readers.len();
+                if let Some(u) = user {
+                    doc.readers.retain(|r| r != u.as_str());
+                }
+                let reader = doc.readers.len() != before;
+                let invitation = docs[1].is_some();
+                if !reader && !invitation {
+                    self.rpc.rollback(tx).await;
+                    return Ok(None);
+                }
+                let mut writes = vec![];
+                if reader {
+                    writes.push(rpc::patch(&paths[0], &ReadersPatch { readers: &doc.readers })?);
+                }
+                if invitation {
+                    writes.push(rpc::delete(&paths[1]));
+                    writes.push(rpc::transform(
+                        &self.path(FILE_REFS, file.as_str()),
+                        vec![rpc::array_remove("invitations", std::slice::from_ref(&key))],
+                    ));
+                }
+                let record = activity.as_ref().map(|a| a(&f));
+                self.rpc.commit(Some(tx), self.with_activity(writes, record.as_ref())?).await?;
+                Ok(Some(Unshared { file: f, reader }))
+            })
+            .await
     }
 
     async fn readers(&self, file: &FileId) -> Result<Vec<User>> {
@@ -447,12 +500,15 @@ impl MetadataStore for FirestoreStore {
         file: &FileId,
         email: &Email,
         at: Timestamp,
-        activity: Option<Activity>,
-    ) -> Result<bool> {
-        // The owner goes into the invitation, for the rules.
-        let Some(f) = self.file(file).await? else { return Err(Error::not_found("file")) };
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<FileRecord>> {
+        // The owner goes into the invitation, for the rules; the file, read
+        // for that, is what the guard checks.
+        let doc = self.get_one::<FileDoc>(FILES, file.as_str()).await?;
+        let (_, f) = self.guarded_doc(doc, guard.as_ref())?;
         let key = invitation_id(file, email);
-        let doc = InvitationDoc {
+        let invitation = InvitationDoc {
             file_id: file.to_string(),
             owner_id: f.owner_id.to_string(),
             email: email.to_string(),
@@ -460,35 +516,19 @@ impl MetadataStore for FirestoreStore {
         };
         let writes = vec![
             // Fails the commit (and so records nothing) if there is one already.
-            rpc::create(&self.path(INVITATIONS, &key), &doc)?,
+            rpc::create(&self.path(INVITATIONS, &key), &invitation)?,
             // Fails the commit if the file was deleted meanwhile: no orphans.
             rpc::if_exists(rpc::transform(
                 &self.path(FILE_REFS, file.as_str()),
                 vec![rpc::array_union("invitations", &[key])],
             )),
         ];
-        let writes = self.with_activity(writes, activity.as_ref())?;
-        match self.rpc.commit(None, writes).await {
-            Ok(()) => Ok(true),
-            Err(TxFail::AlreadyExists) => Ok(false),
+        let record = activity.as_ref().map(|a| a(&f));
+        match self.rpc.commit(None, self.with_activity(writes, record.as_ref())?).await {
+            Ok(()) => Ok(Some(f)),
+            Err(TxFail::AlreadyExists) => Ok(None),
             Err(TxFail::NotFound) => Err(Error::not_found("file")),
-            Err(f) => Err(done(f)),
-        }
-    }
-
-    async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool> {
-        let key = invitation_id(file, email);
-        let writes = vec![
-            rpc::if_exists(rpc::delete(&self.path(INVITATIONS, &key))),
-            rpc::if_exists(rpc::transform(
-                &self.path(FILE_REFS, file.as_str()),
-                vec![rpc::array_remove("invitations", &[key])],
-            )),
-        ];
-        match self.rpc.commit(None, writes).await {
-            Ok(()) => Ok(true),
-            Err(TxFail::NotFound) => Ok(false),
-            Err(f) => Err(done(f)),
+            Err(e) => Err(done(e)),
         }
     }
 
@@ -666,33 +706,18 @@ impl FirestoreStore {
         Ok(writes)
     }
 
-    /// Reads a file's readers and writes back `change`'s edit, with
-    /// `activity`, in one transaction; returns what `change` returns (false:
-    /// nothing to write).
-    async fn change_readers(
-        &self,
-        file: &FileId,
-        activity: Option<&Activity>,
-        change: impl Fn(&mut Vec<String>) -> bool,
-    ) -> Result<bool> {
-        let path = self.path(FILES, file.as_str());
-        self.rpc
-            .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
-                let tx = tx.unwrap_or_default();
-                let Some(mut doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
-                    self.rpc.rollback(tx).await;
-                    return Err(Error::not_found("file").into());
-                };
-                if !change(&mut doc.readers) {
-                    self.rpc.rollback(tx).await;
-                    return Ok(false);
-                }
-                let writes = vec![rpc::patch(&path, &ReadersPatch { readers: &doc.readers })?];
-                self.rpc.commit(Some(tx), self.with_activity(writes, activity)?).await?;
-                Ok(true)
-            })
-            .await
+    /// A file document as read, if it exists and `guard` lets the change go on.
+    fn guarded(&self, doc: Option<&Document>, guard: Option<&FileGuard>) -> Result<(FileDoc, FileRecord)> {
+        self.guarded_doc(doc.map(decode::<FileDoc>).transpose()?, guard)
+    }
+
+    fn guarded_doc(&self, doc: Option<FileDoc>, guard: Option<&FileGuard>) -> Result<(FileDoc, FileRecord)> {
+        let doc = doc.ok_or(Error::not_found("file"))?;
+        let f = doc.record()?;
+        if let Some(g) = guard {
+            g(&f)?;
+        }
+        Ok((doc, f))
     }
 }
 

@@ -58,6 +58,23 @@ pub struct Sharing {
     pub links: Vec<Link>,
 }
 
+/// The service's rule for a change to a file, asked by the store with the
+/// file as the change reads it (so that the check and the change agree):
+/// an error refuses the change.
+pub type FileGuard = Box<dyn Fn(&FileRecord) -> Result<()> + Send + Sync>;
+
+/// The activity record of a change to a file, made from the file as the
+/// change reads it.
+pub type FileActivity = Box<dyn Fn(&FileRecord) -> Activity + Send + Sync>;
+
+/// What `unshare` took back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unshared {
+    pub file: FileRecord,
+    /// The person's access (not only an invitation) was removed.
+    pub reader: bool,
+}
+
 /// The activity record of a change to a link, made from the link and its
 /// file as the store's transaction reads them.
 pub type LinkActivity = Box<dyn Fn(&Link, &FileRecord) -> Activity + Send + Sync>;
@@ -109,21 +126,39 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Pending files created before `before`, for the sweeper.
     async fn pending_before(&self, before: Timestamp, limit: u64) -> Result<Vec<FileRecord>>;
 
-    /// Returns false if it was shared with that person already (and then
-    /// records no activity).
-    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp, activity: Option<Activity>) -> Result<bool>;
-    async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool>;
+    /// Shares the file with a person. Returns the file if this shared it;
+    /// `None` (and no activity) if it was shared with them already.
+    async fn add_share(
+        &self,
+        file: &FileId,
+        user: &UserId,
+        at: Timestamp,
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<FileRecord>>;
+    /// Takes back what `email` (and `user`, its account, if there is one)
+    /// was given: the share and any invitation, together. `None` (and no
+    /// activity) if there was neither.
+    async fn unshare(
+        &self,
+        file: &FileId,
+        user: Option<&UserId>,
+        email: &Email,
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<Unshared>>;
     async fn readers(&self, file: &FileId) -> Result<Vec<User>>;
-    /// A share waiting for an address with no account yet; false (and no
-    /// activity) if there is one already.
+    /// A share waiting for an address with no account yet. Returns the
+    /// file if this made it; `None` (and no activity) if there is one
+    /// already.
     async fn add_invitation(
         &self,
         file: &FileId,
         email: &Email,
         at: Timestamp,
-        activity: Option<Activity>,
-    ) -> Result<bool>;
-    async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool>;
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<FileRecord>>;
     async fn invitations(&self, file: &FileId) -> Result<Vec<Email>>;
     /// Turns every invitation for `user.email` into a share, atomically.
     async fn claim_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FileId>>;

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
-use super::{FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey};
+use super::{FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 
@@ -508,30 +508,61 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn add_share(&self, file: &FileId, user: &UserId, at: Timestamp, activity: Option<Activity>) -> Result<bool> {
+    async fn add_share(
+        &self,
+        file: &FileId,
+        user: &UserId,
+        at: Timestamp,
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<FileRecord>> {
         let (file, user) = (file.clone(), user.clone());
         self.db
             .write(move |tx| {
+                let f = guarded_file(tx, &file, guard)?;
                 let n = tx.execute(
                     "INSERT OR IGNORE INTO shares (file_id, user_id, created_at) VALUES (?1, ?2, ?3)",
                     params![file.as_str(), user.as_str(), ms(at)],
                 )?;
-                if n == 1 {
-                    insert_activity(tx, activity.as_ref())?;
+                if n == 0 {
+                    return Ok(None);
                 }
-                Ok(n == 1)
+                insert_activity(tx, activity.map(|a| a(&f)).as_ref())?;
+                Ok(Some(f))
             })
             .await
     }
 
-    async fn remove_share(&self, file: &FileId, user: &UserId) -> Result<bool> {
-        let (file, user) = (file.clone(), user.clone());
+    async fn unshare(
+        &self,
+        file: &FileId,
+        user: Option<&UserId>,
+        email: &Email,
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<Unshared>> {
+        let (file, user, email) = (file.clone(), user.cloned(), email.clone());
         self.db
             .write(move |tx| {
-                Ok(tx.execute(
-                    "DELETE FROM shares WHERE file_id = ?1 AND user_id = ?2",
-                    params![file.as_str(), user.as_str()],
-                )? == 1)
+                let f = guarded_file(tx, &file, guard)?;
+                let reader = match &user {
+                    Some(u) => {
+                        tx.execute(
+                            "DELETE FROM shares WHERE file_id = ?1 AND user_id = ?2",
+                            params![file.as_str(), u.as_str()],
+                        )? == 1
+                    }
+                    None => false,
+                };
+                let invitation = tx.execute(
+                    "DELETE FROM invitations WHERE file_id = ?1 AND email = ?2",
+                    params![file.as_str(), email.as_str()],
+                )? == 1;
+                if !reader && !invitation {
+                    return Ok(None);
+                }
+                insert_activity(tx, activity.map(|a| a(&f)).as_ref())?;
+                Ok(Some(Unshared { file: f, reader }))
             })
             .await
     }
@@ -546,31 +577,22 @@ impl MetadataStore for SqliteStore {
         file: &FileId,
         email: &Email,
         at: Timestamp,
-        activity: Option<Activity>,
-    ) -> Result<bool> {
+        guard: Option<FileGuard>,
+        activity: Option<FileActivity>,
+    ) -> Result<Option<FileRecord>> {
         let (file, email) = (file.clone(), email.clone());
         self.db
             .write(move |tx| {
+                let f = guarded_file(tx, &file, guard)?;
                 let n = tx.execute(
                     "INSERT OR IGNORE INTO invitations (file_id, email, created_at) VALUES (?1, ?2, ?3)",
                     params![file.as_str(), email.as_str(), ms(at)],
                 )?;
-                if n == 1 {
-                    insert_activity(tx, activity.as_ref())?;
+                if n == 0 {
+                    return Ok(None);
                 }
-                Ok(n == 1)
-            })
-            .await
-    }
-
-    async fn remove_invitation(&self, file: &FileId, email: &Email) -> Result<bool> {
-        let (file, email) = (file.clone(), email.clone());
-        self.db
-            .write(move |tx| {
-                Ok(tx.execute(
-                    "DELETE FROM invitations WHERE file_id = ?1 AND email = ?2",
-                    params![file.as_str(), email.as_str()],
-                )? == 1)
+                insert_activity(tx, activity.map(|a| a(&f)).as_ref())?;
+                Ok(Some(f))
             })
             .await
     }
@@ -763,4 +785,13 @@ fn links_of(c: &Connection, file: &FileId) -> Result<Vec<Link>> {
     Ok(c.prepare_cached(&format!("SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"))?
         .query_map([file.as_str()], link_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The file a change is about, if it exists and `guard` lets the change go on.
+fn guarded_file(tx: &rusqlite::Transaction<'_>, file: &FileId, guard: Option<FileGuard>) -> Result<FileRecord> {
+    let f = get_file(tx, file.as_str())?.ok_or(Error::not_found("file"))?;
+    if let Some(g) = guard {
+        g(&f)?;
+    }
+    Ok(f)
 }

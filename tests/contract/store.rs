@@ -9,7 +9,9 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use livedrop::domain::*;
 use livedrop::error::{Error, LinkRefusal};
-use livedrop::store::{FileQuery, MetadataStore, Scope, Sharing, SortKey, pending_file};
+use livedrop::store::{
+    FileActivity, FileGuard, FileQuery, MetadataStore, Scope, Sharing, SortKey, Unshared, pending_file,
+};
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -154,8 +156,8 @@ async fn shares(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "s.txt", 1, true).await;
-    assert!(s.add_share(&f.id, &bob.id, now(), None).await.unwrap());
-    assert!(!s.add_share(&f.id, &bob.id, now(), None).await.unwrap(), "sharing twice is one share");
+    assert!(s.add_share(&f.id, &bob.id, now(), None, None).await.unwrap().is_some());
+    assert!(s.add_share(&f.id, &bob.id, now(), None, None).await.unwrap().is_none(), "sharing twice is one share");
     assert_eq!(s.readers(&f.id).await.unwrap(), vec![bob.clone()]);
     let q = FileQuery {
         user: bob.id.clone(),
@@ -166,13 +168,14 @@ async fn shares(s: Arc<dyn MetadataStore>) {
         limit: 10,
     };
     assert_eq!(s.list_files(&q).await.unwrap().items.len(), 1);
-    assert!(s.remove_share(&f.id, &bob.id).await.unwrap());
-    assert!(!s.remove_share(&f.id, &bob.id).await.unwrap());
+    let taken = s.unshare(&f.id, Some(&bob.id), &bob.email, None, None).await.unwrap();
+    assert_eq!(taken, Some(Unshared { file: f.clone(), reader: true }));
+    assert_eq!(s.unshare(&f.id, Some(&bob.id), &bob.email, None, None).await.unwrap(), None, "once");
     assert!(s.list_files(&q).await.unwrap().items.is_empty());
 
     let later = Email::parse(&format!("{}@example.com", UserId::generate()).to_lowercase()).unwrap();
-    assert!(s.add_invitation(&f.id, &later, now(), None).await.unwrap());
-    assert!(!s.add_invitation(&f.id, &later, now(), None).await.unwrap());
+    assert!(s.add_invitation(&f.id, &later, now(), None, None).await.unwrap().is_some());
+    assert!(s.add_invitation(&f.id, &later, now(), None, None).await.unwrap().is_none());
     assert_eq!(s.invitations(&f.id).await.unwrap(), vec![later.clone()]);
     let newcomer = User { id: UserId::generate(), email: later.clone() };
     s.create_user(&newcomer).await.unwrap();
@@ -180,6 +183,14 @@ async fn shares(s: Arc<dyn MetadataStore>) {
     assert!(s.invitations(&f.id).await.unwrap().is_empty());
     assert_eq!(s.readers(&f.id).await.unwrap(), vec![newcomer.clone()]);
     assert!(s.claim_invitations(&newcomer, now()).await.unwrap().is_empty(), "claimed once");
+
+    // A share and a stale invitation of the same person go together.
+    s.add_invitation(&f.id, &newcomer.email, now(), None, None).await.unwrap();
+    let taken = s.unshare(&f.id, Some(&newcomer.id), &newcomer.email, None, None).await.unwrap().unwrap();
+    assert!(taken.reader);
+    assert!(s.invitations(&f.id).await.unwrap().is_empty() && s.readers(&f.id).await.unwrap().is_empty());
+    let gone = FileId::generate();
+    assert!(matches!(s.unshare(&gone, None, &later, None, None).await, Err(Error::NotFound { .. })));
 }
 
 async fn file_with_sharing(s: Arc<dyn MetadataStore>) {
@@ -191,12 +202,12 @@ async fn file_with_sharing(s: Arc<dyn MetadataStore>) {
     assert_eq!(nothing, Sharing::default());
 
     for u in [&cy, &bob] {
-        s.add_share(&f.id, &u.id, now(), None).await.unwrap();
+        s.add_share(&f.id, &u.id, now(), None, None).await.unwrap();
     }
     let (zed, amy) =
         (Email::parse("zed-sharing@example.com").unwrap(), Email::parse("amy-sharing@example.com").unwrap());
     for e in [&zed, &amy] {
-        s.add_invitation(&f.id, e, now(), None).await.unwrap();
+        s.add_invitation(&f.id, e, now(), None, None).await.unwrap();
     }
     let (l1, l2) = (link_for(&f, None, None), link_for(&f, Some(3), None));
     s.insert_link(&l1, None).await.unwrap();
@@ -226,9 +237,9 @@ async fn delete_cascades(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "d.txt", 1, true).await;
-    s.add_share(&f.id, &bob.id, now(), None).await.unwrap();
+    s.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
     let nobody = Email::parse("nobody-yet@example.com").unwrap();
-    s.add_invitation(&f.id, &nobody, now(), None).await.unwrap();
+    s.add_invitation(&f.id, &nobody, now(), None, None).await.unwrap();
     let link = link_for(&f, None, None);
     s.insert_link(&link, None).await.unwrap();
     let (deleted, readers) = s.delete_file(&f.id, None).await.unwrap().unwrap();
@@ -339,11 +350,25 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     let name = FileName::parse("b.txt").unwrap();
     s.rename_file(&f.id, &name, now(), Some(record(&f, ActivityKind::Renamed))).await.unwrap();
     // Changes that change nothing record nothing.
-    assert!(s.add_share(&f.id, &bob.id, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
-    assert!(!s.add_share(&f.id, &bob.id, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
+    let shared = || -> FileActivity { Box::new(|f: &FileRecord| record(f, ActivityKind::Shared)) };
+    assert!(s.add_share(&f.id, &bob.id, now(), None, Some(shared())).await.unwrap().is_some());
+    assert!(s.add_share(&f.id, &bob.id, now(), None, Some(shared())).await.unwrap().is_none());
     let carol = Email::parse("carol-activity@example.com").unwrap();
-    assert!(s.add_invitation(&f.id, &carol, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
-    assert!(!s.add_invitation(&f.id, &carol, now(), Some(record(&f, ActivityKind::Shared))).await.unwrap());
+    assert!(s.add_invitation(&f.id, &carol, now(), None, Some(shared())).await.unwrap().is_some());
+    assert!(s.add_invitation(&f.id, &carol, now(), None, Some(shared())).await.unwrap().is_none());
+    // A guard that refuses stops the change: nothing shared, nothing recorded.
+    let refuse = || -> FileGuard { Box::new(|_: &FileRecord| Err(Error::NotFound { what: "file" })) };
+    let dan = person(&s).await;
+    let refused = s.add_share(&f.id, &dan.id, now(), Some(refuse()), Some(shared())).await;
+    assert!(matches!(refused, Err(Error::NotFound { .. })), "{refused:?}");
+    let refused = s.unshare(&f.id, Some(&bob.id), &bob.email, Some(refuse()), None).await;
+    assert!(matches!(refused, Err(Error::NotFound { .. })), "{refused:?}");
+    assert_eq!(s.file_and_readers(&f.id).await.unwrap().unwrap().1, vec![bob.id.clone()]);
+    // Unsharing takes the invitation back, once.
+    let unshared = || -> FileActivity { Box::new(|f: &FileRecord| record(f, ActivityKind::Unshared)) };
+    let taken = s.unshare(&f.id, None, &carol, None, Some(unshared())).await.unwrap().unwrap();
+    assert!(!taken.reader);
+    assert!(s.unshare(&f.id, None, &carol, None, Some(unshared())).await.unwrap().is_none());
     let link = link_for(&f, Some(1), None);
     s.insert_link(&link, Some(record(&f, ActivityKind::LinkCreated))).await.unwrap();
     // The download's record is made from the counted link.
@@ -365,7 +390,7 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     assert_eq!(download.detail.as_deref(), Some("1 of 1"));
     assert_eq!(
         kinds_of(&s, &ann, &f).await,
-        ["downloaded", "link_created", "link_revoked", "renamed", "shared", "shared", "uploaded"]
+        ["downloaded", "link_created", "link_revoked", "renamed", "shared", "shared", "unshared", "uploaded"]
     );
 
     // A link to a file that is gone is refused, with no record.
