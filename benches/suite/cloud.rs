@@ -109,6 +109,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     let (view, token) =
         c.count(s, "POST /api/files/{id}/links", true, service.create_link(&ann, &file.id, link)).await?;
     c.count(s, "GET /api/files/{id}/links", false, service.links(&ann, &file.id)).await?;
+    c.count(s, "GET /api/files/{id} (owner, now shared and linked)", false, service.details(&ann, &file.id)).await?;
     c.count(s, "GET /api/s/{token} (resolve a link)", false, service.link_info(&token)).await?;
     c.count(s, "POST /api/s/{token}/download", true, service.link_download(&token, None, false)).await?;
     c.count(s, "GET /api/activity", false, service.activity(&ann, None, 100)).await?;

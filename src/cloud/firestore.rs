@@ -10,15 +10,18 @@
 //!
 //! Everything that must be atomic is one Firestore transaction, begun by its
 //! first read (see `rpc`): quota at upload (`usage/{owner}` is read and
-//! written with the file), completing an upload, a link's download count,
-//! sharing, deleting a file with its links and invitations, and claiming
-//! invitations. Contended transactions are retried.
+//! written with the file), completing an upload, a link's download count
+//! and revocation (the link and its file in that first read), sharing and
+//! unsharing (the file and the invitation), deleting a file with its links
+//! and invitations, and claiming invitations. A change's activity record
+//! goes into the same commit. Contended transactions are retried.
 //!
 //! Round trips per call (counted by `round_trips()`, checked by
-//! `tests/store_firestore.rs`): reads 1 (`readers` 2), transactional writes
-//! 2 (read, commit), `delete_file` 3 (read, two queries at once, commit),
-//! `claim_invitations` 3, blind writes (`insert_link`, `add_invitation`,
-//! `remove_invitation`, `append_activity`) 1.
+//! `tests/store_firestore.rs`): reads 1 (`readers` and `file_with_sharing`
+//! 2: the documents, then everything they name, batched), transactional
+//! writes 2 (read, commit), `delete_file` and `claim_invitations` 3,
+//! `add_invitation` 2 (the file, for its owner and the guard; commit),
+//! blind writes (`insert_link`, `append_activity`) 1.
 
 mod docs;
 mod rpc;
