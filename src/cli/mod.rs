@@ -65,6 +65,7 @@ pub enum Command {
     Signup {
         #[command(flatten)]
         conn: Conn,
+        /// Your account's e-mail address.
         #[arg(long)]
         email: String,
         /// Read the password from the first line of standard input.
@@ -75,6 +76,7 @@ pub enum Command {
     Login {
         #[command(flatten)]
         conn: Conn,
+        /// Your account's e-mail address.
         #[arg(long, required_unless_present = "with_token")]
         email: Option<String>,
         /// Read the password from the first line of standard input.
@@ -84,7 +86,7 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["email", "password_stdin"])]
         with_token: bool,
     },
-    /// Sign out: revoke this computer's token and forget it.
+    /// Sign out: forget this computer's login (and revoke its token, self-hosted).
     Logout {
         #[command(flatten)]
         conn: Conn,
