@@ -149,13 +149,29 @@ async fn call(http: &reqwest::Client, project: &Project, method: &str, body: &Va
     post(project, http.post(url).json(body)).await
 }
 
+/// Tokens as Firebase Auth hands them out: camelCase from sign-in and
+/// sign-up, snake_case from the token endpoint.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PasswordAnswer {
-    local_id: String,
+struct Answer {
+    #[serde(alias = "localId")]
+    user_id: String,
+    #[serde(alias = "idToken")]
     id_token: String,
+    #[serde(alias = "refreshToken")]
     refresh_token: String,
+    #[serde(alias = "expiresIn")]
     expires_in: String,
+}
+
+fn tokens(v: Value) -> Result<Tokens> {
+    let a: Answer = serde_json::from_value(v)
+        .map_err(|_| CliError::failure("Firebase Auth answered without the tokens livedrop expects"))?;
+    Ok(Tokens {
+        user_id: a.user_id,
+        id_token: a.id_token,
+        refresh_token: a.refresh_token,
+        expires_at: now() + a.expires_in.parse::<i64>().unwrap_or(3600),
+    })
 }
 
 /// Signs in with an e-mail address and password, or creates that account
@@ -164,29 +180,13 @@ pub async fn password(project: &Project, email: &str, password: &str, new_accoun
     let http = http_client();
     let method = if new_account { "accounts:signUp" } else { "accounts:signInWithPassword" };
     let body = json!({ "email": email, "password": password, "returnSecureToken": true });
-    let v = call(&http, project, method, &body).await?;
-    let a: PasswordAnswer = serde_json::from_value(v)
-        .map_err(|_| CliError::failure("Firebase Auth signed in but sent no tokens livedrop understands"))?;
-    Ok(Tokens {
-        user_id: a.local_id,
-        id_token: a.id_token,
-        refresh_token: a.refresh_token,
-        expires_at: now() + a.expires_in.parse::<i64>().unwrap_or(3600),
-    })
+    tokens(call(&http, project, method, &body).await?)
 }
 
 /// Asks Firebase to mail the account's address a verification link.
 pub async fn send_verification(project: &Project, id_token: &str) -> Result<()> {
     let body = json!({ "requestType": "VERIFY_EMAIL", "idToken": id_token });
     call(&http_client(), project, "accounts:sendOobCode", &body).await.map(|_| ())
-}
-
-#[derive(Deserialize)]
-struct RefreshAnswer {
-    user_id: String,
-    id_token: String,
-    refresh_token: String,
-    expires_in: String,
 }
 
 /// Trades a refresh token for a new ID token (and maybe a new refresh token).
@@ -197,15 +197,7 @@ pub async fn refresh(http: &reqwest::Client, project: &Project, refresh_token: &
         percent_encoding::utf8_percent_encode(refresh_token, percent_encoding::NON_ALPHANUMERIC)
     );
     let req = http.post(url).header("content-type", "application/x-www-form-urlencoded").body(form);
-    let v = post(project, req).await?;
-    let a: RefreshAnswer = serde_json::from_value(v)
-        .map_err(|_| CliError::failure("Firebase Auth refreshed the login but sent no tokens livedrop understands"))?;
-    Ok(Tokens {
-        user_id: a.user_id,
-        id_token: a.id_token,
-        refresh_token: a.refresh_token,
-        expires_at: now() + a.expires_in.parse::<i64>().unwrap_or(3600),
-    })
+    tokens(post(project, req).await?)
 }
 
 /// Whether an ID token says its address is verified. Read without checking

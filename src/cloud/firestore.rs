@@ -415,13 +415,7 @@ impl MetadataStore for FirestoreStore {
             .transact(|| async {
                 let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
                 let tx = tx.unwrap_or_default();
-                let (mut doc, f) = match self.guarded(docs[0].as_ref(), guard.as_ref()) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        self.rpc.rollback(tx).await;
-                        return Err(e.into());
-                    }
-                };
+                let (mut doc, f) = self.guarded_in(&tx, docs[0].as_ref(), guard.as_ref()).await?;
                 if doc.readers.iter().any(|r| r == user.as_str()) {
                     self.rpc.rollback(tx).await;
                     return Ok(None);
@@ -450,13 +444,7 @@ impl MetadataStore for FirestoreStore {
                 // The file and the invitation in the read that begins it.
                 let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
-                let (mut doc, f) = match self.guarded(docs[0].as_ref(), guard.as_ref()) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        self.rpc.rollback(tx).await;
-                        return Err(e.into());
-                    }
-                };
+                let (mut doc, f) = self.guarded_in(&tx, docs[0].as_ref(), guard.as_ref()).await?;
                 let before = doc.readers.len();
                 if let Some(u) = user {
                     doc.readers.retain(|r| r != u.as_str());
@@ -712,6 +700,22 @@ impl FirestoreStore {
     /// A file document as read, if it exists and `guard` lets the change go on.
     fn guarded(&self, doc: Option<&Document>, guard: Option<&FileGuard>) -> Result<(FileDoc, FileRecord)> {
         self.guarded_doc(doc.map(decode::<FileDoc>).transpose()?, guard)
+    }
+
+    /// `guarded`, inside transaction `tx`, which is rolled back if not.
+    async fn guarded_in(
+        &self,
+        tx: &rpc::TxId,
+        doc: Option<&Document>,
+        guard: Option<&FileGuard>,
+    ) -> Result<(FileDoc, FileRecord), TxFail> {
+        match self.guarded(doc, guard) {
+            Ok(found) => Ok(found),
+            Err(e) => {
+                self.rpc.rollback(tx.clone()).await;
+                Err(e.into())
+            }
+        }
     }
 
     fn guarded_doc(&self, doc: Option<FileDoc>, guard: Option<&FileGuard>) -> Result<(FileDoc, FileRecord)> {

@@ -366,11 +366,7 @@ impl MetadataStore for SqliteStore {
         self.db
             .read(move |c| {
                 let Some(file) = get_file(c, id.as_str())? else { return Ok(None) };
-                let readers = c
-                    .prepare_cached("SELECT user_id FROM shares WHERE file_id = ?1")?
-                    .query_map([id.as_str()], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(Some((file, readers.iter().map(|r| UserId::parse(r)).collect::<Result<_>>()?)))
+                Ok(Some((file, reader_ids_of(c, &id)?)))
             })
             .await
     }
@@ -434,13 +430,7 @@ impl MetadataStore for SqliteStore {
         self.db
             .write(move |tx| {
                 let Some(file) = get_file(tx, id.as_str())? else { return Ok(None) };
-                let readers = tx
-                    .prepare("SELECT user_id FROM shares WHERE file_id = ?1")?
-                    .query_map([id.as_str()], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-                    .into_iter()
-                    .filter_map(|s| UserId::parse(&s).ok())
-                    .collect();
+                let readers = reader_ids_of(tx, &id)?;
                 // Shares, invitations and links go with it (ON DELETE CASCADE).
                 tx.execute("DELETE FROM files WHERE id = ?1", [id.as_str()])?;
                 insert_activity(tx, activity.as_ref())?;
@@ -763,6 +753,14 @@ fn insert_activity(tx: &rusqlite::Transaction<'_>, a: Option<&Activity>) -> Resu
         ],
     )?;
     Ok(())
+}
+
+fn reader_ids_of(c: &Connection, file: &FileId) -> Result<Vec<UserId>> {
+    let ids = c
+        .prepare_cached("SELECT user_id FROM shares WHERE file_id = ?1")?
+        .query_map([file.as_str()], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    ids.iter().map(|r| UserId::parse(r)).collect()
 }
 
 fn readers_of(c: &Connection, file: &FileId) -> Result<Vec<User>> {

@@ -122,18 +122,24 @@ class FakeSocket implements SocketLike {
   }
 }
 
+/** A feed over fake sockets, each one kept to be driven by the test. */
+function startFeed(): { feed: WebSocketFeed; sockets: FakeSocket[] } {
+  const sockets: FakeSocket[] = [];
+  const feed = new WebSocketFeed({
+    connect: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    location: { protocol: "http:", host: "x" },
+  });
+  return { feed, sockets };
+}
+
 describe("WebSocketFeed", () => {
   it("delivers snapshots and changes to subscribers, and resumes after a drop", async () => {
     vi.useFakeTimers();
-    const sockets: FakeSocket[] = [];
-    const feed = new WebSocketFeed({
-      connect: (url) => {
-        const s = new FakeSocket(url);
-        sockets.push(s);
-        return s;
-      },
-      location: { protocol: "http:", host: "x" },
-    });
+    const { feed, sockets } = startFeed();
     const files: string[][] = [];
     const activity: string[][] = [];
     const statuses: string[] = [];
@@ -180,15 +186,7 @@ describe("WebSocketFeed", () => {
 
   it("goes offline at once, without reconnecting, when the server ends a signed-out session's feed", async () => {
     vi.useFakeTimers();
-    const sockets: FakeSocket[] = [];
-    const feed = new WebSocketFeed({
-      connect: (url) => {
-        const s = new FakeSocket(url);
-        sockets.push(s);
-        return s;
-      },
-      location: { protocol: "http:", host: "x" },
-    });
+    const { feed, sockets } = startFeed();
     const statuses: string[] = [];
     feed.subscribeStatus((s) => statuses.push(s));
     sockets[0]!.send({ type: "snapshot", epoch: "E", seq: 1, files: [], shared: [], activity: [] });
