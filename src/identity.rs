@@ -39,6 +39,9 @@ pub struct Principal {
     /// revoked; `None` for credentials that end on their own within the
     /// hour (Firebase ID tokens).
     pub credential: Option<String>,
+    /// When the credential ends by itself (a session's expiry), so that
+    /// what it opened ends then too; `None` when it does not, or not here.
+    pub expires_at: Option<Timestamp>,
 }
 
 #[async_trait]
@@ -70,6 +73,13 @@ pub struct NewSession {
     pub user: User,
     pub token: String,
     pub csrf_token: String,
+}
+
+/// What authenticating a local credential found.
+struct Found {
+    user: User,
+    key: String,
+    expires_at: Option<Timestamp>,
 }
 
 /// Self-hosted accounts, in the same SQLite file as the metadata.
@@ -226,13 +236,18 @@ impl LocalAccounts {
     }
 
     /// The person and the credential key `sql` finds (it selects both).
-    async fn user_for(&self, sql: &'static str, hash: String, now: Timestamp) -> Result<Option<(User, String)>> {
-        let row: Option<(String, String)> = self
+    /// The person `sql` finds, the credential's key and when it expires
+    /// (`sql` selects the three).
+    async fn user_for(&self, sql: &'static str, hash: String, now: Timestamp) -> Result<Option<Found>> {
+        let row: Option<(String, String, Option<i64>)> = self
             .db
-            .read(move |c| Ok(c.query_row(sql, params![hash, ms(now)], |r| Ok((r.get(0)?, r.get(1)?))).optional()?))
+            .read(move |c| {
+                Ok(c.query_row(sql, params![hash, ms(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?)
+            })
             .await?;
-        let Some((id, key)) = row else { return Ok(None) };
-        Ok(self.store.user_by_id(&UserId::parse(&id)?).await?.map(|u| (u, key)))
+        let Some((id, key, expires)) = row else { return Ok(None) };
+        let user = self.store.user_by_id(&UserId::parse(&id)?).await?;
+        Ok(user.map(|user| Found { user, key, expires_at: expires.map(ts) }))
     }
 }
 
@@ -244,18 +259,23 @@ impl Identity for LocalAccounts {
             Credential::Session(token) => {
                 let user = self
                     .user_for(
-                        "SELECT user_id, 'session:' || token_hash FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                        "SELECT user_id, 'session:' || token_hash, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
                         sha256_hex(token),
                         now,
                     )
                     .await?;
-                Ok(user.map(|(user, key)| Principal { user, csrf_token: Some(csrf_for(token)), credential: Some(key) }))
+                Ok(user.map(|f| Principal {
+                    user: f.user,
+                    csrf_token: Some(csrf_for(token)),
+                    credential: Some(f.key),
+                    expires_at: f.expires_at,
+                }))
             }
             Credential::Bearer(token) if token.starts_with(API_TOKEN_PREFIX) => {
                 let hash = sha256_hex(token);
                 let user = self
                     .user_for(
-                        "SELECT user_id, 'token:' || id FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL",
+                        "SELECT user_id, 'token:' || id, NULL FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL",
                         hash.clone(),
                         now,
                     )
@@ -272,7 +292,12 @@ impl Identity for LocalAccounts {
                         })
                         .await;
                 }
-                Ok(user.map(|(user, key)| Principal { user, csrf_token: None, credential: Some(key) }))
+                Ok(user.map(|f| Principal {
+                    user: f.user,
+                    csrf_token: None,
+                    credential: Some(f.key),
+                    expires_at: None,
+                }))
             }
             Credential::Bearer(_) => Ok(None),
         }

@@ -287,3 +287,20 @@ async fn ending_a_credential_closes_the_feeds_it_opened() {
     req.headers_mut().insert("cookie", ann.cookie.clone().unwrap().parse().unwrap());
     assert!(tokio_tungstenite::connect_async(req).await.is_err());
 }
+
+/// A session's feed also ends when the session expires.
+#[tokio::test]
+async fn a_feed_ends_when_its_session_expires() {
+    let server = TestServer::start().await;
+    let ann = server.sign_up("ann@example.com").await;
+    // Sessions last 30 days; this one, a second and a half.
+    let ends = jiff::Timestamp::now().as_millisecond() + 1_500;
+    let db = rusqlite::Connection::open(server.data_dir.join("livedrop.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(db.execute("UPDATE sessions SET expires_at = ?1", [ends]).unwrap(), 1);
+
+    let mut feed = ann.feed("").await;
+    assert_eq!(feed.next().await["type"], "snapshot");
+    assert_eq!(feed.closed_by_server().await, Some(4401));
+    ann.get("/api/me").await.expect_error(401, "unauthenticated");
+}

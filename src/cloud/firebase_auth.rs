@@ -358,7 +358,7 @@ impl Identity for FirebaseAuth {
         match self.verify(token).await? {
             Ok(user) => {
                 self.remember(&user).await?;
-                Ok(Some(Principal { user, csrf_token: None, credential: None }))
+                Ok(Some(Principal { user, csrf_token: None, credential: None, expires_at: None }))
             }
             Err(why) => {
                 tracing::debug!(reason = why, "refused a Firebase ID token");

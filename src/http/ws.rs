@@ -5,8 +5,8 @@
 //! `change` as it happens, each with its number. See `feed.rs`.
 //!
 //! A connection lives no longer than the credential that opened it: when
-//! that session is signed out or that API token revoked, the server closes
-//! it with code 4401, and the client's reconnection is refused.
+//! that session is signed out or expires, or that API token is revoked, the
+//! server closes it with code 4401, and the client's reconnection is refused.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,7 +60,7 @@ pub async fn feed(
     let service = state.service.clone();
     // Subscribed before the upgrade: an end announced meanwhile is not missed.
     let ended = match (&state.accounts, p.credential) {
-        (Some(accounts), Some(key)) => Some(Ended { rx: accounts.ended(), key }),
+        (Some(accounts), Some(key)) => Some(Ended { rx: accounts.ended(), key, expires_at: p.expires_at }),
         _ => None,
     };
     Ok(ws.read_buffer_size(READ_BUFFER).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
@@ -76,6 +76,7 @@ pub async fn feed(
 struct Ended {
     rx: broadcast::Receiver<String>,
     key: String,
+    expires_at: Option<jiff::Timestamp>,
 }
 
 /// Close code for "the credential that opened this connection has ended".
@@ -85,15 +86,30 @@ const CLOSE_SIGNED_OUT: u16 = 4401;
 /// announcements lagged); never for a connection without one.
 async fn credential_ended(ended: &mut Option<Ended>) {
     let Some(e) = ended else { return std::future::pending().await };
-    loop {
-        match e.rx.recv().await {
-            Ok(key) if key == e.key => return,
-            Ok(_) => {}
-            // Some were missed: ours may be among them. The client
-            // reconnects and authenticates again.
-            Err(RecvError::Lagged(_)) => return,
-            Err(RecvError::Closed) => return std::future::pending().await,
+    let expiry = async {
+        match e.expires_at {
+            Some(at) => {
+                let left = at.duration_since(jiff::Timestamp::now());
+                tokio::time::sleep(left.try_into().unwrap_or_default()).await;
+            }
+            None => std::future::pending().await,
         }
+    };
+    let announced = async {
+        loop {
+            match e.rx.recv().await {
+                Ok(key) if key == e.key => return,
+                Ok(_) => {}
+                // Some were missed: ours may be among them. The client
+                // reconnects and authenticates again.
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => return std::future::pending().await,
+            }
+        }
+    };
+    tokio::select! {
+        () = expiry => {}
+        () = announced => {}
     }
 }
 
