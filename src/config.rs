@@ -22,6 +22,14 @@ pub struct Config {
     pub pending_ttl: SignedDuration,
     /// Mark cookies `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Failed sign-ins allowed from one client in 5 minutes, whichever
+    /// accounts they try (password spraying); one account allows 10.
+    pub sign_in_failures_per_client: u32,
+    /// Proxies in front of the server whose `X-Forwarded-For` is believed
+    /// (behind nginx on the same machine: `127.0.0.1`). Without any, the
+    /// peer is the client, and the header is ignored: it is the client's to
+    /// forge.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub const GIB: u64 = 1 << 30;
@@ -83,6 +91,8 @@ impl Default for Config {
             download_url_ttl: SignedDuration::from_mins(5),
             pending_ttl: SignedDuration::from_hours(24),
             secure_cookies: false,
+            sign_in_failures_per_client: 50,
+            trusted_proxies: vec![],
         }
     }
 }

@@ -45,6 +45,11 @@ struct ServeArgs {
     /// The largest file, e.g. `100GiB`.
     #[arg(long, env = "LIVEDROP_MAX_FILE_SIZE", default_value = "100GiB", value_parser = parse_size)]
     max_file_size: u64,
+    /// A proxy in front of this server (e.g. 127.0.0.1 for nginx on the same
+    /// machine) whose X-Forwarded-For names the client; repeat or separate
+    /// with commas.
+    #[arg(long = "trusted-proxy", env = "LIVEDROP_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// `sqlite`: self-hosted, everything in --data-dir. `firebase`: Firestore,
     /// Cloud Storage and Firebase Auth, configured by LIVEDROP_FIREBASE_* and
     /// the emulator variables (see .env.example).
@@ -82,6 +87,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         signup_open: a.signup == "open",
         quota_bytes: a.quota,
         max_file_size: a.max_file_size,
+        trusted_proxies: a.trusted_proxies,
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(a.listen)

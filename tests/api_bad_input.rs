@@ -347,3 +347,44 @@ async fn links_expire_run_out_and_revoke_with_the_right_answers() {
     let objects: Vec<_> = std::fs::read_dir(server.data_dir.join("blobs/objects")).unwrap().collect();
     assert!(objects.is_empty(), "and its bytes");
 }
+
+/// One password tried on many accounts from one client is limited too, by
+/// the client's address: the peer's, or the one a trusted proxy names.
+#[tokio::test]
+async fn password_spraying_from_one_client_is_limited() {
+    let try_sign_in = |c: &Client, email: String, forwarded: Option<&'static str>| {
+        let mut r =
+            c.request(Method::POST, "/api/auth/signin").json(&json!({ "email": email, "password": "Winter2026!" }));
+        if let Some(f) = forwarded {
+            r = r.header("x-forwarded-for", f);
+        }
+        Client::send(r)
+    };
+    let direct = TestServer::start_with(|o| o.config.sign_in_failures_per_client = 5).await;
+    let ann = direct.sign_up("ann@example.com").await;
+    let anon = direct.anonymous();
+    for i in 0..5 {
+        try_sign_in(&anon, format!("victim{i}@example.com"), None).await.expect_error(401, "invalid_credentials");
+    }
+    try_sign_in(&anon, "victim9@example.com".into(), None).await.expect_error(429, "rate_limited");
+    // Naming another client is no way around it: no proxy is trusted here.
+    try_sign_in(&anon, "victim9@example.com".into(), Some("203.0.113.9")).await.expect_error(429, "rate_limited");
+    // The limit is the client's: the people signed in are not signed out.
+    ann.get("/api/me").await.expect(200);
+
+    let proxied = TestServer::start_with(|o| {
+        o.config.sign_in_failures_per_client = 5;
+        o.config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let anon = proxied.anonymous();
+    for i in 0..5 {
+        let r = try_sign_in(&anon, format!("victim{i}@example.com"), Some("198.51.100.7, 203.0.113.7")).await;
+        r.expect_error(401, "invalid_credentials");
+    }
+    let r = try_sign_in(&anon, "victim9@example.com".into(), Some("203.0.113.7")).await;
+    r.expect_error(429, "rate_limited");
+    // Another client behind the same proxy has its own allowance.
+    let r = try_sign_in(&anon, "victim9@example.com".into(), Some("203.0.113.8")).await;
+    r.expect_error(401, "invalid_credentials");
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{AppState, Authed, Json, OPENAPI, SESSION_COOKIE, session_cookie};
+use super::{AppState, Authed, ClientIp, Json, OPENAPI, SESSION_COOKIE, session_cookie};
 use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::identity::{LocalAccounts, NewSession};
@@ -88,15 +88,24 @@ pub async fn sign_up(State(state): State<AppState>, Json(c): Json<Credentials>) 
     session_response(&state, StatusCode::CREATED, session)
 }
 
-pub async fn sign_in(State(state): State<AppState>, Json(c): Json<Credentials>) -> Reply {
+pub async fn sign_in(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(c): Json<Credentials>) -> Reply {
     let accounts = accounts(&state)?;
     let email = Email::parse(&c.email)?;
-    let key = format!("signin:{email}");
-    state.sign_in_limits.check(&key)?;
+    // Failures count against the account and against the client: one
+    // guesses a password, the other tries one password on many accounts.
+    let limits = [
+        Some((&state.sign_in_limits, format!("signin:{email}"))),
+        ip.map(|ip| (&state.sign_in_client_limits, format!("signin-from:{ip}"))),
+    ];
+    for (limiter, key) in limits.iter().flatten() {
+        limiter.check(key)?;
+    }
     match accounts.sign_in(&email, c.password).await {
         Ok(session) => session_response(&state, StatusCode::OK, session),
         Err(e @ Error::InvalidCredentials) => {
-            state.sign_in_limits.record_failure(&key);
+            for (limiter, key) in limits.iter().flatten() {
+                limiter.record_failure(key);
+            }
             Err(e)
         }
         Err(e) => Err(e),

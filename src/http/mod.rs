@@ -7,11 +7,12 @@ mod api;
 mod error;
 mod ws;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::routing::{MethodRouter, delete, get, post};
@@ -54,7 +55,10 @@ pub struct AppState {
     /// The WebSocket feed; `None` where browsers listen to Firestore.
     pub hub: Option<Arc<Hub>>,
     pub client_config: ClientConfig,
+    /// Failed sign-ins per account address.
     pub sign_in_limits: Arc<RateLimiter>,
+    /// Failed sign-ins per client, across addresses.
+    pub sign_in_client_limits: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -65,6 +69,7 @@ impl AppState {
         hub: Option<Arc<Hub>>,
         mode: &'static str,
     ) -> Self {
+        let per_client = service.config.sign_in_failures_per_client;
         let client_config = ClientConfig {
             mode,
             signup_open: service.config.signup_open && accounts.is_some(),
@@ -79,6 +84,7 @@ impl AppState {
             hub,
             client_config,
             sign_in_limits: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
+            sign_in_client_limits: Arc::new(RateLimiter::new(per_client, Duration::from_secs(300))),
         }
     }
 }
@@ -159,6 +165,36 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 
 /// The signed-in person. Cookie sessions must carry the CSRF token on every
 /// request that changes something.
+/// The client's address: the peer's or, when the peer is a trusted proxy,
+/// the last address in `X-Forwarded-For` that is not one (each proxy
+/// appends the address it saw). `None` where the server does not see its
+/// peers (Vercel functions).
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else { return Ok(Self(None)) };
+        Ok(Self(Some(client_ip(peer.ip(), &parts.headers, &state.service.config.trusted_proxies))))
+    }
+}
+
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let trusted_ip = |ip: &IpAddr| trusted.contains(&ip.to_canonical());
+    if !trusted_ip(&peer) {
+        return peer.to_canonical();
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
+    hops.into_iter().rev().find(|ip| !trusted_ip(ip)).unwrap_or(peer).to_canonical()
+}
+
 pub struct Authed(pub Principal);
 
 impl FromRequestParts<AppState> for Authed {
@@ -181,5 +217,27 @@ impl FromRequestParts<AppState> for Authed {
             }
         }
         Ok(Authed(principal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", "10.0.0.1, 203.0.113.5".parse().unwrap());
+        h.append("x-forwarded-for", "garbage, 192.0.2.1".parse().unwrap());
+        let proxies = [ip("192.0.2.1"), ip("127.0.0.1")];
+        assert_eq!(
+            client_ip(ip("198.51.100.2"), &h, &proxies),
+            ip("198.51.100.2"),
+            "not a proxy: the header is ignored"
+        );
+        assert_eq!(client_ip(ip("127.0.0.1"), &h, &proxies), ip("203.0.113.5"), "the last hop that is not a proxy");
+        assert_eq!(client_ip(ip("127.0.0.1"), &HeaderMap::new(), &proxies), ip("127.0.0.1"));
+        assert_eq!(client_ip(ip("::ffff:127.0.0.1"), &h, &proxies), ip("203.0.113.5"), "IPv4 in IPv6 is IPv4");
     }
 }
