@@ -9,11 +9,19 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Random bytes from the OS-seeded CSPRNG, as URL-safe base64.
+/// Random bytes from the OS-seeded CSPRNG, as URL-safe base64 that starts
+/// with a letter or digit: ids and link tokens are typed as command-line
+/// arguments, where a leading `-` reads as an option (`livedrop revoke
+/// -Rx...`). Drawing again when it would not costs under a tenth of a bit.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::Rng::fill(&mut rand::rng(), &mut buf[..]);
-    URL_SAFE_NO_PAD.encode(buf)
+    loop {
+        rand::Rng::fill(&mut rand::rng(), &mut buf[..]);
+        let token = URL_SAFE_NO_PAD.encode(&buf);
+        if token.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return token;
+        }
+    }
 }
 
 /// SHA-256 as lowercase hex: how secrets (session, API and link tokens) are
@@ -392,6 +400,17 @@ pub struct Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_and_tokens_never_read_as_command_line_options() {
+        // A leading `-` made `livedrop revoke <link id>` fail now and then.
+        for _ in 0..20_000 {
+            let t = random_token(16);
+            assert!(t.starts_with(|c: char| c.is_ascii_alphanumeric()), "{t}");
+            assert_eq!(t.len(), 22, "still 128 bits, unpadded");
+        }
+        assert!(LinkId::generate().as_str().starts_with(|c: char| c.is_ascii_alphanumeric()));
+    }
 
     #[test]
     fn file_names_that_are_paths_or_control_characters_are_refused() {
