@@ -4,6 +4,8 @@
 //! the Firestore emulator) answers it from the router rather than with
 //! "no such route".
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -155,30 +157,19 @@ async fn each_function_binary_answers_its_routes_from_the_router() {
 #[tokio::test]
 async fn livedrop_serve_runs_the_same_router_against_firebase() {
     let emulator = FirestoreEmulator::from_env_or_start().await.unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_livedrop"))
-        .args(["serve", "--backend", "firebase", "--listen", &format!("127.0.0.1:{port}")])
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_livedrop"));
+    serve
+        .args(["serve", "--backend", "firebase"])
         .args(["--data-dir", "/nonexistent-not-used", "--web-dir", "/nonexistent-not-built"])
         .env("FIRESTORE_EMULATOR_HOST", emulator.host())
         .env("LIVEDROP_FIREBASE_PROJECT", "demo-livedrop-serve")
         .env("LIVEDROP_GCS_BUCKET", "livedrop-serve")
         .env("STORAGE_EMULATOR_HOST", "127.0.0.1:9")
-        .env("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .env("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9");
+    let (child, base) = common::cloud::spawn_serve(serve).await;
     let _running = Function(child);
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut cfg = Value::Null;
-    for _ in 0..200 {
-        if let Ok(r) = http.get(format!("{base}/api/config")).send().await {
-            cfg = r.json().await.unwrap();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let cfg: Value = http.get(format!("{base}/api/config")).send().await.unwrap().json().await.unwrap();
     assert_eq!(cfg["mode"], "cloud", "{cfg}");
     assert_eq!(cfg["signup_open"], false, "accounts belong to Firebase Auth");
     assert_eq!(cfg["firebase"]["emulators"]["auth"], "http://127.0.0.1:9");

@@ -42,10 +42,10 @@ impl CloudServer {
         );
         let (firestore, auth, storage) = (firestore.unwrap(), auth.unwrap(), storage.unwrap());
         storage.create_bucket(BUCKET).await.unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let data = tempfile::tempdir().unwrap();
-        let server = Command::new(super::cli::BIN)
-            .args(["serve", "--backend", "firebase", "--listen", &format!("127.0.0.1:{port}")])
+        let mut serve = Command::new(super::cli::BIN);
+        serve
+            .args(["serve", "--backend", "firebase"])
             .arg("--data-dir")
             .arg(data.path())
             .args(["--web-dir", "/nonexistent-not-built"])
@@ -57,20 +57,9 @@ impl CloudServer {
             .env("LIVEDROP_GCS_BUCKET", BUCKET)
             .env_remove("LIVEDROP_FIREBASE_WEB_CONFIG")
             .env_remove("LIVEDROP_REQUIRE_VERIFIED_EMAIL")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let cloud = Self { base, auth, server, _firestore: firestore, _storage: storage, _data: data };
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return cloud;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("livedrop serve --backend firebase did not start");
+            .envs(env.iter().copied());
+        let (server, base) = spawn_serve(serve).await;
+        Self { base, auth, server, _firestore: firestore, _storage: storage, _data: data }
     }
 
     /// A new Firebase account (e-mail and password, through the Auth
@@ -147,5 +136,42 @@ impl Drop for CloudServer {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
+    }
+}
+
+/// Starts `livedrop serve` on a port it picks itself and returns it with
+/// its base URL, read from its own log: a port picked here and handed over
+/// could be taken meanwhile by a server of a test running alongside, whose
+/// answers would then pass for this one's.
+pub async fn spawn_serve(mut serve: Command) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = serve
+        .args(["--listen", "127.0.0.1:0", "--log-json"])
+        .env("LIVEDROP_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads the log for as long as the server lives, so that it never
+    // blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if let Some(addr) = v["fields"]["addr"].as_str() {
+                let _ = tx.send(format!("http://{addr}"));
+            } else if v.is_null() {
+                eprintln!("livedrop serve: {line}");
+            }
+        }
+    });
+    let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60))).await.unwrap();
+    match base {
+        Ok(base) => (child, base),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("livedrop serve did not say where it listens within 60 s (its stderr is above)");
+        }
     }
 }
