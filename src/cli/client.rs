@@ -142,20 +142,18 @@ impl Api {
 
     /// The server refused the credential: the login is over.
     pub fn refused_login(&self) -> CliError {
-        CliError::new(
-            Exit::Auth,
-            format!("your login for {} is no longer valid (it was revoked or has expired)", self.server()),
-        )
-        .hint(format!("run `livedrop login --server {}`", self.server()))
+        self.login_over("it was revoked or has expired")
     }
 
-    /// A failed refresh means the stored login is over: say how to renew it.
-    fn login_error(&self, e: CliError) -> CliError {
-        if e.exit != Exit::Auth {
-            return e;
-        }
-        CliError::new(Exit::Auth, format!("your login for {} is no longer valid: {}", self.server(), e.message))
+    /// The login is over, for `why`; says how to make a new one.
+    fn login_over(&self, why: &str) -> CliError {
+        CliError::new(Exit::Auth, format!("your login for {} is no longer valid ({why})", self.server()))
             .hint(format!("run `livedrop login --server {}`", self.server()))
+    }
+
+    /// A refresh Firebase refused means the stored login is over.
+    fn login_error(&self, e: CliError) -> CliError {
+        if e.exit == Exit::Auth { self.login_over(&e.message) } else { e }
     }
 
     /// One API call; `Ok(None)` for `204 No Content`.

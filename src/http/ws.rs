@@ -82,34 +82,39 @@ struct Ended {
 /// Close code for "the credential that opened this connection has ended".
 const CLOSE_SIGNED_OUT: u16 = 4401;
 
-/// Resolves when the connection's credential has ended, or may have (the
-/// announcements lagged); never for a connection without one.
+/// Resolves when the connection's credential is signed out or revoked, or
+/// may have been (the announcements lagged); never for a connection without
+/// one. Cancel-safe: a fresh call each turn of the connection's loop.
 async fn credential_ended(ended: &mut Option<Ended>) {
     let Some(e) = ended else { return std::future::pending().await };
-    let expiry = async {
-        match e.expires_at {
-            Some(at) => {
-                let left = at.duration_since(jiff::Timestamp::now());
-                tokio::time::sleep(left.try_into().unwrap_or_default()).await;
-            }
-            None => std::future::pending().await,
+    loop {
+        match e.rx.recv().await {
+            Ok(key) if key == e.key => return,
+            Ok(_) => {}
+            // Some were missed: ours may be among them. The client
+            // reconnects and authenticates again.
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => return std::future::pending().await,
         }
-    };
-    let announced = async {
-        loop {
-            match e.rx.recv().await {
-                Ok(key) if key == e.key => return,
-                Ok(_) => {}
-                // Some were missed: ours may be among them. The client
-                // reconnects and authenticates again.
-                Err(RecvError::Lagged(_)) => return,
-                Err(RecvError::Closed) => return std::future::pending().await,
-            }
+    }
+}
+
+/// Ends a connection whose credential has ended.
+async fn close_signed_out(socket: &mut WebSocket) -> Result<()> {
+    let frame = CloseFrame { code: CLOSE_SIGNED_OUT, reason: "signed out".into() };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+    Ok(())
+}
+
+/// Resolves when a session with an expiry runs out: one timer for the
+/// connection's life, not one per message.
+async fn credential_expired(expires_at: Option<jiff::Timestamp>) {
+    match expires_at {
+        Some(at) => {
+            let left = at.duration_since(jiff::Timestamp::now());
+            tokio::time::sleep(left.try_into().unwrap_or_default()).await;
         }
-    };
-    tokio::select! {
-        () = expiry => {}
-        () = announced => {}
+        None => std::future::pending().await,
     }
 }
 
@@ -158,6 +163,8 @@ async fn serve(
     };
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let expired = credential_expired(ended.as_ref().and_then(|e| e.expires_at));
+    tokio::pin!(expired);
     loop {
         tokio::select! {
             delivery = sub.rx.recv() => match delivery {
@@ -177,11 +184,8 @@ async fn serve(
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                 Some(Ok(_)) => {}
             },
-            () = credential_ended(&mut ended) => {
-                let frame = CloseFrame { code: CLOSE_SIGNED_OUT, reason: "signed out".into() };
-                let _ = socket.send(Message::Close(Some(frame))).await;
-                return Ok(());
-            }
+            () = credential_ended(&mut ended) => return close_signed_out(&mut socket).await,
+            () = &mut expired => return close_signed_out(&mut socket).await,
             _ = ping.tick() => {
                 socket.send(Message::Ping(Default::default())).await.map_err(|e| Error::internal(format!("ping: {e}")))?;
             }

@@ -77,7 +77,7 @@ impl CloudServer {
     }
 
     pub fn anonymous(&self) -> Client {
-        Client { base: self.base.clone(), http: reqwest::Client::new(), cookie: None, csrf: None, bearer: None }
+        Client::anonymous(&self.base)
     }
 
     /// An address no earlier run has used: the emulators may be shared and

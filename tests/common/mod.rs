@@ -81,7 +81,7 @@ impl TestServer {
     }
 
     pub fn anonymous(&self) -> Client {
-        Client { base: self.base.clone(), http: reqwest::Client::new(), cookie: None, csrf: None, bearer: None }
+        Client::anonymous(&self.base)
     }
 
     /// Signs up a new person with a browser session (cookie + CSRF token).
@@ -180,6 +180,11 @@ impl Reply {
 }
 
 impl Client {
+    /// Nobody signed in, talking to the server at `base`.
+    pub fn anonymous(base: &str) -> Self {
+        Client { base: base.to_owned(), http: reqwest::Client::new(), cookie: None, csrf: None, bearer: None }
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) }
     }

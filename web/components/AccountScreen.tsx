@@ -3,7 +3,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { describeError, type ApiToken, type CreatedToken } from "@/lib/backend";
 import { formatBytes, formatDate, timeAgo } from "@/lib/format";
-import { CopyButton } from "./CopyButton";
+import { CopyField } from "./CopyButton";
 import { ConfirmDialog } from "./Dialog";
 import { useNow, useSession } from "./session";
 
@@ -99,16 +99,7 @@ export function AccountScreen() {
               <p style={{ margin: "0 0 6px" }}>
                 Token “{created.token.name}” created. Copy it now: it is shown only once.
               </p>
-              <div className="row" style={{ flexWrap: "nowrap" }}>
-                <input
-                  readOnly
-                  value={created.secret}
-                  className="mono"
-                  aria-label="New token"
-                  onFocus={(e) => e.target.select()}
-                />
-                <CopyButton text={created.secret} />
-              </div>
+              <CopyField value={created.secret} label="New token" />
               <p className="hint" style={{ margin: "6px 0 0" }}>
                 For the command-line client:{" "}
                 <span className="mono">livedrop login --server {origin} --with-token</span>, then
@@ -175,16 +166,7 @@ export function AccountScreen() {
             The <span className="mono">livedrop</span> command-line client signs in here with your
             e-mail and password (not with Google sign-in):
           </p>
-          <div className="row" style={{ flexWrap: "nowrap" }}>
-            <input
-              readOnly
-              value={loginCommand}
-              className="mono"
-              aria-label="Sign-in command"
-              onFocus={(e) => e.target.select()}
-            />
-            <CopyButton text={loginCommand} />
-          </div>
+          <CopyField value={loginCommand} label="Sign-in command" />
         </section>
       )}
       {revoking ? (

@@ -47,3 +47,24 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
     </button>
   );
 }
+
+/**
+ * A value to copy: shown read-only (selected on focus, for copying by hand)
+ * with a Copy button. Named by `label` (aria-label), or by a `<label>`
+ * pointing at `id`.
+ */
+export function CopyField({ value, id, label }: { value: string; id?: string; label?: string }) {
+  return (
+    <div className="row" style={{ flexWrap: "nowrap" }}>
+      <input
+        id={id}
+        readOnly
+        value={value}
+        className="mono"
+        aria-label={label}
+        onFocus={(e) => e.target.select()}
+      />
+      <CopyButton text={value} />
+    </div>
+  );
+}

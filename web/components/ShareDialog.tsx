@@ -10,7 +10,7 @@ import {
   type Share,
 } from "@/lib/backend";
 import { formatBytes, timeAgo, timeUntil } from "@/lib/format";
-import { CopyButton } from "./CopyButton";
+import { CopyField } from "./CopyButton";
 import { Dialog } from "./Dialog";
 import { QrCode } from "./QrCode";
 
@@ -213,16 +213,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
         <div className="link-out" data-testid="new-link">
           <div>
             <label htmlFor="new-link-url">New link (shown once — copy it now)</label>
-            <div className="row" style={{ flexWrap: "nowrap" }}>
-              <input
-                id="new-link-url"
-                readOnly
-                value={createdUrl}
-                onFocus={(e) => e.target.select()}
-                className="mono"
-              />
-              <CopyButton text={createdUrl} />
-            </div>
+            <CopyField id="new-link-url" value={createdUrl} />
             <p className="hint">
               Anyone with this link can download the file
               {created.link.has_password ? " with the password" : ""}.

@@ -122,13 +122,31 @@ export interface FeedOptions {
   location: { protocol: string; host: string };
 }
 
+/** A live connection's status, told to each subscriber at once and on every change. */
+export class StatusCell {
+  private status: LiveStatus = "connecting";
+  private listeners = new Set<(status: LiveStatus) => void>();
+
+  subscribe(onChange: (status: LiveStatus) => void): Unsubscribe {
+    this.listeners.add(onChange);
+    onChange(this.status);
+    return () => this.listeners.delete(onChange);
+  }
+
+  set(status: LiveStatus) {
+    if (status === this.status) return;
+    this.status = status;
+    for (const l of this.listeners) l(status);
+  }
+}
+
 /** The server's close code for a feed whose credential has ended. */
 export const CLOSE_SIGNED_OUT = 4401;
 
 export class WebSocketFeed implements LiveData {
   private state = emptyFeedState();
   private socket: SocketLike | null = null;
-  private status: LiveStatus = "connecting";
+  private status = new StatusCell();
   private received = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -138,7 +156,6 @@ export class WebSocketFeed implements LiveData {
     shared: new Set(),
     activity: new Set(),
   };
-  private statusListeners = new Set<Listener<LiveStatus>>();
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(private readonly options: FeedOptions) {
@@ -159,9 +176,7 @@ export class WebSocketFeed implements LiveData {
   }
 
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe {
-    this.statusListeners.add(onChange);
-    onChange(this.status);
-    return () => this.statusListeners.delete(onChange);
+    return this.status.subscribe(onChange);
   }
 
   close(): void {
@@ -186,12 +201,6 @@ export class WebSocketFeed implements LiveData {
     return [...this.state[collection].values()];
   }
 
-  private setStatus(status: LiveStatus) {
-    if (status === this.status) return;
-    this.status = status;
-    for (const l of this.statusListeners) l(status);
-  }
-
   private open() {
     if (this.closed) return;
     const socket = this.options.connect(feedUrl(this.options.location, this.state));
@@ -208,7 +217,7 @@ export class WebSocketFeed implements LiveData {
       if (msg.type === "snapshot" || msg.type === "resumed") {
         this.attempt = 0;
         this.received = true;
-        this.setStatus("live");
+        this.status.set("live");
       }
       for (const c of touched) {
         const value = this.current(c);
@@ -222,7 +231,7 @@ export class WebSocketFeed implements LiveData {
       // another tab, say): reconnecting would be refused. Offline at once,
       // so the app checks the session and goes to sign-in.
       if (ev.code === CLOSE_SIGNED_OUT) {
-        this.setStatus("offline");
+        this.status.set("offline");
         return;
       }
       this.scheduleReconnect();
@@ -234,7 +243,7 @@ export class WebSocketFeed implements LiveData {
 
   private scheduleReconnect() {
     if (this.closed) return;
-    this.setStatus(this.attempt >= 3 ? "offline" : "reconnecting");
+    this.status.set(this.attempt >= 3 ? "offline" : "reconnecting");
     const delay = backoff(this.attempt++);
     this.timer = setTimeout(() => {
       this.timer = null;

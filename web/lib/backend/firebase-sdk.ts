@@ -58,24 +58,20 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
   const ready = auth.authStateReady();
 
   const queryFor = (name: LiveCollection, uid: string): Query => {
-    const files = collection(db, "files");
+    // Ready files, newest first: the ones I own, or the ones shared with me.
+    const readyFiles = (mine: ReturnType<typeof where>) =>
+      query(
+        collection(db, "files"),
+        mine,
+        where("status", "==", "ready"),
+        orderBy("updated_at", "desc"),
+        limit(LIST_LIMIT),
+      );
     switch (name) {
       case "files":
-        return query(
-          files,
-          where("owner_id", "==", uid),
-          where("status", "==", "ready"),
-          orderBy("updated_at", "desc"),
-          limit(LIST_LIMIT),
-        );
+        return readyFiles(where("owner_id", "==", uid));
       case "shared":
-        return query(
-          files,
-          where("readers", "array-contains", uid),
-          where("status", "==", "ready"),
-          orderBy("updated_at", "desc"),
-          limit(LIST_LIMIT),
-        );
+        return readyFiles(where("readers", "array-contains", uid));
       case "activity":
         return query(
           collection(db, "activity"),

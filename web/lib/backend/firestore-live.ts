@@ -9,7 +9,7 @@
 // set by id, compare the new one field by field, and tell subscribers only
 // when something was added, modified or removed.
 
-import { ACTIVITY_LIMIT, backoff, sortActivity } from "./feed";
+import { ACTIVITY_LIMIT, StatusCell, backoff, sortActivity } from "./feed";
 import type {
   Activity,
   ActivityKind,
@@ -152,8 +152,7 @@ export interface FirestoreLiveOptions {
  */
 export class FirestoreLive implements LiveData {
   private channels: Record<LiveCollection, Channel>;
-  private status: LiveStatus = "connecting";
-  private statusListeners = new Set<(s: LiveStatus) => void>();
+  private status = new StatusCell();
   private closed = false;
 
   constructor(private readonly options: FirestoreLiveOptions) {
@@ -182,9 +181,7 @@ export class FirestoreLive implements LiveData {
   }
 
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe {
-    this.statusListeners.add(onChange);
-    onChange(this.status);
-    return () => this.statusListeners.delete(onChange);
+    return this.status.subscribe(onChange);
   }
 
   close(): void {
@@ -276,8 +273,6 @@ export class FirestoreLive implements LiveData {
     else if (active.some((c) => c.timer || (c.received && !c.synced))) status = "reconnecting";
     else if (active.some((c) => c.received)) status = "live";
     else status = "connecting";
-    if (status === this.status) return;
-    this.status = status;
-    for (const l of this.statusListeners) l(status);
+    this.status.set(status);
   }
 }
