@@ -8,6 +8,18 @@ export NEXT_TELEMETRY_DISABLED=1 CARGO_TERM_COLOR=never
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Each npm install below must leave the committed lockfiles byte for byte as
+# they are, on any platform: they list every platform's optional packages.
+LOCKFILES=(web/package-lock.json cloud/package-lock.json scripts/vercel/package-lock.json)
+LOCKSUMS=$(sha256sum "${LOCKFILES[@]}")
+lockfiles_unchanged() {
+  [ "$(sha256sum "${LOCKFILES[@]}")" = "$LOCKSUMS" ] && return
+  printf '\nFAIL: npm install rewrote a committed lockfile. Commit the one npm 11 writes\n' >&2
+  printf 'in a clone without node_modules, which the next fresh install leaves as it is:\n' >&2
+  git --no-pager diff --stat -- "${LOCKFILES[@]}" >&2 || true
+  exit 1
+}
+
 step "system packages (Chromium for the browser tests)"
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -21,11 +33,13 @@ cargo clippy --all-targets -- -D warnings
 
 step "web dependencies and lints"
 (cd web && npm install --no-audit --no-fund --loglevel=error)
+lockfiles_unchanged
 (cd web && npm run lint && npm run typecheck && npm run format:check)
 
 if [ -x scripts/emulators.sh ]; then
   step "cloud emulators (Firestore, Auth, fake-gcs-server)"
   scripts/emulators.sh install
+  lockfiles_unchanged
   scripts/emulators.sh start
   trap 'scripts/emulators.sh stop' EXIT
   # shellcheck disable=SC1091
@@ -52,6 +66,7 @@ step "vercel build: the Vercel output (static web app + the three Rust functions
 # The CLI needs a project file to stay offline, and VERCEL_BUILD_IMAGE makes its
 # Rust builder run plain `cargo build --release` instead of cargo-zigbuild.
 npm --prefix scripts/vercel install --no-audit --no-fund --loglevel=error
+lockfiles_unchanged
 mkdir -p .vercel && { [ -f .vercel/project.json ] || echo '{"settings":{}}' > .vercel/project.json; }
 VERCEL_BUILD_IMAGE=1 VERCEL_TELEMETRY_DISABLED=1 scripts/vercel/node_modules/.bin/vercel build --yes
 for f in files account public; do test -d ".vercel/output/functions/api/$f.func"; done
