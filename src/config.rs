@@ -30,6 +30,10 @@ pub struct Config {
     /// peer is the client, and the header is ignored: it is the client's to
     /// forge.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The secret that `GET /api/cron/sweep` wants as its bearer token
+    /// (`CRON_SECRET`, the variable Vercel Cron Jobs send). Without one the
+    /// route answers `not_found`: nobody can make the server sweep.
+    pub cron_secret: Option<String>,
 }
 
 pub const GIB: u64 = 1 << 30;
@@ -55,8 +59,15 @@ impl Config {
         if let Some(v) = var("LIVEDROP_MAX_FILE_SIZE") {
             c.max_file_size = parse_size(&v).map_err(|e| bad("LIVEDROP_MAX_FILE_SIZE", e))?;
         }
+        c.cron_secret = cron_secret_from_env();
         Ok(c)
     }
+}
+
+/// `CRON_SECRET`, if it is set to something. Both deployments read the same
+/// variable: Vercel sends it on every Cron Job call.
+pub fn cron_secret_from_env() -> Option<String> {
+    std::env::var("CRON_SECRET").ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// `123`, `64KiB`, `10MiB`, `5GiB`, `1TiB` (also KB/MB/GB/TB as powers of 1000).
@@ -93,6 +104,7 @@ impl Default for Config {
             secure_cookies: false,
             sign_in_failures_per_client: 50,
             trusted_proxies: vec![],
+            cron_secret: None,
         }
     }
 }

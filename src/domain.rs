@@ -308,6 +308,11 @@ pub struct FileRecord {
     pub status: FileStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The stored object's generation that completion verified, where the
+    /// blob store has generations (GCS): downloads are signed for it.
+    /// Kept, never shown.
+    #[serde(skip)]
+    pub generation: Option<i64>,
 }
 
 /// A public link. The token itself is never stored, only its SHA-256.

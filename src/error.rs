@@ -52,6 +52,10 @@ pub enum Error {
     FileNotReady,
     #[error("the upload is already complete")]
     NotPending,
+    #[error(
+        "this upload is over: its file was completed, cancelled or deleted, so this URL takes no more bytes; begin a new upload"
+    )]
+    UploadClosed,
     #[error("the upload is not complete: {0}")]
     UploadIncomplete(String),
     #[error("stored size {stored} does not match the declared size {declared}")]
@@ -109,6 +113,7 @@ impl Error {
             Error::FileTooLarge { .. } => "file_too_large",
             Error::FileNotReady => "file_not_ready",
             Error::NotPending => "not_pending",
+            Error::UploadClosed => "upload_closed",
             Error::UploadIncomplete(_) => "upload_incomplete",
             Error::SizeMismatch { .. } => "size_mismatch",
             Error::ChecksumMismatch { .. } => "checksum_mismatch",

@@ -88,6 +88,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         quota_bytes: a.quota,
         max_file_size: a.max_file_size,
         trusted_proxies: a.trusted_proxies,
+        cron_secret: livedrop::config::cron_secret_from_env(),
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(a.listen)

@@ -153,20 +153,22 @@ fn loggable_path(path: &str) -> String {
     path.to_owned()
 }
 
-/// Sweeps abandoned uploads and idle feed channels, every few minutes.
-fn spawn_sweeper(service: Arc<Service>, blobs: Arc<DiskBlobs>, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
+/// Runs the reconcile sweep (`Service::sweep`) and prunes idle feed
+/// channels, every few minutes.
+fn spawn_sweeper(service: Arc<Service>, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(300));
         loop {
             every.tick().await;
             match service.sweep().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(files = n, "swept abandoned uploads"),
-                Err(e) => tracing::warn!(error = %e, "sweeping uploads failed"),
-            }
-            let week = crate::service::now() - jiff::SignedDuration::from_hours(24 * 7);
-            if let Err(e) = blobs.sweep_sessions(week).await {
-                tracing::warn!(error = %e, "sweeping upload sessions failed");
+                Ok(r) if r == crate::service::SweepReport::default() => {}
+                Ok(r) => tracing::info!(
+                    pending_files = r.pending_files,
+                    orphan_objects = r.orphan_objects,
+                    sessions = r.sessions,
+                    "swept"
+                ),
+                Err(e) => tracing::warn!(error = %e, "the sweep failed"),
             }
             hub.prune();
         }
@@ -182,7 +184,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let app = build(&opts)?;
-    let sweeper = spawn_sweeper(app.service.clone(), app.blobs.clone(), app.hub.clone());
+    let sweeper = spawn_sweeper(app.service.clone(), app.hub.clone());
     tracing::info!(data_dir = %opts.data_dir.display(), "self-hosted, with SQLite and files on disk");
     let served = serve(listener, app.router, shutdown, opts.shutdown_grace).await;
     sweeper.abort();

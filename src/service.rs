@@ -121,6 +121,21 @@ pub struct Snapshot {
     pub activity: Vec<Activity>,
 }
 
+/// What one reconcile sweep removed (`Service::sweep`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Pending uploads past their age, record and bytes.
+    pub pending_files: u64,
+    /// Objects that no record owned.
+    pub orphan_objects: u64,
+    /// Unfinished upload sessions past their lifetime.
+    pub sessions: u64,
+}
+
+/// An unfinished resumable session's leftovers are kept this long, as GCS
+/// keeps a session.
+pub const SESSION_LEFTOVER_TTL: SignedDuration = SignedDuration::from_hours(24 * 7);
+
 /// Most rows a snapshot carries per collection.
 pub const SNAPSHOT_LIMIT: u64 = 1000;
 pub const ACTIVITY_LIMIT: u64 = 200;
@@ -349,15 +364,23 @@ impl Service {
         let Some(info) = self.blobs.stat(id).await? else {
             return Err(Error::UploadIncomplete("no bytes have been stored for this file yet".into()));
         };
-        if info.size != f.size {
-            return Err(Error::SizeMismatch { declared: f.size, stored: info.size });
-        }
-        if info.crc32c != f.crc32c {
-            return Err(Error::ChecksumMismatch { declared: f.crc32c.encode(), stored: info.crc32c.encode() });
+        // Bytes that are not what was declared go (where the store cannot
+        // bound a size in advance, this is where a larger object ends), and
+        // the upload stays pending so that the right bytes can still come.
+        let refused = if info.size != f.size {
+            Some(Error::SizeMismatch { declared: f.size, stored: info.size })
+        } else if info.crc32c != f.crc32c {
+            Some(Error::ChecksumMismatch { declared: f.crc32c.encode(), stored: info.crc32c.encode() })
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            self.blobs.discard(id).await?;
+            return Err(e);
         }
         let _w = self.gate.read().await;
         let a = Self::new_activity(&f, ActivityKind::Uploaded, Some(user), None, None);
-        let ready = self.store.mark_ready(id, now(), Some(a.clone())).await?;
+        let ready = self.store.mark_ready(id, now(), info.generation, Some(a.clone())).await?;
         let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(id).await?);
         changes.push(Self::activity_change(&a));
         self.feed.publish(changes);
@@ -365,25 +388,90 @@ impl Service {
     }
 
     /// Abandons a pending upload: its record and whatever bytes arrived.
+    /// The record goes first, and only if it is still pending when its
+    /// transaction reads it: an upload completing meanwhile stays.
     pub async fn abort_upload(&self, user: &User, id: &FileId) -> Result<()> {
         let f = self.owned(user, id).await?;
         if f.status != FileStatus::Pending {
             return Err(Error::NotPending);
         }
-        self.blobs.delete(id).await?;
-        self.store.delete_file(id, None).await?;
-        Ok(())
+        let owner = user.id.clone();
+        let guard: FileGuard = Box::new(move |f| {
+            if f.owner_id != owner {
+                Err(Error::not_found("file"))
+            } else if f.status != FileStatus::Pending {
+                Err(Error::NotPending)
+            } else {
+                Ok(())
+            }
+        });
+        self.store.delete_file(id, Some(guard), None).await?;
+        self.blobs.delete(id).await
     }
 
-    /// Removes pending uploads older than the configured time.
-    pub async fn sweep(&self) -> Result<usize> {
-        let before = now() - self.config.pending_ttl;
-        let stale = self.store.pending_before(before, 500).await?;
-        for f in &stale {
-            self.blobs.delete(&f.id).await?;
-            self.store.delete_file(&f.id, None).await?;
+    /// The reconcile sweep: brings the store of bytes and the store of
+    /// records back into agreement. It removes
+    ///
+    /// - pending uploads older than `pending_ttl`, record and bytes (the
+    ///   record is re-checked in its own transaction: one that completed
+    ///   meanwhile stays, whole);
+    /// - objects that no record owns (a crash between deleting a record and
+    ///   its bytes), leaving a tombstone in their place;
+    /// - tombstones that have outlived every URL and session that could
+    ///   write their name;
+    /// - what unfinished upload sessions left behind after their lifetime.
+    ///
+    /// Running it twice, or on two servers at once, removes nothing more.
+    pub async fn sweep(&self) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        let at = now();
+        let before = at - self.config.pending_ttl;
+        loop {
+            let stale = self.store.pending_before(before, 500).await?;
+            let mut removed = 0;
+            for f in &stale {
+                let guard: FileGuard = Box::new(move |f| {
+                    if f.status == FileStatus::Pending && f.created_at < before {
+                        Ok(())
+                    } else {
+                        Err(Error::NotPending)
+                    }
+                });
+                match self.store.delete_file(&f.id, Some(guard), None).await {
+                    Ok(Some(_)) => {
+                        self.blobs.delete(&f.id).await?;
+                        removed += 1;
+                    }
+                    Ok(None) | Err(Error::NotPending) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            report.pending_files += removed;
+            // A full page that removed nothing would come back the same.
+            if (stale.len() as u64) < 500 || removed == 0 {
+                break;
+            }
         }
-        Ok(stale.len())
+        let tombstone_ttl = self.config.upload_url_ttl + self.blobs.session_lifetime();
+        let mut page = self.blobs.list_objects(None).await?;
+        loop {
+            for o in &page.objects {
+                if o.tombstone {
+                    if o.written_at < at - tombstone_ttl {
+                        self.blobs.remove_tombstone(&o.object).await?;
+                    }
+                } else if self.store.file(&o.object).await?.is_none() {
+                    // Records come before their bytes and go before them, so
+                    // bytes without a record are never going to have one.
+                    self.blobs.delete(&o.object).await?;
+                    report.orphan_objects += 1;
+                }
+            }
+            let Some(next) = page.next.take() else { break };
+            page = self.blobs.list_objects(Some(next)).await?;
+        }
+        report.sessions = self.blobs.sweep_sessions(at - SESSION_LEFTOVER_TTL).await?;
+        Ok(report)
     }
 
     // ----- files -----
@@ -435,7 +523,7 @@ impl Service {
         let f = self.owned(user, id).await?;
         let _w = self.gate.read().await;
         let a = Self::new_activity(&f, ActivityKind::Deleted, Some(user), None, None);
-        let Some((f, readers)) = self.store.delete_file(id, Some(a.clone())).await? else {
+        let Some((f, readers)) = self.store.delete_file(id, None, Some(a.clone())).await? else {
             return Err(Error::not_found("file"));
         };
         // The record goes first: from now on no one can get a URL for the
@@ -469,7 +557,7 @@ impl Service {
         let disposition =
             if inline && f.content_type.is_safe_inline() { Disposition::Inline } else { Disposition::Attachment };
         let expires_at = now() + self.config.download_url_ttl;
-        let url = self.blobs.sign_get(&f.id, &f.name, &f.content_type, disposition, expires_at)?;
+        let url = self.blobs.sign_get(&f.id, f.generation, &f.name, &f.content_type, disposition, expires_at)?;
         Ok(SignedUrl { url, expires_at })
     }
 

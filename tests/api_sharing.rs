@@ -85,7 +85,7 @@ async fn the_sweeper_removes_abandoned_uploads_and_their_bytes() {
     let mut opts = livedrop::server::ServeOptions::new(dir.path());
     opts.config.pending_ttl = jiff::SignedDuration::ZERO;
     let app = livedrop::server::build(&opts).unwrap();
-    assert_eq!(app.service.sweep().await.unwrap(), 1);
+    assert_eq!(app.service.sweep().await.unwrap().pending_files, 1);
     assert_eq!(ann.get("/api/me").await.expect(200)["usage"]["used"], 4);
     let id = begun["file"]["id"].as_str().unwrap();
     ann.get(&format!("/api/files/{id}")).await.expect_error(404, "not_found");

@@ -230,7 +230,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         store.insert_pending_file(f, u64::MAX).await.unwrap();
     }
     for f in [&shared, &private, &bobs] {
-        store.mark_ready(&f.id, now(), None).await.unwrap();
+        store.mark_ready(&f.id, now(), None, None).await.unwrap();
     }
     store.add_share(&shared.id, &bob.id, now(), None, None).await.unwrap();
     let invited = Email::parse("carol@example.com").unwrap();

@@ -216,7 +216,7 @@ async fn listeners_see_what_the_rules_allow_as_it_changes() {
         now(),
     );
     store.insert_pending_file(&f, u64::MAX).await.unwrap();
-    store.mark_ready(&f.id, now(), None).await.unwrap();
+    store.mark_ready(&f.id, now(), None, None).await.unwrap();
     anns_files.sees("ann's files after an upload", &[f.id.as_str()]).await;
 
     // Sharing puts it in bob's list; unsharing takes it out again.
@@ -244,7 +244,7 @@ async fn listeners_see_what_the_rules_allow_as_it_changes() {
     // Deleting removes it from every list it was in.
     store.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
     bobs_shared.sees("shared with bob, shared again", &[f.id.as_str()]).await;
-    store.delete_file(&f.id, None).await.unwrap();
+    store.delete_file(&f.id, None, None).await.unwrap();
     anns_files.sees("ann's files after the delete", &[]).await;
     bobs_shared.sees("shared with bob after the delete", &[]).await;
 

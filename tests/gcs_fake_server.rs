@@ -114,7 +114,8 @@ async fn a_single_put_is_stored_read_by_range_and_deleted() {
     assert_eq!((info.size, info.crc32c), (data.len() as u64, Crc32c::of(&data)));
 
     let name = FileName::parse("Résumé 2026.pdf").unwrap();
-    let url = store.sign_get(&id, &name, &ct, Disposition::Attachment, in_an_hour()).unwrap();
+    assert!(info.generation.is_some(), "GCS reports the object's generation");
+    let url = store.sign_get(&id, info.generation, &name, &ct, Disposition::Attachment, in_an_hour()).unwrap();
     // The emulator ignores these, GCS obeys them: check what we asked for.
     assert_eq!(
         query_param(&url, "response-content-disposition").as_deref(),
@@ -132,7 +133,10 @@ async fn a_single_put_is_stored_read_by_range_and_deleted() {
 
     store.delete(&id).await.unwrap();
     assert_eq!(store.stat(&id).await.unwrap(), None);
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 404);
+    // The URL was pinned to the deleted bytes' generation; the tombstone
+    // that holds the name now is another.
+    let after = http.get(&url).send().await.unwrap();
+    assert_eq!(after.status(), 404, "{:?}", after.bytes().await.unwrap().len());
     store.delete(&id).await.expect("deleting twice is fine");
 }
 
@@ -184,8 +188,9 @@ async fn a_resumable_session_takes_chunks_answers_308_with_the_range_and_complet
 
     let info = store.stat(&id).await.unwrap().expect("complete");
     assert_eq!((info.size, info.crc32c), (total as u64, Crc32c::of(&data)));
-    let url =
-        store.sign_get(&id, &FileName::parse("clip.mp4").unwrap(), &ct, Disposition::Inline, in_an_hour()).unwrap();
+    let url = store
+        .sign_get(&id, None, &FileName::parse("clip.mp4").unwrap(), &ct, Disposition::Inline, in_an_hour())
+        .unwrap();
     assert_eq!(
         query_param(&url, "response-content-disposition").unwrap(),
         "inline; filename=\"clip.mp4\"; filename*=UTF-8''clip.mp4"
@@ -223,12 +228,30 @@ async fn signed_urls_carry_the_clocks_time_and_the_remaining_lifetime() {
     assert!(t.url.starts_with("https://storage.googleapis.com/b/files/abc?"));
     assert_eq!(query_param(&t.url, "X-Goog-Date").unwrap(), "20260304T050607Z");
     assert_eq!(query_param(&t.url, "X-Goog-Expires").unwrap(), "600");
-    assert_eq!(query_param(&t.url, "X-Goog-SignedHeaders").unwrap(), "content-type;host");
-    assert_eq!(t.headers, [("content-type".to_owned(), "application/octet-stream".to_owned())]);
+    // Create-only and bounded by the declared size, in what GCS enforces.
+    assert_eq!(
+        query_param(&t.url, "X-Goog-SignedHeaders").unwrap(),
+        "content-type;host;x-goog-content-length-range;x-goog-if-generation-match"
+    );
+    let header = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        t.headers,
+        [
+            header("content-type", "application/octet-stream"),
+            header("x-goog-content-length-range", "0,1"),
+            header("x-goog-if-generation-match", "0")
+        ]
+    );
     // Outside the emulator the resumable start names no object in the query.
     let r = store.sign_resumable_start(&id, 1, &ct, at + SignedDuration::from_mins(10)).unwrap();
     assert_eq!(query_param(&r.url, "name"), None);
-    assert_eq!(query_param(&r.url, "X-Goog-SignedHeaders").unwrap(), "content-type;host;x-goog-resumable");
+    assert_eq!(
+        query_param(&r.url, "X-Goog-SignedHeaders").unwrap(),
+        "content-type;host;x-goog-content-length-range;x-goog-if-generation-match;x-goog-resumable"
+    );
+    // Downloads are pinned to the generation completion saw.
+    let g = store.sign_get(&id, Some(42), &FileName::parse("a").unwrap(), &ct, Disposition::Attachment, at).unwrap();
+    assert_eq!(query_param(&g, "generation").unwrap(), "42");
 }
 
 /// A stand-in for Google's OAuth token endpoint: checks the JWT bearer
@@ -316,7 +339,7 @@ async fn outside_the_emulator_the_json_api_is_called_with_one_cached_service_acc
 async fn the_gcs_store_keeps_the_blob_contract_on_the_emulator() {
     let gcs = FakeGcs::start().await;
     let store = gcs.store().await;
-    let gaps = contract::blob::Gaps { no_response_overrides: true, no_status_query: true };
+    let gaps = contract::blob::Gaps { no_response_overrides: true, no_status_query: true, no_preconditions: true };
     contract::blob::run_with(&store, &gcs.base, gaps).await;
 }
 

@@ -76,7 +76,7 @@ async fn racing_uploads_respect_the_quota(s: Arc<FirestoreStore>) {
     assert!(matches!(ra.err().or(rb.err()), Some(Error::QuotaExceeded { used: 60, .. })));
     assert_eq!(s.usage(&ann.id).await.unwrap(), 60);
     let kept = if s.file(&a.id).await.unwrap().is_some() { a } else { b };
-    s.delete_file(&kept.id, None).await.unwrap();
+    s.delete_file(&kept.id, None, None).await.unwrap();
     assert_eq!(s.usage(&ann.id).await.unwrap(), 0, "deleting gives the bytes back");
 }
 
@@ -90,7 +90,7 @@ async fn deleted_files_are_not_claimed(s: Arc<FirestoreStore>) {
     let later = person();
     s.add_invitation(&f.id, &later.email, now(), None, None).await.unwrap();
     s.add_invitation(&g.id, &later.email, now(), None, None).await.unwrap();
-    s.delete_file(&g.id, None).await.unwrap();
+    s.delete_file(&g.id, None, None).await.unwrap();
     s.create_user(&later).await.unwrap();
     assert_eq!(s.claim_invitations(&later, now()).await.unwrap(), vec![f.id.clone()]);
     assert_eq!(s.file(&f.id).await.unwrap().map(|_| ()), Some(()));
@@ -126,7 +126,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .await
         .unwrap_err();
     trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
-    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now(), None)).await.unwrap();
+    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now(), None, None)).await.unwrap();
     trips(&s, &mut t, "rename_file", 3, s.rename_file(&f.id, &FileName::parse("g.bin").unwrap(), now(), None))
         .await
         .unwrap();
@@ -202,7 +202,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();
     trips(&s, &mut t, "activity (one file)", 2, s.activity(&ann.id, Some(&f.id), 50)).await.unwrap();
     s.add_share(&f.id, &bob.id, now(), None, None).await.unwrap();
-    trips(&s, &mut t, "delete_file", 3, s.delete_file(&f.id, None)).await.unwrap();
+    trips(&s, &mut t, "delete_file", 3, s.delete_file(&f.id, None, None)).await.unwrap();
 
     eprintln!("{:<34} {:>11} {:>7}", "operation", "round trips", "budget");
     for (name, n, budget) in &t {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! <root>/objects/<file id>        the bytes of a complete object
-//! <root>/objects/<file id>.meta   its size and CRC32C (written last)
+//! <root>/objects/<file id>.meta   its size and CRC32C (moved in last: the object exists once it is there)
+//! <root>/objects/<file id>.tomb   a tombstone: the file was completed and deleted, or cancelled
 //! <root>/sessions/<session>.json  a resumable upload: object, size, offset, CRC so far
 //! <root>/sessions/<session>.part  the bytes received so far
 //! <root>/tmp/                     single PUTs in flight (emptied at start)
@@ -13,6 +14,11 @@
 //! into place. A session's `.json` is rewritten (atomically) after every
 //! chunk, so a session survives a restart: bytes past its recorded offset
 //! are cut off and the client resends them after asking for the status.
+//!
+//! Names are create-only, as `BlobStore` requires: a name that holds an
+//! object (`.meta`) or a tombstone (`.tomb`) takes no bytes, whichever
+//! signed URL or session asks. The check and the move into place happen
+//! under one lock (`names`), so a delete and a late upload cannot cross.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +33,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::signing::Signer;
-use super::{BlobStore, Disposition, ObjectInfo, UploadTarget};
+use super::{BlobStore, Disposition, ObjectInfo, ObjectPage, StoredObject, UploadTarget};
 use crate::domain::{ContentType, Crc32c, FileId, FileName, random_token};
 use crate::error::{Error, Result};
 
@@ -66,9 +72,16 @@ pub struct ChunkRange {
 pub struct DiskBlobs {
     root: PathBuf,
     signer: Signer,
-    /// One writer at a time per session.
-    sessions: Mutex<HashMap<String, Arc<Slot>>>,
+    /// One writer at a time per session. An entry lives only while a
+    /// request holds or waits for its session: requests for sessions that
+    /// do not exist never make one.
+    sessions: Arc<Mutex<SlotMap>>,
+    /// Held while a name changes state (bytes moved in, tombstone laid),
+    /// never across I/O that waits on the network.
+    names: Mutex<()>,
 }
+
+type SlotMap = HashMap<String, Arc<Slot>>;
 
 /// Who writes to a session. A new request supersedes the one before it: a
 /// client only sends again when it believes its last connection dropped,
@@ -83,6 +96,19 @@ struct Slot {
 struct Claim {
     _writer: tokio::sync::OwnedMutexGuard<()>,
     superseded: CancellationToken,
+    slot: Arc<Slot>,
+    id: String,
+    map: Arc<Mutex<SlotMap>>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's reference and ours: nobody else wants the session.
+        if Arc::strong_count(&self.slot) <= 2 {
+            map.remove(&self.id);
+        }
+    }
 }
 
 fn valid_session_id(s: &str) -> bool {
@@ -194,7 +220,7 @@ impl DiskBlobs {
         for entry in std::fs::read_dir(root.join("tmp"))? {
             let _ = std::fs::remove_file(entry?.path());
         }
-        Ok(Self { root: root.to_owned(), signer, sessions: Mutex::default() })
+        Ok(Self { root: root.to_owned(), signer, sessions: Arc::default(), names: Mutex::new(()) })
     }
 
     pub fn signer(&self) -> &Signer {
@@ -209,19 +235,42 @@ impl DiskBlobs {
         self.root.join("objects").join(format!("{object}.meta"))
     }
 
+    fn tomb_path(&self, object: &str) -> PathBuf {
+        self.root.join("objects").join(format!("{object}.tomb"))
+    }
+
+    /// The name holds an object or a tombstone: it takes no more bytes.
+    fn closed(&self, object: &str) -> bool {
+        self.meta_path(object).exists() || self.tomb_path(object).exists()
+    }
+
+    fn refuse_if_closed(&self, object: &str) -> Result<()> {
+        if self.closed(object) { Err(Error::UploadClosed) } else { Ok(()) }
+    }
+
     fn session_path(&self, id: &str, ext: &str) -> PathBuf {
         self.root.join("sessions").join(format!("{id}.{ext}"))
     }
 
     /// Stops whoever is writing to the session, waits until they have
     /// recorded their progress, and takes over.
-    async fn claim(&self, id: &str) -> Claim {
+    /// A session that does not exist is `not_found` before anything is
+    /// kept for it.
+    async fn claim(&self, id: &str) -> Result<Claim> {
+        if !valid_session_id(id) || !tokio::fs::try_exists(self.session_path(id, "json")).await.unwrap_or(false) {
+            return Err(Error::not_found("upload session"));
+        }
         let slot = self.sessions.lock().unwrap_or_else(|p| p.into_inner()).entry(id.to_owned()).or_default().clone();
         slot.current.lock().unwrap_or_else(|p| p.into_inner()).cancel();
         let writer = slot.writer.clone().lock_owned().await;
         let superseded = CancellationToken::new();
         *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = superseded.clone();
-        Claim { _writer: writer, superseded }
+        Ok(Claim { _writer: writer, superseded, slot, id: id.to_owned(), map: self.sessions.clone() })
+    }
+
+    /// How many sessions are held or waited for in memory (for tests).
+    pub fn sessions_in_memory(&self) -> usize {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     async fn load_session(&self, id: &str) -> Result<SessionState> {
@@ -239,12 +288,29 @@ impl DiskBlobs {
         write_atomic(&self.session_path(id, "json"), &serde_json::to_vec(s).map_err(Error::internal)?).await
     }
 
-    /// Moves complete bytes at `from` into place as `object`.
+    /// Moves complete (synced) bytes at `from` into place as `object`, if
+    /// the name is still open; `Error::UploadClosed` otherwise.
     async fn publish(&self, from: &Path, object: &str, info: ObjectInfo) -> Result<()> {
-        let _ = tokio::fs::remove_file(self.meta_path(object)).await;
-        tokio::fs::rename(from, self.object_path(object)).await?;
         let meta = serde_json::json!({ "size": info.size, "crc32c": info.crc32c.0 });
-        write_atomic(&self.meta_path(object), meta.to_string().as_bytes()).await?;
+        let meta_tmp = self.root.join("tmp").join(format!("{}.meta", random_token(16)));
+        write_atomic(&meta_tmp, meta.to_string().as_bytes()).await?;
+        let moved = {
+            let _names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            if self.closed(object) {
+                Err(Error::UploadClosed)
+            } else {
+                // Bytes first, then the meta that says they are there: a
+                // crash between the two leaves bytes nobody sees, which the
+                // next upload of the same pending file replaces.
+                std::fs::rename(from, self.object_path(object))
+                    .and_then(|()| std::fs::rename(&meta_tmp, self.meta_path(object)))
+                    .map_err(Error::from)
+            }
+        };
+        if moved.is_err() {
+            let _ = tokio::fs::remove_file(&meta_tmp).await;
+        }
+        moved?;
         sync_dir(&self.root.join("objects")).await
     }
 
@@ -254,6 +320,7 @@ impl DiskBlobs {
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: std::fmt::Display,
     {
+        self.refuse_if_closed(object.as_str())?;
         let tmp = self.root.join("tmp").join(random_token(16));
         let mut file = tokio::fs::File::create(&tmp).await?;
         let mut crc = 0;
@@ -264,7 +331,7 @@ impl DiskBlobs {
                 return Err(Error::SizeMismatch { declared: size, stored: written });
             }
             file.sync_all().await?;
-            let info = ObjectInfo { size, crc32c: Crc32c(crc) };
+            let info = ObjectInfo { size, crc32c: Crc32c(crc), generation: None };
             self.publish(&tmp, object.as_str(), info).await?;
             Ok(info)
         }
@@ -278,6 +345,7 @@ impl DiskBlobs {
     /// Starts a resumable session; returns its id (128 random bits, the
     /// capability to write to it).
     pub async fn start_session(&self, object: &FileId, size: u64, content_type: &str) -> Result<String> {
+        self.refuse_if_closed(object.as_str())?;
         let id = random_token(24);
         tokio::fs::File::create(self.session_path(&id, "part")).await?;
         let state = SessionState {
@@ -304,10 +372,7 @@ impl DiskBlobs {
     /// Where the session stands. Asking means the client thinks its last
     /// request is over, so that request is stopped and its bytes counted.
     pub async fn session_status(&self, id: &str) -> Result<Progress> {
-        if !valid_session_id(id) {
-            return Err(Error::not_found("upload session"));
-        }
-        let _claim = self.claim(id).await;
+        let _claim = self.claim(id).await?;
         let s = self.load_session(id).await?;
         self.progress_of(&s).await
     }
@@ -320,10 +385,7 @@ impl DiskBlobs {
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: std::fmt::Display,
     {
-        if !valid_session_id(id) {
-            return Err(Error::not_found("upload session"));
-        }
-        let claim = self.claim(id).await;
+        let claim = self.claim(id).await?;
         let mut s = self.load_session(id).await?;
         if let Some(total) = range.total {
             if total != s.size {
@@ -339,6 +401,7 @@ impl DiskBlobs {
         if s.offset == s.size {
             return self.progress_of(&s).await;
         }
+        self.refuse_if_closed(&s.object)?;
         if range.first > s.offset {
             return Err(Error::InvalidRange(format!(
                 "the chunk starts at byte {} but only {} bytes are stored; ask for the session's status and resend from there",
@@ -374,8 +437,12 @@ impl DiskBlobs {
         file.sync_data().await?;
         drop(file);
         if s.offset == s.size && outcome.is_ok() {
-            let info = ObjectInfo { size: s.size, crc32c: Crc32c(s.crc) };
-            self.publish(&part, &s.object, info).await?;
+            let info = ObjectInfo { size: s.size, crc32c: Crc32c(s.crc), generation: None };
+            if let Err(e) = self.publish(&part, &s.object, info).await {
+                // The name closed while the bytes arrived: the session is over.
+                self.remove_session(id).await;
+                return Err(e);
+            }
             self.save_session(id, &s).await?;
             return Ok(Progress::Complete(info));
         }
@@ -391,7 +458,7 @@ impl DiskBlobs {
     }
 
     pub async fn cancel_session(&self, id: &str) -> Result<()> {
-        let _claim = self.claim(id).await;
+        let _claim = self.claim(id).await?;
         self.load_session(id).await?;
         self.remove_session(id).await;
         Ok(())
@@ -412,7 +479,7 @@ impl DiskBlobs {
         match tokio::fs::read(self.meta_path(object)).await {
             Ok(raw) => {
                 let m: Meta = serde_json::from_slice(&raw).map_err(Error::internal)?;
-                Ok(Some(ObjectInfo { size: m.size, crc32c: Crc32c(m.crc32c) }))
+                Ok(Some(ObjectInfo { size: m.size, crc32c: Crc32c(m.crc32c), generation: None }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
@@ -447,13 +514,30 @@ impl DiskBlobs {
 
     /// Removes sessions started before `before` (their pending file records
     /// are swept by the service). Returns how many.
-    pub async fn sweep_sessions(&self, before: Timestamp) -> Result<usize> {
+    async fn sweep_old_sessions(&self, before: Timestamp) -> Result<u64> {
         let cutoff = before.as_millisecond();
         let ids = self.sessions_where(|s| s.created_at < cutoff).await?;
         for id in &ids {
             self.remove_session(id).await;
         }
-        Ok(ids.len())
+        Ok(ids.len() as u64)
+    }
+
+    /// Removes the object's bytes and meta, and lays a tombstone if asked,
+    /// in one step under the names lock.
+    fn remove_object(&self, object: &str, tombstone: bool) -> Result<()> {
+        let _names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if tombstone {
+            std::fs::write(self.tomb_path(object), Timestamp::now().as_millisecond().to_string())?;
+        }
+        for path in [self.meta_path(object), self.object_path(object)] {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -488,6 +572,7 @@ impl BlobStore for DiskBlobs {
     fn sign_get(
         &self,
         object: &FileId,
+        _generation: Option<i64>,
         name: &FileName,
         content_type: &ContentType,
         disposition: Disposition,
@@ -506,16 +591,58 @@ impl BlobStore for DiskBlobs {
         self.stat_object(object.as_str()).await
     }
 
+    async fn discard(&self, object: &FileId) -> Result<()> {
+        self.remove_object(object.as_str(), false)
+    }
+
     async fn delete(&self, object: &FileId) -> Result<()> {
-        let _ = tokio::fs::remove_file(self.meta_path(object.as_str())).await;
-        match tokio::fs::remove_file(self.object_path(object.as_str())).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+        self.remove_object(object.as_str(), true)?;
         for id in self.sessions_where(|s| s.object == object.as_str()).await? {
+            let _claim = self.claim(&id).await;
             self.remove_session(&id).await;
         }
-        Ok(())
+        sync_dir(&self.root.join("objects")).await
+    }
+
+    async fn remove_tombstone(&self, object: &FileId) -> Result<()> {
+        let _names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        match std::fs::remove_file(self.tomb_path(object.as_str())) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One page holds the whole folder: the sweep reads it once per run.
+    async fn list_objects(&self, _after: Option<String>) -> Result<ObjectPage> {
+        let mut found: std::collections::BTreeMap<String, StoredObject> = Default::default();
+        let mut dir = tokio::fs::read_dir(self.root.join("objects")).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let (id, tombstone) = match name.rsplit_once('.') {
+                Some((id, "tomb")) => (id, true),
+                Some((id, "meta")) => (id, false),
+                // Bytes whose meta never arrived (a crash) count as an object.
+                None => (name.as_str(), false),
+                Some(_) => continue,
+            };
+            let Ok(object) = FileId::parse(id) else { continue };
+            let modified = entry.metadata().await?.modified()?;
+            let written_at = Timestamp::try_from(modified).unwrap_or(Timestamp::UNIX_EPOCH);
+            let e = found.entry(id.to_owned()).or_insert(StoredObject { object, tombstone, written_at });
+            // A tombstone beside leftover bytes: the tombstone is what counts.
+            e.tombstone |= tombstone;
+            e.written_at = e.written_at.max(written_at);
+        }
+        Ok(ObjectPage { objects: found.into_values().collect(), next: None })
+    }
+
+    async fn sweep_sessions(&self, before: Timestamp) -> Result<u64> {
+        self.sweep_old_sessions(before).await
+    }
+
+    /// Deleting a file removes its sessions with it.
+    fn session_lifetime(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::ZERO
     }
 }

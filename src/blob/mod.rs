@@ -35,6 +35,11 @@ pub struct UploadTarget {
 pub struct ObjectInfo {
     pub size: u64,
     pub crc32c: Crc32c,
+    /// Which write made these bytes (GCS's object generation). Downloads are
+    /// signed for it, so that they serve exactly what `complete` verified.
+    /// `None` where the store never replaces an object's bytes in place.
+    #[serde(skip)]
+    pub generation: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +50,37 @@ pub enum Disposition {
     Inline,
 }
 
+/// What the reconcile sweep finds in the store under a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The file id the object is named after.
+    pub object: FileId,
+    /// A tombstone: the name is closed, no bytes.
+    pub tombstone: bool,
+    /// When the store wrote it.
+    pub written_at: Timestamp,
+}
+
+/// One page of `BlobStore::list_objects`.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectPage {
+    pub objects: Vec<StoredObject>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<String>,
+}
+
+/// Where file bytes live.
+///
+/// **An upload target takes bytes only while its file is pending.** Every
+/// upload URL this store signs is create-only: it cannot write a name that
+/// already holds an object (what GCS enforces with
+/// `x-goog-if-generation-match: 0`), nor more than the declared size. A
+/// complete object is therefore immutable. Closing a file (`delete`)
+/// replaces its object by a *tombstone*, which keeps the name taken, so that
+/// an upload URL or session handed out for it, replayed later, still finds
+/// the name taken and stores nothing. Tombstones go once every URL and
+/// session that could write the name has expired (`session_lifetime`), by
+/// the reconcile sweep (`Service::sweep`).
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// A URL that takes the whole object in one `PUT` of exactly `size` bytes.
@@ -65,19 +101,37 @@ pub trait BlobStore: Send + Sync + 'static {
         expires: Timestamp,
     ) -> Result<UploadTarget>;
     /// A URL that serves the object with `Range` support and the given
-    /// disposition and file name.
+    /// disposition and file name; with a `generation`, only those bytes.
     fn sign_get(
         &self,
         object: &FileId,
+        generation: Option<i64>,
         name: &FileName,
         content_type: &ContentType,
         disposition: Disposition,
         expires: Timestamp,
     ) -> Result<String>;
-    /// Size and checksum of a complete object, or `None` if there is none.
+    /// Size and checksum of a complete object, or `None` if there is none
+    /// (a tombstone is none).
     async fn stat(&self, object: &FileId) -> Result<Option<ObjectInfo>>;
-    /// Deletes the object and any unfinished upload of it. Idempotent.
+    /// Removes the object's bytes but leaves its name open: the pending
+    /// upload whose bytes `complete` refused may send them again.
+    async fn discard(&self, object: &FileId) -> Result<()>;
+    /// Closes the name for good: the bytes and any unfinished upload go, and
+    /// a tombstone stays. Idempotent.
     async fn delete(&self, object: &FileId) -> Result<()>;
+    /// Removes a tombstone (the sweep, once it has outlived every URL and
+    /// session). Only a tombstone: bytes under the name stay.
+    async fn remove_tombstone(&self, object: &FileId) -> Result<()>;
+    /// Objects and tombstones, a page at a time, in name order.
+    async fn list_objects(&self, after: Option<String>) -> Result<ObjectPage>;
+    /// Removes what unfinished upload sessions left behind that started
+    /// before `before`; returns how many sessions. Stores whose sessions
+    /// hold nothing of ours (GCS expires them itself) remove nothing.
+    async fn sweep_sessions(&self, before: Timestamp) -> Result<u64>;
+    /// How long a session started on a signed URL can go on writing after
+    /// the URL itself has expired: a tombstone must outlive both.
+    fn session_lifetime(&self) -> jiff::SignedDuration;
 }
 
 /// `Content-Disposition` per RFC 6266 with an RFC 8187 `filename*`, plus an

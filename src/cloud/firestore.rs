@@ -274,7 +274,13 @@ impl MetadataStore for FirestoreStore {
         Ok(Some((file.record()?, sharing)))
     }
 
-    async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord> {
+    async fn mark_ready(
+        &self,
+        id: &FileId,
+        at: Timestamp,
+        generation: Option<i64>,
+        activity: Option<Activity>,
+    ) -> Result<FileRecord> {
         let path = self.path(FILES, id.as_str());
         self.rpc
             .transact(|| async {
@@ -289,10 +295,10 @@ impl MetadataStore for FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Err(Error::NotPending.into());
                 }
-                let patch = StatusPatch { status: FileStatus::Ready.as_str(), updated_at: at };
+                let patch = StatusPatch { status: FileStatus::Ready.as_str(), updated_at: at, generation };
                 let writes = self.with_activity(vec![rpc::patch(&path, &patch)?], activity.as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
-                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
+                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, generation, ..file })
             })
             .await
     }
@@ -322,7 +328,12 @@ impl MetadataStore for FirestoreStore {
             .await
     }
 
-    async fn delete_file(&self, id: &FileId, activity: Option<Activity>) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+    async fn delete_file(
+        &self,
+        id: &FileId,
+        guard: Option<FileGuard>,
+        activity: Option<Activity>,
+    ) -> Result<Option<(FileRecord, Vec<UserId>)>> {
         let paths = [self.path(FILES, id.as_str()), self.path(FILE_REFS, id.as_str())];
         self.rpc
             .transact(|| async {
@@ -332,6 +343,12 @@ impl MetadataStore for FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Ok(None);
                 };
+                if let Some(g) = &guard {
+                    if let Err(e) = doc.record().and_then(|f| g(&f)) {
+                        self.rpc.rollback(tx).await;
+                        return Err(e.into());
+                    }
+                }
                 let refs: FileRefsDoc = docs[1].as_ref().map(decode).transpose()?.unwrap_or_default();
                 let mut writes: Vec<_> = refs.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))).collect();
                 writes.extend(refs.invitations.iter().map(|i| rpc::delete(&self.path(INVITATIONS, i))));

@@ -11,15 +11,23 @@
 //!   service account, or with no credentials at all when
 //!   `STORAGE_EMULATOR_HOST` points at an emulator (fake-gcs-server).
 //!
-//! Objects live under `files/<file id>`. The declared size is not signed
-//! into the upload URL: GCS has no header a browser can send that binds it
-//! portably, so `Service::complete_upload` checks size and CRC32C against
-//! `stat` before a file is ready, and the sweeper deletes what never
-//! completes.
+//! Objects live under `files/<file id>`. Every upload URL signs what GCS
+//! itself then enforces (`BlobStore`'s create-only rule):
 //!
-//! Unfinished resumable sessions hold no object: GCS discards them after a
-//! week, and once the signed start URL expires no new one can begin, so
-//! `delete` has nothing more to remove.
+//! - `x-goog-if-generation-match: 0`: the write fails (`412`) if the name
+//!   holds an object. For a resumable session GCS checks it when the
+//!   session makes its object, at the last chunk.
+//! - `x-goog-content-length-range: 0,SIZE`: a `PUT` larger than declared is
+//!   refused. A session's total is not bound by it; `complete_upload` finds
+//!   a larger object by `stat` and discards it.
+//!
+//! Closing a name (`delete`) overwrites the object with an empty
+//! *tombstone* (custom metadata `livedrop: tombstone`), in one request, so
+//! that a replayed URL or a session still open finds the name taken. GCS
+//! keeps a resumable session for a week and gives its URI to the client
+//! only, so a tombstone lives `SESSION_LIFETIME` past the upload URL's
+//! expiry before the sweep removes it. Downloads are signed for the object
+//! generation `stat` saw at completion.
 
 pub mod v4;
 
@@ -30,7 +38,7 @@ use jiff::Timestamp;
 use percent_encoding::utf8_percent_encode;
 use serde::Deserialize;
 
-use crate::blob::{BlobStore, Disposition, ObjectInfo, UploadTarget, content_disposition};
+use crate::blob::{BlobStore, Disposition, ObjectInfo, ObjectPage, StoredObject, UploadTarget, content_disposition};
 use crate::cloud::clock::{self, Clock};
 use crate::cloud::service_account::{AccessTokens, STORAGE_SCOPE, ServiceAccount};
 use crate::domain::{ContentType, Crc32c, FileId, FileName};
@@ -115,9 +123,51 @@ pub struct GcsStore {
 
 #[derive(Deserialize)]
 struct ObjectResource {
+    #[serde(default)]
+    name: String,
     /// The JSON API writes 64-bit numbers as strings.
+    #[serde(default)]
     size: String,
     crc32c: Option<String>,
+    generation: Option<String>,
+    #[serde(rename = "timeCreated")]
+    time_created: Option<String>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+impl ObjectResource {
+    fn is_tombstone(&self) -> bool {
+        self.metadata.get(TOMBSTONE_KEY).map(String::as_str) == Some(TOMBSTONE_VALUE)
+    }
+
+    fn generation(&self) -> Option<i64> {
+        self.generation.as_deref().and_then(|g| g.parse().ok())
+    }
+}
+
+#[derive(Deserialize)]
+struct ObjectList {
+    #[serde(default)]
+    items: Vec<ObjectResource>,
+    #[serde(rename = "nextPageToken")]
+    next_page_token: Option<String>,
+}
+
+/// The custom metadata that marks a tombstone.
+const TOMBSTONE_KEY: &str = "livedrop";
+const TOMBSTONE_VALUE: &str = "tombstone";
+
+/// How long GCS keeps a resumable session usable after it starts.
+pub const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
+
+/// The headers every upload URL signs: create-only, at most `size` bytes.
+fn upload_headers(content_type: &ContentType, size: u64) -> Vec<(String, String)> {
+    vec![
+        ("content-type".to_owned(), content_type.as_str().to_owned()),
+        ("x-goog-content-length-range".to_owned(), format!("0,{size}")),
+        ("x-goog-if-generation-match".to_owned(), "0".to_owned()),
+    ]
 }
 
 impl GcsStore {
@@ -180,6 +230,41 @@ impl GcsStore {
         )
     }
 
+    /// `…/storage/v1/b/BUCKET/o`, the bucket's object list.
+    fn list_url(&self) -> String {
+        format!(
+            "{}/storage/v1/b/{}/o",
+            self.config.endpoint.base_url(),
+            utf8_percent_encode(&self.config.bucket, v4::UNRESERVED)
+        )
+    }
+
+    /// The object's resource as the JSON API reports it, or `None`.
+    async fn resource(&self, object: &FileId) -> Result<Option<ObjectResource>> {
+        let req = self.http.get(self.json_url(object)).query(&[("fields", "size,crc32c,generation,metadata")]);
+        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object metadata read", e))?;
+        match res.status() {
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(res.json().await.map_err(|e| api_error("object metadata read", e))?)),
+            _ => Err(unexpected("object metadata read", res).await),
+        }
+    }
+
+    /// Deletes the object, only if it is still `generation` when given.
+    async fn delete_object(&self, object: &FileId, generation: Option<i64>) -> Result<()> {
+        let mut req = self.http.delete(self.json_url(object));
+        if let Some(g) = generation {
+            req = req.query(&[("ifGenerationMatch", g.to_string())]);
+        }
+        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object delete", e))?;
+        match res.status() {
+            // Gone already (deleting is idempotent), or replaced meanwhile.
+            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::PRECONDITION_FAILED => Ok(()),
+            s if s.is_success() => Ok(()),
+            _ => Err(unexpected("object delete", res).await),
+        }
+    }
+
     async fn authorize(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
         Ok(match &self.tokens {
             Some(tokens) => req.bearer_auth(tokens.token().await?),
@@ -203,11 +288,11 @@ impl BlobStore for GcsStore {
     fn sign_put(
         &self,
         object: &FileId,
-        _size: u64,
+        size: u64,
         content_type: &ContentType,
         expires: Timestamp,
     ) -> Result<UploadTarget> {
-        let headers = vec![("content-type".to_owned(), content_type.as_str().to_owned())];
+        let headers = upload_headers(content_type, size);
         let url = self.sign("PUT", object, &headers, &[], expires)?;
         Ok(UploadTarget { method: "PUT", url, headers, resumable: false })
     }
@@ -215,14 +300,12 @@ impl BlobStore for GcsStore {
     fn sign_resumable_start(
         &self,
         object: &FileId,
-        _size: u64,
+        size: u64,
         content_type: &ContentType,
         expires: Timestamp,
     ) -> Result<UploadTarget> {
-        let headers = vec![
-            ("content-type".to_owned(), content_type.as_str().to_owned()),
-            ("x-goog-resumable".to_owned(), "start".to_owned()),
-        ];
+        let mut headers = upload_headers(content_type, size);
+        headers.push(("x-goog-resumable".to_owned(), "start".to_owned()));
         // fake-gcs-server names a session started on a signed URL after its
         // `name` parameter and ignores the path (its `resumableUpload`), so
         // the emulator gets one; real GCS takes the name from the path and
@@ -235,44 +318,110 @@ impl BlobStore for GcsStore {
     fn sign_get(
         &self,
         object: &FileId,
+        generation: Option<i64>,
         name: &FileName,
         content_type: &ContentType,
         disposition: Disposition,
         expires: Timestamp,
     ) -> Result<String> {
-        let query = vec![
+        let mut query = vec![
             ("response-content-disposition".to_owned(), content_disposition(disposition, name)),
             ("response-content-type".to_owned(), content_type.as_str().to_owned()),
         ];
+        if let Some(g) = generation {
+            query.push(("generation".to_owned(), g.to_string()));
+        }
         self.sign("GET", object, &[], &query, expires)
     }
 
     async fn stat(&self, object: &FileId) -> Result<Option<ObjectInfo>> {
-        let req = self.http.get(self.json_url(object)).query(&[("fields", "size,crc32c")]);
-        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object metadata read", e))?;
-        match res.status() {
-            reqwest::StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => {
-                let o: ObjectResource = res.json().await.map_err(|e| api_error("object metadata read", e))?;
-                let size = o.size.parse().map_err(|_| api_error("object metadata read", "size is not a number"))?;
-                let crc32c = Crc32c::parse(
-                    o.crc32c.as_deref().ok_or_else(|| api_error("object metadata read", "no crc32c in the answer"))?,
-                )
-                .map_err(|e| api_error("object metadata read", e))?;
-                Ok(Some(ObjectInfo { size, crc32c }))
-            }
-            _ => Err(unexpected("object metadata read", res).await),
+        let Some(o) = self.resource(object).await? else { return Ok(None) };
+        if o.is_tombstone() {
+            return Ok(None);
+        }
+        let size = o.size.parse().map_err(|_| api_error("object metadata read", "size is not a number"))?;
+        let crc32c = Crc32c::parse(
+            o.crc32c.as_deref().ok_or_else(|| api_error("object metadata read", "no crc32c in the answer"))?,
+        )
+        .map_err(|e| api_error("object metadata read", e))?;
+        Ok(Some(ObjectInfo { size, crc32c, generation: o.generation() }))
+    }
+
+    async fn discard(&self, object: &FileId) -> Result<()> {
+        self.delete_object(object, None).await
+    }
+
+    /// One multipart upload replaces whatever the name holds by an empty
+    /// object whose metadata says it is a tombstone.
+    async fn delete(&self, object: &FileId) -> Result<()> {
+        let boundary = format!("livedrop-{}", crate::domain::random_token(12));
+        let meta = serde_json::json!({
+            "name": Self::object_name(object),
+            "contentType": "application/octet-stream",
+            "metadata": { TOMBSTONE_KEY: TOMBSTONE_VALUE },
+        });
+        let body = format!(
+            "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n\
+             --{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n"
+        );
+        let url = format!(
+            "{}/upload/storage/v1/b/{}/o",
+            self.config.endpoint.base_url(),
+            utf8_percent_encode(&self.config.bucket, v4::UNRESERVED)
+        );
+        let req = self
+            .http
+            .post(url)
+            .query(&[("uploadType", "multipart")])
+            .header(reqwest::header::CONTENT_TYPE, format!("multipart/related; boundary={boundary}"))
+            .body(body);
+        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("tombstone write", e))?;
+        if !res.status().is_success() {
+            return Err(unexpected("tombstone write", res).await);
+        }
+        Ok(())
+    }
+
+    async fn remove_tombstone(&self, object: &FileId) -> Result<()> {
+        match self.resource(object).await? {
+            Some(o) if o.is_tombstone() => self.delete_object(object, o.generation()).await,
+            _ => Ok(()),
         }
     }
 
-    async fn delete(&self, object: &FileId) -> Result<()> {
-        let req = self.http.delete(self.json_url(object));
-        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object delete", e))?;
-        match res.status() {
-            // Gone already: deleting is idempotent.
-            reqwest::StatusCode::NOT_FOUND => Ok(()),
-            s if s.is_success() => Ok(()),
-            _ => Err(unexpected("object delete", res).await),
+    async fn list_objects(&self, after: Option<String>) -> Result<ObjectPage> {
+        let mut query = vec![
+            ("prefix", OBJECT_PREFIX.to_owned()),
+            ("fields", "items(name,timeCreated,metadata),nextPageToken".to_owned()),
+        ];
+        if let Some(token) = after {
+            query.push(("pageToken", token));
         }
+        let req = self.http.get(self.list_url()).query(&query);
+        let res = self.authorize(req).await?.send().await.map_err(|e| api_error("object list", e))?;
+        if !res.status().is_success() {
+            return Err(unexpected("object list", res).await);
+        }
+        let list: ObjectList = res.json().await.map_err(|e| api_error("object list", e))?;
+        let objects = list
+            .items
+            .iter()
+            .filter_map(|o| {
+                // Names that are not a file id are not ours to judge.
+                let object = FileId::parse(o.name.strip_prefix(OBJECT_PREFIX)?).ok()?;
+                let written_at = o.time_created.as_deref()?.parse::<Timestamp>().ok()?;
+                Some(StoredObject { object, tombstone: o.is_tombstone(), written_at })
+            })
+            .collect();
+        Ok(ObjectPage { objects, next: list.next_page_token.filter(|t| !t.is_empty()) })
+    }
+
+    /// A session's bytes are GCS's until it makes the object: nothing of ours.
+    async fn sweep_sessions(&self, _before: Timestamp) -> Result<u64> {
+        Ok(0)
+    }
+
+    fn session_lifetime(&self) -> jiff::SignedDuration {
+        SESSION_LIFETIME
     }
 }

@@ -18,7 +18,7 @@ impl Error {
             }
             NotFound { .. } | Link(LinkRefusal::NotAvailable) | NotSupported => StatusCode::NOT_FOUND,
             Link(_) => StatusCode::GONE,
-            EmailTaken | FileNotReady | NotPending => StatusCode::CONFLICT,
+            EmailTaken | FileNotReady | NotPending | UploadClosed => StatusCode::CONFLICT,
             FileTooLarge { .. } | PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -108,8 +108,15 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// The file and everything about its sharing, as its owner sees it on
     /// the file's page (in the cloud: two reads, whatever the counts).
     async fn file_with_sharing(&self, id: &FileId) -> Result<Option<(FileRecord, Sharing)>>;
-    /// Pending → ready, only from pending (`Error::NotPending` otherwise).
-    async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord>;
+    /// Pending → ready, only from pending (`Error::NotPending` otherwise),
+    /// keeping the generation of the object that completion verified.
+    async fn mark_ready(
+        &self,
+        id: &FileId,
+        at: Timestamp,
+        generation: Option<i64>,
+        activity: Option<Activity>,
+    ) -> Result<FileRecord>;
     async fn rename_file(
         &self,
         id: &FileId,
@@ -117,9 +124,15 @@ pub trait MetadataStore: Send + Sync + 'static {
         at: Timestamp,
         activity: Option<Activity>,
     ) -> Result<FileRecord>;
-    /// Deletes the record with its shares, invitations and links; returns
-    /// what was deleted and who could read it.
-    async fn delete_file(&self, id: &FileId, activity: Option<Activity>) -> Result<Option<(FileRecord, Vec<UserId>)>>;
+    /// Deletes the record with its shares, invitations and links, if
+    /// `guard` lets it as the transaction reads the file; returns what was
+    /// deleted and who could read it, `None` if there was no such file.
+    async fn delete_file(
+        &self,
+        id: &FileId,
+        guard: Option<FileGuard>,
+        activity: Option<Activity>,
+    ) -> Result<Option<(FileRecord, Vec<UserId>)>>;
     async fn list_files(&self, query: &FileQuery) -> Result<Page<FileRecord>>;
     /// Bytes counted against the owner's quota (pending and ready).
     async fn usage(&self, owner: &UserId) -> Result<u64>;
@@ -208,5 +221,6 @@ pub fn pending_file(
         status: crate::domain::FileStatus::Pending,
         created_at: at,
         updated_at: at,
+        generation: None,
     }
 }

@@ -101,6 +101,38 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_id);
 ";
 
+/// Changes to `SCHEMA` since the first release, oldest first: step N takes
+/// a database at `PRAGMA user_version` N to N + 1, in one transaction, when
+/// the server starts. `SCHEMA` itself stays as the first release made it
+/// (it only creates what is missing), so a data dir from any release
+/// opens: append a step here, never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the object generation that completing an upload verified.
+    "ALTER TABLE files ADD COLUMN generation INTEGER;",
+];
+
+/// Brings the database up to the latest schema; refuses one that a newer
+/// release wrote, which this one would misread.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        return Err(Error::internal(format!(
+            "this data dir was written by a newer livedrop (schema version {version}; this one knows {}): \
+             run that release or a later one",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database schema migrated");
+    }
+    Ok(())
+}
+
 /// The connections to one SQLite database file, shared by the metadata
 /// store and the local accounts.
 pub struct Db {
@@ -120,8 +152,9 @@ fn open(path: &Path) -> Result<Connection> {
 impl Db {
     /// Opens (creating if needed) the database with `readers` read connections.
     pub fn open(path: &Path, readers: usize) -> Result<Arc<Db>> {
-        let writer = open(path)?;
+        let mut writer = open(path)?;
         writer.execute_batch(SCHEMA)?;
+        migrate(&mut writer)?;
         let readers = (0..readers.max(1)).map(|_| open(path)).collect::<Result<Vec<_>>>()?;
         let slots = readers.len();
         Ok(Arc::new(Db {
@@ -187,8 +220,8 @@ pub(crate) fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-const FILE_COLS: &str =
-    "f.id, f.owner_id, f.owner_email, f.name, f.size, f.content_type, f.crc32c, f.status, f.created_at, f.updated_at";
+const FILE_COLS: &str = "f.id, f.owner_id, f.owner_email, f.name, f.size, f.content_type, f.crc32c, f.status, f.created_at, f.updated_at, \
+     f.generation";
 
 fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
     let status: String = row.get(7)?;
@@ -203,6 +236,7 @@ fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
         status: if status == "ready" { FileStatus::Ready } else { FileStatus::Pending },
         created_at: ts(row.get(8)?),
         updated_at: ts(row.get(9)?),
+        generation: row.get(10)?,
     })
 }
 
@@ -386,7 +420,13 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn mark_ready(&self, id: &FileId, at: Timestamp, activity: Option<Activity>) -> Result<FileRecord> {
+    async fn mark_ready(
+        &self,
+        id: &FileId,
+        at: Timestamp,
+        generation: Option<i64>,
+        activity: Option<Activity>,
+    ) -> Result<FileRecord> {
         let id = id.clone();
         self.db
             .write(move |tx| {
@@ -395,11 +435,11 @@ impl MetadataStore for SqliteStore {
                     return Err(Error::NotPending);
                 }
                 tx.execute(
-                    "UPDATE files SET status = 'ready', updated_at = ?2 WHERE id = ?1",
-                    params![id.as_str(), ms(at)],
+                    "UPDATE files SET status = 'ready', updated_at = ?2, generation = ?3 WHERE id = ?1",
+                    params![id.as_str(), ms(at), generation],
                 )?;
                 insert_activity(tx, activity.as_ref())?;
-                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, ..file })
+                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, generation, ..file })
             })
             .await
     }
@@ -425,11 +465,19 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn delete_file(&self, id: &FileId, activity: Option<Activity>) -> Result<Option<(FileRecord, Vec<UserId>)>> {
+    async fn delete_file(
+        &self,
+        id: &FileId,
+        guard: Option<FileGuard>,
+        activity: Option<Activity>,
+    ) -> Result<Option<(FileRecord, Vec<UserId>)>> {
         let id = id.clone();
         self.db
             .write(move |tx| {
                 let Some(file) = get_file(tx, id.as_str())? else { return Ok(None) };
+                if let Some(g) = &guard {
+                    g(&file)?;
+                }
                 let readers = reader_ids_of(tx, &id)?;
                 // Shares, invitations and links go with it (ON DELETE CASCADE).
                 tx.execute("DELETE FROM files WHERE id = ?1", [id.as_str()])?;

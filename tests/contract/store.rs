@@ -61,7 +61,7 @@ async fn file(s: &Arc<dyn MetadataStore>, owner: &User, name: &str, size: u64, r
         now(),
     );
     s.insert_pending_file(&f, u64::MAX).await.unwrap();
-    if ready { s.mark_ready(&f.id, now(), None).await.unwrap() } else { f }
+    if ready { s.mark_ready(&f.id, now(), None, None).await.unwrap() } else { f }
 }
 
 fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Link {
@@ -117,10 +117,12 @@ async fn ready_once(s: Arc<dyn MetadataStore>) {
     let f = file(&s, &ann, "r.txt", 5, false).await;
     let stored = s.file(&f.id).await.unwrap().unwrap();
     assert_eq!(stored, f, "a record reads back exactly as written");
-    let ready = s.mark_ready(&f.id, now(), None).await.unwrap();
+    let ready = s.mark_ready(&f.id, now(), Some(1_700_000_000_123_456), None).await.unwrap();
     assert_eq!(ready.status, FileStatus::Ready);
-    assert!(matches!(s.mark_ready(&f.id, now(), None).await, Err(Error::NotPending)));
-    assert!(matches!(s.mark_ready(&FileId::generate(), now(), None).await, Err(Error::NotFound { .. })));
+    assert_eq!(ready.generation, Some(1_700_000_000_123_456), "the verified generation is kept");
+    assert_eq!(s.file(&f.id).await.unwrap().unwrap(), ready, "and reads back");
+    assert!(matches!(s.mark_ready(&f.id, now(), None, None).await, Err(Error::NotPending)));
+    assert!(matches!(s.mark_ready(&FileId::generate(), now(), None, None).await, Err(Error::NotFound { .. })));
 }
 
 async fn lists(s: Arc<dyn MetadataStore>) {
@@ -242,14 +244,21 @@ async fn delete_cascades(s: Arc<dyn MetadataStore>) {
     s.add_invitation(&f.id, &nobody, now(), None, None).await.unwrap();
     let link = link_for(&f, None, None);
     s.insert_link(&link, None).await.unwrap();
-    let (deleted, readers) = s.delete_file(&f.id, None).await.unwrap().unwrap();
+    // A guard that refuses, as the transaction reads the file, deletes nothing.
+    let refuse: livedrop::store::FileGuard = Box::new(|f| {
+        if f.status == livedrop::domain::FileStatus::Pending { Ok(()) } else { Err(livedrop::Error::NotPending) }
+    });
+    assert!(matches!(s.delete_file(&f.id, Some(refuse), None).await, Err(livedrop::Error::NotPending)));
+    assert!(s.file(&f.id).await.unwrap().is_some(), "a refused delete keeps the file");
+    assert_eq!(s.readers(&f.id).await.unwrap().len(), 1);
+    let (deleted, readers) = s.delete_file(&f.id, None, None).await.unwrap().unwrap();
     assert_eq!(deleted.id, f.id);
     assert_eq!(readers, vec![bob.id.clone()]);
     assert_eq!(s.file(&f.id).await.unwrap(), None);
     assert!(s.readers(&f.id).await.unwrap().is_empty());
     assert!(s.invitations(&f.id).await.unwrap().is_empty());
     assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), None);
-    assert!(s.delete_file(&f.id, None).await.unwrap().is_none());
+    assert!(s.delete_file(&f.id, None, None).await.unwrap().is_none());
 }
 
 async fn link_race(s: Arc<dyn MetadataStore>) {
@@ -344,9 +353,9 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "a.txt", 1, false).await;
-    s.mark_ready(&f.id, now(), Some(record(&f, ActivityKind::Uploaded))).await.unwrap();
+    s.mark_ready(&f.id, now(), None, Some(record(&f, ActivityKind::Uploaded))).await.unwrap();
     // Refused changes record nothing.
-    assert!(s.mark_ready(&f.id, now(), Some(record(&f, ActivityKind::Uploaded))).await.is_err());
+    assert!(s.mark_ready(&f.id, now(), None, Some(record(&f, ActivityKind::Uploaded))).await.is_err());
     let name = FileName::parse("b.txt").unwrap();
     s.rename_file(&f.id, &name, now(), Some(record(&f, ActivityKind::Renamed))).await.unwrap();
     // Changes that change nothing record nothing.
@@ -395,8 +404,8 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
 
     // A link to a file that is gone is refused, with no record.
     let g = file(&s, &ann, "g.txt", 1, true).await;
-    s.delete_file(&g.id, Some(record(&g, ActivityKind::Deleted))).await.unwrap().unwrap();
-    assert!(s.delete_file(&g.id, Some(record(&g, ActivityKind::Deleted))).await.unwrap().is_none());
+    s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().unwrap();
+    assert!(s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().is_none());
     assert!(s.insert_link(&link_for(&g, None, None), Some(record(&g, ActivityKind::LinkCreated))).await.is_err());
     assert!(s.rename_file(&g.id, &name, now(), Some(record(&g, ActivityKind::Renamed))).await.is_err());
     assert_eq!(kinds_of(&s, &ann, &g).await, ["deleted"]);

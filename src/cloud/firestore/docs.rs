@@ -98,6 +98,10 @@ pub(crate) struct FileDoc {
     /// "shared with me", and the rules let exactly these people read it.
     #[serde(default)]
     pub readers: Vec<String>,
+    /// The object generation completion verified (absent on documents
+    /// written before it was kept, and on pending files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
 }
 
 impl FileDoc {
@@ -115,6 +119,7 @@ impl FileDoc {
             created_at: f.created_at,
             updated_at: f.updated_at,
             readers,
+            generation: f.generation,
         }
     }
 
@@ -134,6 +139,7 @@ impl FileDoc {
             },
             created_at: self.created_at,
             updated_at: self.updated_at,
+            generation: self.generation,
         })
     }
 
@@ -161,6 +167,8 @@ pub(crate) struct StatusPatch<'a> {
     pub status: &'a str,
     #[serde(with = "::firestore::serialize_as_timestamp")]
     pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
 }
 
 /// The fields a rename touches.
