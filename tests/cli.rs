@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::cli::{Out, PASSWORD, Person, random_bytes, wait_exit, wait_for};
 use livedrop::server::{ServeOptions, run};
+use serde_json::json;
 use tempfile::TempDir;
 
 /// A self-hosted server on its own runtime, stopped when dropped.
@@ -184,6 +185,82 @@ fn files_go_up_come_down_get_renamed_and_deleted() {
     ann.run(&["rm", "data.bin", "renamed.txt"]).ok();
     assert_eq!(ann.run(&["ls", "--json"]).ok().json()["files"].as_array().unwrap().len(), 0);
     assert!(ann.run(&["ls"]).ok().stdout.contains("no files yet"));
+}
+
+#[test]
+fn put_skips_a_file_that_is_already_there_and_new_uploads_another_copy() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server.base, "ann@example.com");
+    ann.write("report.txt", b"version 1 of the report");
+    let first = ann.run(&["put", "report.txt"]).ok();
+    assert!(first.stdout.contains("uploaded report.txt (23 B)"), "{}", first.stdout);
+    let id = ann.file_id("report.txt");
+
+    // Again: nothing is sent, and it says so on stderr; exit 0.
+    let again = ann.run(&["put", "report.txt"]).ok();
+    assert!(again.stderr.contains("report.txt is already there (same size and checksum): skipped"), "{}", again.stderr);
+    assert!(again.stderr.contains(&id) && again.stderr.contains("--new"), "{}", again.stderr);
+    assert!(!again.stdout.contains("uploaded"), "{}", again.stdout);
+    assert_eq!(ann.ids_of("report.txt"), std::slice::from_ref(&id));
+    // For scripts: the file that is there, marked as skipped.
+    let json = ann.run(&["put", "--json", "report.txt"]).ok().json();
+    assert_eq!((&json["files"][0]["id"], &json["files"][0]["skipped"]), (&json!(id), &json!(true)), "{json}");
+    // Under another local name, with --name: the name it uploads as counts.
+    ann.write("draft.txt", b"version 1 of the report");
+    let renamed = ann.run(&["put", "draft.txt", "--name", "report.txt"]).ok();
+    assert!(renamed.stderr.contains("draft.txt is already there as report.txt"), "{}", renamed.stderr);
+    assert_eq!(ann.ids_of("report.txt").len(), 1);
+
+    // --new: a second copy, on purpose.
+    let copy = ann.run(&["put", "--new", "--json", "report.txt"]).ok().json();
+    assert_eq!(copy["files"][0]["skipped"], false, "{copy}");
+    assert_eq!(ann.ids_of("report.txt").len(), 2);
+    // Then a plain put is still skipped: one of them has these bytes.
+    let plain = ann.run(&["put", "report.txt"]).ok();
+    assert!(plain.stderr.contains("skipped"), "{}", plain.stderr);
+    assert_eq!(ann.ids_of("report.txt").len(), 2);
+    ann.run(&["rm", copy["files"][0]["id"].as_str().unwrap()]).ok();
+
+    // The same name and size, other bytes: uploaded beside it, with a note
+    // on how to tell the two apart.
+    ann.write("report.txt", b"version 2 of the report");
+    let changed = ann.run(&["put", "report.txt"]).ok();
+    assert!(changed.stdout.contains("uploaded report.txt (23 B)"), "{}", changed.stdout);
+    let ids = ann.ids_of("report.txt");
+    assert_eq!(ids.len(), 2, "{}", changed.stderr);
+    let new_id = ids.iter().find(|i| **i != id).unwrap();
+    assert!(changed.stderr.contains("you now have 2 files called report.txt"), "{}", changed.stderr);
+    assert!(changed.stderr.contains(&format!("{new_id} (uploaded now)")), "{}", changed.stderr);
+    assert!(changed.stderr.contains(&format!("`livedrop rm {id}`")), "{}", changed.stderr);
+    ann.run(&["get", new_id, "-o", "back.txt"]).ok();
+    assert_eq!(ann.read("back.txt"), b"version 2 of the report");
+    // --quiet keeps the note to itself, not the result.
+    ann.write("report.txt", b"version 3 of the report");
+    let quiet = ann.run(&["put", "--quiet", "report.txt"]).ok();
+    assert!(quiet.stderr.is_empty() && quiet.stdout.contains("uploaded"), "{quiet:?}");
+
+    // Within one run too: the second of two identical files is skipped.
+    std::fs::create_dir(ann.path("a")).unwrap();
+    std::fs::create_dir(ann.path("b")).unwrap();
+    ann.write("a/same.txt", b"twice");
+    ann.write("b/same.txt", b"twice");
+    let both = ann.run(&["put", "a/same.txt", "b/same.txt"]).ok();
+    assert_eq!(both.stdout.matches("uploaded same.txt").count(), 1, "{}", both.stdout);
+    assert!(both.stderr.contains("same.txt is already there"), "{}", both.stderr);
+
+    // Only one's own files count, not one shared with them.
+    let bob = Person::signed_up(&server.base, "bob@example.com");
+    ann.run(&["share", "same.txt", "bob@example.com"]).ok();
+    bob.write("same.txt", b"twice");
+    let bobs = bob.run(&["put", "same.txt"]).ok();
+    assert!(bobs.stdout.contains("uploaded same.txt"), "{}", bobs.stdout);
+
+    // The shell's UPLOAD does the same.
+    let shell = ann.input(&["shell"], "UPLOAD a/same.txt\nUPLOAD --new a/same.txt\nUPLOAD --new\n");
+    assert!(shell.stdout.contains("same.txt is already there (same size and checksum): skipped"), "{}", shell.stdout);
+    assert_eq!(shell.stdout.matches("uploaded same.txt").count(), 1, "{}", shell.stdout);
+    assert!(shell.stderr.contains("usage: UPLOAD [--new] <file>"), "{}", shell.stderr);
+    assert_eq!(ann.ids_of("same.txt").len(), 2);
 }
 
 #[test]
@@ -378,7 +455,7 @@ LIST
     assert!(first.starts_with("livedrop shell: signed in as ann@example.com"), "welcome line: {first}");
     for want in [
         "LIST",
-        "UPLOAD <file>",
+        "UPLOAD [--new] <file>",
         "DOWNLOAD <file>",
         "EXIT",
         "no files yet",
@@ -394,7 +471,7 @@ LIST
         "error: no file called 'nosuch'",
         "error: unknown command 'FROB'",
         "type HELP",
-        "error: usage: UPLOAD <file>",
+        "error: usage: UPLOAD [--new] <file>",
         "error: unbalanced quotes",
     ] {
         assert!(out.stderr.contains(want), "stderr lacks {want:?}:\n{}", out.stderr);

@@ -131,6 +131,12 @@ fn files_shares_and_links_work_the_same_against_the_cloud() {
         listed["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["big.bin", "notes.txt"]);
+    // Again: both are there already (the cloud's records carry the same
+    // CRC32C), so nothing is sent.
+    let again = ann.run(&["put", "notes.txt", "big.bin"]).ok();
+    assert!(again.stderr.contains("notes.txt is already there (same size and checksum): skipped"), "{}", again.stderr);
+    assert!(again.stderr.contains("big.bin is already there") && !again.stdout.contains("uploaded"), "{again:?}");
+    assert_eq!(ann.run(&["ls", "--json"]).ok().json()["files"].as_array().unwrap().len(), 2);
     ann.run(&["get", "big.bin", "-o", "big.back"]).ok();
     assert!(ann.read("big.back") == big, "the download differs from the upload");
     ann.run(&["mv", "notes.txt", "minutes.txt"]).ok();

@@ -10,7 +10,7 @@ use super::auth::read_password;
 use super::client::{Api, Auth, normalize_server, seg, str_field, u64_field};
 use super::error::{CliError, Exit, Result};
 use super::format;
-use super::transfer::{self, Dest, Options, Source};
+use super::transfer::{self, Dest, Options, Prepared, Source};
 use crate::domain::{Crc32c, sha256_hex};
 
 /// Every file of a scope (`mine` or `shared`), all pages.
@@ -156,12 +156,145 @@ pub fn upload_name(path: &Path) -> Result<String> {
         .ok_or_else(|| CliError::usage(format!("{} has no file name", path.display())))
 }
 
-pub async fn put_one(ctx: &Ctx, api: &Api, path: &Path, name: Option<&str>, opts: &Options) -> Result<Value> {
+/// The person's own ready files, listed once per command (when first
+/// needed) and kept up to date with what the command uploads: what `put`
+/// compares a file with. Files shared with them do not count.
+#[derive(Default)]
+pub struct Mine {
+    files: Option<Vec<Value>>,
+}
+
+impl Mine {
+    async fn files(&mut self, api: &Api) -> Result<&mut Vec<Value>> {
+        if self.files.is_none() {
+            self.files = Some(list_all(api, "mine", "name", false).await?);
+        }
+        Ok(self.files.get_or_insert_default())
+    }
+}
+
+/// What `put` did with one file.
+pub enum Put {
+    /// Uploaded (or an interrupted upload finished); `namesakes` are the
+    /// person's other files of that name, with other contents.
+    Uploaded { file: Value, namesakes: Vec<Value> },
+    /// A file of that name, size and CRC32C was already there: nothing sent.
+    AlreadyThere { file: Value, local: PathBuf },
+}
+
+impl Put {
+    pub fn file(&self) -> &Value {
+        match self {
+            Put::Uploaded { file, .. } | Put::AlreadyThere { file, .. } => file,
+        }
+    }
+
+    /// The file's record, with `skipped` saying whether it was already there
+    /// (what `put --json` prints for each file).
+    pub fn json(&self) -> Value {
+        let mut v = self.file().clone();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("skipped".into(), Value::Bool(matches!(self, Put::AlreadyThere { .. })));
+        }
+        v
+    }
+
+    /// The line that says what happened.
+    pub fn line(&self) -> String {
+        match self {
+            Put::Uploaded { file, .. } => uploaded_line(file),
+            Put::AlreadyThere { file, local } => {
+                let name = file["name"].as_str().unwrap_or("?");
+                let id = file["id"].as_str().unwrap_or("?");
+                let what = match local.file_name() {
+                    Some(n) if n.to_string_lossy() != name => format!("{} is already there as {name}", local.display()),
+                    _ => format!("{name} is already there"),
+                };
+                format!("{what} (same size and checksum): skipped (id {id}; --new uploads another copy)")
+            }
+        }
+    }
+
+    /// For a file uploaded beside others of its name: there are now several,
+    /// and how to tell them apart.
+    pub fn namesake_note(&self) -> Option<String> {
+        let Put::Uploaded { file, namesakes } = self else { return None };
+        if namesakes.is_empty() {
+            return None;
+        }
+        let name = file["name"].as_str().unwrap_or("?");
+        let id = file["id"].as_str().unwrap_or("?");
+        let others: Vec<String> = namesakes
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({}, updated {})",
+                    f["id"].as_str().unwrap_or("?"),
+                    format::size(f["size"].as_u64().unwrap_or(0)),
+                    format::time(f["updated_at"].as_str().unwrap_or(""))
+                )
+            })
+            .collect();
+        let mut note = format!(
+            "note: you now have {} files called {name}, with different contents: {id} (uploaded now), {}\n  \
+             commands that take the name will ask for an id; `livedrop ls` shows them",
+            namesakes.len() + 1,
+            others.join(", ")
+        );
+        if let [old] = namesakes.as_slice() {
+            note.push_str(&format!("; `livedrop rm {}` keeps only the new one", old["id"].as_str().unwrap_or("?")));
+        }
+        Some(note)
+    }
+}
+
+fn same_contents(f: &Value, size: u64, crc: Crc32c) -> bool {
+    f["status"].as_str() == Some("ready")
+        && f["size"].as_u64() == Some(size)
+        && f["crc32c"].as_str().and_then(|c| Crc32c::parse(c).ok()) == Some(crc)
+}
+
+/// Uploads `path` (as `name`, else under its own name), unless one of the
+/// person's ready files has that name, size and CRC32C; `new` uploads it
+/// anyway. An interrupted upload of the same file always continues.
+pub async fn put_one(
+    ctx: &Ctx,
+    api: &Api,
+    path: &Path,
+    name: Option<&str>,
+    new: bool,
+    mine: &mut Mine,
+    opts: &Options,
+) -> Result<Put> {
     let name = match name {
         Some(n) => n.to_owned(),
         None => upload_name(path)?,
     };
-    transfer::upload(api, &ctx.paths, path, &name, opts).await
+    let (file, namesakes) = match transfer::prepare(api, &ctx.paths, path, &name, opts).await? {
+        Prepared::Resumed(file) => {
+            let namesakes = if new { vec![] } else { namesakes(mine.files(api).await?, &file) };
+            (file, namesakes)
+        }
+        Prepared::New(up) if new => (transfer::send(api, &ctx.paths, up, opts).await?, vec![]),
+        Prepared::New(up) => {
+            let (size, crc) = (up.size(), up.crc32c());
+            let there = mine.files(api).await?.iter().find(|f| f["name"] == name && same_contents(f, size, crc));
+            if let Some(f) = there {
+                return Ok(Put::AlreadyThere { file: f.clone(), local: path.to_owned() });
+            }
+            let file = transfer::send(api, &ctx.paths, up, opts).await?;
+            (file.clone(), namesakes(mine.files(api).await?, &file))
+        }
+    };
+    if let Some(files) = mine.files.as_mut().filter(|fs| !fs.iter().any(|f| f["id"] == file["id"])) {
+        files.push(file.clone());
+    }
+    Ok(Put::Uploaded { file, namesakes })
+}
+
+/// The other files in `mine` with `file`'s name.
+fn namesakes(mine: &[Value], file: &Value) -> Vec<Value> {
+    mine.iter().filter(|f| f["name"] == file["name"] && f["id"] != file["id"]).cloned().collect()
 }
 
 pub fn uploaded_line(f: &Value) -> String {
@@ -177,6 +310,7 @@ pub async fn put(
     ctx: &Ctx,
     files: &[PathBuf],
     name: Option<&str>,
+    new: bool,
     limit_rate: Option<u64>,
     json_out: bool,
 ) -> Result<()> {
@@ -185,15 +319,23 @@ pub async fn put(
     }
     let api = ctx.api()?;
     let opts = Options::new(limit_rate, ctx.quiet)?;
+    let mut mine = Mine::default();
     let mut first_error = None;
     let mut done = Vec::new();
     for path in files {
-        match put_one(ctx, &api, path, name, &opts).await {
-            Ok(f) => {
-                if !json_out {
-                    println!("{}", uploaded_line(&f));
+        match put_one(ctx, &api, path, name, new, &mut mine, &opts).await {
+            Ok(p) => {
+                match &p {
+                    // Nothing happened to it: said on stderr, so that
+                    // standard output lists what was uploaded.
+                    Put::AlreadyThere { .. } => eprintln!("{}", p.line()),
+                    Put::Uploaded { .. } if !json_out => println!("{}", p.line()),
+                    Put::Uploaded { .. } => {}
                 }
-                done.push(f);
+                if let Some(note) = p.namesake_note() {
+                    opts.say(note);
+                }
+                done.push(p.json());
             }
             Err(e) if files.len() > 1 => {
                 eprintln!("livedrop: {e}");

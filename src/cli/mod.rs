@@ -118,7 +118,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Upload files; an interrupted upload of the same file continues on the next run.
+    /// Upload files; one already there is skipped, and an interrupted upload continues on the next run.
+    ///
+    /// A file is already there when one of your own files has its name, its
+    /// size and its CRC32C: it is skipped (exit 0), said so on stderr, and
+    /// `--json` lists it with `"skipped": true`. A file of the same name
+    /// with other contents is uploaded beside the old one (no `--new`
+    /// needed), with a note giving both ids. An interrupted upload of the
+    /// same file continues where it stopped.
     Put {
         #[command(flatten)]
         conn: Conn,
@@ -127,6 +134,9 @@ pub enum Command {
         /// Upload under another name (one file only).
         #[arg(long)]
         name: Option<String>,
+        /// Upload even a file that is already there: a second copy of the same name.
+        #[arg(long)]
+        new: bool,
         /// At most this many bytes per second, e.g. 10MiB.
         #[arg(long, value_parser = parse_size_arg)]
         limit_rate: Option<u64>,
@@ -355,7 +365,9 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         Ls { mine, shared, sort, reverse, json, .. } => {
             files::ls(&ctx, files::LsOptions { mine, shared, sort, reverse, json }).await?
         }
-        Put { files: f, name, limit_rate, json, .. } => files::put(&ctx, &f, name.as_deref(), limit_rate, json).await?,
+        Put { files: f, name, new, limit_rate, json, .. } => {
+            files::put(&ctx, &f, name.as_deref(), new, limit_rate, json).await?
+        }
         Get { file, output, force, limit_rate, .. } => {
             files::get(&ctx, &file, output.as_deref(), force, limit_rate).await?
         }

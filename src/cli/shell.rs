@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! LIST                 your files and the files shared with you
-//! UPLOAD <file>        upload a local file (quote names with spaces)
+//! UPLOAD [--new] <file> upload a local file (quote names with spaces); one
+//!                      already there is skipped, as with `livedrop put`
 //! DOWNLOAD <file> [to] download a file by name or id into the current directory
 //! HELP                 the commands
 //! EXIT                 close the session (so does the end of input)
@@ -22,27 +23,26 @@ use tokio::io::AsyncBufReadExt;
 use super::Ctx;
 use super::client::{Api, str_field};
 use super::error::{CliError, Result};
-use super::files::{destination, files_table, get_file, list_all, put_one, resolve, uploaded_line};
+use super::files::{Mine, destination, files_table, get_file, list_all, put_one, resolve};
 use super::format;
 use super::transfer::Options;
 
 pub const HELP: &str = "\
 Commands (case does not matter; quote names with spaces):
   LIST                    list your files and the files shared with you
-  UPLOAD <file>           upload a local file
+  UPLOAD [--new] <file>   upload a local file; skipped if it is already there
+                          (same name, size and checksum) unless --new
   DOWNLOAD <file> [path]  download a file (by name or id) into the current directory, or to path
   HELP                    show this help
   EXIT                    close the session";
 
 async fn execute(ctx: &Ctx, api: &Api, opts: &Options, words: &[String]) -> Result<Option<String>> {
     let (cmd, args) = words.split_first().expect("callers skip empty lines");
+    let wrong = |usage: &str| {
+        CliError::usage(format!("usage: {usage}")).hint("quote names that contain spaces: UPLOAD \"my file.txt\"")
+    };
     let arity = |min: usize, max: usize, usage: &str| {
-        if args.len() < min || args.len() > max {
-            Err(CliError::usage(format!("usage: {usage}"))
-                .hint("quote names that contain spaces: UPLOAD \"my file.txt\""))
-        } else {
-            Ok(())
-        }
+        if args.len() < min || args.len() > max { Err(wrong(usage)) } else { Ok(()) }
     };
     match cmd.to_ascii_uppercase().as_str() {
         "LIST" | "LS" => {
@@ -52,9 +52,16 @@ async fn execute(ctx: &Ctx, api: &Api, opts: &Options, words: &[String]) -> Resu
             Ok(Some(files_table(&mine, &shared)))
         }
         "UPLOAD" | "PUT" => {
-            arity(1, 1, "UPLOAD <file>")?;
-            let f = put_one(ctx, api, Path::new(&args[0]), None, opts).await?;
-            Ok(Some(uploaded_line(&f)))
+            let (flags, files): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| *a == "--new");
+            let [file] = files.as_slice() else { return Err(wrong("UPLOAD [--new] <file>")) };
+            // Listed afresh for each command: the session may be long, and
+            // files come and go from elsewhere meanwhile.
+            let mut mine = Mine::default();
+            let put = put_one(ctx, api, Path::new(file), None, !flags.is_empty(), &mut mine, opts).await?;
+            if let Some(note) = put.namesake_note() {
+                opts.say(note);
+            }
+            Ok(Some(put.line()))
         }
         "DOWNLOAD" | "GET" => {
             arity(1, 2, "DOWNLOAD <file> [path]")?;

@@ -9,7 +9,9 @@
 //! asks the session how much it holds (`Content-Range: bytes */SIZE`) and
 //! sends the rest. `LIVEDROP_CHUNK_SIZE` splits the rest into several
 //! requests (by default one request carries all of it: the server records
-//! its progress as bytes arrive, so nothing is lost by a cut).
+//! its progress as bytes arrive, so nothing is lost by a cut). `prepare`
+//! continues an interrupted upload or computes the checksum of a new one;
+//! between it and `send`, `put` skips a file that is already there.
 //!
 //! Downloads: into `NAME.livedrop-part` beside the destination, renamed
 //! into place only after the size and the CRC32C checked out. A part left
@@ -69,7 +71,7 @@ impl Options {
         Ok(Self { chunk_size, limit_rate, progress: !quiet && std::io::stderr().is_terminal(), chatty: !quiet })
     }
 
-    fn say(&self, msg: impl std::fmt::Display) {
+    pub fn say(&self, msg: impl std::fmt::Display) {
         if self.chatty {
             eprintln!("{msg}");
         }
@@ -209,8 +211,39 @@ pub fn check_readable(local: &Path) -> Result<(u64, u64)> {
     Ok((meta.len(), modified))
 }
 
-/// Uploads `local` as `name`; returns the ready file's record.
-pub async fn upload(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &Options) -> Result<Value> {
+/// An upload about to start: the file is readable and its checksum known,
+/// and nothing has been sent yet.
+pub struct NewUpload {
+    key: String,
+    abs: PathBuf,
+    local: PathBuf,
+    name: String,
+    size: u64,
+    modified_ns: u64,
+    crc: Crc32c,
+}
+
+impl NewUpload {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn crc32c(&self) -> Crc32c {
+        self.crc
+    }
+}
+
+/// What [`prepare`] found.
+pub enum Prepared {
+    /// An interrupted upload of this file was continued, and is ready.
+    Resumed(Value),
+    /// A new upload, for [`send`].
+    New(NewUpload),
+}
+
+/// Continues an interrupted upload of `local` as `name` if there is one;
+/// otherwise checks the file and computes its CRC32C for a new upload.
+pub async fn prepare(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &Options) -> Result<Prepared> {
     let (size, modified_ns) = check_readable(local)?;
     let abs = std::fs::canonicalize(local).map_err(|e| CliError::io("read", local, &e))?;
     let key = format!("up-{}", &sha256_hex(&format!("{}\n{}\n{name}", api.server(), abs.display()))[..32]);
@@ -221,7 +254,7 @@ pub async fn upload(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &O
         if same {
             if let Some(file) = resume_upload(api, &s, local, opts).await? {
                 paths.remove_state(&key);
-                return Ok(file);
+                return Ok(Prepared::Resumed(file));
             }
         } else {
             opts.say(format!("{} changed since its last upload was interrupted; starting over", local.display()));
@@ -240,12 +273,25 @@ pub async fn upload(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &O
             .map_err(|e| CliError::io("read", local, &e))?
     };
     pb.finish_and_clear();
-    let crc = Crc32c(crc);
+    Ok(Prepared::New(NewUpload {
+        key,
+        abs,
+        local: local.to_owned(),
+        name: name.to_owned(),
+        size,
+        modified_ns,
+        crc: Crc32c(crc),
+    }))
+}
 
+/// Begins, sends and completes a new upload; returns the ready file's record.
+pub async fn send(api: &Api, paths: &Paths, up: NewUpload, opts: &Options) -> Result<Value> {
+    let NewUpload { key, abs, local, name, size, modified_ns, crc } = up;
+    let local = local.as_path();
     let begin = api
         .post(
             "/api/uploads",
-            &json!({ "name": name, "size": size, "content_type": content_type_for(name), "crc32c": crc.encode() }),
+            &json!({ "name": name, "size": size, "content_type": content_type_for(&name), "crc32c": crc.encode() }),
         )
         .await?;
     let file_id = str_field(&begin["file"], "id")?.to_owned();
@@ -257,7 +303,7 @@ pub async fn upload(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &O
     let mut state = UploadState {
         server: api.server(),
         path: abs.display().to_string(),
-        name: name.to_owned(),
+        name: name.clone(),
         size,
         modified_ns,
         crc32c: crc.encode(),
@@ -265,7 +311,7 @@ pub async fn upload(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &O
         session_url: None,
     };
     paths.save_state(&key, &state)?;
-    let pb = bar(opts, size, name.to_owned());
+    let pb = bar(opts, size, name.clone());
     if resumable {
         let session = start_session(api, url, &headers).await?;
         state.session_url = Some(session.to_string());

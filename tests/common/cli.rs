@@ -107,6 +107,18 @@ impl Person {
         std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
+    /// The ids of this person's own files called `name`.
+    pub fn ids_of(&self, name: &str) -> Vec<String> {
+        let v = self.run(&["ls", "--mine", "--json"]).ok().json();
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["name"] == name)
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub fn file_id(&self, name: &str) -> String {
         let v = self.run(&["ls", "--json"]).ok().json();
         let all = v["files"].as_array().unwrap().iter().chain(v["shared"].as_array().unwrap().iter());
