@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::cli::{Out, PASSWORD, Person, random_bytes, wait_exit, wait_for};
+use common::cli::{BIN, Out, PASSWORD, Person, random_bytes, wait_exit, wait_for};
 use livedrop::server::{ServeOptions, run};
 use serde_json::json;
 use tempfile::TempDir;
@@ -570,4 +570,76 @@ fn watch_shows_changes_as_they_happen() {
     std::io::Read::read_to_string(&mut running.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("no longer valid") && !stderr.contains("reconnecting"), "{stderr}");
     copy.run(&["watch"]).fails(3, "no longer valid");
+}
+
+/// `livedrop serve` as a process, with `CRON_SECRET` set in its environment
+/// or not: stopped when dropped.
+struct ServeProcess {
+    base: String,
+    child: std::process::Child,
+    _data: TempDir,
+}
+
+impl ServeProcess {
+    fn start(cron_secret: Option<&str>) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut serve = Command::new(BIN);
+        serve.arg("serve").arg("--data-dir").arg(data.path()).args(["--web-dir", "/nonexistent-not-built"]);
+        match cron_secret {
+            Some(s) => serve.env("CRON_SECRET", s),
+            None => serve.env_remove("CRON_SECRET"),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (child, base) = rt.block_on(common::cloud::spawn_serve(serve));
+        Self { base, child, _data: data }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// Needs the server's `GET /api/cron/sweep`: fails until that route exists.
+#[test]
+fn sweep_runs_the_servers_sweep_with_its_cron_secret() {
+    const SECRET: &str = "cron-secret-of-the-cli-test-0123456789";
+    let server = ServeProcess::start(Some(SECRET));
+    // No login needed: the secret is the permission.
+    let anyone = Person::new();
+    let base = server.base.clone();
+    let sweep = |secret: Option<&str>, args: &[&str]| {
+        let mut c = anyone.command(&[&["sweep", "--server", base.as_str()], args].concat());
+        if let Some(s) = secret {
+            c.env("CRON_SECRET", s);
+        }
+        Out::from(c.stdin(Stdio::null()).output().unwrap())
+    };
+
+    let done = sweep(Some(SECRET), &[]).ok();
+    let line = done.stdout.trim();
+    assert!(line.starts_with("removed ") && line.contains(" pending upload"), "{line}");
+    assert!(line.contains(" orphan object") && line.contains(" upload session"), "{line}");
+    let json = sweep(Some(SECRET), &["--json"]).ok().json();
+    for k in ["pending_files", "orphan_objects", "sessions"] {
+        assert!(json[k].is_u64(), "{k}: {json}");
+    }
+    let piped = anyone.input(&["sweep", "--server", &server.base, "--secret-stdin"], &format!("{SECRET}\n")).ok();
+    assert!(piped.stdout.starts_with("removed "), "{}", piped.stdout);
+
+    // A wrong secret: exit 3, as any refused credential; none at all: usage.
+    sweep(Some("not-the-secret"), &[]).fails(3, "refused the secret");
+    sweep(None, &[]).fails(2, "CRON_SECRET is not set");
+    anyone.run(&["sweep"]).fails(2, "which server");
+
+    // A server without CRON_SECRET does not sweep on request, and it says why.
+    let without = ServeProcess::start(None);
+    let mut c = anyone.command(&["sweep", "--server", &without.base]);
+    let out = Out::from(c.env("CRON_SECRET", SECRET).stdin(Stdio::null()).output().unwrap());
+    out.fails(4, "has no CRON_SECRET set");
+
+    drop(server);
+    sweep(Some(SECRET), &[]).fails(5, "cannot reach");
 }

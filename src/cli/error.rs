@@ -48,7 +48,8 @@ Environment:
   LIVEDROP_CONFIG_DIR  where logins and unfinished transfers are kept
                        (default: $XDG_CONFIG_HOME/livedrop, i.e. ~/.config/livedrop)
   LIVEDROP_CHUNK_SIZE  bytes per request of a resumable upload, e.g. 64MiB
-                       (default: the rest of the file in one request)";
+                       (default: the rest of the file in one request)
+  CRON_SECRET          the server's secret, for `livedrop sweep`";
 
 #[derive(Debug)]
 pub struct CliError {

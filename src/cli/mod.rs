@@ -18,6 +18,7 @@
 //!   `links`, `revoke`, `open`.
 //! - `watch`: the live feed in the terminal.
 //! - `shell`: the interactive session (`LIST`, `UPLOAD`, `DOWNLOAD`, ...).
+//! - `sweep`: `livedrop sweep`, the server's reconcile sweep run by hand.
 //! - `format`: sizes, durations, times, tables.
 
 mod auth;
@@ -28,6 +29,7 @@ mod files;
 mod firebase;
 mod format;
 mod shell;
+mod sweep;
 mod transfer;
 mod watch;
 
@@ -263,6 +265,24 @@ pub enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Run the server's sweep now: remove abandoned uploads, orphan objects and stale upload sessions.
+    ///
+    /// The sweep the server's scheduler runs anyway (Vercel Cron, or `livedrop
+    /// serve`'s own), by hand, against either backend. It needs no login: the
+    /// server's CRON_SECRET is the permission, read from the CRON_SECRET
+    /// variable or, with --secret-stdin, from standard input. A server without
+    /// CRON_SECRET set does not sweep on request (exit 4); a wrong secret
+    /// exits 3.
+    Sweep {
+        #[command(flatten)]
+        conn: Conn,
+        /// Read the server's CRON_SECRET from the first line of standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Print the server's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What every command needs: where the config lives and which server.
@@ -350,7 +370,8 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         | Revoke { conn, .. }
         | Open { conn, .. }
         | Watch { conn, .. }
-        | Shell { conn } => conn.clone(),
+        | Shell { conn }
+        | Sweep { conn, .. } => conn.clone(),
     };
     let ctx = Ctx::new(&conn)?;
     match cmd {
@@ -387,6 +408,7 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         }
         Watch { json, count, .. } => watch::watch(&ctx, json, count).await?,
         Shell { .. } => return shell::run(&ctx).await,
+        Sweep { secret_stdin, json, .. } => sweep::sweep(&ctx, secret_stdin, json).await?,
     }
     Ok(0)
 }

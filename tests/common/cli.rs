@@ -77,6 +77,7 @@ impl Person {
             .env_remove("LIVEDROP_SERVER")
             .env_remove("LIVEDROP_TOKEN")
             .env_remove("LIVEDROP_CHUNK_SIZE")
+            .env_remove("CRON_SECRET")
             .env_remove("XDG_CONFIG_HOME");
         c
     }
