@@ -59,6 +59,9 @@ impl Config {
         if let Some(v) = var("LIVEDROP_MAX_FILE_SIZE") {
             c.max_file_size = parse_size(&v).map_err(|e| bad("LIVEDROP_MAX_FILE_SIZE", e))?;
         }
+        if let Some(v) = var("LIVEDROP_PENDING_TTL") {
+            c.pending_ttl = parse_duration(&v).map_err(|e| bad("LIVEDROP_PENDING_TTL", e))?;
+        }
         c.cron_secret = cron_secret_from_env();
         Ok(c)
     }
@@ -68,6 +71,15 @@ impl Config {
 /// variable: Vercel sends it on every Cron Job call.
 pub fn cron_secret_from_env() -> Option<String> {
     std::env::var("CRON_SECRET").ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// `24h`, `90m`, `30s`, `0s` (jiff's friendly durations), not negative.
+pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    let d: SignedDuration = s.trim().parse().map_err(|_| format!("'{s}' is not a duration like 24h or 90m"))?;
+    if d.is_negative() {
+        return Err(format!("'{s}' is negative"));
+    }
+    Ok(d)
 }
 
 /// `123`, `64KiB`, `10MiB`, `5GiB`, `1TiB` (also KB/MB/GB/TB as powers of 1000).
@@ -120,5 +132,9 @@ mod tests {
         assert_eq!(parse_size("1000"), Ok(1000));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("1XB").is_err());
+        assert_eq!(super::parse_duration("24h"), Ok(jiff::SignedDuration::from_hours(24)));
+        assert_eq!(super::parse_duration("0s"), Ok(jiff::SignedDuration::ZERO));
+        assert!(super::parse_duration("-1h").is_err());
+        assert!(super::parse_duration("soon").is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use livedrop::config::{Config, parse_size};
+use livedrop::config::{Config, parse_duration, parse_size};
 use livedrop::server::{ServeOptions, around_api, run, serve as serve_router};
 
 #[derive(Parser)]
@@ -45,6 +45,10 @@ struct ServeArgs {
     /// The largest file, e.g. `100GiB`.
     #[arg(long, env = "LIVEDROP_MAX_FILE_SIZE", default_value = "100GiB", value_parser = parse_size)]
     max_file_size: u64,
+    /// How long an upload may stay unfinished before the sweep removes it
+    /// (e.g. 24h, 90m).
+    #[arg(long, env = "LIVEDROP_PENDING_TTL", default_value = "24h", value_parser = parse_duration)]
+    pending_ttl: jiff::SignedDuration,
     /// A proxy in front of this server (e.g. 127.0.0.1 for nginx on the same
     /// machine) whose X-Forwarded-For names the client; repeat or separate
     /// with commas.
@@ -87,6 +91,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         signup_open: a.signup == "open",
         quota_bytes: a.quota,
         max_file_size: a.max_file_size,
+        pending_ttl: a.pending_ttl,
         trusted_proxies: a.trusted_proxies,
         cron_secret: livedrop::config::cron_secret_from_env(),
         ..Config::default()

@@ -591,16 +591,21 @@ impl BlobStore for DiskBlobs {
         self.stat_object(object.as_str()).await
     }
 
+    async fn seal(&self, object: &FileId) -> Result<()> {
+        for id in self.sessions_where(|s| s.object == object.as_str()).await? {
+            let _claim = self.claim(&id).await;
+            self.remove_session(&id).await;
+        }
+        Ok(())
+    }
+
     async fn discard(&self, object: &FileId) -> Result<()> {
         self.remove_object(object.as_str(), false)
     }
 
     async fn delete(&self, object: &FileId) -> Result<()> {
         self.remove_object(object.as_str(), true)?;
-        for id in self.sessions_where(|s| s.object == object.as_str()).await? {
-            let _claim = self.claim(&id).await;
-            self.remove_session(&id).await;
-        }
+        self.seal(object).await?;
         sync_dir(&self.root.join("objects")).await
     }
 

@@ -114,6 +114,9 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Size and checksum of a complete object, or `None` if there is none
     /// (a tombstone is none).
     async fn stat(&self, object: &FileId) -> Result<Option<ObjectInfo>>;
+    /// The object's file is ready: its upload sessions end, so that a
+    /// request to one is refused (the object refuses overwrites already).
+    async fn seal(&self, object: &FileId) -> Result<()>;
     /// Removes the object's bytes but leaves its name open: the pending
     /// upload whose bytes `complete` refused may send them again.
     async fn discard(&self, object: &FileId) -> Result<()>;

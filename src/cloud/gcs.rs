@@ -347,6 +347,11 @@ impl BlobStore for GcsStore {
         Ok(Some(ObjectInfo { size, crc32c, generation: o.generation() }))
     }
 
+    /// A finished session answers with its object and changes nothing.
+    async fn seal(&self, _object: &FileId) -> Result<()> {
+        Ok(())
+    }
+
     async fn discard(&self, object: &FileId) -> Result<()> {
         self.delete_object(object, None).await
     }

@@ -19,7 +19,7 @@ pub struct CloudServer {
     pub auth: AuthEmulator,
     server: Child,
     _firestore: FirestoreEmulator,
-    _storage: StorageEmulator,
+    storage: StorageEmulator,
     _data: tempfile::TempDir,
 }
 
@@ -59,7 +59,22 @@ impl CloudServer {
             .env_remove("LIVEDROP_REQUIRE_VERIFIED_EMAIL")
             .envs(env.iter().copied());
         let (server, base) = spawn_serve(serve).await;
-        Self { base, auth, server, _firestore: firestore, _storage: storage, _data: data }
+        Self { base, auth, server, _firestore: firestore, storage, _data: data }
+    }
+
+    /// The deployment's bucket, as the server's own store sees it: for
+    /// looking at what is stored, and putting there what a crash leaves.
+    #[allow(dead_code)]
+    pub fn bucket(&self) -> livedrop::cloud::gcs::GcsStore {
+        use livedrop::cloud::gcs::{GcsConfig, GcsStore, v4::Endpoint};
+        let account = livedrop::cloud::service_account::ServiceAccount::ephemeral("tests@localhost").unwrap();
+        GcsStore::new(GcsConfig {
+            bucket: BUCKET.to_owned(),
+            endpoint: Endpoint::parse(self.storage.base(), "http").unwrap(),
+            account: std::sync::Arc::new(account),
+            emulator: true,
+        })
+        .unwrap()
     }
 
     /// A new Firebase account (e-mail and password, through the Auth
