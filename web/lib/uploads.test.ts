@@ -342,6 +342,33 @@ describe("UploadManager", () => {
     expect(server.completed).toEqual(["f2"]);
   });
 
+  it("starts a fresh upload on retry when the upload URL is closed", async () => {
+    const server = new FakeServer();
+    const backend = server.backend();
+    const putWhole = backend.transfer.putWhole;
+    let puts = 0;
+    backend.transfer.putWhole = async (...args) => {
+      if (++puts === 1) {
+        throw new ApiError(409, "upload_closed", "this upload is over");
+      }
+      return putWhole(...args);
+    };
+    const m = new UploadManager({
+      backend,
+      maxFileSize: 1e6,
+      storage: localStorage,
+      hash: async () => "x",
+    });
+    const [key] = m.add([makeFile(50)]);
+    const failed = await settle(m, key!);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toContain("finished, cancelled or deleted elsewhere");
+    await vi.waitFor(() => expect(server.canceled).toEqual(["f1"]));
+    m.resume(key!);
+    expect((await settle(m, key!, ["done"])).status).toBe("done");
+    expect(server.completed).toEqual(["f2"]);
+  });
+
   it("ignores the same file picked again while it is still uploading", async () => {
     const server = new FakeServer();
     const m = manager(server);

@@ -123,6 +123,11 @@ const START_OVER = new Set([
   "upload_incomplete",
   "signature_expired",
   "signature_invalid",
+  // The file was completed, cancelled or deleted elsewhere (another tab, the
+  // sweep): its upload URLs take no more bytes. Self-hosted says so; Cloud
+  // Storage answers 412 to the create-only precondition.
+  "upload_closed",
+  "http_412",
 ]);
 const SPEED_WINDOW_MS = 5000;
 

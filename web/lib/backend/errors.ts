@@ -55,6 +55,10 @@ const friendly: Record<string, string> = {
   wrong_password: "Wrong password.",
   password_required: "This link needs a password.",
   file_not_ready: "The file is still uploading.",
+  upload_closed:
+    "This upload was finished, cancelled or deleted elsewhere, so it takes no more bytes. Retry to upload the file again.",
+  http_412:
+    "This upload was finished, cancelled or deleted elsewhere, so it takes no more bytes. Retry to upload the file again.",
 };
 
 /** What to tell a person about an error. */
