@@ -8,11 +8,13 @@
 //! - `error`: the one error type and its stable codes; `http::error` maps
 //!   it to HTTP in one place.
 //! - `service`: the use cases (upload, complete, list, rename, delete,
-//!   share, link, download, activity) over the traits below.
+//!   share, link, download, activity, the reconcile sweep) over the traits
+//!   below.
 //! - `store`: the `MetadataStore` trait, its SQLite implementation and the
 //!   contract suite every implementation must pass.
-//! - `blob`: the `BlobStore` trait (GCS-shaped signed URLs), the disk
-//!   implementation, its HMAC signer and its HTTP endpoint.
+//! - `blob`: the `BlobStore` trait (GCS-shaped signed URLs; create-only
+//!   names, tombstones for closed ones), the disk implementation, its HMAC
+//!   signer and its HTTP endpoint.
 //! - `identity`: the `Identity` trait and self-hosted local accounts
 //!   (argon2id passwords, sessions, API tokens).
 //! - `feed`: the live change feed (`ChangeSink`, `Hub`) behind the WebSocket.

@@ -381,7 +381,10 @@ impl Service {
         let _w = self.gate.read().await;
         let a = Self::new_activity(&f, ActivityKind::Uploaded, Some(user), None, None);
         let ready = self.store.mark_ready(id, now(), info.generation, Some(a.clone())).await?;
-        self.blobs.seal(id).await?;
+        // Only a resumable upload has sessions to end (see `upload_target`).
+        if ready.size > self.config.resumable_threshold {
+            self.blobs.seal(id).await?;
+        }
         let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(id).await?);
         changes.push(Self::activity_change(&a));
         self.feed.publish(changes);
