@@ -37,6 +37,9 @@ impl CloudSettings {
         let project_id = var("LIVEDROP_FIREBASE_PROJECT")
             .or_else(|| var("GOOGLE_CLOUD_PROJECT"))
             .ok_or_else(|| Error::internal("set LIVEDROP_FIREBASE_PROJECT to the Firebase project id"))?;
+        // Before connecting to anything: a stray emulator variable in
+        // production stops the start here, saying why.
+        FirebaseAuthConfig::from_env(&project_id)?;
         let mut web_config = match var("LIVEDROP_FIREBASE_WEB_CONFIG") {
             Some(json) => serde_json::from_str(&json)
                 .map_err(|e| Error::internal(format!("LIVEDROP_FIREBASE_WEB_CONFIG is not JSON: {e}")))?,
@@ -59,8 +62,8 @@ pub async fn state(settings: CloudSettings) -> Result<AppState> {
     let store = Arc::new(FirestoreStore::connect(&settings.project_id).await?);
     let blobs = Arc::new(GcsStore::new(GcsConfig::from_env()?)?);
     let service = Arc::new(Service::new(store.clone(), blobs, Arc::new(NoFeed), settings.config));
-    let identity =
-        FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id), store)?.on_first_sign_in(service.clone());
+    let identity = FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id)?, store)?
+        .on_first_sign_in(service.clone());
     let mut state = AppState::new(service, Arc::new(identity), None, None, "cloud");
     state.client_config.firebase = Some(settings.web_config);
     Ok(state)

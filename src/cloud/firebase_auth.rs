@@ -47,6 +47,10 @@ pub const GOOGLE_CERTS_URL: &str =
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com";
 /// How far ahead of our clock `iat` and `auth_time` may be.
 pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_secs(60);
+/// The prefix Firebase reserves for projects that exist only in the
+/// emulators.
+pub const DEMO_PREFIX: &str = "demo-";
+
 /// The longest uid Firebase issues.
 const MAX_UID_CHARS: usize = 128;
 
@@ -72,15 +76,35 @@ impl FirebaseAuthConfig {
     /// emulator, unverified addresses pass unless
     /// `LIVEDROP_REQUIRE_VERIFIED_EMAIL=1` asks for production's rule (to
     /// try the verification flow locally).
-    pub fn from_env(project_id: &str) -> Self {
+    ///
+    /// Unsigned tokens let anyone be anyone, so emulator mode also needs a
+    /// project that can only exist in the emulators: Firebase reserves the
+    /// `demo-` prefix for those. With the variable set for any other project
+    /// (one stray variable in a production environment), this refuses.
+    pub fn from_env(project_id: &str) -> Result<Self> {
         let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty() && v.trim() != "0");
         let emulator = set("FIREBASE_AUTH_EMULATOR_HOST");
-        Self {
+        let config = Self {
             project_id: project_id.to_owned(),
             certs_url: GOOGLE_CERTS_URL.to_owned(),
             emulator,
             accept_unverified_email: emulator && !set("LIVEDROP_REQUIRE_VERIFIED_EMAIL"),
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Emulator mode only for a `demo-` project.
+    pub fn check(&self) -> Result<()> {
+        if self.emulator && !self.project_id.starts_with(DEMO_PREFIX) {
+            return Err(Error::internal(format!(
+                "FIREBASE_AUTH_EMULATOR_HOST is set, so unsigned emulator tokens would be accepted, but the \
+                 project `{}` is not an emulator-only `{DEMO_PREFIX}` project: refusing to start. Unset \
+                 FIREBASE_AUTH_EMULATOR_HOST in production, or use a `{DEMO_PREFIX}…` project id with the emulators.",
+                self.project_id
+            )));
         }
+        Ok(())
     }
 
     fn issuer(&self) -> String {
@@ -155,6 +179,7 @@ impl FirebaseAuth {
     }
 
     pub fn with_clock(config: FirebaseAuthConfig, store: Arc<dyn MetadataStore>, clock: Clock) -> Result<Self> {
+        config.check()?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
