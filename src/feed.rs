@@ -145,7 +145,10 @@ impl Hub {
     pub fn subscribe(&self, user: &UserId, resume: Option<(&str, u64)>) -> Subscription {
         let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let seq = state.seq;
-        let person = state.people.entry(user.clone()).or_insert_with(new_person);
+        // A channel made now knows nothing from before now: a resume from
+        // an earlier number (the person's channel was pruned while their
+        // laptop slept, or never existed here) gets a snapshot.
+        let person = state.people.entry(user.clone()).or_insert_with(|| new_person(seq));
         let replay = resume.and_then(|(epoch, since)| {
             (epoch == self.epoch && since >= person.forgotten && since <= seq)
                 .then(|| person.recent.iter().filter(|d| d.seq > since).cloned().collect())
@@ -156,8 +159,13 @@ impl Hub {
     /// Drops the channels of people with no connection and no change for an
     /// hour; they get a snapshot when they come back.
     pub fn prune(&self) {
+        self.prune_idle(std::time::Duration::from_secs(3600));
+    }
+
+    /// `prune`, with how long a channel may stay idle.
+    pub fn prune_idle(&self, idle: std::time::Duration) {
         let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        state.people.retain(|_, p| p.tx.receiver_count() > 0 || p.last_change.elapsed().as_secs() < 3600);
+        state.people.retain(|_, p| p.tx.receiver_count() > 0 || p.last_change.elapsed() < idle);
     }
 
     pub fn connections(&self) -> usize {
@@ -166,8 +174,14 @@ impl Hub {
     }
 }
 
-fn new_person() -> PersonFeed {
-    PersonFeed { tx: broadcast::channel(CHANNEL).0, recent: VecDeque::new(), forgotten: 0, last_change: Instant::now() }
+/// A channel that knows the changes after `seq`, none before.
+fn new_person(seq: u64) -> PersonFeed {
+    PersonFeed {
+        tx: broadcast::channel(CHANNEL).0,
+        recent: VecDeque::new(),
+        forgotten: seq,
+        last_change: Instant::now(),
+    }
 }
 
 impl ChangeSink for Hub {
@@ -218,6 +232,26 @@ mod tests {
         assert_eq!(r.replay.unwrap().iter().map(|d| d.seq).collect::<Vec<_>>(), vec![3]);
         assert!(hub.subscribe(&ann, Some(("other-epoch", 1))).replay.is_none());
         assert!(hub.subscribe(&ann, Some((hub.epoch(), 99))).replay.is_none());
+    }
+
+    #[test]
+    fn resuming_after_the_channel_was_pruned_gives_a_snapshot() {
+        let hub = Hub::new();
+        let (ann, bob) = (UserId::generate(), UserId::generate());
+        let a = hub.subscribe(&ann, None);
+        let _b = hub.subscribe(&bob, None);
+        hub.publish(vec![change(&ann, "1")]);
+        // Ann's laptop sleeps: her connection goes, then her channel.
+        drop(a);
+        hub.prune_idle(std::time::Duration::ZERO);
+        hub.publish(vec![change(&ann, "2"), change(&bob, "3")]);
+        assert!(hub.subscribe(&ann, Some((hub.epoch(), 1))).replay.is_none(), "a snapshot, not an empty replay");
+        // Bob's channel was kept: his resume replays.
+        assert_eq!(hub.subscribe(&bob, Some((hub.epoch(), 1))).replay.unwrap().len(), 1);
+        // From the new channel on, resuming works again.
+        let now = hub.subscribe(&ann, None).seq;
+        hub.publish(vec![change(&ann, "4")]);
+        assert_eq!(hub.subscribe(&ann, Some((hub.epoch(), now))).replay.unwrap().len(), 1);
     }
 
     #[test]
