@@ -4,13 +4,11 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 import { describeError, isAbort, loadBackend, type Config, type Features } from "@/lib/backend";
+import { safeNext } from "@/lib/next";
 
-/** Only same-site paths: never bounce a person to another site after sign-in. */
-export function safeNext(next: string | null): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) {
-    return "/files/";
-  }
-  return next;
+/** Where to go once signed in: `?next=` if it is a path on this site. */
+function nextPage(): string {
+  return safeNext(new URLSearchParams(window.location.search).get("next"));
 }
 
 export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
@@ -29,7 +27,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         setFeatures(b.features);
         // Already signed in: straight on.
         const me = await b.me().catch(() => null);
-        if (me) router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
+        if (me) router.replace(nextPage());
       },
       (e) => setError(describeError(e)),
     );
@@ -43,7 +41,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
       const b = await loadBackend();
       if (mode === "signin") await b.signIn(email.trim(), password);
       else await b.signUp(email.trim(), password);
-      router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
+      router.replace(nextPage());
     } catch (err) {
       setError(describeError(err));
       setBusy(false);
@@ -56,7 +54,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
     try {
       const b = await loadBackend();
       await b.signInWithGoogle();
-      router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
+      router.replace(nextPage());
     } catch (err) {
       // Closing the Google window is not an error.
       if (!isAbort(err)) setError(describeError(err));

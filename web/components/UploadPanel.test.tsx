@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { FileRecord } from "@/lib/backend";
-import { UploadManager, type UploadBackend } from "@/lib/uploads";
+import { savedUploadsKey, UploadManager, type UploadBackend } from "@/lib/uploads";
 import { UploadPanel } from "./UploadPanel";
 
 function backend(): UploadBackend {
@@ -27,6 +27,7 @@ describe("UploadPanel", () => {
     const uploads = new UploadManager({
       backend: backend(),
       maxFileSize: 1000,
+      owner: "u-ann",
       storage: localStorage,
     });
     render(<UploadPanel uploads={uploads} onFinished={onFinished} />);
@@ -47,6 +48,7 @@ describe("UploadPanel", () => {
     const uploads = new UploadManager({
       backend: backend(),
       maxFileSize: 3,
+      owner: "u-ann",
       storage: localStorage,
     });
     render(<UploadPanel uploads={uploads} />);
@@ -58,7 +60,7 @@ describe("UploadPanel", () => {
 
   it("lists unfinished uploads from an earlier page", () => {
     localStorage.setItem(
-      "livedrop.uploads.v1",
+      savedUploadsKey("u-ann"),
       JSON.stringify([
         {
           fileId: "f9",
@@ -73,10 +75,36 @@ describe("UploadPanel", () => {
     const uploads = new UploadManager({
       backend: backend(),
       maxFileSize: 1e10,
+      owner: "u-ann",
       storage: localStorage,
     });
     render(<UploadPanel uploads={uploads} />);
     expect(screen.getByText(/Unfinished uploads/)).toBeTruthy();
     expect(screen.getByText("movie.mp4")).toBeTruthy();
+  });
+
+  it("never lists someone else's unfinished uploads", () => {
+    localStorage.setItem(
+      savedUploadsKey("u-ann"),
+      JSON.stringify([
+        {
+          fileId: "f9",
+          location: "/blob/sessions/s",
+          name: "movie.mp4",
+          size: 5e9,
+          lastModified: 1,
+          savedAt: Date.now(),
+        },
+      ]),
+    );
+    const uploads = new UploadManager({
+      backend: backend(),
+      maxFileSize: 1e10,
+      owner: "u-bob",
+      storage: localStorage,
+    });
+    render(<UploadPanel uploads={uploads} />);
+    expect(screen.queryByText(/Unfinished uploads/)).toBeNull();
+    expect(screen.queryByText("movie.mp4")).toBeNull();
   });
 });

@@ -62,7 +62,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
           router.replace(`/signin/?next=${encodeURIComponent(next)}`);
           return;
         }
-        const uploads = new UploadManager({ backend, maxFileSize: me.max_file_size });
+        // Unfinished uploads are remembered for this person alone.
+        const uploads = new UploadManager({
+          backend,
+          maxFileSize: me.max_file_size,
+          owner: me.user.id,
+        });
         setState({ kind: "ready", backend, me, uploads });
       } catch (e) {
         if (live) setState({ kind: "error", message: describeError(e) });
@@ -79,12 +84,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   // tab, expired). Then go to sign-in rather than retry for ever.
   useEffect(() => {
     if (state.kind !== "ready") return;
-    const { backend } = state;
+    const { backend, uploads } = state;
     return backend.live().subscribeStatus((status) => {
       if (status !== "offline") return;
       backend.me().then(
         (me) => {
-          if (!me) router.replace("/signin/");
+          if (me) return;
+          // Their uploads stop with them (and stay saved for them alone).
+          uploads.stop();
+          router.replace("/signin/");
         },
         () => {},
       );
@@ -116,6 +124,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(async () => {
     if (state.kind !== "ready") return;
+    // Both deployments sign out here: first forget this person's unfinished
+    // uploads, so the next person on this browser never sees or resumes them.
+    state.uploads.signOut();
     await state.backend.signOut().catch(() => {});
     router.replace("/signin/");
   }, [state, router]);

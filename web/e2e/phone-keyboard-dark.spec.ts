@@ -125,3 +125,41 @@ test("signed-out visitors are sent to sign in, and back after", async ({ browser
   await expect(page).toHaveURL(/\/signin\/$/);
   await context.close();
 });
+
+test("a `next` that leaves the site stays on it after sign-in", async ({ browser, baseURL }) => {
+  const { context: c1, email: address } = await newUser(browser, "nell");
+  await c1.close();
+  const context = await browser.newContext();
+  const elsewhere: string[] = [];
+  await context.route(
+    (url) => url.hostname.endsWith("evil.example"),
+    (route) => {
+      elsewhere.push(route.request().url());
+      return route.abort();
+    },
+  );
+  const page = await context.newPage();
+  const origin = new URL(baseURL!).origin;
+  // As typed in the address bar: `%09` is a tab, which the browser drops
+  // when it resolves `/<tab>/evil.example` (to `//evil.example`).
+  for (const next of [
+    "/%09/evil.example",
+    "//evil.example",
+    "/%5Cevil.example",
+    "/.//evil.example",
+  ]) {
+    await page.goto(`/signin/?next=${next}`);
+    await page.getByLabel("E-mail").fill(address);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(`${origin}/files/`);
+    await expect(page.locator(".live")).toHaveText("Live");
+    // Signed in already: the sign-in page sends straight on, and here too.
+    await page.goto(`/signin/?next=${next}`);
+    await expect(page).toHaveURL(`${origin}/files/`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/signin\/$/);
+  }
+  expect(elsewhere).toEqual([]);
+  await context.close();
+});

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
-import { makeFile, newUser, shot, upload } from "./helpers";
+import { email, makeFile, newUser, shot, signUp, upload } from "./helpers";
 
 const MiB = 1024 * 1024;
 
@@ -64,6 +64,40 @@ test("a large upload survives a cut network and a reload, and resumes", async ({
   const saved = await (await downloadPromise).path();
   const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
   expect(digest(readFileSync(saved))).toBe(digest(body));
+  await context.close();
+});
+
+test("unfinished uploads are the uploader's, and forgotten at sign-out", async ({ browser }) => {
+  const { page, context } = await newUser(browser, "ursula");
+  const path = makeFile("ursula-video.bin", bytes(20 * MiB));
+  // The first chunk goes through, then the network is cut: a session to resume.
+  let chunks = 0;
+  await page.route("**/blob/sessions/**", async (route) => {
+    const range = route.request().headers()["content-range"] ?? "";
+    if (route.request().method() === "PUT" && /^bytes \d+-\d+\//.test(range)) {
+      if (++chunks >= 2) return route.abort("internetdisconnected");
+    }
+    return route.continue();
+  });
+  await upload(page, path);
+  await expect(page.getByTestId("upload-status")).toContainText("Connection lost", {
+    timeout: 30_000,
+  });
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.reload();
+  await expect(page.getByText("Unfinished uploads.")).toBeVisible();
+  const kept = () =>
+    page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("livedrop.uploads")));
+  expect(await kept()).toHaveLength(1);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin\/$/);
+  expect(await kept()).toEqual([]);
+
+  // Someone else on the same browser sees none of it.
+  await signUp(page, email("victor"));
+  await expect(page.getByText("Unfinished uploads.")).toHaveCount(0);
+  await expect(page.getByText("ursula-video.bin")).toHaveCount(0);
   await context.close();
 });
 

@@ -7,7 +7,14 @@ import type {
   SessionState,
   UploadTarget,
 } from "./backend/types";
-import { UploadManager, uploadErrorMessage, type UploadBackend, type UploadView } from "./uploads";
+import {
+  LEGACY_STORAGE_KEY,
+  savedUploadsKey,
+  UploadManager,
+  uploadErrorMessage,
+  type UploadBackend,
+  type UploadView,
+} from "./uploads";
 
 /** An in-memory server: pending records and resumable sessions. */
 class FakeServer {
@@ -103,10 +110,15 @@ function makeFile(n: number, name = "data.bin", lastModified = 1700000000000): F
   return new File([bytes(n)], name, { lastModified, type: "application/octet-stream" });
 }
 
-function manager(server: FakeServer, storage: Storage = localStorage) {
+function manager(
+  server: FakeServer,
+  storage: Storage = localStorage,
+  owner: string | null = "u-ann",
+) {
   return new UploadManager({
     backend: server.backend(),
     maxFileSize: 10_000,
+    owner,
     chunkSize: 64,
     storage,
     retryDelays: [1, 1, 1],
@@ -234,6 +246,7 @@ describe("UploadManager", () => {
       backend,
       maxFileSize: 1e6,
       chunkSize: 64,
+      owner: "u-ann",
       storage: localStorage,
       hash: async () => "AAAAAA==",
     });
@@ -254,6 +267,7 @@ describe("UploadManager", () => {
       backend: server.backend(),
       maxFileSize: 1e6,
       chunkSize: 64,
+      owner: "u-ann",
       storage: localStorage,
       retryDelays: [60_000],
       hash: async () => "AAAAAA==",
@@ -285,6 +299,7 @@ describe("UploadManager", () => {
     const m = new UploadManager({
       backend,
       maxFileSize: 1e6,
+      owner: "u-ann",
       storage: localStorage,
       hash: async () => "x",
     });
@@ -328,6 +343,7 @@ describe("UploadManager", () => {
     const m = new UploadManager({
       backend,
       maxFileSize: 1e6,
+      owner: "u-ann",
       storage: localStorage,
       hash: async () => "x",
     });
@@ -356,6 +372,7 @@ describe("UploadManager", () => {
     const m = new UploadManager({
       backend,
       maxFileSize: 1e6,
+      owner: "u-ann",
       storage: localStorage,
       hash: async () => "x",
     });
@@ -376,5 +393,170 @@ describe("UploadManager", () => {
     expect(m.add([makeFile(150, "twice.bin")])).toEqual([]);
     expect((await settle(m, keys[0]!)).status).toBe("done");
     expect(server.created).toHaveLength(1);
+  });
+});
+
+describe("unfinished uploads belong to the person who started them", () => {
+  /** Ann starts a large upload that the network cuts: it is saved for her. */
+  async function annLeavesOneUnfinished(server: FakeServer) {
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const ann = manager(server, localStorage, "u-ann");
+    const [key] = ann.add([makeFile(300, "ann-movie.mp4")]);
+    expect((await settle(ann, key!)).status).toBe("failed");
+    server.failChunks.clear();
+    expect(ann.saved.list().map((r) => r.name)).toEqual(["ann-movie.mp4"]);
+    return ann;
+  }
+
+  function keys(): string[] {
+    return Object.keys(localStorage).sort();
+  }
+
+  it("keeps them under the person's own key", async () => {
+    await annLeavesOneUnfinished(new FakeServer());
+    expect(keys()).toEqual([savedUploadsKey("u-ann")]);
+    expect(savedUploadsKey("u-ann")).not.toBe(savedUploadsKey("u-bob"));
+    // Ids are opaque: one that looks like a key suffix stays its own.
+    expect(savedUploadsKey("a.b")).not.toBe(savedUploadsKey("a%2Eb"));
+  });
+
+  it("Ann's are invisible to Bob on the same browser, and Bob never resumes them", async () => {
+    const server = new FakeServer();
+    await annLeavesOneUnfinished(server);
+
+    const bob = manager(server, localStorage, "u-bob");
+    expect(bob.unfinished()).toEqual([]);
+    expect(bob.saved.list()).toEqual([]);
+    // Bob picks a file just like Ann's (same name, size and time): a new upload.
+    const [key] = bob.add([makeFile(300, "ann-movie.mp4")]);
+    const view = await settle(bob, key!);
+    expect(view.status).toBe("done");
+    expect(view.resumedFrom).toBeNull();
+    expect(view.fileId).toBe("f2");
+    expect(server.created).toHaveLength(2);
+    expect(bob.unfinished()).toEqual([]);
+
+    // Ann's session was neither used nor touched: back on this browser, she resumes it.
+    const annAgain = manager(server, localStorage, "u-ann");
+    expect(annAgain.unfinished().map((r) => [r.name, r.fileId])).toEqual([["ann-movie.mp4", "f1"]]);
+    const [k2] = annAgain.add([makeFile(300, "ann-movie.mp4")]);
+    const resumed = await settle(annAgain, k2!);
+    expect(resumed.status).toBe("done");
+    expect(resumed.fileId).toBe("f1");
+    expect(resumed.resumedFrom).toBeGreaterThan(0);
+  });
+
+  it("sign-out forgets Ann's, and only Ann's", async () => {
+    const server = new FakeServer();
+    // Bob has one of his own from an earlier visit.
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const bob = manager(server, localStorage, "u-bob");
+    const [bk] = bob.add([makeFile(300, "bob.iso")]);
+    expect((await settle(bob, bk!)).status).toBe("failed");
+
+    const ann = await annLeavesOneUnfinished(server);
+    ann.signOut();
+    expect(ann.saved.list()).toEqual([]);
+    expect(ann.views()).toEqual([]);
+    expect(keys()).toEqual([savedUploadsKey("u-bob")]);
+    // A new page for Ann, or anyone else, finds nothing of hers.
+    expect(manager(server, localStorage, "u-ann").unfinished()).toEqual([]);
+    expect(
+      manager(server, localStorage, "u-bob")
+        .unfinished()
+        .map((r) => r.name),
+    ).toEqual(["bob.iso"]);
+  });
+
+  it("sign-out stops running uploads, and nothing is saved after it", async () => {
+    const server = new FakeServer();
+    const backend = server.backend();
+    const start = backend.transfer.startSession;
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let sessionAsked = false;
+    backend.transfer.startSession = async (target, signal) => {
+      sessionAsked = true;
+      await opened;
+      // A session that was already on its way when the person signed out.
+      return start(target, signal);
+    };
+    const ann = new UploadManager({
+      backend,
+      maxFileSize: 1e6,
+      owner: "u-ann",
+      chunkSize: 64,
+      storage: localStorage,
+      hash: async () => "x",
+    });
+    ann.add([makeFile(300, "late.bin")]);
+    await vi.waitFor(() => expect(sessionAsked).toBe(true));
+    ann.signOut();
+    open();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(keys()).toEqual([]);
+    expect(ann.unfinished()).toEqual([]);
+    expect(server.puts).toEqual([]);
+    expect(server.completed).toEqual([]);
+    // Nothing starts again after sign-out.
+    expect(ann.add([makeFile(10, "after.txt")])).toEqual([]);
+    expect(server.created).toHaveLength(1);
+  });
+
+  it("drops the unscoped key from before, without handing it to anyone", () => {
+    const legacy = JSON.stringify([
+      {
+        fileId: "f9",
+        location: "/blob/sessions/f9",
+        name: "whose.mp4",
+        size: 300,
+        lastModified: 1700000000000,
+        savedAt: Date.now(),
+      },
+    ]);
+    localStorage.setItem(LEGACY_STORAGE_KEY, legacy);
+    const m = manager(new FakeServer(), localStorage, "u-ann");
+    expect(m.unfinished()).toEqual([]);
+    expect(localStorage.getItem(LEGACY_STORAGE_KEY)).toBeNull();
+    expect(keys()).toEqual([]);
+
+    // Written again by an old tab still open: sign-out drops it too.
+    localStorage.setItem(LEGACY_STORAGE_KEY, legacy);
+    m.signOut();
+    expect(localStorage.getItem(LEGACY_STORAGE_KEY)).toBeNull();
+  });
+
+  it("remembers nothing when nobody is known", async () => {
+    const server = new FakeServer();
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const m = manager(server, localStorage, null);
+    const [key] = m.add([makeFile(300)]);
+    expect((await settle(m, key!)).status).toBe("failed");
+    expect(keys()).toEqual([]);
+    expect(m.unfinished()).toEqual([]);
+  });
+
+  it("stop() (signed out elsewhere) halts the uploads but keeps them for their owner", async () => {
+    const server = new FakeServer();
+    for (let i = 2; i < 10; i++) server.failChunks.add(i);
+    const ann = new UploadManager({
+      backend: server.backend(),
+      maxFileSize: 1e6,
+      owner: "u-ann",
+      chunkSize: 64,
+      storage: localStorage,
+      retryDelays: [60_000],
+      hash: async () => "x",
+    });
+    ann.add([makeFile(300, "kept.bin")]);
+    await vi.waitFor(() => expect(ann.views()[0]!.status).toBe("retrying"));
+    ann.stop();
+    expect(ann.views()).toEqual([]);
+    expect(server.canceled).toEqual([]);
+    expect(
+      manager(server, localStorage, "u-ann")
+        .unfinished()
+        .map((r) => r.name),
+    ).toEqual(["kept.bin"]);
   });
 });

@@ -6,7 +6,9 @@
 // A resumable session survives a network drop (it retries and asks the
 // session where it stands) and a page reload: the session is remembered in
 // localStorage under the file's name, size and modification time, so picking
-// the same file again continues where it stopped.
+// the same file again continues where it stopped. What is remembered belongs
+// to the person who started it (one key per signed-in person) and is
+// forgotten when they sign out.
 
 import { describeError, isAbort, ApiError, NetworkError } from "./backend/errors";
 import type { Backend, SessionState, UploadTarget } from "./backend/types";
@@ -53,19 +55,40 @@ export interface SavedUpload {
   savedAt: number;
 }
 
-const STORAGE_KEY = "livedrop.uploads.v1";
+/**
+ * Before sessions were kept per person, everyone's shared one key. Nothing
+ * in it says whose they were, so it is dropped, not migrated.
+ */
+export const LEGACY_STORAGE_KEY = "livedrop.uploads.v1";
 const SAVED_TTL_MS = 7 * 24 * 3600 * 1000;
 
+/** Where one person's unfinished uploads are kept. */
+export function savedUploadsKey(owner: string): string {
+  return `livedrop.uploads.v2.${encodeURIComponent(owner)}`;
+}
+
+/** One person's unfinished resumable sessions, in localStorage. */
 export class SavedUploads {
+  private closed = false;
+
+  /** `owner`: the signed-in person's id; null keeps nothing. */
   constructor(
     private readonly storage: Storage | null,
+    readonly owner: string | null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.drop(LEGACY_STORAGE_KEY);
+  }
+
+  private get key(): string | null {
+    return this.storage && this.owner !== null && !this.closed ? savedUploadsKey(this.owner) : null;
+  }
 
   list(): SavedUpload[] {
-    if (!this.storage) return [];
+    const key = this.key;
+    if (!key) return [];
     try {
-      const raw = JSON.parse(this.storage.getItem(STORAGE_KEY) ?? "[]") as SavedUpload[];
+      const raw = JSON.parse(this.storage!.getItem(key) ?? "[]") as SavedUpload[];
       return Array.isArray(raw) ? raw.filter((r) => this.now() - r.savedAt < SAVED_TTL_MS) : [];
     } catch {
       return [];
@@ -87,12 +110,32 @@ export class SavedUploads {
     this.write(this.list().filter((r) => r.fileId !== fileId));
   }
 
+  /**
+   * Sign-out: forgets every session of this person (and the legacy key), and
+   * keeps nothing more, even from an upload that has not stopped yet.
+   */
+  clear(): void {
+    if (this.owner !== null) this.drop(savedUploadsKey(this.owner));
+    this.drop(LEGACY_STORAGE_KEY);
+    this.closed = true;
+  }
+
   private write(records: SavedUpload[]) {
+    const key = this.key;
+    if (!key) return;
     try {
-      if (records.length) this.storage?.setItem(STORAGE_KEY, JSON.stringify(records));
-      else this.storage?.removeItem(STORAGE_KEY);
+      if (records.length) this.storage!.setItem(key, JSON.stringify(records));
+      else this.storage!.removeItem(key);
     } catch {
       // Storage full or denied: resuming after a reload won't work, uploads still do.
+    }
+  }
+
+  private drop(key: string) {
+    try {
+      this.storage?.removeItem(key);
+    } catch {
+      // Storage denied: there is nothing kept in it either.
     }
   }
 }
@@ -105,6 +148,12 @@ export type UploadBackend = Pick<
 export interface UploadManagerOptions {
   backend: UploadBackend;
   maxFileSize: number;
+  /**
+   * The signed-in person's id. Unfinished uploads are remembered for them
+   * alone: someone else signing in on this browser never sees or resumes
+   * them. null remembers none.
+   */
+  owner: string | null;
   chunkSize?: number;
   concurrency?: number;
   storage?: Storage | null;
@@ -192,6 +241,7 @@ export class UploadManager {
   private tasks: Task[] = [];
   private listeners = new Set<(views: UploadView[]) => void>();
   private nextKey = 1;
+  private stopped = false;
   private emitTimer: ReturnType<typeof setTimeout> | null = null;
   readonly saved: SavedUploads;
   private readonly backend: UploadBackend;
@@ -213,6 +263,7 @@ export class UploadManager {
       options.hash ?? ((file, onProgress, signal) => crc32cOfBlob(file, onProgress, signal));
     this.saved = new SavedUploads(
       options.storage === undefined ? (globalThis.localStorage ?? null) : options.storage,
+      options.owner,
       this.now,
     );
   }
@@ -235,6 +286,7 @@ export class UploadManager {
 
   add(files: Iterable<File>): string[] {
     const keys: string[] = [];
+    if (this.stopped) return keys;
     for (const file of files) {
       // The same file picked twice while it is still going: one upload is enough.
       const busy = this.tasks.some(
@@ -327,11 +379,37 @@ export class UploadManager {
     await this.backend.cancelUpload(fileId).catch(() => {});
   }
 
+  /**
+   * The person is no longer signed in here (signed out in another tab, or the
+   * session ended): every upload in this page stops and none starts again.
+   * Their saved sessions are kept, for them to resume after signing in.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const task of this.tasks) {
+      task.intent = "cancel";
+      task.controller?.abort();
+    }
+    this.tasks = [];
+    this.emit();
+  }
+
+  /**
+   * Sign-out: stops every upload in this page and forgets this person's
+   * unfinished ones, so whoever signs in next on this browser never sees
+   * them. (The server sweeps the pending files left behind.)
+   */
+  signOut(): void {
+    this.saved.clear();
+    this.stop();
+  }
+
   private find(key: string): Task | undefined {
     return this.tasks.find((t) => t.view.key === key);
   }
 
   private pump() {
+    if (this.stopped) return;
     let running = this.tasks.filter((t) => t.controller).length;
     for (const task of this.tasks) {
       if (running >= this.concurrency) break;
@@ -349,13 +427,17 @@ export class UploadManager {
     const size = task.file.size;
     try {
       if (!task.view.fileId) await this.begin(task, signal);
+      // Every step may have outlived a pause, cancel or sign-out.
+      signal.throwIfAborted();
       if (task.target?.resumable || task.location) {
         if (!task.location) await this.startSession(task, signal);
+        signal.throwIfAborted();
         await this.sendChunks(task, signal);
       } else {
         await this.sendWhole(task, signal);
       }
       this.update(task, { status: "completing", loaded: size, speed: null, eta: null });
+      signal.throwIfAborted();
       await this.backend.completeUpload(task.view.fileId!).catch((e: unknown) => {
         // Completed already (by another tab that had the same session): fine.
         if (!(e instanceof ApiError && e.code === "not_pending")) throw e;
@@ -433,6 +515,7 @@ export class UploadManager {
   private async startSession(task: Task, signal: AbortSignal) {
     const location = await this.backend.transfer.startSession(task.target!, signal);
     task.location = location;
+    // Saved even when paused meanwhile; after sign-out the store keeps nothing.
     this.saved.save({
       fileId: task.view.fileId!,
       location,
@@ -457,6 +540,7 @@ export class UploadManager {
     let attempt = 0;
     task.samples = [];
     for (;;) {
+      signal.throwIfAborted();
       try {
         if (offset === null) {
           const state = await this.backend.transfer.querySession(location, total, signal);
