@@ -121,6 +121,10 @@ pub struct Snapshot {
     pub activity: Vec<Activity>,
 }
 
+/// Wrong passwords a link takes per window, from everyone together.
+pub const LINK_PASSWORD_ATTEMPTS: u32 = 10;
+pub const LINK_PASSWORD_WINDOW: Duration = Duration::from_secs(300);
+
 /// What one reconcile sweep removed (`Service::sweep`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -157,8 +161,15 @@ impl Service {
             feed,
             config,
             gate: RwLock::new(()),
-            link_passwords: RateLimiter::new(10, Duration::from_secs(300)),
+            link_passwords: RateLimiter::new(LINK_PASSWORD_ATTEMPTS, LINK_PASSWORD_WINDOW),
         }
+    }
+
+    /// Counts link password attempts in `attempts` instead of this
+    /// process's memory: in the cloud, where many instances serve one link.
+    pub fn with_attempts(mut self, attempts: Arc<dyn crate::ratelimit::Attempts>) -> Self {
+        self.link_passwords = RateLimiter::counted_in(attempts, LINK_PASSWORD_ATTEMPTS, LINK_PASSWORD_WINDOW);
+        self
     }
 
     // ----- access -----
@@ -735,20 +746,20 @@ impl Service {
     pub async fn link_download(&self, token: &str, password: Option<String>, inline: bool) -> Result<SignedUrl> {
         let link = self.usable_link(token).await?;
         if let Some(hash) = &link.password_hash {
-            let key = format!("link:{}", link.id);
-            self.link_passwords.check(&key)?;
             let Some(password) = password else { return Err(Error::PasswordRequired) };
-            if password.len() > Password::MAX_BYTES {
-                return Err(Error::WrongPassword);
-            }
-            let hash = hash.clone();
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .map_err(Error::internal)?;
+            // Counted before the check (atomically, and in the cloud in
+            // Firestore, which every function instance shares): parallel
+            // guesses make at most the limit's worth of checks.
+            let key = format!("link:{}", link.id);
+            self.link_passwords.begin(&key).await?;
+            let ok = password.len() <= Password::MAX_BYTES && {
+                let hash = hash.clone();
+                tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(Error::internal)?
+            };
             if !ok {
-                self.link_passwords.record_failure(&key);
                 return Err(Error::WrongPassword);
             }
+            self.link_passwords.forgive(&key).await?;
         }
         let _w = self.gate.read().await;
         // The record names the file and says how many downloads the link has

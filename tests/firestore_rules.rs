@@ -347,6 +347,11 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     rig.get("emails", &email_key, &[]).await;
     rig.list("emails", query("emails", None, None), &[], &[]).await;
     rig.get("file_refs", s, &[]).await;
+    let limit = livedrop::ratelimit::Limit { max: 10, window: std::time::Duration::from_secs(300) };
+    livedrop::ratelimit::Attempts::begin(&store, &format!("link:{}", link.id), limit, Timestamp::now()).await.unwrap();
+    let attempts = sha256_hex(&format!("link:{}", link.id));
+    rig.get("attempts", &attempts, &[]).await;
+    rig.list("attempts", query("attempts", None, None), &[], &[]).await;
     rig.get("anything_else", "x", &[]).await;
 
     // No client writes anything, anywhere, forged documents included.
@@ -360,6 +365,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         ("usage", ann.id.as_str()),
         ("emails", &email_key),
         ("file_refs", s),
+        ("attempts", &attempts),
     ] {
         rig.no_writes(collection, id).await;
     }

@@ -61,7 +61,10 @@ impl CloudSettings {
 pub async fn state(settings: CloudSettings) -> Result<AppState> {
     let store = Arc::new(FirestoreStore::connect(&settings.project_id).await?);
     let blobs = Arc::new(GcsStore::new(GcsConfig::from_env()?)?);
-    let service = Arc::new(Service::new(store.clone(), blobs, Arc::new(NoFeed), settings.config));
+    // Link password attempts are counted in Firestore: every function
+    // instance sees the same counts.
+    let service =
+        Arc::new(Service::new(store.clone(), blobs, Arc::new(NoFeed), settings.config).with_attempts(store.clone()));
     let identity = FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id)?, store)?
         .on_first_sign_in(service.clone());
     let mut state = AppState::new(service, Arc::new(identity), None, None, "cloud");

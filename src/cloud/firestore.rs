@@ -36,6 +36,7 @@ use self::docs::*;
 use self::rpc::{Rpc, TxFail, decode, firestore_error};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
+use crate::ratelimit::{Attempts, Limit, Window};
 use crate::store::{
     FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared,
 };
@@ -700,6 +701,55 @@ impl MetadataStore for FirestoreStore {
             .await?;
         docs.iter().map(|d| decode::<ActivityDoc>(d)?.activity(doc_id(d))).collect()
     }
+}
+
+/// Rate-limit windows in Firestore: every function instance counts in the
+/// same document, in a transaction, so the limit holds for the deployment.
+#[async_trait]
+impl Attempts for FirestoreStore {
+    async fn begin(&self, key: &str, limit: Limit, now: Timestamp) -> Result<()> {
+        let path = self.path(ATTEMPTS, &sha256_hex(key));
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let current = docs[0].as_ref().map(decode::<AttemptsDoc>).transpose()?.map(window_of);
+                let next = match Window::begin(current, limit, now) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        self.rpc.rollback(tx).await;
+                        return Err(e.into());
+                    }
+                };
+                let doc = AttemptsDoc { start_ms: next.start_ms, count: i64::from(next.count) };
+                self.rpc.commit(Some(tx), vec![rpc::set(&path, &doc)?]).await
+            })
+            .await
+            // Attempts so many at once that they cannot all be counted are
+            // refused, not checked: what a limit is for.
+            .map_err(|e| if rpc::contended(&e) { Error::RateLimited { retry_after_secs: 2 } } else { e })
+    }
+
+    async fn forgive(&self, key: &str, limit: Limit, now: Timestamp) -> Result<()> {
+        let path = self.path(ATTEMPTS, &sha256_hex(key));
+        self.rpc
+            .transact(|| async {
+                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let current = docs[0].as_ref().map(decode::<AttemptsDoc>).transpose()?.map(window_of);
+                let Some(next) = Window::forgive(current, limit, now) else {
+                    self.rpc.rollback(tx).await;
+                    return Ok(());
+                };
+                let doc = AttemptsDoc { start_ms: next.start_ms, count: i64::from(next.count) };
+                self.rpc.commit(Some(tx), vec![rpc::set(&path, &doc)?]).await
+            })
+            .await
+    }
+}
+
+fn window_of(d: AttemptsDoc) -> Window {
+    Window { start_ms: d.start_ms, count: u32::try_from(d.count).unwrap_or(u32::MAX) }
 }
 
 impl FirestoreStore {

@@ -29,6 +29,9 @@ pub(crate) const USERS: &str = "users";
 pub(crate) const USAGE: &str = "usage";
 pub(crate) const EMAILS: &str = "emails";
 pub(crate) const FILE_REFS: &str = "file_refs";
+/// `attempts/{sha256(key)}`: a rate limit's window, shared by every
+/// function instance (`crate::ratelimit::Attempts`).
+pub(crate) const ATTEMPTS: &str = "attempts";
 
 /// The document id of an invitation: one per file and address.
 pub(crate) fn invitation_id(file: &FileId, email: &Email) -> String {
@@ -311,4 +314,11 @@ impl ActivityDoc {
             at: self.at,
         })
     }
+}
+
+/// `attempts/{sha256(key)}`: one key's current window of attempts.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AttemptsDoc {
+    pub start_ms: i64,
+    pub count: i64,
 }

@@ -213,8 +213,25 @@ impl Rpc {
                 }
             }
         }
-        Err(Error::internal(format!("firestore transaction aborted {ATTEMPTS} times by contention")))
+        Err(Error::Internal(anyhow::Error::new(Contended(ATTEMPTS))))
     }
+}
+
+/// A transaction that contention aborted every time it was tried.
+#[derive(Debug)]
+pub(crate) struct Contended(u32);
+
+impl std::fmt::Display for Contended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "firestore transaction aborted {} times by contention", self.0)
+    }
+}
+
+impl std::error::Error for Contended {}
+
+/// Whether `e` is a transaction that contention kept aborting.
+pub(crate) fn contended(e: &Error) -> bool {
+    matches!(e, Error::Internal(cause) if cause.is::<Contended>())
 }
 
 /// Decodes a stored document into its Rust shape.
