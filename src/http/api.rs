@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::SignedDuration;
 use serde::Deserialize;
@@ -60,6 +60,14 @@ pub async fn no_route() -> Error {
     Error::not_found("API route")
 }
 
+/// A path that exists, asked with a method it does not take. axum adds the
+/// `Allow` header (RFC 9110) listing the ones it does.
+pub async fn method_not_allowed(method: Method) -> Response {
+    let message = format!("this path does not take {method}; see the Allow header");
+    let body = json!({ "error": { "code": "method_not_allowed", "message": message } });
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
 // ----- accounts -----
 
 #[derive(Deserialize)]
@@ -97,19 +105,25 @@ pub async fn sign_in(State(state): State<AppState>, ClientIp(ip): ClientIp, Json
         Some((&state.sign_in_limits, format!("signin:{email}"))),
         ip.map(|ip| (&state.sign_in_client_limits, format!("signin-from:{ip}"))),
     ];
-    for (limiter, key) in limits.iter().flatten() {
-        limiter.check(key)?;
-    }
-    match accounts.sign_in(&email, c.password).await {
-        Ok(session) => session_response(&state, StatusCode::OK, session),
-        Err(e @ Error::InvalidCredentials) => {
-            for (limiter, key) in limits.iter().flatten() {
-                limiter.record_failure(key);
+    // Each attempt is counted before its password is checked, so guesses
+    // sent at once cannot all pass a limit that only counted afterwards.
+    let limits: Vec<_> = limits.into_iter().flatten().collect();
+    for (i, (limiter, key)) in limits.iter().enumerate() {
+        if let Err(e) = limiter.begin(key).await {
+            for (counted, key) in &limits[..i] {
+                counted.forgive(key).await?;
             }
-            Err(e)
+            return Err(e);
         }
-        Err(e) => Err(e),
     }
+    let outcome = accounts.sign_in(&email, c.password).await;
+    if !matches!(outcome, Err(Error::InvalidCredentials)) {
+        // Only failures use up a limit.
+        for (limiter, key) in &limits {
+            limiter.forgive(key).await?;
+        }
+    }
+    session_response(&state, StatusCode::OK, outcome?)
 }
 
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Reply {
@@ -378,4 +392,27 @@ pub async fn complete_upload(State(state): State<AppState>, Authed(p): Authed, P
 pub async fn abort_upload(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
     state.service.abort_upload(&p.user, &FileId::parse(&id)?).await?;
     no_content()
+}
+
+/// `GET /api/cron/sweep`: the reconcile sweep (`Service::sweep`), for
+/// Vercel Cron Jobs, which call it with `Authorization: Bearer
+/// $CRON_SECRET`, and for `livedrop sweep`. Without a configured secret the
+/// route is not there: nobody can make the server sweep.
+pub async fn cron_sweep(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    use subtle::ConstantTimeEq;
+    let Some(secret) = state.service.config.cron_secret.as_deref() else {
+        return Err(Error::not_found("the sweep route (it needs CRON_SECRET set on the server)"));
+    };
+    let sent = super::bearer(&headers).unwrap_or_default();
+    if !bool::from(sent.as_bytes().ct_eq(secret.as_bytes())) {
+        return Err(Error::Unauthenticated);
+    }
+    let report = state.service.sweep().await?;
+    tracing::info!(
+        pending_files = report.pending_files,
+        orphan_objects = report.orphan_objects,
+        sessions = report.sessions,
+        "sweep run by the cron route"
+    );
+    ok(serde_json::to_value(report).map_err(Error::internal)?)
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -117,18 +118,101 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/s/{token}", get(api::link_info)),
         ("/api/s/{token}/download", post(api::link_download)),
         ("/api/feed", get(ws::feed)),
+        ("/api/cron/sweep", get(api::cron_sweep)),
     ]
 }
 
-/// The API router. Unknown `/api/` paths answer a JSON `not_found`.
+/// The API router. Unknown `/api/` paths answer a JSON `not_found`, and a
+/// method a path does not take a JSON `method_not_allowed` with `Allow`.
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new();
     for (path, route) in api_routes() {
         r = r.route(path, route);
     }
-    r.route("/api/{*rest}", axum::routing::any(api::no_route))
+    // Set on the routes registered so far: the catch-all takes any method.
+    r.method_not_allowed_fallback(api::method_not_allowed)
+        .route("/api/{*rest}", axum::routing::any(api::no_route))
         .layer(axum::extract::DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(axum::middleware::from_fn(json_bodies))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// JSON bodies are read as the contract (OpenAPI 3.1, so JSON Schema
+/// 2020-12) reads them: an integer may be written `5`, `5.0` or `5e0`, and
+/// an array is no object, though serde would fill a struct from one.
+async fn json_bodies(req: Request, next: axum::middleware::Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, JSON_LIMIT).await else {
+        return Error::PayloadTooLarge { limit: JSON_LIMIT as u64 }.into_response();
+    };
+    let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(v) if !v.is_object() => {
+            return Error::InvalidRequest("the JSON body must be an object".into()).into_response();
+        }
+        Ok(mut v) => match whole_numbers_as_integers(&mut v).then(|| serde_json::to_vec(&v)) {
+            Some(Ok(rewritten)) => {
+                parts.headers.insert(header::CONTENT_LENGTH, rewritten.len().into());
+                rewritten.into()
+            }
+            _ => bytes,
+        },
+        // Blank, or not JSON: the handler says what is wrong with it.
+        Err(_) => bytes,
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// Rewrites the whole numbers written as floats, within u64 or i64, as
+/// integers; whether there were any.
+fn whole_numbers_as_integers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) else { return false };
+            *v = match f {
+                // 2^64 and -2^63 as floats: the casts are exact below them.
+                0.0..18_446_744_073_709_551_616.0 => Value::from(f as u64),
+                -9_223_372_036_854_775_808.0..0.0 => Value::from(f as i64),
+                _ => return false,
+            };
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |any, v| whole_numbers_as_integers(v) | any),
+        Value::Object(fields) => fields.values_mut().fold(false, |any, v| whole_numbers_as_integers(v) | any),
+        _ => false,
+    }
+}
+
+/// Every error the API answers is `{"error": {"code", "message"}}`, also
+/// those axum's extractors answer in plain text before a handler runs: a
+/// path or query that is not UTF-8, a body over the limit, a feed request
+/// that is not a WebSocket upgrade. The status and other headers stay.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit: JSON_LIMIT as u64 },
+        s if s.is_server_error() => Error::internal(text),
+        _ if text.is_empty() => Error::InvalidRequest(status.canonical_reason().unwrap_or("bad request").into()),
+        _ => Error::InvalidRequest(text),
+    };
+    let (json, body) = error.into_response().into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(ct) = json.headers.get(header::CONTENT_TYPE) {
+        parts.headers.insert(header::CONTENT_TYPE, ct.clone());
+    }
+    Response::from_parts(parts, body)
 }
 
 /// A JSON body, with every way it can be wrong mapped to a clear 4xx.
