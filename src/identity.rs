@@ -178,6 +178,14 @@ impl LocalAccounts {
         Ok(())
     }
 
+    /// Removes sessions past their expiry (they already sign nobody in);
+    /// returns how many.
+    pub async fn purge_expired_sessions(&self) -> Result<u64> {
+        let now = ms(Timestamp::now());
+        let n = self.db.write(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?)).await?;
+        Ok(n as u64)
+    }
+
     /// Creates an API token; the secret is returned once and never again.
     pub async fn create_token(&self, user: &UserId, name: &str) -> Result<(ApiToken, String)> {
         let name = name.trim();

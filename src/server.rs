@@ -86,6 +86,7 @@ pub struct App {
     pub service: Arc<Service>,
     pub blobs: Arc<DiskBlobs>,
     pub hub: Arc<Hub>,
+    pub accounts: Arc<LocalAccounts>,
 }
 
 pub fn build(opts: &ServeOptions) -> Result<App> {
@@ -97,11 +98,12 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
     let hub = Arc::new(Hub::new());
     let service = Arc::new(Service::new(store.clone(), blobs.clone(), hub.clone(), opts.config.clone()));
     let accounts = Arc::new(LocalAccounts::new(db, store));
-    let state = AppState::new(service.clone(), accounts.clone(), Some(accounts), Some(hub.clone()), "self-hosted");
+    let state =
+        AppState::new(service.clone(), accounts.clone(), Some(accounts.clone()), Some(hub.clone()), "self-hosted");
 
     let api = router(state).merge(crate::blob::http::routes(blobs.clone()));
     let router = around_api(api, opts.web_dir.as_deref());
-    Ok(App { router, service, blobs, hub })
+    Ok(App { router, service, blobs, hub, accounts })
 }
 
 /// What every deployment served by this process puts around the API: the
@@ -153,9 +155,9 @@ fn loggable_path(path: &str) -> String {
     path.to_owned()
 }
 
-/// Runs the reconcile sweep (`Service::sweep`) and prunes idle feed
-/// channels, every few minutes.
-fn spawn_sweeper(service: Arc<Service>, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
+/// Runs the reconcile sweep (`Service::sweep`), purges expired sessions and
+/// prunes idle feed channels, every few minutes.
+fn spawn_sweeper(service: Arc<Service>, accounts: Arc<LocalAccounts>, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(300));
         loop {
@@ -169,6 +171,11 @@ fn spawn_sweeper(service: Arc<Service>, hub: Arc<Hub>) -> tokio::task::JoinHandl
                     "swept"
                 ),
                 Err(e) => tracing::warn!(error = %e, "the sweep failed"),
+            }
+            match accounts.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
             }
             hub.prune();
         }
@@ -184,7 +191,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let app = build(&opts)?;
-    let sweeper = spawn_sweeper(app.service.clone(), app.hub.clone());
+    let sweeper = spawn_sweeper(app.service.clone(), app.accounts.clone(), app.hub.clone());
     tracing::info!(data_dir = %opts.data_dir.display(), "self-hosted, with SQLite and files on disk");
     let served = serve(listener, app.router, shutdown, opts.shutdown_grace).await;
     sweeper.abort();

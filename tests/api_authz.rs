@@ -304,3 +304,22 @@ async fn a_feed_ends_when_its_session_expires() {
     assert_eq!(feed.closed_by_server().await, Some(4401));
     ann.get("/api/me").await.expect_error(401, "unauthenticated");
 }
+
+#[tokio::test]
+async fn expired_sessions_are_purged_and_live_ones_kept() {
+    let server = TestServer::start().await;
+    let ann = server.sign_up("ann@example.com").await;
+    let bob = server.sign_up("bob@example.com").await;
+    let db = rusqlite::Connection::open(server.data_dir.join("livedrop.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let ann_id = ann.get("/api/me").await.expect(200)["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(db.execute("UPDATE sessions SET expires_at = 0 WHERE user_id = ?1", [&ann_id]).unwrap(), 1);
+
+    let app = livedrop::server::build(&livedrop::server::ServeOptions::new(&server.data_dir)).unwrap();
+    assert_eq!(app.accounts.purge_expired_sessions().await.unwrap(), 1);
+    assert_eq!(app.accounts.purge_expired_sessions().await.unwrap(), 0, "idempotent");
+    let left: i64 = db.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 1, "bob's session stays");
+    ann.get("/api/me").await.expect_error(401, "unauthenticated");
+    bob.get("/api/me").await.expect(200);
+}
