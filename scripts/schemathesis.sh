@@ -33,8 +33,8 @@ trap cleanup EXIT
 # With a cron secret the fuzzer runs the sweep too.
 CRON_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 export CRON_SECRET
-LIVEDROP_LOG=info target/debug/livedrop serve --listen 127.0.0.1:0 --data-dir "$work/data" \
-  --web-dir "$work/no-web" --log-json 2>"$work/server.log" >/dev/null &
+LIVEDROP_LOG=info target/debug/livedrop serve --listen 127.0.0.1:0 --data-dir "$work/data" --backend sqlite \
+  --signup open --web-dir "$work/no-web" --log-json 2>"$work/server.log" >/dev/null &
 server=$!
 
 # Real data, made through the API as a client makes it, and the fuzzer's

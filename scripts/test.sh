@@ -49,6 +49,9 @@ fi
 step "Rust tests"
 cargo test --lib --bins --tests  # benches run only from benches/run.sh
 
+step "API contract fuzzing (schemathesis against livedrop serve: no 5xx, answers as the spec says, valid requests accepted)"
+bash scripts/schemathesis.sh
+
 step "web unit tests"
 (cd web && npm test)
 
