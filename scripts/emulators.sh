@@ -157,7 +157,7 @@ start() {
     "$firebase" emulators:start --only auth --project "$PROJECT" --config "$ROOT/firebase.json")
   launch storage "$STORAGE_PORT" "$fake" -scheme http -host "$HOST" -port "$STORAGE_PORT" \
     -backend filesystem -filesystem-root "$STATE/gcs" -public-host "$HOST:$STORAGE_PORT" -log-level warn \
-    -cors-headers x-goog-resumable
+    -cors-headers x-goog-resumable,x-goog-if-generation-match,x-goog-content-length-range
 
   wait_for firestore "http://$HOST:$FIRESTORE_PORT/" 90
   wait_for storage "http://$HOST:$STORAGE_PORT/storage/v1/b" 30

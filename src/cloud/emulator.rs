@@ -284,6 +284,11 @@ pub struct StorageEmulator {
     _owned: Option<Watched>,
 }
 
+/// Request headers browsers may send the storage emulator cross-origin:
+/// those upload URLs sign (as `cloud/cors.json` allows them on the bucket,
+/// and `scripts/emulators.sh` on the shared emulator).
+pub const STORAGE_CORS_HEADERS: &str = "x-goog-resumable,x-goog-if-generation-match,x-goog-content-length-range";
+
 impl StorageEmulator {
     pub async fn from_env_or_start() -> anyhow::Result<Self> {
         match given("Storage", "STORAGE_EMULATOR_HOST", "/storage/v1/b").await? {
@@ -305,6 +310,9 @@ impl StorageEmulator {
             // Path-style signed URLs are served only when the request's
             // Host is the public host.
             args.extend(["-public-host".into(), authority.clone().into(), "-log-level".into(), "warn".into()]);
+            // The headers upload URLs sign, which browsers send cross-origin
+            // (the bucket's own list is cloud/cors.json).
+            args.extend(["-cors-headers".into(), STORAGE_CORS_HEADERS.into()]);
             Ok(args)
         })?;
         owned.wait_ready("Storage", &authority, "/storage/v1/b", Duration::from_secs(30)).await?;

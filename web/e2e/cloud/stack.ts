@@ -5,8 +5,10 @@
 //   Auth        firebase-tools' Auth emulator (cloud/node_modules), from a
 //               firebase.json of its own so that its ports (and the hub's
 //               and the logger's) never collide with a developer's emulators
-//   Storage     fake-gcs-server, with `-cors-headers x-goog-resumable` (the
-//               browser's preflight for a resumable session start)
+//   Storage     fake-gcs-server, with `-cors-headers` naming the headers
+//               upload URLs sign (x-goog-resumable, x-goog-if-generation-match,
+//               x-goog-content-length-range), as cloud/cors.json does for the
+//               bucket: the browser's preflight asks for them
 //   API + web   $LIVEDROP_BIN serve --backend firebase, serving web/out
 //
 // Each on a port the OS says is free, in its own process group, bound to
@@ -196,7 +198,7 @@ export async function startStack(): Promise<Stack> {
       "-public-host",
       `${HOST}:${gcsPort}`,
       "-cors-headers",
-      "x-goog-resumable",
+      "x-goog-resumable,x-goog-if-generation-match,x-goog-content-length-range",
       "-log-level",
       "warn",
     ]);
