@@ -664,6 +664,11 @@ impl MetadataStore for SqliteStore {
         let l = link.clone();
         self.db
             .write(move |tx| {
+                // The file may have been deleted since the service read it:
+                // "not found", as in Firestore, never a foreign-key failure.
+                if get_file(tx, l.file_id.as_str())?.is_none() {
+                    return Err(Error::not_found("file"));
+                }
                 tx.execute(
                     &format!("INSERT INTO links ({LINK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
                     params![

@@ -259,6 +259,11 @@ async fn delete_cascades(s: Arc<dyn MetadataStore>) {
     assert!(s.invitations(&f.id).await.unwrap().is_empty());
     assert_eq!(s.link_by_token_hash(&link.token_hash).await.unwrap(), None);
     assert!(s.delete_file(&f.id, None, None).await.unwrap().is_none());
+    // A link made for a file deleted meanwhile (the service read it first):
+    // not found, and no link to nothing.
+    let late = link_for(&f, None, None);
+    assert!(matches!(s.insert_link(&late, None).await, Err(Error::NotFound { .. })));
+    assert_eq!(s.link_by_token_hash(&late.token_hash).await.unwrap(), None);
 }
 
 async fn link_race(s: Arc<dyn MetadataStore>) {
