@@ -49,6 +49,11 @@ struct ServeArgs {
     /// (e.g. 24h, 90m).
     #[arg(long, env = "LIVEDROP_PENDING_TTL", default_value = "24h", value_parser = parse_duration)]
     pending_ttl: jiff::SignedDuration,
+    /// Mark the session cookie Secure on every answer. Without it, it is
+    /// Secure whenever the request came over HTTPS (through a
+    /// --trusted-proxy's X-Forwarded-Proto).
+    #[arg(long, env = "LIVEDROP_SECURE_COOKIES")]
+    secure_cookies: bool,
     /// A proxy in front of this server (e.g. 127.0.0.1 for nginx on the same
     /// machine) whose X-Forwarded-For names the client; repeat or separate
     /// with commas.
@@ -92,6 +97,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         quota_bytes: a.quota,
         max_file_size: a.max_file_size,
         pending_ttl: a.pending_ttl,
+        secure_cookies: a.secure_cookies,
         trusted_proxies: a.trusted_proxies,
         cron_secret: livedrop::config::cron_secret_from_env(),
         ..Config::default()
@@ -100,9 +106,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
     if a.backend == "firebase" {
+        let trusted_proxies = opts.config.trusted_proxies.clone();
         let settings = livedrop::cloud::app::CloudSettings::from_env(opts.config)?;
         let api = livedrop::http::router(livedrop::cloud::app::state(settings).await?);
-        let router = around_api(api, opts.web_dir.as_deref());
+        let router = around_api(api, opts.web_dir.as_deref(), &trusted_proxies);
         serve_router(listener, router, shutdown_signal(), opts.shutdown_grace).await?;
     } else {
         run(listener, opts, shutdown_signal()).await?;

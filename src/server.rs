@@ -102,13 +102,14 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
         AppState::new(service.clone(), accounts.clone(), Some(accounts.clone()), Some(hub.clone()), "self-hosted");
 
     let api = router(state).merge(crate::blob::http::routes(blobs.clone()));
-    let router = around_api(api, opts.web_dir.as_deref());
+    let router = around_api(api, opts.web_dir.as_deref(), &opts.config.trusted_proxies);
     Ok(App { router, service, blobs, hub, accounts })
 }
 
 /// What every deployment served by this process puts around the API: the
-/// web app, security headers and request logs.
-pub fn around_api(api: Router, web_dir: Option<&Path>) -> Router {
+/// web app, security headers (HSTS when reached over HTTPS, directly or
+/// through one of `trusted_proxies`) and request logs.
+pub fn around_api(api: Router, web_dir: Option<&Path>, trusted_proxies: &[std::net::IpAddr]) -> Router {
     let app = match web_dir {
         Some(dir) if dir.join("index.html").exists() => {
             // Recipient links are /s/<token>: one static page reads the token.
@@ -130,7 +131,23 @@ pub fn around_api(api: Router, web_dir: Option<&Path>) -> Router {
     let hdr = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    app.layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    let trusted: Arc<[std::net::IpAddr]> = trusted_proxies.into();
+    let hsts = axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let trusted = trusted.clone();
+        async move {
+            let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            let https = crate::http::reached_over_https(req.uri(), req.headers(), peer, &trusted);
+            let mut resp = next.run(req).await;
+            if https {
+                // A year; browsers then refuse plain HTTP to this host.
+                resp.headers_mut()
+                    .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+            }
+            resp
+        }
+    });
+    app.layer(hsts)
+        .layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Recipient links carry their token in the path: never leak it.
         .layer(hdr(header::REFERRER_POLICY, "no-referrer"))
         .layer(hdr(header::X_FRAME_OPTIONS, "DENY"))

@@ -323,3 +323,46 @@ async fn expired_sessions_are_purged_and_live_ones_kept() {
     ann.get("/api/me").await.expect_error(401, "unauthenticated");
     bob.get("/api/me").await.expect(200);
 }
+
+/// The session cookie is `Secure`, and answers carry HSTS, whenever the
+/// browser reached the server over HTTPS: through a trusted proxy's
+/// `X-Forwarded-Proto`, never on a client's own say-so; or always, forced.
+#[tokio::test]
+async fn cookies_are_secure_and_hsts_is_sent_behind_an_https_proxy() {
+    async fn sign_up(base: &str, email: &str, proto: Option<&str>) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .post(format!("{base}/api/auth/signup"))
+            .json(&serde_json::json!({ "email": email, "password": "correct horse battery" }));
+        if let Some(p) = proto {
+            req = req.header("x-forwarded-proto", p);
+        }
+        req.send().await.unwrap()
+    }
+    let secure = |r: &reqwest::Response| r.headers()["set-cookie"].to_str().unwrap().contains("; Secure");
+    let hsts = |r: &reqwest::Response| r.headers().contains_key("strict-transport-security");
+
+    let proxied = TestServer::start_with(|o| o.config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let r = sign_up(&proxied.base, "ann@example.com", Some("https")).await;
+    assert_eq!(r.status(), 201);
+    assert!(secure(&r) && hsts(&r), "{:?}", r.headers());
+    let page = reqwest::Client::new().get(proxied.url("/")).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert!(hsts(&page), "the web app's pages too");
+    let r = sign_up(&proxied.base, "bob@example.com", Some("http")).await;
+    assert!(!secure(&r) && !hsts(&r), "plain HTTP behind the proxy");
+
+    // Straight from a client, the header is the client's to forge.
+    let direct = TestServer::start().await;
+    let r = sign_up(&direct.base, "ann@example.com", Some("https")).await;
+    assert!(!secure(&r) && !hsts(&r), "{:?}", r.headers());
+
+    let forced = TestServer::start_with(|o| o.config.secure_cookies = true).await;
+    let r = sign_up(&forced.base, "ann@example.com", None).await;
+    assert!(secure(&r), "forced");
+    let r = reqwest::Client::new()
+        .post(forced.url("/api/auth/signin"))
+        .json(&serde_json::json!({ "email": "ann@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(secure(&r), "sign-in's cookie too");
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{AppState, Authed, ClientIp, Json, OPENAPI, SESSION_COOKIE, session_cookie};
+use super::{AppState, Authed, ClientIp, Json, OPENAPI, SESSION_COOKIE, SecureCookies, session_cookie};
 use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::identity::{LocalAccounts, NewSession};
@@ -76,15 +76,19 @@ pub struct Credentials {
     password: String,
 }
 
-fn session_response(state: &AppState, status: StatusCode, s: NewSession) -> Reply {
-    let secure = if state.service.config.secure_cookies { "; Secure" } else { "" };
+fn session_response(secure: bool, status: StatusCode, s: NewSession) -> Reply {
+    let secure = if secure { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000{secure}", s.token);
     let mut resp = (status, axum::Json(json!({ "user": s.user, "csrf_token": s.csrf_token }))).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(Error::internal)?);
     Ok(resp)
 }
 
-pub async fn sign_up(State(state): State<AppState>, Json(c): Json<Credentials>) -> Reply {
+pub async fn sign_up(
+    State(state): State<AppState>,
+    SecureCookies(secure): SecureCookies,
+    Json(c): Json<Credentials>,
+) -> Reply {
     let accounts = accounts(&state)?;
     if !state.service.config.signup_open {
         return Err(Error::SignupClosed);
@@ -93,10 +97,15 @@ pub async fn sign_up(State(state): State<AppState>, Json(c): Json<Credentials>) 
     let password = Password::parse(&c.password)?;
     let session = accounts.sign_up(email, password).await?;
     state.service.welcome(&session.user).await?;
-    session_response(&state, StatusCode::CREATED, session)
+    session_response(secure, StatusCode::CREATED, session)
 }
 
-pub async fn sign_in(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(c): Json<Credentials>) -> Reply {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SecureCookies(secure): SecureCookies,
+    Json(c): Json<Credentials>,
+) -> Reply {
     let accounts = accounts(&state)?;
     let email = Email::parse(&c.email)?;
     // Failures count against the account and against the client: one
@@ -123,7 +132,7 @@ pub async fn sign_in(State(state): State<AppState>, ClientIp(ip): ClientIp, Json
             limiter.forgive(key).await?;
         }
     }
-    session_response(&state, StatusCode::OK, outcome?)
+    session_response(secure, StatusCode::OK, outcome?)
 }
 
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Reply {

@@ -279,6 +279,42 @@ fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     hops.into_iter().rev().find(|ip| !trusted_ip(ip)).unwrap_or(peer).to_canonical()
 }
 
+/// Whether the client reached us over HTTPS: the request's own scheme, or,
+/// when the peer is a trusted proxy (or, on Vercel, where there is no peer
+/// to see, Vercel's own edge), what its `X-Forwarded-Proto` says. A client
+/// talking to us directly cannot claim it.
+pub fn reached_over_https(
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    trusted: &[IpAddr],
+) -> bool {
+    if uri.scheme_str() == Some("https") {
+        return true;
+    }
+    let proxied = match peer {
+        Some(ip) => trusted.contains(&ip.to_canonical()),
+        None => true,
+    };
+    // Each proxy appends; the last value is what the nearest one saw.
+    let proto = headers.get_all("x-forwarded-proto").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+    proxied && proto.last().is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+/// `Secure` goes on cookies: the request came over HTTPS, or the settings
+/// force it.
+pub struct SecureCookies(pub bool);
+
+impl FromRequestParts<AppState> for SecureCookies {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+        let config = &state.service.config;
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(p)| p.ip());
+        Ok(Self(config.secure_cookies || reached_over_https(&parts.uri, &parts.headers, peer, &config.trusted_proxies)))
+    }
+}
+
 pub struct Authed(pub Principal);
 
 impl FromRequestParts<AppState> for Authed {
