@@ -79,4 +79,8 @@ test -f .vercel/output/static/s/index.html
 # panic in Turbopack's file tracing.
 rm -rf .vercel/output web/.next
 
+step "vercel dev --local: a short flow through Vercel's own routing against the emulators (sign-in, upload, share, link, cron)"
+scripts/vercel-dev-flow.sh
+lockfiles_unchanged
+
 step "all green"
