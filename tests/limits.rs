@@ -38,9 +38,14 @@ async fn parallel_link_guesses(world: Deployment, n: usize) {
         assert!((1..=10).contains(&wrong), "at most the limit's worth of checks: {statuses:?}");
     }
     assert!(replies.iter().filter(|r| r.code() == "rate_limited").all(|r| r.headers.contains_key("retry-after")));
-    // The limit holds for the right password too, until the window ends.
+    // Once 10 failed, the limit holds for the right password too, until the
+    // window ends (in the cloud, guesses refused for contention used none).
     let r = anon.post(&format!("/api/s/{token}/download"), json!({ "password": "the right one" })).await;
-    r.expect_error(429, "rate_limited");
+    if wrong == 10 {
+        r.expect_error(429, "rate_limited");
+    } else {
+        r.expect(200);
+    }
 }
 
 #[tokio::test]
