@@ -68,6 +68,8 @@ pub enum Error {
     PasswordRequired,
     #[error("wrong password for this link")]
     WrongPassword,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
     #[error("the URL signature is not valid")]
     SignatureInvalid,
     #[error("the signed URL has expired; ask the API for a new one")]
@@ -121,7 +123,7 @@ impl Error {
             Error::Link(LinkRefusal::Expired) => "link_expired",
             Error::Link(LinkRefusal::Exhausted) => "link_exhausted",
             Error::PasswordRequired => "password_required",
-            Error::WrongPassword => "wrong_password",
+            Error::WrongPassword | Error::WrongCurrentPassword => "wrong_password",
             Error::SignatureInvalid => "signature_invalid",
             Error::SignatureExpired => "signature_expired",
             Error::InvalidRange(_) => "invalid_range",

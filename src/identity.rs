@@ -120,9 +120,20 @@ impl LocalAccounts {
     /// or the password wrong, and the same work (a hash check) either way.
     pub async fn sign_in(&self, email: &Email, password: String) -> Result<NewSession> {
         let user = self.store.user_by_email(email).await?;
-        let hash = match &user {
-            Some(u) => {
-                let id = u.id.clone();
+        let ok = self.password_matches(user.as_ref().map(|u| &u.id), password).await?;
+        match (user, ok) {
+            (Some(user), true) => self.new_session(user).await,
+            _ => Err(Error::InvalidCredentials),
+        }
+    }
+
+    /// Whether `password` is the person's. Nobody (`None`), or a person
+    /// without a password, costs the same hash check, so timing does not
+    /// tell which addresses have accounts.
+    async fn password_matches(&self, user: Option<&UserId>, password: String) -> Result<bool> {
+        let hash = match user {
+            Some(id) => {
+                let id = id.clone();
                 self.db
                     .read(move |c| {
                         Ok(c.query_row("SELECT hash FROM passwords WHERE user_id = ?1", [id.as_str()], |r| {
@@ -134,22 +145,70 @@ impl LocalAccounts {
             }
             None => None,
         };
-        let check = hash.clone();
+        let known = hash.is_some();
         let ok = tokio::task::spawn_blocking(move || {
-            // Unknown addresses cost the same hash check as known ones, so
-            // timing does not tell which addresses have accounts.
             static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
             let dummy = DUMMY.get_or_init(|| {
                 hash_password(&Password::parse("not a real password").expect("long enough")).unwrap_or_default()
             });
-            verify_password(&password, check.as_deref().unwrap_or(dummy))
+            verify_password(&password, hash.as_deref().unwrap_or(dummy))
         })
         .await
         .map_err(Error::internal)?;
-        match (user, hash, ok) {
-            (Some(user), Some(_), true) => self.new_session(user).await,
-            _ => Err(Error::InvalidCredentials),
+        Ok(known && ok)
+    }
+
+    /// Ends every session of `user` but the credential asking (`keep`, as
+    /// `Principal::credential` names it), and closes their feeds. Returns
+    /// how many ended.
+    pub async fn sign_out_others(&self, user: &UserId, keep: Option<&str>) -> Result<u64> {
+        let keep = keep.and_then(|k| k.strip_prefix("session:")).map(str::to_owned);
+        let id = user.clone();
+        let ended: Vec<String> = self
+            .db
+            .write(move |tx| {
+                let mut select = tx.prepare("SELECT token_hash FROM sessions WHERE user_id = ?1")?;
+                let hashes = select.query_map([id.as_str()], |r| r.get::<_, String>(0))?;
+                let gone: Vec<String> = hashes
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                    .into_iter()
+                    .filter(|h| Some(h) != keep.as_ref())
+                    .collect();
+                for h in &gone {
+                    tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [h])?;
+                }
+                Ok(gone)
+            })
+            .await?;
+        for h in &ended {
+            // Nobody listening is fine.
+            let _ = self.ended.send(format!("session:{h}"));
         }
+        Ok(ended.len() as u64)
+    }
+
+    /// Changes the password, if `current` is it, and ends every other
+    /// session (API tokens stay: they are revoked one by one). Returns how
+    /// many sessions ended.
+    pub async fn change_password(
+        &self,
+        user: &UserId,
+        current: String,
+        new: Password,
+        keep: Option<&str>,
+    ) -> Result<u64> {
+        if !self.password_matches(Some(user), current).await? {
+            return Err(Error::WrongCurrentPassword);
+        }
+        let hash = tokio::task::spawn_blocking(move || hash_password(&new)).await.map_err(Error::internal)??;
+        let id = user.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute("UPDATE passwords SET hash = ?2 WHERE user_id = ?1", params![id.as_str(), hash])?;
+                Ok(())
+            })
+            .await?;
+        self.sign_out_others(user, keep).await
     }
 
     async fn new_session(&self, user: User) -> Result<NewSession> {

@@ -366,3 +366,72 @@ async fn cookies_are_secure_and_hsts_is_sent_behind_an_https_proxy() {
         .unwrap();
     assert!(secure(&r), "sign-in's cookie too");
 }
+
+/// Signs in as a new browser would: a session of its own.
+async fn sign_in(server: &TestServer, email: &str, password: &str) -> Client {
+    let anon = server.anonymous();
+    let resp = anon
+        .http
+        .post(server.url("/api/auth/signin"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "sign-in of {email}");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    Client { cookie: Some(cookie), csrf: Some(body["csrf_token"].as_str().unwrap().to_owned()), ..anon }
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_else_and_changing_the_password_end_the_other_sessions() {
+    let server = TestServer::start().await;
+    let here = server.sign_up("ann@example.com").await;
+    let laptop = sign_in(&server, "ann@example.com", "correct horse battery").await;
+    let secret = here.post("/api/tokens", serde_json::json!({ "name": "backup script" })).await.expect(201)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let script = Client { bearer: Some(secret), ..server.anonymous() };
+    let bob = server.sign_up("bob@example.com").await;
+
+    let mut laptop_feed = laptop.feed("").await;
+    assert_eq!(laptop_feed.next().await["type"], "snapshot");
+    let r = here.post("/api/auth/signout-others", serde_json::json!({})).await.expect(200);
+    assert_eq!(r["ended"], 1);
+    assert_eq!(laptop_feed.closed_by_server().await, Some(4401), "the other session's feed closes");
+    laptop.get("/api/me").await.expect_error(401, "unauthenticated");
+    here.get("/api/me").await.expect(200);
+    script.get("/api/me").await.expect(200);
+    bob.get("/api/me").await.expect(200);
+
+    // A password change: the current one is checked, the new one too.
+    let phone = sign_in(&server, "ann@example.com", "correct horse battery").await;
+    let change = |current: &str, new: &str| serde_json::json!({ "current_password": current, "new_password": new });
+    here.post("/api/auth/password", change("not the password", "a brand new password"))
+        .await
+        .expect_error(403, "wrong_password");
+    here.post("/api/auth/password", change("correct horse battery", "short"))
+        .await
+        .expect_error(400, "invalid_password");
+    phone.get("/api/me").await.expect(200);
+    let r = here.post("/api/auth/password", change("correct horse battery", "a brand new password")).await.expect(200);
+    assert_eq!(r["ended"], 1);
+    phone.get("/api/me").await.expect_error(401, "unauthenticated");
+    here.get("/api/me").await.expect(200);
+    let anon = server.anonymous();
+    let old = serde_json::json!({ "email": "ann@example.com", "password": "correct horse battery" });
+    anon.post("/api/auth/signin", old).await.expect_error(401, "invalid_credentials");
+    sign_in(&server, "ann@example.com", "a brand new password").await;
+    bob.get("/api/me").await.expect(200);
+
+    // Wrong current passwords are guesses under the account's sign-in
+    // limit (10), with the wrong one above and the old password's sign-in.
+    for _ in 0..8 {
+        here.post("/api/auth/password", change("guess", "another new password"))
+            .await
+            .expect_error(403, "wrong_password");
+    }
+    let r = here.post("/api/auth/password", change("a brand new password", "another new password")).await;
+    r.expect_error(429, "rate_limited");
+}

@@ -135,6 +135,33 @@ pub async fn sign_in(
     session_response(secure, StatusCode::OK, outcome?)
 }
 
+/// Ends the person's other browser sessions and closes their feeds; the
+/// credential asking stays signed in.
+pub async fn sign_out_others(State(state): State<AppState>, Authed(p): Authed) -> Reply {
+    let ended = accounts(&state)?.sign_out_others(&p.user.id, p.credential.as_deref()).await?;
+    ok(json!({ "ended": ended }))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the password and ends every other session. The current
+/// password is a guess like a sign-in's, under the same per-account limit.
+pub async fn change_password(State(state): State<AppState>, Authed(p): Authed, Json(c): Json<PasswordChange>) -> Reply {
+    let accounts = accounts(&state)?;
+    let new = Password::parse(&c.new_password)?;
+    let key = format!("signin:{}", p.user.email);
+    state.sign_in_limits.begin(&key).await?;
+    let outcome = accounts.change_password(&p.user.id, c.current_password, new, p.credential.as_deref()).await;
+    if !matches!(outcome, Err(Error::WrongCurrentPassword)) {
+        state.sign_in_limits.forgive(&key).await?;
+    }
+    ok(json!({ "ended": outcome? }))
+}
+
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Reply {
     if let Some(token) = session_cookie(&headers) {
         accounts(&state)?.sign_out(token).await?;

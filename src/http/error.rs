@@ -13,9 +13,13 @@ impl Error {
             | InvalidSize(_) | InvalidRange(_) => StatusCode::BAD_REQUEST,
             SizeMismatch { .. } | ChecksumMismatch { .. } | UploadIncomplete(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
-            CsrfFailed | SignupClosed | WrongPassword | SignatureInvalid | SignatureExpired | QuotaExceeded { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            CsrfFailed
+            | SignupClosed
+            | WrongPassword
+            | WrongCurrentPassword
+            | SignatureInvalid
+            | SignatureExpired
+            | QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             NotFound { .. } | Link(LinkRefusal::NotAvailable) | NotSupported => StatusCode::NOT_FOUND,
             Link(_) => StatusCode::GONE,
             EmailTaken | FileNotReady | NotPending | UploadClosed => StatusCode::CONFLICT,

@@ -100,6 +100,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/auth/signup", post(api::sign_up)),
         ("/api/auth/signin", post(api::sign_in)),
         ("/api/auth/signout", post(api::sign_out)),
+        ("/api/auth/signout-others", post(api::sign_out_others)),
+        ("/api/auth/password", post(api::change_password)),
         ("/api/me", get(api::me)),
         ("/api/tokens", get(api::tokens).post(api::create_token)),
         ("/api/tokens/{id}", delete(api::revoke_token)),
