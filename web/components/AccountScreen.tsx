@@ -5,6 +5,7 @@ import { describeError, type ApiToken, type CreatedToken } from "@/lib/backend";
 import { formatBytes, formatDate, timeAgo } from "@/lib/format";
 import { CopyField } from "./CopyButton";
 import { ConfirmDialog } from "./Dialog";
+import { SessionsCard } from "./SessionsCard";
 import { useNow, useSession } from "./session";
 
 export function AccountScreen() {
@@ -86,6 +87,8 @@ export function AccountScreen() {
           Signed in as {me.user.email}
         </p>
       </section>
+
+      <SessionsCard backend={backend} email={me.user.email} />
 
       {backend.features.apiTokens ? (
         <section className="card" aria-labelledby="tokens-title">

@@ -43,7 +43,7 @@ test("signing out in one tab sends the other tabs to sign in at once", async ({ 
   await expect(page.locator(".live")).toHaveText("Live");
   const other = await context.newPage();
   await other.goto("/account/");
-  await other.getByRole("button", { name: "Sign out" }).click();
+  await other.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(other).toHaveURL(/\/signin\/$/);
   // The server closes the first tab's feed as its session ends.
   await expect(page).toHaveURL(/\/signin\//, { timeout: 5_000 });

@@ -121,7 +121,7 @@ test("signed-out visitors are sent to sign in, and back after", async ({ browser
   await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
   await expect(page.getByText("No tokens.")).toBeVisible();
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/signin\/$/);
   await context.close();
 });

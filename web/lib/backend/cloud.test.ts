@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Config } from "./types";
+import type { Backend, Config } from "./types";
 
 // The Firebase SDK, faked: one signed-in person whose token the test controls.
 const user = {
@@ -171,5 +171,15 @@ describe("CloudBackend", () => {
     const b = new CloudBackend(config(true));
     expect(b.features.apiTokens).toBe(false);
     await expect(b.listTokens()).rejects.toMatchObject({ code: "not_supported" });
+  });
+
+  it("leaves sessions and passwords to Firebase Auth, asking the API nothing", async () => {
+    const fetch = vi.fn();
+    vi.stubGlobal("fetch", fetch);
+    const b: Backend = new CloudBackend(config(true));
+    expect(b.features.sessions).toBe(false);
+    await expect(b.signOutOthers()).rejects.toMatchObject({ status: 404, code: "not_supported" });
+    await expect(b.changePassword("a", "b")).rejects.toMatchObject({ code: "not_supported" });
+    expect(fetch).not.toHaveBeenCalled();
   });
 });

@@ -22,19 +22,22 @@ import type {
   User,
 } from "./types";
 
-function notSupported(): Promise<never> {
-  return Promise.reject(
-    new ApiError(
-      404,
-      "not_supported",
-      "API tokens are for self-hosted servers. In the cloud, the command-line client signs in with your account.",
-    ),
-  );
+function notSupported(
+  message = "API tokens are for self-hosted servers. In the cloud, the command-line client signs in with your account.",
+): Promise<never> {
+  return Promise.reject(new ApiError(404, "not_supported", message));
 }
+
+const PROVIDER_OWNS_SESSIONS =
+  "Sessions and passwords are managed by the sign-in provider in the cloud.";
 
 export class CloudBackend extends SelfHostedBackend {
   override readonly transfer: BlobTransfer = trackingTransfer(blobTransfer);
-  override readonly features: Features = { apiTokens: false, googleSignIn: true };
+  override readonly features: Features = {
+    apiTokens: false,
+    googleSignIn: true,
+    sessions: false,
+  };
   private readonly fb: FirebaseRuntimeConfig;
   private sdk: Promise<FirebaseSession> | null = null;
   private liveData: FirestoreLive | null = null;
@@ -128,6 +131,14 @@ export class CloudBackend extends SelfHostedBackend {
       if (e instanceof ApiError && e.status === 401) return null;
       throw e;
     }
+  }
+
+  override signOutOthers(): Promise<number> {
+    return notSupported(PROVIDER_OWNS_SESSIONS);
+  }
+
+  override changePassword(): Promise<number> {
+    return notSupported(PROVIDER_OWNS_SESSIONS);
   }
 
   override listTokens(): Promise<ApiToken[]> {

@@ -61,8 +61,12 @@ const friendly: Record<string, string> = {
     "This upload was finished, cancelled or deleted elsewhere, so it takes no more bytes. Retry to upload the file again.",
 };
 
-/** What to tell a person about an error. */
-export function describeError(e: unknown): string {
+/**
+ * What to tell a person about an error. `words`: this place's own words for
+ * some codes, over the general ones (a code can mean different things on
+ * different forms: `wrong_password` on a link or on the password change).
+ */
+export function describeError(e: unknown, words: Record<string, string> = {}): string {
   if (e instanceof ApiError) {
     if (e.code === "rate_limited") {
       return e.retryAfter
@@ -70,7 +74,7 @@ export function describeError(e: unknown): string {
         : "Too many attempts. Try again in a moment.";
     }
     // Quota, size and validation errors carry the server's own precise text.
-    return friendly[e.code] ?? e.message;
+    return words[e.code] ?? friendly[e.code] ?? e.message;
   }
   if (e instanceof NetworkError) return e.message;
   if (e instanceof Error) return e.message;

@@ -77,4 +77,50 @@ describe("SelfHostedBackend", () => {
     expect(await b.me()).toBeNull();
     await expect(b.getFile("x")).rejects.toBeInstanceOf(ApiError);
   });
+
+  it("signs out other sessions and changes the password, with the CSRF token", async () => {
+    const calls: [string, RequestInit][] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        if (url === "/api/auth/signin") {
+          return new Response(
+            JSON.stringify({ user: { id: "u", email: "a@x.io" }, csrf_token: "T" }),
+          );
+        }
+        if (url === "/api/auth/password" && String(init.body).includes('"wrong"')) {
+          return new Response(
+            '{"error":{"code":"wrong_password","message":"the current password is wrong"}}',
+            { status: 403 },
+          );
+        }
+        return new Response(JSON.stringify({ ended: url.endsWith("password") ? 1 : 3 }));
+      }),
+    );
+    const b = new SelfHostedBackend(config);
+    expect(b.features.sessions).toBe(true);
+    await b.signIn("a@x.io", "pw");
+    expect(await b.signOutOthers()).toBe(3);
+    expect(await b.changePassword("old pass", "new password")).toBe(1);
+    const [url, init] = calls[1]!;
+    expect(url).toBe("/api/auth/signout-others");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe("{}");
+    expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+    expect(calls[2]![0]).toBe("/api/auth/password");
+    expect(JSON.parse(String(calls[2]![1].body))).toEqual({
+      current_password: "old pass",
+      new_password: "new password",
+    });
+    expect((calls[2]![1].headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+    const wrong = b.changePassword("wrong", "new password");
+    await expect(wrong).rejects.toMatchObject({ status: 403, code: "wrong_password" });
+    expect(describeError(await wrong.catch((e: unknown) => e))).toBe("Wrong password.");
+    expect(
+      describeError(await b.changePassword("wrong", "x").catch((e: unknown) => e), {
+        wrong_password: "The current password is wrong.",
+      }),
+    ).toBe("The current password is wrong.");
+  });
 });

@@ -160,7 +160,11 @@ export async function fetchConfig(): Promise<Config> {
 
 export class SelfHostedBackend implements Backend {
   readonly transfer: BlobTransfer = blobTransfer;
-  readonly features: Features = { apiTokens: true, googleSignIn: false };
+  readonly features: Features = {
+    apiTokens: true,
+    googleSignIn: false,
+    sessions: true,
+  };
   private csrf: string | null = null;
   private feed: WebSocketFeed | null = null;
 
@@ -247,6 +251,19 @@ export class SelfHostedBackend implements Backend {
       this.feed?.close();
       this.feed = null;
     }
+  }
+
+  async signOutOthers(): Promise<number> {
+    return (await this.request<{ ended: number }>("POST", "/api/auth/signout-others", {})).ended;
+  }
+
+  async changePassword(current: string, next: string): Promise<number> {
+    return (
+      await this.request<{ ended: number }>("POST", "/api/auth/password", {
+        current_password: current,
+        new_password: next,
+      })
+    ).ended;
   }
 
   async me(): Promise<Me | null> {

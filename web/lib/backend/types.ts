@@ -232,6 +232,11 @@ export interface Features {
   apiTokens: boolean;
   /** "Continue with Google" (Firebase Auth, cloud). */
   googleSignIn: boolean;
+  /**
+   * "Sign out everywhere else" and the password change (self-hosted: in the
+   * cloud, Firebase Auth owns sessions and passwords).
+   */
+  sessions: boolean;
 }
 
 /** Everything the app asks of a deployment. */
@@ -246,6 +251,16 @@ export interface Backend {
   signOut(): Promise<void>;
   /** null when nobody is signed in. */
   me(): Promise<Me | null>;
+  /**
+   * Ends every other session of mine (their live feeds close); says how
+   * many ended. Only where features.sessions.
+   */
+  signOutOthers(): Promise<number>;
+  /**
+   * Changes my password and ends every other session; says how many ended.
+   * Only where features.sessions.
+   */
+  changePassword(current: string, next: string): Promise<number>;
 
   listFiles(query: FileQuery): Promise<FilePage>;
   getFile(id: string): Promise<FileDetails>;
