@@ -708,22 +708,7 @@ impl MetadataStore for FirestoreStore {
 #[async_trait]
 impl Attempts for FirestoreStore {
     async fn begin(&self, key: &str, limit: Limit, now: Timestamp) -> Result<()> {
-        let path = self.path(ATTEMPTS, &sha256_hex(key));
-        self.rpc
-            .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
-                let tx = tx.unwrap_or_default();
-                let current = docs[0].as_ref().map(decode::<AttemptsDoc>).transpose()?.map(window_of);
-                let next = match Window::begin(current, limit, now) {
-                    Ok(w) => w,
-                    Err(e) => {
-                        self.rpc.rollback(tx).await;
-                        return Err(e.into());
-                    }
-                };
-                let doc = AttemptsDoc { start_ms: next.start_ms, count: i64::from(next.count) };
-                self.rpc.commit(Some(tx), vec![rpc::set(&path, &doc)?]).await
-            })
+        self.update_window(key, |w| Window::begin(w, limit, now).map(Some))
             .await
             // Attempts so many at once that they cannot all be counted are
             // refused, not checked: what a limit is for.
@@ -731,17 +716,28 @@ impl Attempts for FirestoreStore {
     }
 
     async fn forgive(&self, key: &str, limit: Limit, now: Timestamp) -> Result<()> {
+        self.update_window(key, |w| Ok(Window::forgive(w, limit, now))).await
+    }
+}
+
+impl FirestoreStore {
+    /// Reads `key`'s window and writes what `next` makes of it, in one
+    /// transaction; `None` (or an error) writes nothing.
+    async fn update_window(&self, key: &str, next: impl Fn(Option<Window>) -> Result<Option<Window>>) -> Result<()> {
         let path = self.path(ATTEMPTS, &sha256_hex(key));
         self.rpc
             .transact(|| async {
                 let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let current = docs[0].as_ref().map(decode::<AttemptsDoc>).transpose()?.map(window_of);
-                let Some(next) = Window::forgive(current, limit, now) else {
-                    self.rpc.rollback(tx).await;
-                    return Ok(());
+                let w = match next(current) {
+                    Ok(Some(w)) => w,
+                    other => {
+                        self.rpc.rollback(tx).await;
+                        return other.map(|_| ()).map_err(TxFail::from);
+                    }
                 };
-                let doc = AttemptsDoc { start_ms: next.start_ms, count: i64::from(next.count) };
+                let doc = AttemptsDoc { start_ms: w.start_ms, count: i64::from(w.count) };
                 self.rpc.commit(Some(tx), vec![rpc::set(&path, &doc)?]).await
             })
             .await
