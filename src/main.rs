@@ -108,8 +108,13 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     if a.backend == "firebase" {
         let trusted_proxies = opts.config.trusted_proxies.clone();
         let settings = livedrop::cloud::app::CloudSettings::from_env(opts.config)?;
+        // The pages reach the Firebase services (or emulators) and the
+        // storage endpoint this server is configured with.
+        let storage = livedrop::cloud::gcs::endpoint_from_env()?.base_url();
+        let origins = livedrop::http::csp::Origins::firebase(&settings.web_config, &storage);
         let api = livedrop::http::router(livedrop::cloud::app::state(settings).await?);
-        let router = around_api(api, opts.web_dir.as_deref(), &trusted_proxies);
+        let pages = livedrop::http::csp::Pages { dir: opts.web_dir.as_deref(), origins };
+        let router = around_api(api, pages, &trusted_proxies);
         serve_router(listener, router, shutdown_signal(), opts.shutdown_grace).await?;
     } else {
         run(listener, opts, shutdown_signal()).await?;

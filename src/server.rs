@@ -107,9 +107,17 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
 }
 
 /// What every deployment served by this process puts around the API: the
-/// web app, security headers (HSTS when reached over HTTPS, directly or
-/// through one of `trusted_proxies`) and request logs.
-pub fn around_api(api: Router, web_dir: Option<&Path>, trusted_proxies: &[std::net::IpAddr]) -> Router {
+/// web app (`web`: its folder, and where its pages may reach: see
+/// `http::csp`), security headers (the pages' Content-Security-Policy; HSTS
+/// when reached over HTTPS, directly or through one of `trusted_proxies`)
+/// and request logs.
+pub fn around_api<'a>(
+    api: Router,
+    web: impl Into<crate::http::csp::Pages<'a>>,
+    trusted_proxies: &[std::net::IpAddr],
+) -> Router {
+    let web = web.into();
+    let web_dir = web.dir;
     let app = match web_dir {
         Some(dir) if dir.join("index.html").exists() => {
             // Recipient links are /s/<token>: one static page reads the token.
@@ -146,7 +154,26 @@ pub fn around_api(api: Router, web_dir: Option<&Path>, trusted_proxies: &[std::n
             resp
         }
     });
-    app.layer(hsts)
+    // On the web app's pages (HTML), unless a response brings its own (a
+    // blob download's sandbox). Read once: the export does not change under
+    // a running server.
+    let csp = HeaderValue::from_str(&web.policy()).expect("a policy is header-safe");
+    let csp = axum::middleware::map_response(move |mut resp: axum::response::Response| {
+        let csp = csp.clone();
+        async move {
+            let html = resp
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+            if html && !resp.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
+                resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            resp
+        }
+    });
+    app.layer(csp)
+        .layer(hsts)
         .layer(hdr(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Recipient links carry their token in the path: never leak it.
         .layer(hdr(header::REFERRER_POLICY, "no-referrer"))

@@ -26,6 +26,26 @@ const config = [
       ],
     },
   },
+  {
+    // Every e2e test fails on a Content-Security-Policy violation: its
+    // `test` is the one in e2e/helpers.ts.
+    files: ["e2e/**"],
+    ignores: ["e2e/helpers.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "@playwright/test",
+              importNames: ["test"],
+              message: "Import test from e2e/helpers: it fails a test on any CSP violation.",
+            },
+          ],
+        },
+      ],
+    },
+  },
 ];
 
 export default config;

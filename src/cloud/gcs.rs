@@ -91,11 +91,7 @@ impl GcsConfig {
             Error::internal("set LIVEDROP_GCS_BUCKET to the Cloud Storage bucket (e.g. PROJECT.firebasestorage.app)")
         })?;
         let emulator_host = var("STORAGE_EMULATOR_HOST");
-        let endpoint = match (&emulator_host, var("LIVEDROP_GCS_ENDPOINT")) {
-            (Some(host), _) => Endpoint::parse(host, "http")?,
-            (None, Some(endpoint)) => Endpoint::parse(&endpoint, "https")?,
-            (None, None) => Endpoint::google(),
-        };
+        let endpoint = endpoint_from_env()?;
         let account = if let Some(json) = var("LIVEDROP_SERVICE_ACCOUNT_JSON") {
             ServiceAccount::from_json(&json)?
         } else if let Some(path) = var("GOOGLE_APPLICATION_CREDENTIALS") {
@@ -109,6 +105,18 @@ impl GcsConfig {
             ));
         };
         Ok(Self { bucket, endpoint, account: Arc::new(account), emulator: emulator_host.is_some() })
+    }
+}
+
+/// Where signed URLs point and the JSON API is called, from the
+/// environment as `GcsConfig::from_env` reads it: `STORAGE_EMULATOR_HOST`,
+/// else `LIVEDROP_GCS_ENDPOINT`, else Google's.
+pub fn endpoint_from_env() -> Result<Endpoint> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match (var("STORAGE_EMULATOR_HOST"), var("LIVEDROP_GCS_ENDPOINT")) {
+        (Some(host), _) => Endpoint::parse(&host, "http"),
+        (None, Some(endpoint)) => Endpoint::parse(&endpoint, "https"),
+        (None, None) => Ok(Endpoint::google()),
     }
 }
 

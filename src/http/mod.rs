@@ -4,6 +4,7 @@
 //! around it (`server.rs`); Vercel functions serve it as it is.
 
 mod api;
+pub mod csp;
 mod error;
 mod ws;
 

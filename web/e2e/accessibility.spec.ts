@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
-import { makeFile, newUser, upload } from "./helpers";
+import type { Page } from "@playwright/test";
+import { makeFile, newUser, upload, expect, test } from "./helpers";
 
 async function violations(page: Page, what: string) {
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();

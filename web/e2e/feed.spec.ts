@@ -1,5 +1,5 @@
-import { expect, test, type WebSocketRoute } from "@playwright/test";
-import { makeFile, newUser, upload } from "./helpers";
+import type { WebSocketRoute } from "@playwright/test";
+import { makeFile, newUser, upload, expect, test } from "./helpers";
 
 test("after a dropped feed the page resumes and gets what it missed", async ({ browser }) => {
   const watcher = await newUser(browser, "wes");

@@ -1,7 +1,79 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import {
+  test as base,
+  expect,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from "@playwright/test";
+
+export { expect };
+
+const watched = new WeakSet<BrowserContext>();
+
+/**
+ * Records every Content-Security-Policy violation in a context's pages and
+ * frames: the `securitypolicyviolation` events (with what was blocked and
+ * where) and the console's "… violates the following Content Security
+ * Policy directive …" lines, either of which is enough.
+ */
+async function watchCsp(context: BrowserContext, violations: string[]): Promise<void> {
+  if (watched.has(context)) return;
+  watched.add(context);
+  context.on("console", (msg) => {
+    if (/Content[- ]Security[- ]Policy/i.test(msg.text()))
+      violations.push(`console: ${msg.text()}`);
+  });
+  await context.exposeBinding("__livedropCspViolation", (_source, text: string) => {
+    violations.push(text);
+  });
+  await context.addInitScript(() => {
+    addEventListener(
+      "securitypolicyviolation",
+      (e) =>
+        (
+          window as unknown as { __livedropCspViolation: (t: string) => void }
+        ).__livedropCspViolation(
+          `${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"} ` +
+            `at ${e.sourceFile}:${e.lineNumber} on ${location.href}: ${e.sample}`,
+        ),
+      true,
+    );
+  });
+}
+
+/**
+ * `test` for every spec: the web app must run under its
+ * Content-Security-Policy without a single violation, so any violation in
+ * any context of a test (the `page` / `context` fixtures', and those the
+ * test makes with `browser.newContext()` or `browser.newPage()`) fails it.
+ */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: [
+    async ({ browser }, run) => {
+      const violations: string[] = [];
+      const newContext = browser.newContext;
+      browser.newContext = async (...args) => {
+        const context = await newContext.apply(browser, args);
+        await watchCsp(context, violations);
+        return context;
+      };
+      try {
+        await run(violations);
+      } finally {
+        browser.newContext = newContext;
+      }
+      expect(violations, "Content-Security-Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+  context: async ({ context, cspViolations }, run) => {
+    await watchCsp(context, cspViolations);
+    await run(context);
+  },
+});
 
 export const PASSWORD = "correct horse battery";
 

@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { makeFile, newUser, shot, upload } from "./helpers";
+import type { Page } from "@playwright/test";
+import { makeFile, newUser, shot, upload, expect, test } from "./helpers";
 
 async function createLink(
   page: Page,

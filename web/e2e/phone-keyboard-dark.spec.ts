@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { email, makeFile, newUser, PASSWORD, shot, upload } from "./helpers";
+import { email, makeFile, newUser, PASSWORD, shot, upload, expect, test } from "./helpers";
 
 test("a 375-pixel phone: no sideways scrolling, everything reachable", async ({ browser }) => {
   const { page, context } = await newUser(browser, "phoebe", {

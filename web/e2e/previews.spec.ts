@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { makeFile, newUser, upload } from "./helpers";
+import { makeFile, newUser, upload, expect, test } from "./helpers";
 
 test("video and audio previews stream with Range requests", async ({ browser }) => {
   const { page, context } = await newUser(browser, "vic");

@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { PASSWORD, newUser, shot } from "./helpers";
+import type { Page } from "@playwright/test";
+import { PASSWORD, newUser, shot, expect, test } from "./helpers";
 
 async function signIn(page: Page, address: string, password: string): Promise<void> {
   await page.goto("/signin/");

@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { gradientPng, makeFile, newUser, shot, upload } from "./helpers";
+import { gradientPng, makeFile, newUser, shot, upload, expect, test } from "./helpers";
 
 test("owner shares with a recipient, who sees every change live", async ({ browser }) => {
   const recipient = await newUser(browser, "rita");

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { expect, test } from "@playwright/test";
-import { email, makeFile, newUser, shot, signUp, upload } from "./helpers";
+import { email, makeFile, newUser, shot, signUp, upload, expect, test } from "./helpers";
 
 const MiB = 1024 * 1024;
 

@@ -9,8 +9,8 @@
 // cannot run offline; the test only checks that the button is offered.
 
 import { readFileSync } from "node:fs";
-import { expect, test, type Browser, type Page } from "@playwright/test";
-import { PASSWORD, email, makeFile, shot, upload } from "../helpers";
+import type { Browser, Page } from "@playwright/test";
+import { PASSWORD, email, makeFile, shot, upload, expect, test } from "../helpers";
 
 async function cloudUser(browser: Browser, name: string) {
   const context = await browser.newContext();
