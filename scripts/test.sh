@@ -46,6 +46,12 @@ if [ -x scripts/emulators.sh ]; then
   . .emulators/env
 fi
 
+step "SMTP server for the mail tests (aiosmtpd, pinned, in .venv-mail)"
+if ! .venv-mail/bin/python -c "import aiosmtpd" 2>/dev/null; then
+  python3 -m venv .venv-mail
+  .venv-mail/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+fi
+
 step "Rust tests"
 cargo test --lib --bins --tests  # benches run only from benches/run.sh
 

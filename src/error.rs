@@ -70,6 +70,12 @@ pub enum Error {
     WrongPassword,
     #[error("the current password is wrong")]
     WrongCurrentPassword,
+    #[error(
+        "this verification link is not valid: it was already used, has expired or was never issued; ask for a new one"
+    )]
+    ProofInvalid,
+    #[error("this link was sent to another address than the one you are signed in with; sign in with that address")]
+    ProofForOtherAddress,
     #[error("the URL signature is not valid")]
     SignatureInvalid,
     #[error("the signed URL has expired; ask the API for a new one")]
@@ -80,6 +86,8 @@ pub enum Error {
     RangeNotSatisfiable { size: u64 },
     #[error("the body is larger than {limit} bytes")]
     PayloadTooLarge { limit: u64 },
+    #[error("this server sends no e-mail (no SMTP is configured)")]
+    MailNotConfigured,
     #[error("this operation is not available on this deployment")]
     NotSupported,
     #[error("internal error")]
@@ -124,11 +132,14 @@ impl Error {
             Error::Link(LinkRefusal::Exhausted) => "link_exhausted",
             Error::PasswordRequired => "password_required",
             Error::WrongPassword | Error::WrongCurrentPassword => "wrong_password",
+            Error::ProofInvalid => "verification_invalid",
+            Error::ProofForOtherAddress => "verification_other_address",
             Error::SignatureInvalid => "signature_invalid",
             Error::SignatureExpired => "signature_expired",
             Error::InvalidRange(_) => "invalid_range",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::MailNotConfigured => "mail_not_configured",
             Error::NotSupported => "not_supported",
             Error::Internal(_) => "internal",
         }

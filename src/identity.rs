@@ -50,6 +50,59 @@ pub trait Identity: Send + Sync + 'static {
     async fn authenticate(&self, credential: Credential<'_>) -> Result<Option<Principal>>;
 }
 
+/// Whether people have proved they own their addresses, which decides
+/// whether something shared with an address reaches an account.
+#[async_trait]
+pub trait Addresses: Send + Sync + 'static {
+    /// Whether `user` has proved `user.email` is theirs.
+    async fn verified(&self, user: &User) -> Result<bool>;
+    /// A secret that proves `email` to whoever holds it, for the link of an
+    /// invitation to that address; `None` where the sign-in provider
+    /// verifies addresses itself and a plain sign-up link will do.
+    async fn invitation_token(&self, email: &Email) -> Result<Option<String>>;
+}
+
+/// The cloud's rule: Firebase Auth verifies addresses, and
+/// `cloud::firebase_auth` refuses tokens whose address it has not (outside
+/// the emulators), so everyone who reaches the service has proved theirs.
+pub struct ProviderVerified;
+
+#[async_trait]
+impl Addresses for ProviderVerified {
+    async fn verified(&self, _user: &User) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn invitation_token(&self, _email: &Email) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// What a proof of an address was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The letter sent at sign-up (or sent again on request).
+    Verify,
+    /// The link of an invitation, mailed or handed over by the sharer.
+    Invitation,
+}
+
+impl Proof {
+    fn as_str(self) -> &'static str {
+        match self {
+            Proof::Verify => "verify",
+            Proof::Invitation => "invitation",
+        }
+    }
+
+    fn lifetime(self) -> SignedDuration {
+        match self {
+            Proof::Verify => SignedDuration::from_hours(48),
+            Proof::Invitation => SignedDuration::from_hours(24 * 30),
+        }
+    }
+}
+
 /// Prefix of API tokens, so that people (and secret scanners) recognise them.
 pub const API_TOKEN_PREFIX: &str = "ldt_";
 const SESSION_DAYS: i64 = 30;
@@ -237,6 +290,56 @@ impl LocalAccounts {
         Ok(())
     }
 
+    /// A new secret proving `email` to whoever holds it, for `purpose`'s
+    /// lifetime. Only its hash is stored.
+    pub async fn new_proof(&self, email: &Email, purpose: Proof) -> Result<String> {
+        let token = random_token(32);
+        let (hash, email, now) = (sha256_hex(&token), email.to_string(), Timestamp::now());
+        let expires = now + purpose.lifetime();
+        self.db
+            .write(move |tx| {
+                // Expired proofs go as new ones are made.
+                tx.execute("DELETE FROM address_proofs WHERE expires_at <= ?1", [ms(now)])?;
+                tx.execute(
+                    "INSERT INTO address_proofs (token_hash, email, purpose, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![hash, email, purpose.as_str(), ms(now), ms(expires)],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Marks `user`'s address as theirs if `token` is a live proof of it.
+    /// Every proof of the address is used up with it.
+    pub async fn prove(&self, user: &User, token: &str) -> Result<()> {
+        let (hash, now) = (sha256_hex(token.trim()), Timestamp::now());
+        let (id, email) = (user.id.clone(), user.email.to_string());
+        self.db
+            .write(move |tx| {
+                let proved: Option<String> = tx
+                    .query_row(
+                        "SELECT email FROM address_proofs WHERE token_hash = ?1 AND expires_at > ?2",
+                        params![hash, ms(now)],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match proved {
+                    None => return Err(Error::ProofInvalid),
+                    Some(e) if e != email => return Err(Error::ProofForOtherAddress),
+                    Some(_) => {}
+                }
+                tx.execute(
+                    "INSERT INTO verified_addresses (user_id, email, verified_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, verified_at = excluded.verified_at",
+                    params![id.as_str(), email, ms(now)],
+                )?;
+                tx.execute("DELETE FROM address_proofs WHERE email = ?1", [&email])?;
+                Ok(())
+            })
+            .await
+    }
+
     /// Removes sessions past their expiry (they already sign nobody in);
     /// returns how many.
     pub async fn purge_expired_sessions(&self) -> Result<u64> {
@@ -315,6 +418,28 @@ impl LocalAccounts {
         let Some((id, key, expires)) = row else { return Ok(None) };
         let user = self.store.user_by_id(&UserId::parse(&id)?).await?;
         Ok(user.map(|user| Found { user, key, expires_at: expires.map(ts) }))
+    }
+}
+
+#[async_trait]
+impl Addresses for LocalAccounts {
+    async fn verified(&self, user: &User) -> Result<bool> {
+        let (id, email) = (user.id.clone(), user.email.to_string());
+        self.db
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT 1 FROM verified_addresses WHERE user_id = ?1 AND email = ?2",
+                    params![id.as_str(), email],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+            })
+            .await
+    }
+
+    async fn invitation_token(&self, email: &Email) -> Result<Option<String>> {
+        self.new_proof(email, Proof::Invitation).await.map(Some)
     }
 }
 

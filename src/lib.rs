@@ -16,7 +16,10 @@
 //!   names, tombstones for closed ones), the disk implementation, its HMAC
 //!   signer and its HTTP endpoint.
 //! - `identity`: the `Identity` trait and self-hosted local accounts
-//!   (argon2id passwords, sessions, API tokens).
+//!   (argon2id passwords, sessions, API tokens, proofs of an address); the
+//!   `Addresses` trait says who has proved theirs.
+//! - `mail`: e-mail (`Letter`s, the `Outbox` they wait in, the `Postman`
+//!   who sends them over SMTP with retries), and what each letter says.
 //! - `feed`: the live change feed (`ChangeSink`, `Hub`) behind the WebSocket.
 //! - `http`: the shared axum router: API handlers, extractors, WebSocket,
 //!   and `openapi.json`, the contract the web app and the CLI build against.
@@ -41,6 +44,7 @@ pub mod error;
 pub mod feed;
 pub mod http;
 pub mod identity;
+pub mod mail;
 pub mod ratelimit;
 pub mod server;
 pub mod service;

@@ -102,6 +102,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         cron_secret: livedrop::config::cron_secret_from_env(),
         ..Config::default()
     };
+    opts.smtp = livedrop::mail::smtp::SmtpSettings::from_env()?;
+    opts.public_url = livedrop::mail::smtp::public_url_from_env()?.or_else(|| Some(format!("http://{}", a.listen)));
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;

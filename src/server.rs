@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 use crate::feed::Hub;
 use crate::http::{AppState, router};
 use crate::identity::LocalAccounts;
+use crate::mail::Postman;
+use crate::mail::smtp::{SmtpMailer, SmtpSettings};
+use crate::mail::sqlite::SqliteOutbox;
 use crate::service::Service;
 use crate::store::sqlite::{Db, SqliteStore};
 
@@ -37,6 +40,11 @@ pub struct ServeOptions {
     pub db_readers: usize,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Where mail goes out; `None` sends none (`LIVEDROP_SMTP_*`).
+    pub smtp: Option<SmtpSettings>,
+    /// Where people reach this server, for links in letters
+    /// (`LIVEDROP_PUBLIC_URL`); needed with `smtp`.
+    pub public_url: Option<String>,
 }
 
 impl ServeOptions {
@@ -47,6 +55,8 @@ impl ServeOptions {
             config: Config::default(),
             db_readers: 4,
             shutdown_grace: Duration::from_secs(30),
+            smtp: None,
+            public_url: None,
         }
     }
 }
@@ -87,6 +97,8 @@ pub struct App {
     pub blobs: Arc<DiskBlobs>,
     pub hub: Arc<Hub>,
     pub accounts: Arc<LocalAccounts>,
+    /// `None` without SMTP settings.
+    pub postman: Option<Arc<Postman>>,
 }
 
 pub fn build(opts: &ServeOptions) -> Result<App> {
@@ -96,14 +108,28 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
     let store = Arc::new(SqliteStore::new(db.clone()));
     let blobs = Arc::new(DiskBlobs::open(&opts.data_dir.join("blobs"), Signer::new(key))?);
     let hub = Arc::new(Hub::new());
-    let service = Arc::new(Service::new(store.clone(), blobs.clone(), hub.clone(), opts.config.clone()));
-    let accounts = Arc::new(LocalAccounts::new(db, store));
+    let accounts = Arc::new(LocalAccounts::new(db.clone(), store.clone()));
+    let postman = match &opts.smtp {
+        Some(smtp) => {
+            let public_url = opts.public_url.as_deref().ok_or_else(|| {
+                Error::internal("LIVEDROP_PUBLIC_URL must be set with LIVEDROP_SMTP_HOST: letters link to the app")
+            })?;
+            let outbox = Arc::new(SqliteOutbox::new(db.clone()));
+            Some(Arc::new(Postman::new(outbox, Arc::new(SmtpMailer::new(smtp)?), public_url)))
+        }
+        None => None,
+    };
+    let mut service = Service::new(store.clone(), blobs.clone(), hub.clone(), accounts.clone(), opts.config.clone());
+    if let Some(p) = &postman {
+        service = service.with_mail(p.clone());
+    }
+    let service = Arc::new(service);
     let state =
         AppState::new(service.clone(), accounts.clone(), Some(accounts.clone()), Some(hub.clone()), "self-hosted");
 
     let api = router(state).merge(crate::blob::http::routes(blobs.clone()));
     let router = around_api(api, opts.web_dir.as_deref(), &opts.config.trusted_proxies);
-    Ok(App { router, service, blobs, hub, accounts })
+    Ok(App { router, service, blobs, hub, accounts, postman })
 }
 
 /// What every deployment served by this process puts around the API: the
@@ -237,8 +263,27 @@ pub async fn run(
     let app = build(&opts)?;
     let sweeper = spawn_sweeper(app.service.clone(), app.accounts.clone(), app.hub.clone());
     tracing::info!(data_dir = %opts.data_dir.display(), "self-hosted, with SQLite and files on disk");
+    let postman = match (&app.postman, &opts.smtp) {
+        (Some(p), Some(smtp)) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, tls = ?smtp.tls, "mail goes out through SMTP");
+            if let Some(w) = smtp.warning() {
+                tracing::warn!("{w}");
+            }
+            Some(p.spawn())
+        }
+        _ => {
+            tracing::warn!(
+                "no SMTP configured (LIVEDROP_SMTP_HOST): no mail is sent; addresses are proved by invitation links, \
+                 which the sharer is shown to pass on"
+            );
+            None
+        }
+    };
     let served = serve(listener, app.router, shutdown, opts.shutdown_grace).await;
     sweeper.abort();
+    if let Some(p) = postman {
+        p.abort();
+    }
     served
 }
 

@@ -17,6 +17,8 @@ use crate::config::Config;
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::feed::{Change, ChangeKind, ChangeSink, Collection};
+use crate::identity::Addresses;
+use crate::mail::{Postman, letters};
 use crate::ratelimit::RateLimiter;
 use crate::store::{FileGuard, FileQuery, MetadataStore, Page, Scope, SortKey};
 
@@ -30,6 +32,12 @@ pub struct Service {
     pub blobs: Arc<dyn BlobStore>,
     pub feed: Arc<dyn ChangeSink>,
     pub config: Config,
+    /// Who has proved their address: only they receive what is shared
+    /// with it.
+    addresses: Arc<dyn Addresses>,
+    /// `None` when no SMTP is configured: nothing is mailed, and the owner
+    /// is handed each invitation's link instead.
+    postman: Option<Arc<Postman>>,
     /// Writers hold it shared from their store write to their publish; a
     /// snapshot holds it alone, so that a snapshot and its sequence number
     /// agree exactly (no change both in the snapshot and after it).
@@ -49,8 +57,13 @@ pub struct NewUpload {
 pub struct Share {
     pub email: Email,
     pub user_id: Option<UserId>,
-    /// No account has this address yet: the share waits for its sign-up.
+    /// No account has proved this address yet: the share waits for one to.
     pub pending: bool,
+    /// For an invitation when this server sends no mail: the link (a path
+    /// in the app) for the owner to pass on; whoever opens it while signed
+    /// in with the address proves it, and receives what was shared with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,6 +166,7 @@ impl Service {
         store: Arc<dyn MetadataStore>,
         blobs: Arc<dyn BlobStore>,
         feed: Arc<dyn ChangeSink>,
+        addresses: Arc<dyn Addresses>,
         config: Config,
     ) -> Self {
         Self {
@@ -160,6 +174,8 @@ impl Service {
             blobs,
             feed,
             config,
+            addresses,
+            postman: None,
             gate: RwLock::new(()),
             link_passwords: RateLimiter::new(LINK_PASSWORD_ATTEMPTS, LINK_PASSWORD_WINDOW),
         }
@@ -170,6 +186,16 @@ impl Service {
     pub fn with_attempts(mut self, attempts: Arc<dyn crate::ratelimit::Attempts>) -> Self {
         self.link_passwords = RateLimiter::counted_in(attempts, LINK_PASSWORD_ATTEMPTS, LINK_PASSWORD_WINDOW);
         self
+    }
+
+    /// Sends letters through `postman`.
+    pub fn with_mail(mut self, postman: Arc<Postman>) -> Self {
+        self.postman = Some(postman);
+        self
+    }
+
+    pub fn postman(&self) -> Option<&Arc<Postman>> {
+        self.postman.as_ref()
     }
 
     // ----- access -----
@@ -504,8 +530,18 @@ impl Service {
         if file.owner_id != user.id {
             return Ok(FileDetails { file, shares: None, links: None });
         }
-        let people = sharing.readers.into_iter().map(|u| Share { email: u.email, user_id: Some(u.id), pending: false });
-        let waiting = sharing.invitations.into_iter().map(|email| Share { email, user_id: None, pending: true });
+        let people = sharing.readers.into_iter().map(|u| Share {
+            email: u.email,
+            user_id: Some(u.id),
+            pending: false,
+            invite_url: None,
+        });
+        let waiting = sharing.invitations.into_iter().map(|email| Share {
+            email,
+            user_id: None,
+            pending: true,
+            invite_url: None,
+        });
         let links = sharing.links.iter().map(LinkView::from).collect();
         Ok(FileDetails { file, shares: Some(people.chain(waiting).collect()), links: Some(links) })
     }
@@ -585,6 +621,10 @@ impl Service {
 
     // ----- sharing -----
 
+    /// Shares the file with `email`. A person who has proved the address is
+    /// theirs gets it at once; otherwise it waits as an invitation, which the
+    /// account that proves the address claims (`welcome`). Signing up under
+    /// an address proves nothing, so it claims nothing.
     pub async fn share(&self, user: &User, id: &FileId, email: Email) -> Result<Share> {
         if email == user.email {
             return Err(Error::InvalidEmail("you own this file already".into()));
@@ -595,7 +635,11 @@ impl Service {
         // as it makes the change: one read of the file, not two.
         let record = Self::file_activity(ActivityKind::Shared, user, Some(email.to_string()));
         let guard = || Self::owner_only(user, true);
-        let share = match self.store.user_by_email(&email).await? {
+        let to = match self.store.user_by_email(&email).await? {
+            Some(to) if self.addresses.verified(&to).await? => Some(to),
+            _ => None,
+        };
+        let share = match to {
             Some(to) => {
                 let shared =
                     self.store.add_share(id, &to.id, at, Some(guard()), Some(Box::new(record.clone()))).await?;
@@ -604,16 +648,43 @@ impl Service {
                     changes.remove(0); // the owner's copy did not change
                     changes.push(Self::activity_change(&record(&f)));
                     self.feed.publish(changes);
+                    if let Some(p) = &self.postman {
+                        let url = p.link(&format!("/file/?id={}", f.id));
+                        p.post(letters::shared(&email, &user.email, f.name.as_str(), &url)).await;
+                    }
                 }
-                Share { email, user_id: Some(to.id), pending: false }
+                Share { email, user_id: Some(to.id), pending: false, invite_url: None }
             }
             None => {
                 let invited =
                     self.store.add_invitation(id, &email, at, Some(guard()), Some(Box::new(record.clone()))).await?;
-                if let Some(f) = invited {
-                    self.feed.publish(vec![Self::activity_change(&record(&f))]);
+                // The store has checked the file is the owner's (the guard)
+                // whether or not the invitation is new.
+                let path = if self.postman.is_none() || invited.is_some() {
+                    match self.addresses.invitation_token(&email).await? {
+                        Some(token) => format!("/verify/?token={token}"),
+                        None => "/signup/".to_owned(),
+                    }
+                } else {
+                    String::new()
+                };
+                let mut invite_url = None;
+                match (&self.postman, invited) {
+                    (Some(p), Some(f)) => {
+                        self.feed.publish(vec![Self::activity_change(&record(&f))]);
+                        p.post(letters::invited(&email, &user.email, f.name.as_str(), &p.link(&path))).await;
+                    }
+                    // Mailed once; sharing again does not mail again.
+                    (Some(_), None) => {}
+                    // No mail: the owner passes the link on, and may ask again.
+                    (None, invited) => {
+                        if let Some(f) = invited {
+                            self.feed.publish(vec![Self::activity_change(&record(&f))]);
+                        }
+                        invite_url = Some(path);
+                    }
                 }
-                Share { email, user_id: None, pending: true }
+                Share { email, user_id: None, pending: true, invite_url }
             }
         };
         Ok(share)
@@ -644,8 +715,17 @@ impl Service {
         Ok(())
     }
 
-    /// Turns invitations for a new person's address into shares.
+    /// Whether `user` has proved their address is theirs.
+    pub async fn address_verified(&self, user: &User) -> Result<bool> {
+        self.addresses.verified(user).await
+    }
+
+    /// Turns invitations for a person's address into shares, once they have
+    /// proved the address is theirs.
     pub async fn welcome(&self, user: &User) -> Result<()> {
+        if !self.addresses.verified(user).await? {
+            return Ok(());
+        }
         let _w = self.gate.read().await;
         let files = self.store.claim_invitations(user, now()).await?;
         let mut changes = vec![];

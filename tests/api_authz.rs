@@ -292,7 +292,7 @@ async fn ending_a_credential_closes_the_feeds_it_opened() {
 #[tokio::test]
 async fn a_feed_ends_when_its_session_expires() {
     let server = TestServer::start().await;
-    let ann = server.sign_up("ann@example.com").await;
+    let ann = server.sign_up_unverified("ann@example.com").await;
     // Sessions last 30 days; this one, a second and a half.
     let ends = jiff::Timestamp::now().as_millisecond() + 1_500;
     let db = rusqlite::Connection::open(server.data_dir.join("livedrop.db")).unwrap();
@@ -308,8 +308,8 @@ async fn a_feed_ends_when_its_session_expires() {
 #[tokio::test]
 async fn expired_sessions_are_purged_and_live_ones_kept() {
     let server = TestServer::start().await;
-    let ann = server.sign_up("ann@example.com").await;
-    let bob = server.sign_up("bob@example.com").await;
+    let ann = server.sign_up_unverified("ann@example.com").await;
+    let bob = server.sign_up_unverified("bob@example.com").await;
     let db = rusqlite::Connection::open(server.data_dir.join("livedrop.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let ann_id = ann.get("/api/me").await.expect(200)["user"]["id"].as_str().unwrap().to_owned();

@@ -11,17 +11,27 @@ fn is_change(m: &Value, collection: &str, kind: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_share_waits_for_sign_up_then_follows_renames_and_deletes_live() {
+async fn a_share_waits_for_its_invitation_link_then_follows_renames_and_deletes_live() {
     let server = TestServer::start().await;
     let owner = server.sign_up("owner@example.com").await;
     let id = owner.upload("plan.txt", b"the plan").await["id"].as_str().unwrap().to_owned();
     let share =
         owner.post(&format!("/api/files/{id}/shares"), json!({ "email": "later@example.com" })).await.expect(201);
-    assert_eq!(share["share"], json!({ "email": "later@example.com", "user_id": null, "pending": true }));
+    let invite = share["share"]["invite_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        share["share"],
+        json!({ "email": "later@example.com", "user_id": null, "pending": true, "invite_url": invite })
+    );
     let details = owner.get(&format!("/api/files/{id}")).await.expect(200);
     assert_eq!(details["shares"][0]["pending"], true);
+    assert!(details["shares"][0].get("invite_url").is_none(), "the link is handed over once per share");
 
-    let later = server.sign_up("Later@Example.com").await;
+    // Signing up claims nothing; the invitation's link, opened by the
+    // account (the address's case aside), does.
+    let later = server.sign_up_unverified("Later@Example.com").await;
+    assert_eq!(later.get("/api/files?scope=shared").await.expect(200)["files"], json!([]));
+    let token = invite.split("token=").nth(1).unwrap();
+    later.post("/api/auth/verify", json!({ "token": token })).await.expect(200);
     let mut feed = later.feed("").await;
     let snap = feed.next().await;
     assert_eq!(snap["shared"][0]["id"], id, "the waiting share arrived with the account");

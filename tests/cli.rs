@@ -275,9 +275,27 @@ fn sharing_with_people_and_public_links() {
 
     // Bob cannot see it until it is shared, and never delete it.
     bob.run(&["get", &id]).fails(4, "no file with that id");
+    // Bob has not proved his address (this server sends no mail): the share
+    // waits, and Ann is given the invitation link to send him.
     let shared = ann.run(&["share", "report.txt", "bob@example.com", "carol@example.com"]).ok();
-    assert!(shared.stdout.contains("shared report.txt with bob@example.com\n"), "{}", shared.stdout);
-    assert!(shared.stdout.contains("carol@example.com (no account yet"), "{}", shared.stdout);
+    assert!(
+        shared.stdout.contains("shared report.txt with bob@example.com (no confirmed account"),
+        "{}",
+        shared.stdout
+    );
+    assert!(
+        shared.stdout.contains("shared report.txt with carol@example.com (no confirmed account"),
+        "{}",
+        shared.stdout
+    );
+    let link = shared.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).unwrap().to_owned();
+    assert!(link.starts_with(&format!("{}/verify/?token=", server.base)), "{link}");
+    assert!(bob.run(&["ls", "--shared", "--json"]).ok().json()["shared"].as_array().unwrap().is_empty());
+    bob.run(&["verify", "https://elsewhere.example/verify/?token=not-a-token"]).fails(2, "43 characters");
+    let unknown = format!("https://elsewhere.example/verify/?token={}", "A".repeat(43));
+    bob.run(&["verify", &unknown]).fails(7, "not valid");
+    let verified = bob.run(&["verify", &link]).ok();
+    assert!(verified.stdout.contains("bob@example.com is confirmed"), "{}", verified.stdout);
     let mine = bob.run(&["ls", "--shared", "--json"]).ok().json();
     assert_eq!(mine["shared"][0]["owner_email"], "ann@example.com");
     let listed = bob.run(&["ls"]).ok().stdout;

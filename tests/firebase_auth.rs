@@ -121,7 +121,13 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::new(Db::open(&dir.path().join("t.db"), 2).unwrap()));
         let blobs = Arc::new(DiskBlobs::open(&dir.path().join("blobs"), Signer::new([7; 32])).unwrap());
-        let service = Arc::new(Service::new(store.clone(), blobs, Arc::new(NoFeed), Config::default()));
+        let service = Arc::new(Service::new(
+            store.clone(),
+            blobs,
+            Arc::new(NoFeed),
+            Arc::new(livedrop::identity::ProviderVerified),
+            Config::default(),
+        ));
         Self { key, certs, clock: TestClock::new(), store, service, _dir: dir }
     }
 

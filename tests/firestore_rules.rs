@@ -352,6 +352,14 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let attempts = sha256_hex(&format!("link:{}", link.id));
     rig.get("attempts", &attempts, &[]).await;
     rig.list("attempts", query("attempts", None, None), &[], &[]).await;
+    // Letters waiting to be sent: nobody (they hold invitation links).
+    let letter = livedrop::mail::Letter { to: ann.email.clone(), subject: "s".into(), body: "b".into() };
+    livedrop::mail::Outbox::enqueue(&store, &letter, Timestamp::now()).await.unwrap();
+    let now = Timestamp::now();
+    let queued = livedrop::mail::Outbox::due(&store, now, now, 100).await.unwrap();
+    let outbox = queued.iter().find(|q| q.letter == letter).expect("the letter is queued").id.clone();
+    rig.get("outbox", &outbox, &[]).await;
+    rig.list("outbox", query("outbox", None, None), &[], &[]).await;
     rig.get("anything_else", "x", &[]).await;
 
     // No client writes anything, anywhere, forged documents included.
@@ -366,6 +374,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         ("emails", &email_key),
         ("file_refs", s),
         ("attempts", &attempts),
+        ("outbox", &outbox),
     ] {
         rig.no_writes(collection, id).await;
     }

@@ -361,7 +361,8 @@ async fn the_service_completes_uploads_only_when_the_bucket_holds_the_declared_b
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::new(Db::open(&dir.path().join("t.db"), 2).unwrap()));
     let config = Config { resumable_threshold: 300 * 1024, ..Config::default() };
-    let service = Service::new(store.clone(), blobs, Arc::new(NoFeed), config);
+    let service =
+        Service::new(store.clone(), blobs, Arc::new(NoFeed), Arc::new(livedrop::identity::ProviderVerified), config);
     let ann = User { id: UserId::parse("uidAnn").unwrap(), email: Email::parse("ann@example.com").unwrap() };
     store.upsert_user(&ann).await.unwrap();
     let http = reqwest::Client::new();

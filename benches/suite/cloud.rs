@@ -63,7 +63,13 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     let store = Arc::new(FirestoreStore::connect_emulator(&project, emulator.host()).await?);
     // Bytes go to disk here: only the metadata calls are counted.
     let blobs = Arc::new(DiskBlobs::open(&dir.join("cloud-blobs"), Signer::new([7; 32]))?);
-    let service = Service::new(store.clone(), blobs.clone(), Arc::new(NoFeed), Config::default());
+    let service = Service::new(
+        store.clone(),
+        blobs.clone(),
+        Arc::new(NoFeed),
+        Arc::new(livedrop::identity::ProviderVerified),
+        Config::default(),
+    );
     let (ann, bob) = (person("ann")?, person("bob")?);
     for u in [&ann, &bob] {
         store.create_user(u).await?;

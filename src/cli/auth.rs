@@ -310,6 +310,19 @@ pub async fn logout(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// Proves the signed-in person's address with a letter's or an
+/// invitation's link (or just its token).
+pub async fn verify(ctx: &Ctx, link: &str) -> Result<()> {
+    let api = ctx.api()?;
+    let token = link.rsplit_once("token=").map_or(link, |(_, t)| t);
+    let token = token.split(['&', '#']).next().unwrap_or(token).trim();
+    api.post("/api/auth/verify", &serde_json::json!({ "token": token })).await?;
+    let me = api.get("/api/me").await?;
+    let email = str_field(&me["user"], "email")?;
+    println!("{email} is confirmed; files shared with it are in `livedrop ls --shared`");
+    Ok(())
+}
+
 pub async fn whoami(ctx: &Ctx, json_out: bool) -> Result<()> {
     let api = ctx.api()?;
     let me = api.get("/api/me").await?;

@@ -108,11 +108,24 @@ impl CliError {
             "unauthenticated" | "invalid_credentials" => Exit::Auth,
             "not_found" | "link_not_available" => Exit::NotFound,
             "checksum_mismatch" | "size_mismatch" => Exit::Integrity,
-            "quota_exceeded" | "file_too_large" | "link_expired" | "link_exhausted" | "wrong_password"
-            | "password_required" | "rate_limited" | "signup_closed" | "email_taken" | "csrf_failed"
-            | "file_not_ready" | "not_pending" | "not_supported" | "signature_expired" | "signature_invalid" => {
-                Exit::Refused
-            }
+            "quota_exceeded"
+            | "file_too_large"
+            | "link_expired"
+            | "link_exhausted"
+            | "wrong_password"
+            | "password_required"
+            | "rate_limited"
+            | "signup_closed"
+            | "email_taken"
+            | "csrf_failed"
+            | "file_not_ready"
+            | "not_pending"
+            | "not_supported"
+            | "signature_expired"
+            | "signature_invalid"
+            | "verification_invalid"
+            | "verification_other_address"
+            | "mail_not_configured" => Exit::Refused,
             c if c.starts_with("invalid_") => Exit::Usage,
             _ if status == 404 => Exit::NotFound,
             _ if status == 401 => Exit::Auth,

@@ -421,8 +421,16 @@ pub async fn share(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
         let r = api.post(&format!("/api/files/{}/shares", seg(id)), &json!({ "email": email })).await?;
         let s = &r["share"];
         let who = s["email"].as_str().unwrap_or(email);
-        if s["pending"].as_bool().unwrap_or(false) {
-            println!("shared {name} with {who} (no account yet: they will see it when they sign up)");
+        if let Some(path) = s["invite_url"].as_str() {
+            let link = api.base.join(path).map(String::from).unwrap_or_else(|_| path.to_owned());
+            println!("shared {name} with {who} (no confirmed account yet, and this server sends no e-mail)");
+            println!("  send them this invitation link yourself; whoever opens it signed in as {who} gets the file:");
+            println!("  {link}");
+        } else if s["pending"].as_bool().unwrap_or(false) {
+            println!(
+                "shared {name} with {who} (no confirmed account yet: they will see it once they sign up with \
+                 this address and confirm it)"
+            );
         } else {
             println!("shared {name} with {who}");
         }

@@ -101,6 +101,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Confirm your e-mail address with the link from a livedrop letter or an invitation (self-hosted).
+    ///
+    /// Until you do, nothing shared with your address reaches you. Give the
+    /// whole link, or just its token.
+    Verify {
+        #[command(flatten)]
+        conn: Conn,
+        /// The link (`https://…/verify/?token=…`) or its token.
+        link: String,
+    },
     /// List your files and the files shared with you.
     Ls {
         #[command(flatten)]
@@ -358,6 +368,7 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         | Login { conn, .. }
         | Logout { conn }
         | Whoami { conn, .. }
+        | Verify { conn, .. }
         | Ls { conn, .. }
         | Put { conn, .. }
         | Get { conn, .. }
@@ -383,6 +394,7 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         }
         Logout { .. } => auth::logout(&ctx).await?,
         Whoami { json, .. } => auth::whoami(&ctx, json).await?,
+        Verify { link, .. } => auth::verify(&ctx, &link).await?,
         Ls { mine, shared, sort, reverse, json, .. } => {
             files::ls(&ctx, files::LsOptions { mine, shared, sort, reverse, json }).await?
         }

@@ -14,6 +14,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::feed::NoFeed;
 use crate::http::{AppState, router};
+use crate::identity::ProviderVerified;
+use crate::mail::Postman;
+use crate::mail::smtp::{SmtpMailer, SmtpSettings, public_url_from_env};
 use crate::service::Service;
 
 /// What cloud mode reads from its environment (documented in `.env.example`).
@@ -63,8 +66,25 @@ pub async fn state(settings: CloudSettings) -> Result<AppState> {
     let blobs = Arc::new(GcsStore::new(GcsConfig::from_env()?)?);
     // Link password attempts are counted in Firestore: every function
     // instance sees the same counts.
-    let service =
-        Arc::new(Service::new(store.clone(), blobs, Arc::new(NoFeed), settings.config).with_attempts(store.clone()));
+    let mut service = Service::new(store.clone(), blobs, Arc::new(NoFeed), Arc::new(ProviderVerified), settings.config)
+        .with_attempts(store.clone());
+    match SmtpSettings::from_env()? {
+        Some(smtp) => {
+            let public_url = public_url_from_env()?
+                .or_else(|| var("VERCEL_PROJECT_PRODUCTION_URL").map(|host| format!("https://{host}")))
+                .ok_or_else(|| {
+                    Error::internal("LIVEDROP_PUBLIC_URL must be set with LIVEDROP_SMTP_HOST: letters link to the app")
+                })?;
+            tracing::info!(host = %smtp.host, port = smtp.port, tls = ?smtp.tls, "mail goes out through SMTP");
+            // No postman runs between requests here: each request that posts
+            // a letter delivers what is due before its invocation ends.
+            let postman = Postman::new(store.clone(), Arc::new(SmtpMailer::new(&smtp)?), &public_url)
+                .with_runner(Arc::new(crate::cloud::vercel::after_response));
+            service = service.with_mail(Arc::new(postman));
+        }
+        None => tracing::warn!("no SMTP configured (LIVEDROP_SMTP_HOST): no mail is sent"),
+    }
+    let service = Arc::new(service);
     let identity = FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id)?, store)?
         .on_first_sign_in(service.clone());
     let mut state = AppState::new(service, Arc::new(identity), None, None, "cloud");

@@ -24,6 +24,7 @@
 //! blind writes (`insert_link`, `append_activity`) 1.
 
 mod docs;
+mod outbox;
 mod rpc;
 
 use std::sync::Arc;

@@ -14,7 +14,8 @@ use serde_json::json;
 use super::{AppState, Authed, ClientIp, Json, OPENAPI, SESSION_COOKIE, SecureCookies, session_cookie};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::identity::{LocalAccounts, NewSession};
+use crate::identity::{LocalAccounts, NewSession, Proof};
+use crate::mail::{Postman, letters};
 use crate::service::{NewLink, NewUpload};
 use crate::store::{FileQuery, Scope, SortKey};
 
@@ -96,8 +97,48 @@ pub async fn sign_up(
     let email = Email::parse(&c.email)?;
     let password = Password::parse(&c.password)?;
     let session = accounts.sign_up(email, password).await?;
-    state.service.welcome(&session.user).await?;
+    // Nothing shared with the address is claimed yet: signing up under an
+    // address proves nothing. The letter, or an invitation's link, does.
+    if let Some(postman) = state.service.postman() {
+        send_verification(accounts, postman, &session.user.email).await?;
+    }
     session_response(secure, StatusCode::CREATED, session)
+}
+
+async fn send_verification(accounts: &LocalAccounts, postman: &std::sync::Arc<Postman>, email: &Email) -> Result<()> {
+    let token = accounts.new_proof(email, Proof::Verify).await?;
+    postman.post(letters::verify_address(email, &postman.link(&format!("/verify/?token={token}")))).await;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct AddressProof {
+    token: String,
+}
+
+/// Proves the person's address with the token of a confirmation letter or
+/// an invitation link, and hands them what was shared with the address.
+pub async fn verify_address(State(state): State<AppState>, Authed(p): Authed, Json(v): Json<AddressProof>) -> Reply {
+    let accounts = accounts(&state)?;
+    // 256 random bits, base64url: what `new_proof` hands out.
+    if v.token.len() != 43 || !v.token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(Error::InvalidRequest("token must be the 43 characters after `token=` in the link".into()));
+    }
+    accounts.prove(&p.user, &v.token).await?;
+    state.service.welcome(&p.user).await?;
+    ok(json!({ "email_verified": true }))
+}
+
+/// Sends the confirmation letter again; a few times an hour at most.
+pub async fn resend_verification(State(state): State<AppState>, Authed(p): Authed) -> Reply {
+    let accounts = accounts(&state)?;
+    let postman = state.service.postman().ok_or(Error::MailNotConfigured)?;
+    if state.service.address_verified(&p.user).await? {
+        return ok(json!({ "email_verified": true, "sent": false }));
+    }
+    state.mail_limits.begin(&format!("verify-mail:{}", p.user.id)).await?;
+    send_verification(accounts, postman, &p.user.email).await?;
+    ok(json!({ "email_verified": false, "sent": true }))
 }
 
 pub async fn sign_in(
@@ -180,6 +221,7 @@ pub async fn me(State(state): State<AppState>, Authed(p): Authed) -> Reply {
         "user": p.user,
         "csrf_token": p.csrf_token,
         "token_id": token_id,
+        "email_verified": state.service.address_verified(&p.user).await?,
         "usage": { "used": used, "quota": state.service.config.quota_bytes },
         "max_file_size": state.service.config.max_file_size,
     }))
@@ -450,5 +492,11 @@ pub async fn cron_sweep(State(state): State<AppState>, headers: HeaderMap) -> Re
         sessions = report.sessions,
         "sweep run by the cron route"
     );
+    // Letters whose retry fell due with no request to send them (the cloud,
+    // where nothing runs between requests).
+    if let Some(p) = state.service.postman() {
+        let d = p.deliver_due().await?;
+        tracing::info!(sent = d.sent, retried = d.retried, given_up = d.given_up, "outbox delivered by the cron route");
+    }
     ok(serde_json::to_value(report).map_err(Error::internal)?)
 }

@@ -17,12 +17,13 @@ impl Error {
             | SignupClosed
             | WrongPassword
             | WrongCurrentPassword
+            | ProofForOtherAddress
             | SignatureInvalid
             | SignatureExpired
             | QuotaExceeded { .. } => StatusCode::FORBIDDEN,
-            NotFound { .. } | Link(LinkRefusal::NotAvailable) | NotSupported => StatusCode::NOT_FOUND,
+            NotFound { .. } | Link(LinkRefusal::NotAvailable) | ProofInvalid | NotSupported => StatusCode::NOT_FOUND,
             Link(_) => StatusCode::GONE,
-            EmailTaken | FileNotReady | NotPending | UploadClosed => StatusCode::CONFLICT,
+            EmailTaken | FileNotReady | NotPending | UploadClosed | MailNotConfigured => StatusCode::CONFLICT,
             FileTooLarge { .. } | PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

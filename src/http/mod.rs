@@ -43,6 +43,8 @@ pub struct ClientConfig {
     pub signup_open: bool,
     pub max_file_size: u64,
     pub resumable_threshold: u64,
+    /// Whether this server sends e-mail (SMTP is configured).
+    pub mail: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firebase: Option<serde_json::Value>,
 }
@@ -61,6 +63,8 @@ pub struct AppState {
     pub sign_in_limits: Arc<RateLimiter>,
     /// Failed sign-ins per client, across addresses.
     pub sign_in_client_limits: Arc<RateLimiter>,
+    /// Letters a person asks to be sent again (address confirmations).
+    pub mail_limits: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -77,6 +81,7 @@ impl AppState {
             signup_open: service.config.signup_open && accounts.is_some(),
             max_file_size: service.config.max_file_size,
             resumable_threshold: service.config.resumable_threshold,
+            mail: service.postman().is_some(),
             firebase: None,
         };
         Self {
@@ -87,6 +92,7 @@ impl AppState {
             client_config,
             sign_in_limits: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
             sign_in_client_limits: Arc::new(RateLimiter::new(per_client, Duration::from_secs(300))),
+            mail_limits: Arc::new(RateLimiter::new(5, Duration::from_secs(3600))),
         }
     }
 }
@@ -103,6 +109,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/auth/signout", post(api::sign_out)),
         ("/api/auth/signout-others", post(api::sign_out_others)),
         ("/api/auth/password", post(api::change_password)),
+        ("/api/auth/verify", post(api::verify_address)),
+        ("/api/auth/verify/resend", post(api::resend_verification)),
         ("/api/me", get(api::me)),
         ("/api/tokens", get(api::tokens).post(api::create_token)),
         ("/api/tokens/{id}", delete(api::revoke_token)),

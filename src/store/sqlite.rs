@@ -109,6 +109,34 @@ CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_id);
 const MIGRATIONS: &[&str] = &[
     // 1: the object generation that completing an upload verified.
     "ALTER TABLE files ADD COLUMN generation INTEGER;",
+    // 2: e-mail. Letters waiting to be sent (`mail::sqlite`); the addresses
+    // people have proved they own, and the tokens that prove one
+    // (`identity`); whether a person is told of their files' downloads.
+    "CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_next ON outbox (next_at);
+    CREATE TABLE verified_addresses (
+        user_id TEXT PRIMARY KEY REFERENCES users (id),
+        email TEXT NOT NULL,
+        verified_at INTEGER NOT NULL
+    );
+    CREATE TABLE address_proofs (
+        token_hash TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX address_proofs_email ON address_proofs (email);
+    ALTER TABLE users ADD COLUMN notify_downloads INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Brings the database up to the latest schema; refuses one that a newer

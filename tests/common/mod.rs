@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cloud;
+pub mod mail;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
+    /// Someone who shares a file with each new person, so that the
+    /// invitation's link proves their address (see `sign_up`).
+    notary: Box<tokio::sync::OnceCell<Client>>,
 }
 
 impl TestServer {
@@ -56,7 +60,14 @@ impl TestServer {
             .await
             .unwrap();
         });
-        let s = Self { base, data_dir: data_dir.to_owned(), stop: Some(tx), task: Some(task), _tmp: None };
+        let s = Self {
+            base,
+            data_dir: data_dir.to_owned(),
+            stop: Some(tx),
+            task: Some(task),
+            _tmp: None,
+            notary: Box::default(),
+        };
         for _ in 0..100 {
             if reqwest::get(format!("{}/api/health", s.base)).await.is_ok_and(|r| r.status() == 200) {
                 return s;
@@ -84,8 +95,24 @@ impl TestServer {
         Client::anonymous(&self.base)
     }
 
-    /// Signs up a new person with a browser session (cookie + CSRF token).
+    /// Signs up a new person with a browser session (cookie + CSRF token),
+    /// who has proved their address, so that what is shared with it reaches
+    /// them: the way a server without SMTP proves one, through the link of
+    /// an invitation (an empty file a notary shares with them, then deletes).
     pub async fn sign_up(&self, email: &str) -> Client {
+        let person = self.sign_up_unverified(email).await;
+        let notary = self.notary.get_or_init(|| self.sign_up_unverified("notary@livedrop.test")).await;
+        let file = notary.upload("proof.txt", b"").await["id"].as_str().unwrap().to_owned();
+        let share = notary.post(&format!("/api/files/{file}/shares"), json!({ "email": email })).await.expect(201);
+        let link = share["share"]["invite_url"].as_str().expect("an invitation link, as this server sends no mail");
+        let token = link.split("token=").nth(1).unwrap();
+        person.post("/api/auth/verify", json!({ "token": token })).await.expect(200);
+        notary.delete(&format!("/api/files/{file}")).await.expect(204);
+        person
+    }
+
+    /// Signs up a new person who has not proved their address.
+    pub async fn sign_up_unverified(&self, email: &str) -> Client {
         let anon = self.anonymous();
         let resp = anon
             .http

@@ -2,8 +2,8 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import type { ReactNode } from "react";
-import type { LiveStatus } from "@/lib/backend";
+import { useState, type ReactNode } from "react";
+import { describeError, type LiveStatus } from "@/lib/backend";
 import { useLiveStatus, useSession } from "./session";
 
 const STATUS_TEXT: Record<LiveStatus, string> = {
@@ -73,8 +73,55 @@ export function AppShell({ children }: { children: ReactNode }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        {pathname.startsWith("/verify") ? null : <ConfirmAddressNotice />}
         {children}
       </main>
     </>
+  );
+}
+
+/**
+ * Until a person has proved their address, nothing shared with it reaches
+ * them: say so, and how to prove it.
+ */
+function ConfirmAddressNotice() {
+  const { backend, me } = useSession();
+  const [said, setSaid] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!backend.features.addressVerification || me.email_verified) return null;
+  const resend = async () => {
+    setBusy(true);
+    try {
+      const sent = await backend.resendVerification();
+      setSaid({
+        ok: true,
+        text: sent ? `Sent. Look for it at ${me.user.email}.` : "Confirmed already.",
+      });
+    } catch (e) {
+      setSaid({ ok: false, text: describeError(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="alert warn" role="status" data-testid="confirm-address">
+      {backend.config.mail ? (
+        <>
+          <p>
+            Confirm your address: open the link we sent to {me.user.email}. Until then, files shared
+            with this address do not reach you.
+          </p>
+          <button type="button" className="small" onClick={resend} disabled={busy}>
+            Send the link again
+          </button>
+          {said ? <p className={said.ok ? "hint" : "alert"}>{said.text}</p> : null}
+        </>
+      ) : (
+        <p>
+          Your address is not confirmed yet. Files shared with {me.user.email} reach you when you
+          open the invitation link the person sharing them gives you.
+        </p>
+      )}
+    </div>
   );
 }

@@ -11,6 +11,16 @@ function nextPage(): string {
   return safeNext(new URLSearchParams(window.location.search).get("next"));
 }
 
+/**
+ * `page`, keeping this page's `?next=`, so that switching between sign-in
+ * and sign-up still lands where the visitor was going (an invitation link).
+ */
+function withNext(page: string): string {
+  if (typeof window === "undefined") return page;
+  const next = new URLSearchParams(window.location.search).get("next");
+  return next ? `${page}?next=${encodeURIComponent(next)}` : page;
+}
+
 export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const router = useRouter();
   const [config, setConfig] = useState<Config | null>(null);
@@ -145,12 +155,12 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
           {mode === "signin" ? (
             open ? (
               <>
-                New here? <Link href="/signup/">Create an account</Link>
+                New here? <Link href={withNext("/signup/")}>Create an account</Link>
               </>
             ) : null
           ) : (
             <>
-              Have an account? <Link href="/signin/">Sign in</Link>
+              Have an account? <Link href={withNext("/signin/")}>Sign in</Link>
             </>
           )}
         </p>

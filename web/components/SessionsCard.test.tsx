@@ -5,7 +5,12 @@ import { SessionsCard, endedSentence, newPasswordProblem } from "./SessionsCard"
 
 function fakeBackend(sessions = true) {
   return {
-    features: { apiTokens: sessions, googleSignIn: !sessions, sessions },
+    features: {
+      apiTokens: sessions,
+      googleSignIn: !sessions,
+      sessions,
+      addressVerification: sessions,
+    },
     signOutOthers: vi.fn(async () => 2),
     changePassword: vi.fn(async () => 1),
   } satisfies Pick<Backend, "features" | "signOutOthers" | "changePassword">;

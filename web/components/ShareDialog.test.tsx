@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { Backend, FileRecord, Link } from "@/lib/backend";
+import type { Backend, FileRecord, Link, Share } from "@/lib/backend";
 import { ApiError } from "@/lib/backend";
 import { ShareDialog, linkSummary } from "./ShareDialog";
 
@@ -24,7 +24,11 @@ function fakeBackend() {
       shares: [{ email: "bob@x.io", user_id: "u2", pending: false }],
       links: [link],
     })),
-    share: vi.fn(async (_id: string, email: string) => ({ email, user_id: null, pending: true })),
+    share: vi.fn(async (_id: string, email: string): Promise<Share> => ({
+      email,
+      user_id: null,
+      pending: true,
+    })),
     unshare: vi.fn(async () => {}),
     createLink: vi.fn(async () => ({
       link: { ...link, id: "l2", has_password: false, downloads: 0, max_downloads: 3 },
@@ -45,15 +49,33 @@ describe("ShareDialog", () => {
     expect(screen.getByText(/password/)).toBeTruthy();
   });
 
-  it("says when a person has no account yet", async () => {
+  it("says when a person has no confirmed account yet", async () => {
     const b = fakeBackend();
     render(<ShareDialog backend={b} file={file} onClose={() => {}} origin="http://h" />);
     await screen.findByText("bob@x.io");
     fireEvent.change(screen.getByLabelText("E-mail address"), { target: { value: "new@x.io" } });
     fireEvent.click(screen.getByRole("button", { name: "Share" }));
-    expect(await screen.findByText(/new@x.io has no account yet/)).toBeTruthy();
-    expect(screen.getByText("No account yet")).toBeTruthy();
+    expect(await screen.findByText(/new@x.io has no confirmed account yet/)).toBeTruthy();
+    expect(screen.getByText("Invited")).toBeTruthy();
+    expect(screen.queryByTestId("invite-link")).toBeNull();
     expect(b.share).toHaveBeenCalledWith("f1", "new@x.io");
+  });
+
+  it("hands over the invitation link when the server sends no mail", async () => {
+    const b = fakeBackend();
+    b.share.mockImplementationOnce(async (_id: string, email: string) => ({
+      email,
+      user_id: null,
+      pending: true,
+      invite_url: "/verify/?token=abc",
+    }));
+    render(<ShareDialog backend={b} file={file} onClose={() => {}} origin="http://h" />);
+    await screen.findByText("bob@x.io");
+    fireEvent.change(screen.getByLabelText("E-mail address"), { target: { value: "new@x.io" } });
+    fireEvent.click(screen.getByRole("button", { name: "Share" }));
+    expect(await screen.findByText(/this server sends no e-mail/)).toBeTruthy();
+    const field = screen.getByLabelText("Invitation link for new@x.io") as HTMLInputElement;
+    expect(field.value).toBe("http://h/verify/?token=abc");
   });
 
   it("shows the server's error for a bad address", async () => {

@@ -48,6 +48,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
   const [loadError, setLoadError] = useState<string | null>(null);
   const [email, setEmail] = useState("");
   const [peopleMsg, setPeopleMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [invite, setInvite] = useState<{ email: string; url: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [expiry, setExpiry] = useState("2");
   const [password, setPassword] = useState("");
@@ -78,15 +79,19 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
     if (!address) return;
     setBusy(true);
     setPeopleMsg(null);
+    setInvite(null);
     try {
       const share = await backend.share(file.id, address);
       setShares((s) => [...(s ?? []).filter((x) => x.email !== share.email), share]);
       setEmail("");
+      if (share.invite_url) setInvite({ email: share.email, url: base + share.invite_url });
       setPeopleMsg({
         ok: true,
-        text: share.pending
-          ? `${share.email} has no account yet. They will see the file when they sign up with this address.`
-          : `Shared with ${share.email}. It appears on their screen now.`,
+        text: !share.pending
+          ? `Shared with ${share.email}. It appears on their screen now.`
+          : share.invite_url
+            ? `${share.email} has no confirmed account yet, and this server sends no e-mail. Send them the invitation link below yourself.`
+            : `${share.email} has no confirmed account yet. They will see the file once they sign up with this address and confirm it.`,
       });
     } catch (err) {
       setPeopleMsg({ ok: false, text: describeError(err) });
@@ -181,6 +186,16 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
       <div aria-live="polite">
         {peopleMsg ? <p className={peopleMsg.ok ? "alert ok" : "alert"}>{peopleMsg.text}</p> : null}
       </div>
+      {invite ? (
+        <div className="field" data-testid="invite-link">
+          <label htmlFor="invite-url">Invitation link for {invite.email}</label>
+          <CopyField id="invite-url" value={invite.url} />
+          <p className="hint">
+            Whoever opens it signed in as {invite.email} gets what you shared with that address, so
+            send it only to them.
+          </p>
+        </div>
+      ) : null}
       {shares === null ? (
         <p className="muted">Loading…</p>
       ) : shares.length === 0 ? (
@@ -191,8 +206,11 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
             <li key={s.email}>
               <span className="grow ellipsis">{s.email}</span>
               {s.pending ? (
-                <span className="badge warn" title="They get access when they sign up">
-                  No account yet
+                <span
+                  className="badge warn"
+                  title="They get access once they sign up with this address and confirm it"
+                >
+                  Invited
                 </span>
               ) : null}
               <button

@@ -20,6 +20,7 @@ function person(id: string): Me {
   return {
     user: { id, email: `${id}@example.com` },
     csrf_token: null,
+    email_verified: true,
     usage: { used: 0, quota: 1e9 },
     max_file_size: 1e9,
   };

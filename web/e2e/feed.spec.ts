@@ -1,9 +1,10 @@
 import type { WebSocketRoute } from "@playwright/test";
-import { makeFile, newUser, upload, expect, test } from "./helpers";
+import { makeFile, newUser, proveAddress, upload, expect, test } from "./helpers";
 
 test("after a dropped feed the page resumes and gets what it missed", async ({ browser }) => {
   const watcher = await newUser(browser, "wes");
   const sharer = await newUser(browser, "sol");
+  await proveAddress(sharer, watcher);
   const w = watcher.page;
 
   // Pass the feed through, keeping hold of each connection.

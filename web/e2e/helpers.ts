@@ -104,6 +104,38 @@ export async function newUser(
   return { context, page, email: address };
 }
 
+/**
+ * Proves `person`'s address the way a server without mail does: `owner`
+ * shares an empty file with it (through the API, as the owner's browser),
+ * `person` opens the invitation link the owner is handed, and the file is
+ * deleted again. Until then nothing shared with the address reaches them.
+ */
+export async function proveAddress(
+  owner: { context: BrowserContext },
+  person: { page: Page; email: string },
+): Promise<void> {
+  const api = owner.context.request;
+  const me = await (await api.get("/api/me")).json();
+  const headers = { "X-CSRF-Token": me.csrf_token as string };
+  const begin = await api.post("/api/uploads", {
+    headers,
+    // An empty file's CRC32C is 0.
+    data: { name: "proof.txt", size: 0, content_type: "text/plain", crc32c: "AAAAAA==" },
+  });
+  expect(begin.status()).toBe(201);
+  const { file, upload } = await begin.json();
+  expect((await api.put(upload.url, { data: "" })).ok()).toBe(true);
+  expect((await api.post(`/api/uploads/${file.id}/complete`, { headers })).ok()).toBe(true);
+  const share = await api.post(`/api/files/${file.id}/shares`, {
+    headers,
+    data: { email: person.email },
+  });
+  const link = (await share.json()).share.invite_url as string;
+  await person.page.goto(link);
+  await expect(person.page.getByText(`${person.email} is confirmed as yours.`)).toBeVisible();
+  expect((await api.delete(`/api/files/${file.id}`, { headers })).status()).toBe(204);
+}
+
 const dir = mkdtempSync(join(tmpdir(), "ld-e2e-files-"));
 // Files to upload run to 100 MB a run: gone with the worker.
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));

@@ -78,7 +78,7 @@ test("keyboard alone: sign up, sort, share and close the dialog", async ({ brows
   await dialog.getByLabel("E-mail address").focus();
   await page.keyboard.type("friend@example.com");
   await page.keyboard.press("Enter");
-  await expect(dialog.getByText(/friend@example.com has no account yet/)).toBeVisible();
+  await expect(dialog.getByText(/friend@example.com has no confirmed account yet/)).toBeVisible();
   await shot(page, "17-dark-share-dialog");
   await page.keyboard.press("Escape");
   await expect(dialog).toBeHidden();

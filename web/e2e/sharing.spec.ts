@@ -21,9 +21,27 @@ test("owner shares with a recipient, who sees every change live", async ({ brows
   await r.getByRole("link", { name: "Shared with me" }).click();
   await expect(r.getByText("Nothing is shared with you yet")).toBeVisible();
 
-  // Share from the list's dialog.
-  await notesRow.getByRole("button", { name: "Share notes.txt" }).click();
+  // The recipient's address is not proved yet (this server sends no mail),
+  // so the first share waits, and the owner is handed the invitation link.
+  const pictureRow = o.locator("tr", { has: o.getByRole("link", { name: "picture.png" }) });
+  await pictureRow.getByRole("button", { name: "Share picture.png" }).click();
   const dialog = o.getByRole("dialog");
+  await dialog.getByLabel("E-mail address").fill(recipient.email);
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await expect(dialog.getByText(/this server sends no e-mail/)).toBeVisible();
+  await expect(dialog.getByText("Invited", { exact: true })).toBeVisible();
+  const invite = await dialog.getByLabel(`Invitation link for ${recipient.email}`).inputValue();
+  await shot(o, "02a-invitation-link");
+  await o.keyboard.press("Escape");
+  await expect(r.getByTestId("confirm-address")).toBeVisible();
+  await r.goto(invite);
+  await expect(r.getByText(`${recipient.email} is confirmed as yours.`)).toBeVisible();
+  await r.getByRole("link", { name: "Shared with me" }).first().click();
+  await expect(r.getByRole("link", { name: "picture.png" })).toBeVisible();
+  await expect(r.getByTestId("confirm-address")).toHaveCount(0);
+
+  // Share from the list's dialog: now it reaches the recipient at once.
+  await notesRow.getByRole("button", { name: "Share notes.txt" }).click();
   await dialog.getByLabel("E-mail address").fill(recipient.email);
   const shared = r.getByRole("link", { name: "notes.txt" });
   const sharedAt = Date.now();
@@ -97,7 +115,9 @@ test("owner shares with a recipient, who sees every change live", async ({ brows
   await recipient.context.close();
 });
 
-test("a share to an address without an account waits for sign-up", async ({ browser }) => {
+test("a share to an address without an account waits for its invitation link", async ({
+  browser,
+}) => {
   const owner = await newUser(browser, "olga");
   const o = owner.page;
   await upload(o, makeFile("plan.txt", "the plan"));
@@ -106,16 +126,33 @@ test("a share to an address without an account waits for sign-up", async ({ brow
   const newcomer = `newcomer.${Date.now()}@example.com`;
   await o.getByLabel("E-mail address").fill(newcomer);
   await o.getByRole("button", { name: "Share", exact: true }).click();
-  await expect(o.getByText(/has no account yet/)).toBeVisible();
-  await expect(o.getByRole("dialog").getByText("No account yet", { exact: true })).toBeVisible();
+  await expect(o.getByText(/has no confirmed account yet/)).toBeVisible();
+  await expect(o.getByRole("dialog").getByText("Invited", { exact: true })).toBeVisible();
+  const invite = await o.getByLabel(`Invitation link for ${newcomer}`).inputValue();
 
+  // Signing up under the address claims nothing: anyone could have.
+  const signUp = await browser.newContext();
+  const s = await signUp.newPage();
+  await s.goto("/signup/");
+  await s.getByLabel("E-mail").fill(newcomer);
+  await s.getByLabel("Password").fill("another good password");
+  await s.getByRole("button", { name: "Create account" }).click();
+  await expect(s.getByTestId("confirm-address")).toBeVisible();
+  await s.getByRole("link", { name: "Shared with me" }).first().click();
+  await expect(s.getByText("Nothing is shared with you yet")).toBeVisible();
+  await signUp.close();
+
+  // The invitation link proves it, opened in another browser: sign in
+  // there, land back on the link, and the file arrives.
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto("/signup/");
+  await page.goto(invite);
+  await expect(page).toHaveURL(/\/signin\/\?next=/);
   await page.getByLabel("E-mail").fill(newcomer);
   await page.getByLabel("Password").fill("another good password");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("link", { name: "Shared with me" }).click();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText(`${newcomer} is confirmed as yours.`)).toBeVisible();
+  await page.getByRole("link", { name: "Shared with me" }).first().click();
   await expect(page.getByRole("link", { name: "plan.txt" })).toBeVisible();
   await context.close();
   await owner.context.close();

@@ -14,6 +14,7 @@
 //! | `usage` | user id | that user |
 //! | `emails` | sha256(e-mail) | nobody (the API's unique index of addresses) |
 //! | `file_refs` | file id | nobody (what to delete with the file) |
+//! | `outbox` | random | nobody (letters waiting to be sent, `outbox.rs`) |
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub(crate) const FILE_REFS: &str = "file_refs";
 /// `attempts/{sha256(key)}`: a rate limit's window, shared by every
 /// function instance (`crate::ratelimit::Attempts`).
 pub(crate) const ATTEMPTS: &str = "attempts";
+/// `outbox/{random id}`: letters waiting to be sent (`crate::mail`).
+pub(crate) const OUTBOX: &str = "outbox";
 
 /// The document id of an invitation: one per file and address.
 pub(crate) fn invitation_id(file: &FileId, email: &Email) -> String {

@@ -6,6 +6,7 @@ import type { BlobTransfer, Config } from "./types";
 const base: Config = {
   mode: "cloud",
   signup_open: false,
+  mail: false,
   max_file_size: 1e9,
   resumable_threshold: 8e6,
 };

@@ -56,6 +56,7 @@ const { CloudBackend } = await import("./cloud");
 const config = (emulators: boolean): Config => ({
   mode: "cloud",
   signup_open: false,
+  mail: false,
   max_file_size: 1e9,
   resumable_threshold: 8e6,
   firebase: {

@@ -30,6 +30,7 @@ function notSupported(
 
 const PROVIDER_OWNS_SESSIONS =
   "Sessions and passwords are managed by the sign-in provider in the cloud.";
+const PROVIDER_VERIFIES_ADDRESSES = "Addresses are verified by the sign-in provider in the cloud.";
 
 export class CloudBackend extends SelfHostedBackend {
   override readonly transfer: BlobTransfer = trackingTransfer(blobTransfer);
@@ -37,6 +38,7 @@ export class CloudBackend extends SelfHostedBackend {
     apiTokens: false,
     googleSignIn: true,
     sessions: false,
+    addressVerification: false,
   };
   private readonly fb: FirebaseRuntimeConfig;
   private sdk: Promise<FirebaseSession> | null = null;
@@ -131,6 +133,14 @@ export class CloudBackend extends SelfHostedBackend {
       if (e instanceof ApiError && e.status === 401) return null;
       throw e;
     }
+  }
+
+  override verifyAddress(): Promise<void> {
+    return notSupported(PROVIDER_VERIFIES_ADDRESSES);
+  }
+
+  override resendVerification(): Promise<boolean> {
+    return notSupported(PROVIDER_VERIFIES_ADDRESSES);
   }
 
   override signOutOthers(): Promise<number> {

@@ -6,6 +6,7 @@ import type { Config } from "./types";
 const config: Config = {
   mode: "self-hosted",
   signup_open: true,
+  mail: false,
   max_file_size: 1e9,
   resumable_threshold: 8e6,
 };

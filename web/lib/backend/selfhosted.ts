@@ -164,6 +164,7 @@ export class SelfHostedBackend implements Backend {
     apiTokens: true,
     googleSignIn: false,
     sessions: true,
+    addressVerification: true,
   };
   private csrf: string | null = null;
   private feed: WebSocketFeed | null = null;
@@ -264,6 +265,14 @@ export class SelfHostedBackend implements Backend {
         new_password: next,
       })
     ).ended;
+  }
+
+  async verifyAddress(token: string): Promise<void> {
+    await this.request("POST", "/api/auth/verify", { token });
+  }
+
+  async resendVerification(): Promise<boolean> {
+    return (await this.request<{ sent: boolean }>("POST", "/api/auth/verify/resend", {})).sent;
   }
 
   async me(): Promise<Me | null> {

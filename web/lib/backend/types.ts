@@ -10,6 +10,8 @@ export interface Config {
   signup_open: boolean;
   max_file_size: number;
   resumable_threshold: number;
+  /** Whether this server sends e-mail (SMTP is configured). */
+  mail: boolean;
   /**
    * Firebase web config (apiKey, authDomain, projectId, ...), in cloud mode
    * only; `emulators: { auth, firestore }` when the server uses them.
@@ -31,6 +33,11 @@ export interface Me {
   user: User;
   /** Null when the request was made with a bearer token, not the cookie. */
   csrf_token: string | null;
+  /**
+   * Whether I have proved my address is mine (always true in the cloud).
+   * Until then nothing shared with it reaches me.
+   */
+  email_verified: boolean;
   usage: Usage;
   max_file_size: number;
 }
@@ -53,8 +60,16 @@ export interface FileRecord {
 export interface Share {
   email: string;
   user_id: string | null;
-  /** True while the address has no account: the share waits for sign-up. */
+  /**
+   * True while no account has proved the address: the share waits as an
+   * invitation.
+   */
   pending: boolean;
+  /**
+   * Only when the server sends no mail, on the answer to a pending share:
+   * the invitation's link (a path in the app) for the owner to pass on.
+   */
+  invite_url?: string;
 }
 
 export interface Link {
@@ -237,6 +252,11 @@ export interface Features {
    * cloud, Firebase Auth owns sessions and passwords).
    */
   sessions: boolean;
+  /**
+   * Proving one's address with a letter or an invitation link (self-hosted:
+   * in the cloud, Firebase Auth verifies addresses).
+   */
+  addressVerification: boolean;
 }
 
 /** Everything the app asks of a deployment. */
@@ -261,6 +281,16 @@ export interface Backend {
    * Only where features.sessions.
    */
   changePassword(current: string, next: string): Promise<number>;
+  /**
+   * Proves my address with the token of a confirmation letter or an
+   * invitation link. Only where features.addressVerification.
+   */
+  verifyAddress(token: string): Promise<void>;
+  /**
+   * Sends the confirmation letter again; false when my address is verified
+   * already. Only where features.addressVerification and config.mail.
+   */
+  resendVerification(): Promise<boolean>;
 
   listFiles(query: FileQuery): Promise<FilePage>;
   getFile(id: string): Promise<FileDetails>;
