@@ -119,7 +119,8 @@ pub fn build(opts: &ServeOptions) -> Result<App> {
         }
         None => None,
     };
-    let mut service = Service::new(store.clone(), blobs.clone(), hub.clone(), accounts.clone(), opts.config.clone());
+    let mut service = Service::new(store.clone(), blobs.clone(), hub.clone(), accounts.clone(), opts.config.clone())
+        .with_preferences(store.clone());
     if let Some(p) = &postman {
         service = service.with_mail(p.clone());
     }

@@ -20,7 +20,7 @@ use crate::feed::{Change, ChangeKind, ChangeSink, Collection};
 use crate::identity::Addresses;
 use crate::mail::{Postman, letters};
 use crate::ratelimit::RateLimiter;
-use crate::store::{FileGuard, FileQuery, MetadataStore, Page, Scope, SortKey};
+use crate::store::{FileGuard, FileQuery, MailPreferences, MetadataStore, Page, Scope, SortKey};
 
 /// Now, to the millisecond that every store keeps.
 pub fn now() -> Timestamp {
@@ -38,6 +38,8 @@ pub struct Service {
     /// `None` when no SMTP is configured: nothing is mailed, and the owner
     /// is handed each invitation's link instead.
     postman: Option<Arc<Postman>>,
+    /// What each person asked to be told by mail.
+    preferences: Option<Arc<dyn MailPreferences>>,
     /// Writers hold it shared from their store write to their publish; a
     /// snapshot holds it alone, so that a snapshot and its sequence number
     /// agree exactly (no change both in the snapshot and after it).
@@ -176,6 +178,7 @@ impl Service {
             config,
             addresses,
             postman: None,
+            preferences: None,
             gate: RwLock::new(()),
             link_passwords: RateLimiter::new(LINK_PASSWORD_ATTEMPTS, LINK_PASSWORD_WINDOW),
         }
@@ -192,6 +195,43 @@ impl Service {
     pub fn with_mail(mut self, postman: Arc<Postman>) -> Self {
         self.postman = Some(postman);
         self
+    }
+
+    /// Keeps each person's mail preferences in `preferences`.
+    pub fn with_preferences(mut self, preferences: Arc<dyn MailPreferences>) -> Self {
+        self.preferences = Some(preferences);
+        self
+    }
+
+    fn preferences(&self) -> Result<&Arc<dyn MailPreferences>> {
+        self.preferences.as_ref().ok_or(Error::NotSupported)
+    }
+
+    /// Whether `user` is told by mail of their files' downloads.
+    pub async fn download_notices(&self, user: &User) -> Result<bool> {
+        self.preferences()?.download_notices(&user.id).await
+    }
+
+    pub async fn set_download_notices(&self, user: &User, on: bool) -> Result<()> {
+        self.preferences()?.set_download_notices(&user.id, on).await
+    }
+
+    /// Tells the owner of `f` that it was downloaded, by `by` (or through a
+    /// link), if they asked to be told and this server sends mail. Never
+    /// fails the download.
+    async fn notice_download(&self, f: &FileRecord, by: Option<&User>) {
+        let (Some(p), Some(prefs)) = (&self.postman, &self.preferences) else { return };
+        if by.is_some_and(|u| u.id == f.owner_id) {
+            return;
+        }
+        match prefs.download_notices(&f.owner_id).await {
+            Ok(true) => {
+                let url = p.link(&format!("/file/?id={}", f.id));
+                p.post(letters::downloaded(&f.owner_email, f.name.as_str(), by.map(|u| &u.email), &url)).await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(target: "livedrop::mail", error = %e, "reading mail preferences failed"),
+        }
     }
 
     pub fn postman(&self) -> Option<&Arc<Postman>> {
@@ -601,6 +641,9 @@ impl Service {
         let _w = self.gate.read().await;
         let c = self.record(&f, kind, Some(user), None, None).await?;
         self.feed.publish(vec![c]);
+        if kind == ActivityKind::Downloaded {
+            self.notice_download(&f, Some(user)).await;
+        }
         Ok(url)
     }
 
@@ -851,6 +894,9 @@ impl Service {
         let (link, f) = counted.map_err(Error::Link)?;
         let url = self.sign_get(&f, inline)?;
         self.feed.publish(vec![Self::activity_change(&record(&link, &f))]);
+        if !inline {
+            self.notice_download(&f, None).await;
+        }
         Ok(url)
     }
 }

@@ -240,3 +240,58 @@ async fn in_the_cloud_shares_and_invitations_are_mailed() {
     assert_eq!(invitation.link(), "https://drop.example.test/signup/");
     sink.nothing_for(300).await;
 }
+
+/// Signs up `email` on a server that sends mail, and confirms the address
+/// with the link of the letter that arrives.
+async fn confirmed(server: &TestServer, sink: &mut MailSink, email: &str) -> common::Client {
+    let person = server.sign_up_unverified(email).await;
+    let letter = sink.next().await;
+    assert_eq!(letter.to, [email]);
+    person.post("/api/auth/verify", json!({ "token": token_of(&letter.link()) })).await.expect(200);
+    person
+}
+
+#[tokio::test]
+async fn owners_who_ask_are_told_of_downloads() {
+    let mut sink = MailSink::start().await;
+    let server = with_mail(&sink).await;
+    let alice = confirmed(&server, &mut sink, "alice@example.com").await;
+    let bob = confirmed(&server, &mut sink, "bob@example.com").await;
+    let id = alice.upload("report.pdf", b"%PDF-1.4 numbers").await["id"].as_str().unwrap().to_owned();
+    alice.post(&format!("/api/files/{id}/shares"), json!({ "email": "bob@example.com" })).await.expect(201);
+    sink.next().await; // "shared with you", to Bob
+
+    // Off unless asked for.
+    assert_eq!(alice.get("/api/me").await.expect(200)["download_notices"], false);
+    bob.post(&format!("/api/files/{id}/download"), json!({})).await.expect(200);
+    sink.nothing_for(500).await;
+
+    alice.patch("/api/me", json!({ "download_notices": true })).await.expect(200);
+    assert_eq!(alice.get("/api/me").await.expect(200)["download_notices"], true);
+    alice.patch("/api/me", json!({ "download_notices": "yes" })).await.expect_error(400, "invalid_request");
+    alice.patch("/api/me", json!({ "theme": "dark" })).await.expect_error(400, "invalid_request");
+    alice.patch("/api/me", json!({})).await.expect_error(400, "invalid_request");
+
+    bob.post(&format!("/api/files/{id}/download"), json!({})).await.expect(200);
+    let notice = sink.next().await;
+    assert_eq!(notice.to, ["alice@example.com"]);
+    assert_eq!(notice.subject, "\u{201c}report.pdf\u{201d} was downloaded");
+    assert!(notice.body.starts_with("bob@example.com downloaded"), "{}", notice.body);
+    assert_eq!(notice.link(), format!("https://files.example.test/file/?id={id}"));
+
+    // A preview is not a download; the owner's own download is no news.
+    bob.post(&format!("/api/files/{id}/download"), json!({ "inline": true })).await.expect(200);
+    alice.post(&format!("/api/files/{id}/download"), json!({})).await.expect(200);
+    sink.nothing_for(500).await;
+
+    // Through a public link: "someone with a public link".
+    let link = alice.post(&format!("/api/files/{id}/links"), json!({})).await.expect(201);
+    let token = link["token"].as_str().unwrap().to_owned();
+    server.anonymous().post(&format!("/api/s/{token}/download"), json!({})).await.expect(200);
+    let notice = sink.next().await;
+    assert!(notice.body.starts_with("Someone with a public link downloaded"), "{}", notice.body);
+
+    alice.patch("/api/me", json!({ "download_notices": false })).await.expect(200);
+    bob.post(&format!("/api/files/{id}/download"), json!({})).await.expect(200);
+    sink.nothing_for(500).await;
+}

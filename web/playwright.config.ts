@@ -32,6 +32,30 @@ if (ownDataDir) process.on("exit", () => rmSync(dataDir, { recursive: true, forc
 // Workers load this file too: hand them the same directory and port.
 process.env.E2E_PORT = String(port);
 process.env.E2E_DATA_DIR = dataDir;
+const smtpPort = Number(process.env.E2E_SMTP_PORT ?? freePort());
+const mailPort = Number(process.env.E2E_MAIL_PORT ?? freePort());
+process.env.E2E_SMTP_PORT = String(smtpPort);
+process.env.E2E_MAIL_PORT = String(mailPort);
+process.env.E2E_MAIL_DIR ??= mkdtempSync(join(tmpdir(), "ld-e2e-mail-"));
+process.env.E2E_MAIL_DATA_DIR ??= mkdtempSync(join(tmpdir(), "ld-e2e-maildata-"));
+/** Where the SMTP server writes each letter, as JSON. */
+export const MAIL_DIR = process.env.E2E_MAIL_DIR;
+const mailDataDir = process.env.E2E_MAIL_DATA_DIR;
+if (ownDataDir) {
+  process.on("exit", () => {
+    rmSync(MAIL_DIR, { recursive: true, force: true });
+    rmSync(mailDataDir, { recursive: true, force: true });
+  });
+}
+/** The livedrop that sends mail. */
+export const MAIL_BASE = `http://127.0.0.1:${mailPort}`;
+const python = resolve(import.meta.dirname, "..", ".venv-mail", "bin", "python");
+const smtpSink = resolve(import.meta.dirname, "..", "tests", "support", "smtp_sink.py");
+if (!existsSync(python)) {
+  throw new Error(
+    "../.venv-mail is missing: scripts/test.sh installs aiosmtpd there for the mail tests.",
+  );
+}
 /** Per person; small enough that the quota error can be tested. */
 export const QUOTA = "60MiB";
 const webDir = resolve(import.meta.dirname, "out");
@@ -56,13 +80,40 @@ export default defineConfig({
     trace: "retain-on-failure",
     launchOptions: chromiumLaunchOptions,
   },
-  webServer: {
-    command: `"${resolve(bin)}" serve --listen 127.0.0.1:${port} --data-dir "${dataDir}" --web-dir "${webDir}" --quota ${QUOTA}`,
-    url: `http://127.0.0.1:${port}/api/health`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    // The server logs every request; E2E_SERVER_LOG=1 shows them.
-    stderr: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
-  },
+  webServer: [
+    {
+      command: `"${resolve(bin)}" serve --listen 127.0.0.1:${port} --data-dir "${dataDir}" --web-dir "${webDir}" --quota ${QUOTA}`,
+      url: `http://127.0.0.1:${port}/api/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      // The server logs every request; E2E_SERVER_LOG=1 shows them.
+      stderr: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
+    },
+    // A real SMTP server (aiosmtpd, scripts/test.sh installs it in
+    // .venv-mail) writing what it receives to MAIL_DIR, and a second
+    // livedrop that sends to it: e2e/mail.spec.ts follows the letters' links.
+    {
+      command: `"${python}" "${smtpSink}" ${smtpPort} --dir "${MAIL_DIR}"`,
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore",
+    },
+    {
+      command: `"${resolve(bin)}" serve --listen 127.0.0.1:${mailPort} --data-dir "${mailDataDir}" --web-dir "${webDir}"`,
+      url: `${MAIL_BASE}/api/health`,
+      env: {
+        LIVEDROP_SMTP_HOST: "127.0.0.1",
+        LIVEDROP_SMTP_PORT: String(smtpPort),
+        LIVEDROP_SMTP_TLS: "none",
+        LIVEDROP_MAIL_FROM: "livedrop <noreply@livedrop.test>",
+        LIVEDROP_PUBLIC_URL: MAIL_BASE,
+      },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
+    },
+  ],
 });

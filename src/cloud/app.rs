@@ -67,7 +67,8 @@ pub async fn state(settings: CloudSettings) -> Result<AppState> {
     // Link password attempts are counted in Firestore: every function
     // instance sees the same counts.
     let mut service = Service::new(store.clone(), blobs, Arc::new(NoFeed), Arc::new(ProviderVerified), settings.config)
-        .with_attempts(store.clone());
+        .with_attempts(store.clone())
+        .with_preferences(store.clone());
     match SmtpSettings::from_env()? {
         Some(smtp) => {
             let public_url = public_url_from_env()?

@@ -222,9 +222,26 @@ pub async fn me(State(state): State<AppState>, Authed(p): Authed) -> Reply {
         "csrf_token": p.csrf_token,
         "token_id": token_id,
         "email_verified": state.service.address_verified(&p.user).await?,
+        "download_notices": state.service.download_notices(&p.user).await?,
         "usage": { "used": used, "quota": state.service.config.quota_bytes },
         "max_file_size": state.service.config.max_file_size,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeChange {
+    download_notices: Option<bool>,
+}
+
+/// Changes my settings: whether I get a letter when someone downloads one
+/// of my files.
+pub async fn update_me(State(state): State<AppState>, Authed(p): Authed, Json(c): Json<MeChange>) -> Reply {
+    let Some(on) = c.download_notices else {
+        return Err(Error::InvalidRequest("nothing to change: give download_notices".into()));
+    };
+    state.service.set_download_notices(&p.user, on).await?;
+    ok(json!({ "download_notices": on }))
 }
 
 #[derive(Deserialize)]

@@ -111,7 +111,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/auth/password", post(api::change_password)),
         ("/api/auth/verify", post(api::verify_address)),
         ("/api/auth/verify/resend", post(api::resend_verification)),
-        ("/api/me", get(api::me)),
+        ("/api/me", get(api::me).patch(api::update_me)),
         ("/api/tokens", get(api::tokens).post(api::create_token)),
         ("/api/tokens/{id}", delete(api::revoke_token)),
         ("/api/files", get(api::list_files)),

@@ -85,6 +85,15 @@ pub type LinkActivity = Box<dyn Fn(&Link, &FileRecord) -> Activity + Send + Sync
 /// writes it in the same transaction, and only if the change happens: no
 /// record of what did not happen, no change without its record, and (in
 /// the cloud) no extra round trip.
+/// What each person has asked livedrop to tell them by mail.
+#[async_trait]
+pub trait MailPreferences: Send + Sync + 'static {
+    /// Whether `user` gets a letter when someone downloads one of their
+    /// files (off unless they turn it on).
+    async fn download_notices(&self, user: &UserId) -> Result<bool>;
+    async fn set_download_notices(&self, user: &UserId, on: bool) -> Result<()>;
+}
+
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
     /// Creates a person; `Error::EmailTaken` if the address has one already.

@@ -12,7 +12,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
-use super::{FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared};
+use super::{
+    FileActivity, FileGuard, FileQuery, LinkActivity, MailPreferences, MetadataStore, Page, Scope, Sharing, SortKey,
+    Unshared,
+};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 
@@ -322,6 +325,31 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub fn new(db: Arc<Db>) -> Self {
         Self { db }
+    }
+}
+
+#[async_trait]
+impl MailPreferences for SqliteStore {
+    async fn download_notices(&self, user: &UserId) -> Result<bool> {
+        let id = user.clone();
+        let on: Option<bool> = self
+            .db
+            .read(move |c| {
+                Ok(c.query_row("SELECT notify_downloads FROM users WHERE id = ?1", [id.as_str()], |r| r.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(on.unwrap_or(false))
+    }
+
+    async fn set_download_notices(&self, user: &UserId, on: bool) -> Result<()> {
+        let id = user.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute("UPDATE users SET notify_downloads = ?2 WHERE id = ?1", params![id.as_str(), on])?;
+                Ok(())
+            })
+            .await
     }
 }
 

@@ -5,6 +5,7 @@ import { describeError, type ApiToken, type CreatedToken } from "@/lib/backend";
 import { formatBytes, formatDate, timeAgo } from "@/lib/format";
 import { CopyField } from "./CopyButton";
 import { ConfirmDialog } from "./Dialog";
+import { MailCard } from "./MailCard";
 import { SessionsCard } from "./SessionsCard";
 import { useNow, useSession } from "./session";
 
@@ -88,6 +89,7 @@ export function AccountScreen() {
         </p>
       </section>
 
+      <MailCard />
       <SessionsCard backend={backend} email={me.user.email} />
 
       {backend.features.apiTokens ? (

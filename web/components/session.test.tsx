@@ -21,6 +21,7 @@ function person(id: string): Me {
     user: { id, email: `${id}@example.com` },
     csrf_token: null,
     email_verified: true,
+    download_notices: false,
     usage: { used: 0, quota: 1e9 },
     max_file_size: 1e9,
   };

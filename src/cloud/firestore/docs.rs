@@ -15,6 +15,7 @@
 //! | `emails` | sha256(e-mail) | nobody (the API's unique index of addresses) |
 //! | `file_refs` | file id | nobody (what to delete with the file) |
 //! | `outbox` | random | nobody (letters waiting to be sent, `outbox.rs`) |
+//! | `preferences` | user id | nobody (what the person is told by mail; the API reads it) |
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub(crate) const FILE_REFS: &str = "file_refs";
 pub(crate) const ATTEMPTS: &str = "attempts";
 /// `outbox/{random id}`: letters waiting to be sent (`crate::mail`).
 pub(crate) const OUTBOX: &str = "outbox";
+/// `preferences/{user id}`: what a person is told by mail.
+pub(crate) const PREFERENCES: &str = "preferences";
 
 /// The document id of an invitation: one per file and address.
 pub(crate) fn invitation_id(file: &FileId, email: &Email) -> String {

@@ -1,18 +1,21 @@
-//! The cloud outbox: `outbox/{id}`, which no client may read
-//! (`firestore.rules` denies it). Letters are leased by a transaction
+//! Mail in the cloud. The outbox: `outbox/{id}`, which no client may read
+//! (`firestore.rules` denies it); letters are leased by a transaction
 //! before they are sent, so that two function instances delivering at once
-//! never send one twice.
+//! never send one twice. Each person's mail preferences:
+//! `preferences/{user id}`, read through the API only.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::FirestoreStore;
-use super::docs::OUTBOX;
+use super::docs::{OUTBOX, PREFERENCES};
 use super::rpc::{self, TxFail, decode};
+use crate::domain::UserId;
 use crate::domain::{Email, random_token};
 use crate::error::{Error, Result};
 use crate::mail::{Letter, Outbox, Queued};
+use crate::store::MailPreferences;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct OutboxDoc {
@@ -133,5 +136,26 @@ impl Outbox for FirestoreStore {
             Some(d) => Ok(Timestamp::from_millisecond(decode::<OutboxDoc>(d)?.next_at_ms).ok()),
             None => Ok(None),
         }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PreferencesDoc {
+    #[serde(default)]
+    download_notices: bool,
+}
+
+#[async_trait]
+impl MailPreferences for FirestoreStore {
+    async fn download_notices(&self, user: &UserId) -> Result<bool> {
+        let path = self.path(PREFERENCES, user.as_str());
+        let (_, found) = self.rpc.get(std::slice::from_ref(&path), None, false).await.map_err(TxFail::into_error)?;
+        Ok(found[0].as_ref().map(decode::<PreferencesDoc>).transpose()?.unwrap_or_default().download_notices)
+    }
+
+    async fn set_download_notices(&self, user: &UserId, on: bool) -> Result<()> {
+        let path = self.path(PREFERENCES, user.as_str());
+        let doc = PreferencesDoc { download_notices: on };
+        self.rpc.commit(None, vec![rpc::set(&path, &doc)?]).await.map_err(TxFail::into_error)
     }
 }

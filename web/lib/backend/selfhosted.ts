@@ -275,6 +275,10 @@ export class SelfHostedBackend implements Backend {
     return (await this.request<{ sent: boolean }>("POST", "/api/auth/verify/resend", {})).sent;
   }
 
+  async setDownloadNotices(on: boolean): Promise<void> {
+    await this.request("PATCH", "/api/me", { download_notices: on });
+  }
+
   async me(): Promise<Me | null> {
     try {
       const me = await this.request<Me>("GET", "/api/me");

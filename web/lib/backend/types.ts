@@ -38,6 +38,8 @@ export interface Me {
    * Until then nothing shared with it reaches me.
    */
   email_verified: boolean;
+  /** Whether I get a letter when someone downloads one of my files. */
+  download_notices: boolean;
   usage: Usage;
   max_file_size: number;
 }
@@ -291,6 +293,8 @@ export interface Backend {
    * already. Only where features.addressVerification and config.mail.
    */
   resendVerification(): Promise<boolean>;
+  /** Whether I get a letter when someone downloads one of my files. */
+  setDownloadNotices(on: boolean): Promise<void>;
 
   listFiles(query: FileQuery): Promise<FilePage>;
   getFile(id: string): Promise<FileDetails>;
