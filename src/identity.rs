@@ -119,7 +119,12 @@ pub struct ApiToken {
     pub name: String,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
+    /// When it stops working by itself; `None`: when it is revoked.
+    pub expires_at: Option<Timestamp>,
 }
+
+/// The longest an API token may be made to last.
+pub const API_TOKEN_MAX_DAYS: i64 = 3650;
 
 /// A new browser session: the cookie value and its CSRF token.
 pub struct NewSession {
@@ -348,21 +353,28 @@ impl LocalAccounts {
         Ok(n as u64)
     }
 
-    /// Creates an API token; the secret is returned once and never again.
-    pub async fn create_token(&self, user: &UserId, name: &str) -> Result<(ApiToken, String)> {
+    /// Creates an API token, which ends by itself after `days` if given;
+    /// the secret is returned once and never again.
+    pub async fn create_token(&self, user: &UserId, name: &str, days: Option<i64>) -> Result<(ApiToken, String)> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(Error::InvalidRequest("a token name needs 1 to 100 printable characters".into()));
         }
+        if days.is_some_and(|d| !(1..=API_TOKEN_MAX_DAYS).contains(&d)) {
+            return Err(Error::InvalidRequest(format!("expires_in_days must be 1 to {API_TOKEN_MAX_DAYS}")));
+        }
         let secret = format!("{API_TOKEN_PREFIX}{}", random_token(32));
+        // As stored: to the millisecond, so that the list says the same.
+        let created_at = crate::service::now();
+        let expires_at = days.map(|d| created_at + SignedDuration::from_hours(24 * d));
         let token =
-            ApiToken { id: random_token(12), name: name.to_owned(), created_at: Timestamp::now(), last_used_at: None };
+            ApiToken { id: random_token(12), name: name.to_owned(), created_at, last_used_at: None, expires_at };
         let (t, hash, user) = (token.clone(), sha256_hex(&secret), user.clone());
         self.db
             .write(move |tx| {
                 tx.execute(
-                    "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![t.id, user.as_str(), t.name, hash, ms(t.created_at)],
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![t.id, user.as_str(), t.name, hash, ms(t.created_at), t.expires_at.map(ms)],
                 )?;
                 Ok(())
             })
@@ -374,13 +386,14 @@ impl LocalAccounts {
         let user = user.clone();
         self.db
             .read(move |c| {
-                Ok(c.prepare("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY created_at, id")?
+                Ok(c.prepare("SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = ?1 ORDER BY created_at, id")?
                     .query_map([user.as_str()], |r| {
                         Ok(ApiToken {
                             id: r.get(0)?,
                             name: r.get(1)?,
                             created_at: ts(r.get(2)?),
                             last_used_at: r.get::<_, Option<i64>>(3)?.map(ts),
+                            expires_at: r.get::<_, Option<i64>>(4)?.map(ts),
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?)
@@ -467,7 +480,7 @@ impl Identity for LocalAccounts {
                 let hash = sha256_hex(token);
                 let user = self
                     .user_for(
-                        "SELECT user_id, 'token:' || id, NULL FROM api_tokens WHERE token_hash = ?1 AND ?2 IS NOT NULL",
+                        "SELECT user_id, 'token:' || id, expires_at FROM api_tokens WHERE token_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
                         hash.clone(),
                         now,
                     )
@@ -488,7 +501,7 @@ impl Identity for LocalAccounts {
                     user: f.user,
                     csrf_token: None,
                     credential: Some(f.key),
-                    expires_at: None,
+                    expires_at: f.expires_at,
                 }))
             }
             Credential::Bearer(_) => Ok(None),

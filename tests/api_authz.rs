@@ -305,6 +305,45 @@ async fn a_feed_ends_when_its_session_expires() {
     ann.get("/api/me").await.expect_error(401, "unauthenticated");
 }
 
+/// An API token made to last stops working when it runs out, and its feed
+/// closes then; one without an expiry lasts until revoked.
+#[tokio::test]
+async fn api_tokens_can_carry_an_expiry() {
+    let server = TestServer::start().await;
+    let ann = server.sign_up_unverified("ann@example.com").await;
+    for bad in [json!(0), json!(3651), json!(1.5), json!("7")] {
+        let r = ann.post("/api/tokens", json!({ "name": "ci", "expires_in_days": bad })).await;
+        r.expect_error(400, "invalid_request");
+    }
+    let made = ann.post("/api/tokens", json!({ "name": "ci", "expires_in_days": 30 })).await.expect(201);
+    let expires = made["token"]["expires_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let days = (expires - jiff::Timestamp::now()).total(jiff::Unit::Hour).unwrap() / 24.0;
+    assert!((29.9..=30.0).contains(&days), "{days}");
+    let forever = ann.post("/api/tokens", json!({ "name": "laptop" })).await.expect(201);
+    assert_eq!(forever["token"]["expires_at"], Value::Null);
+    let listed = ann.get("/api/tokens").await.expect(200)["tokens"].clone();
+    let ci_listed = listed.as_array().unwrap().iter().find(|t| t["id"] == made["token"]["id"]).unwrap().clone();
+    assert_eq!(ci_listed, made["token"]);
+
+    let ci = Client { bearer: Some(made["secret"].as_str().unwrap().to_owned()), ..server.anonymous() };
+    let laptop = Client { bearer: Some(forever["secret"].as_str().unwrap().to_owned()), ..server.anonymous() };
+    ci.get("/api/me").await.expect(200);
+    // It runs out in a second and a half (30 days, shortened in the database).
+    let ends = jiff::Timestamp::now().as_millisecond() + 1_500;
+    let db = rusqlite::Connection::open(server.data_dir.join("livedrop.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let id = made["token"]["id"].as_str().unwrap();
+    assert_eq!(
+        db.execute("UPDATE api_tokens SET expires_at = ?1 WHERE id = ?2", rusqlite::params![ends, id]).unwrap(),
+        1
+    );
+    let mut feed = ci.feed("").await;
+    assert_eq!(feed.next().await["type"], "snapshot");
+    assert_eq!(feed.closed_by_server().await, Some(4401));
+    ci.get("/api/me").await.expect_error(401, "unauthenticated");
+    laptop.get("/api/me").await.expect(200);
+}
+
 #[tokio::test]
 async fn expired_sessions_are_purged_and_live_ones_kept() {
     let server = TestServer::start().await;

@@ -103,3 +103,32 @@ async fn the_sweeper_removes_abandoned_uploads_and_their_bytes() {
     assert!(dir.path().join("blobs/objects").join(kept["id"].as_str().unwrap()).exists());
     server.stop().await;
 }
+
+/// The hijack, tried in the cloud: Mallory makes a Firebase account for
+/// Bob's address without owning the mailbox. The API refuses her unverified
+/// tokens, so she reads nothing; once the address is verified (by whoever
+/// holds the mailbox), the share is there.
+#[tokio::test]
+async fn in_the_cloud_an_unverified_address_receives_nothing() {
+    use common::cloud::CloudServer;
+    let cloud = CloudServer::start_with(&[("LIVEDROP_REQUIRE_VERIFIED_EMAIL", "1")]).await;
+    let alice_email = CloudServer::email("alice");
+    cloud.mark_verified(&cloud.make_account(&alice_email).await);
+    let alice = cloud.sign_in(&alice_email).await;
+    alice.get("/api/me").await.expect(200);
+    let id = alice.upload("tax-2026.pdf", b"numbers").await["id"].as_str().unwrap().to_owned();
+    let bob_email = CloudServer::email("bob");
+    let share = alice.post(&format!("/api/files/{id}/shares"), json!({ "email": bob_email })).await.expect(201);
+    assert_eq!(share["share"]["pending"], true);
+
+    let bob_id = cloud.make_account(&bob_email).await;
+    let mallory = cloud.sign_in(&bob_email).await;
+    mallory.get("/api/me").await.expect_error(401, "unauthenticated");
+    mallory.get("/api/files?scope=shared").await.expect_error(401, "unauthenticated");
+    mallory.post(&format!("/api/files/{id}/download"), json!({})).await.expect_error(401, "unauthenticated");
+
+    // The mailbox's owner verifies the address: the share is theirs.
+    cloud.mark_verified(&bob_id);
+    let bob = cloud.sign_in(&bob_email).await;
+    assert_eq!(bob.get("/api/files?scope=shared").await.expect(200)["files"][0]["name"], "tax-2026.pdf");
+}

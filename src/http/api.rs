@@ -247,6 +247,8 @@ pub async fn update_me(State(state): State<AppState>, Authed(p): Authed, Json(c)
 #[derive(Deserialize)]
 pub struct NewToken {
     name: String,
+    /// Ends by itself after this many days; without, when revoked.
+    expires_in_days: Option<i64>,
 }
 
 pub async fn tokens(State(state): State<AppState>, Authed(p): Authed) -> Reply {
@@ -254,7 +256,7 @@ pub async fn tokens(State(state): State<AppState>, Authed(p): Authed) -> Reply {
 }
 
 pub async fn create_token(State(state): State<AppState>, Authed(p): Authed, Json(t): Json<NewToken>) -> Reply {
-    let (token, secret) = accounts(&state)?.create_token(&p.user.id, &t.name).await?;
+    let (token, secret) = accounts(&state)?.create_token(&p.user.id, &t.name, t.expires_in_days).await?;
     created(json!({ "token": token, "secret": secret }))
 }
 

@@ -140,6 +140,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX address_proofs_email ON address_proofs (email);
     ALTER TABLE users ADD COLUMN notify_downloads INTEGER NOT NULL DEFAULT 0;",
+    // 3: API tokens that end by themselves.
+    "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;",
 ];
 
 /// Brings the database up to the latest schema; refuses one that a newer

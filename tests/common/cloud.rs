@@ -95,6 +95,37 @@ impl CloudServer {
         Client::anonymous(&self.base)
     }
 
+    /// A Firebase account, made with the Auth emulator alone (the API has
+    /// not seen it); its user id.
+    pub async fn make_account(&self, email: &str) -> String {
+        let url =
+            format!("http://{}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=demo-api-key", self.auth.host());
+        let body = json!({ "email": email, "password": super::cli::PASSWORD, "returnSecureToken": true });
+        let made: Value = reqwest::Client::new().post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        made["localId"].as_str().unwrap_or_else(|| panic!("sign-up of {email}: {made}")).to_owned()
+    }
+
+    /// Marks an account's address verified, as an administrator can.
+    pub fn mark_verified(&self, user_id: &str) {
+        let path = format!("/identitytoolkit.googleapis.com/v1/projects/{AUTH_EMULATOR_PROJECT}/accounts:update");
+        let (status, body) =
+            self.auth_call(true, "POST", &path, Some(json!({ "localId": user_id, "emailVerified": true })));
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Signs in with the password, as the web app's SDK would: a client
+    /// with a fresh ID token (which says whether the address is verified).
+    pub async fn sign_in(&self, email: &str) -> Client {
+        let url = format!(
+            "http://{}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key",
+            self.auth.host()
+        );
+        let body = json!({ "email": email, "password": super::cli::PASSWORD, "returnSecureToken": true });
+        let signed: Value = reqwest::Client::new().post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        let token = signed["idToken"].as_str().unwrap_or_else(|| panic!("sign-in of {email}: {signed}")).to_owned();
+        Client { bearer: Some(token), ..self.anonymous() }
+    }
+
     /// An address no earlier run has used: the emulators may be shared and
     /// long-lived.
     pub fn email(name: &str) -> String {

@@ -2,7 +2,7 @@
 
 import { useEffect, useState, type FormEvent } from "react";
 import { describeError, type ApiToken, type CreatedToken } from "@/lib/backend";
-import { formatBytes, formatDate, timeAgo } from "@/lib/format";
+import { formatBytes, formatDate, timeAgo, timeUntil } from "@/lib/format";
 import { CopyField } from "./CopyButton";
 import { ConfirmDialog } from "./Dialog";
 import { MailCard } from "./MailCard";
@@ -14,6 +14,7 @@ export function AccountScreen() {
   const now = useNow(10_000);
   const [tokens, setTokens] = useState<ApiToken[] | null>(null);
   const [name, setName] = useState("");
+  const [lifetime, setLifetime] = useState("90");
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -35,7 +36,10 @@ export function AccountScreen() {
     setBusy(true);
     setError(null);
     try {
-      const t = await backend.createToken(name.trim());
+      const t = await backend.createToken(
+        name.trim(),
+        lifetime === "never" ? null : Number(lifetime),
+      );
       setCreated(t);
       setTokens((list) => [t.token, ...(list ?? [])]);
       setName("");
@@ -117,7 +121,7 @@ export function AccountScreen() {
               {error}
             </p>
           ) : null}
-          <form onSubmit={create} className="row nowrap" style={{ marginBottom: 10 }}>
+          <form onSubmit={create} className="row" style={{ marginBottom: 10 }}>
             <label htmlFor="token-name" className="visually-hidden">
               Token name
             </label>
@@ -131,6 +135,21 @@ export function AccountScreen() {
               value={name}
               onChange={(e) => setName(e.target.value)}
             />
+            <label htmlFor="token-lifetime" className="visually-hidden">
+              Expires after
+            </label>
+            <select
+              id="token-lifetime"
+              style={{ width: "auto" }}
+              value={lifetime}
+              onChange={(e) => setLifetime(e.target.value)}
+            >
+              <option value="7">7 days</option>
+              <option value="30">30 days</option>
+              <option value="90">90 days</option>
+              <option value="365">1 year</option>
+              <option value="never">Never expires</option>
+            </select>
             <button type="submit" className="primary" disabled={busy || !name.trim()}>
               Create token
             </button>
@@ -148,7 +167,13 @@ export function AccountScreen() {
                     <br />
                     <span className="hint">
                       created {formatDate(t.created_at)} ·{" "}
-                      {t.last_used_at ? `last used ${timeAgo(t.last_used_at, now)}` : "never used"}
+                      {t.last_used_at ? `last used ${timeAgo(t.last_used_at, now)}` : "never used"}{" "}
+                      ·{" "}
+                      {t.expires_at
+                        ? Date.parse(t.expires_at) <= now
+                          ? "expired"
+                          : `expires ${timeUntil(t.expires_at, now)}`
+                        : "never expires"}
                     </span>
                   </span>
                   <button

@@ -347,8 +347,11 @@ export class SelfHostedBackend implements Backend {
     return (await this.request<{ tokens: ApiToken[] }>("GET", "/api/tokens")).tokens;
   }
 
-  createToken(name: string): Promise<CreatedToken> {
-    return this.request("POST", "/api/tokens", { name });
+  createToken(name: string, expiresInDays: number | null): Promise<CreatedToken> {
+    return this.request("POST", "/api/tokens", {
+      name,
+      ...(expiresInDays !== null ? { expires_in_days: expiresInDays } : {}),
+    });
   }
 
   revokeToken(id: string): Promise<void> {

@@ -129,6 +129,8 @@ export interface ApiToken {
   name: string;
   created_at: string;
   last_used_at: string | null;
+  /** When it stops working by itself; null: when revoked. */
+  expires_at: string | null;
 }
 
 export interface CreatedToken {
@@ -310,7 +312,8 @@ export interface Backend {
   revokeLink(linkId: string): Promise<void>;
 
   listTokens(): Promise<ApiToken[]>;
-  createToken(name: string): Promise<CreatedToken>;
+  /** A token that ends by itself after `expiresInDays`, or when revoked (null). */
+  createToken(name: string, expiresInDays: number | null): Promise<CreatedToken>;
   revokeToken(id: string): Promise<void>;
 
   createUpload(upload: NewUpload): Promise<UploadStart>;
