@@ -42,12 +42,24 @@ pub struct Principal {
     /// When the credential ends by itself (a session's expiry), so that
     /// what it opened ends then too; `None` when it does not, or not here.
     pub expires_at: Option<Timestamp>,
+    /// When its holder signed in, where the credential says (a Firebase ID
+    /// token's `auth_time`), for `Identity::still_valid`.
+    pub signed_in_at: Option<Timestamp>,
 }
 
 #[async_trait]
 pub trait Identity: Send + Sync + 'static {
     /// `Ok(None)` when the credential is unknown, expired or revoked.
     async fn authenticate(&self, credential: Credential<'_>) -> Result<Option<Principal>>;
+
+    /// Whether an accepted credential still stands, asked again before the
+    /// requests that matter (sharing, links, deleting). A self-contained
+    /// token (a Firebase ID token) outlives a password change or a disabled
+    /// account until it expires; asking the provider catches that. Local
+    /// credentials are looked up on every request, so they stand.
+    async fn still_valid(&self, _principal: &Principal) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 /// Whether people have proved they own their addresses, which decides
@@ -474,6 +486,7 @@ impl Identity for LocalAccounts {
                     csrf_token: Some(csrf_for(token)),
                     credential: Some(f.key),
                     expires_at: f.expires_at,
+                    signed_in_at: None,
                 }))
             }
             Credential::Bearer(token) if token.starts_with(API_TOKEN_PREFIX) => {
@@ -502,6 +515,7 @@ impl Identity for LocalAccounts {
                     csrf_token: None,
                     credential: Some(f.key),
                     expires_at: f.expires_at,
+                    signed_in_at: None,
                 }))
             }
             Credential::Bearer(_) => Ok(None),

@@ -132,3 +132,47 @@ async fn in_the_cloud_an_unverified_address_receives_nothing() {
     let bob = cloud.sign_in(&bob_email).await;
     assert_eq!(bob.get("/api/files?scope=shared").await.expect(200)["files"][0]["name"], "tax-2026.pdf");
 }
+
+/// A Firebase ID token outlives a password change and a disabled account
+/// by up to an hour; the requests that matter ask Firebase Auth again and
+/// are refused at once, while reading goes on until the token expires.
+#[tokio::test]
+async fn in_the_cloud_a_password_change_or_a_disabled_account_stops_what_matters_at_once() {
+    use common::cloud::CloudServer;
+    let cloud = CloudServer::start().await;
+    let (ann_email, bob_email) = (CloudServer::email("ann"), CloudServer::email("bob"));
+    cloud.make_account(&ann_email).await;
+    let ann = cloud.sign_in(&ann_email).await;
+    let id = ann.upload("plan.txt", b"the plan").await["id"].as_str().unwrap().to_owned();
+    ann.post(&format!("/api/files/{id}/links"), json!({})).await.expect(201);
+
+    // Firebase keeps revocation times in seconds: a change in the second of
+    // the sign-in would not tell them apart.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let token = ann.bearer.clone().unwrap();
+    let path = "/identitytoolkit.googleapis.com/v1/accounts:update?key=demo-api-key";
+    let (status, body) = cloud.auth_call(
+        false,
+        "POST",
+        path,
+        Some(json!({ "idToken": token, "password": "a brand new password", "returnSecureToken": false })),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The old token still reads ...
+    ann.get("/api/files").await.expect(200);
+    // ... but shares, links and deletes are refused.
+    ann.post(&format!("/api/files/{id}/shares"), json!({ "email": bob_email }))
+        .await
+        .expect_error(401, "unauthenticated");
+    ann.post(&format!("/api/files/{id}/links"), json!({})).await.expect_error(401, "unauthenticated");
+    ann.delete(&format!("/api/files/{id}")).await.expect_error(401, "unauthenticated");
+
+    // A disabled account: the same, with a token from before.
+    let bob_id = cloud.make_account(&bob_email).await;
+    let bob = cloud.sign_in(&bob_email).await;
+    let bobs = bob.upload("b.txt", b"b").await["id"].as_str().unwrap().to_owned();
+    cloud.disable(&bob_id);
+    bob.delete(&format!("/api/files/{bobs}")).await.expect_error(401, "unauthenticated");
+    bob.post(&format!("/api/files/{bobs}/links"), json!({})).await.expect_error(401, "unauthenticated");
+}

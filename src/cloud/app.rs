@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use super::firebase_auth::{FirebaseAuth, FirebaseAuthConfig};
+use super::firebase_auth::{AccountLookup, FirebaseAuth, FirebaseAuthConfig, IDENTITY_TOOLKIT_SCOPE};
 use super::firestore::FirestoreStore;
 use super::gcs::{GcsConfig, GcsStore};
+use super::service_account::AccessTokens;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::feed::NoFeed;
@@ -63,7 +64,19 @@ impl CloudSettings {
 /// The API's state in cloud mode.
 pub async fn state(settings: CloudSettings) -> Result<AppState> {
     let store = Arc::new(FirestoreStore::connect(&settings.project_id).await?);
-    let blobs = Arc::new(GcsStore::new(GcsConfig::from_env()?)?);
+    let gcs = GcsConfig::from_env()?;
+    // Revocation is checked with Firebase Auth's Admin API, as the same
+    // service account that signs the storage URLs.
+    let lookup = match var("FIREBASE_AUTH_EMULATOR_HOST") {
+        Some(host) => AccountLookup::emulator(&host),
+        None => AccountLookup::google(AccessTokens::new(
+            gcs.account.clone(),
+            IDENTITY_TOOLKIT_SCOPE,
+            reqwest::Client::new(),
+            crate::cloud::clock::system(),
+        )),
+    };
+    let blobs = Arc::new(GcsStore::new(gcs)?);
     // Link password attempts are counted in Firestore: every function
     // instance sees the same counts.
     let mut service = Service::new(store.clone(), blobs, Arc::new(NoFeed), Arc::new(ProviderVerified), settings.config)
@@ -87,6 +100,7 @@ pub async fn state(settings: CloudSettings) -> Result<AppState> {
     }
     let service = Arc::new(service);
     let identity = FirebaseAuth::new(FirebaseAuthConfig::from_env(&settings.project_id)?, store)?
+        .with_account_lookup(lookup)
         .on_first_sign_in(service.clone());
     let mut state = AppState::new(service, Arc::new(identity), None, None, "cloud");
     state.client_config.firebase = Some(settings.web_config);

@@ -147,6 +147,8 @@ pub struct FirebaseAuth {
     /// Profiles this process has stored and welcomed, so that a request
     /// costs no store round trip once its person is known.
     known: std::sync::Mutex<HashMap<UserId, Email>>,
+    /// For `still_valid`; `None` checks nothing more than the token.
+    accounts: Option<AccountLookup>,
 }
 
 /// The claims we read. All optional, so that a missing one is a refusal
@@ -192,11 +194,18 @@ impl FirebaseAuth {
             clock,
             keys: tokio::sync::Mutex::new(None),
             known: std::sync::Mutex::new(HashMap::new()),
+            accounts: None,
         })
     }
 
     /// Runs `hook` when this process first sees a person (usually the
     /// `Service`, which then claims their invitations).
+    /// Checks accounts through `lookup` in `still_valid`.
+    pub fn with_account_lookup(mut self, lookup: AccountLookup) -> Self {
+        self.accounts = Some(lookup);
+        self
+    }
+
     pub fn on_first_sign_in(mut self, hook: Arc<dyn FirstSignIn>) -> Self {
         self.first_sign_in = Some(hook);
         self
@@ -210,6 +219,11 @@ impl FirebaseAuth {
     /// `Err` only when verification itself could not run (certificates
     /// unreachable).
     pub async fn verify(&self, token: &str) -> Result<Result<User, Refusal>> {
+        Ok(self.verify_signed_in(token).await?.map(|(user, _)| user))
+    }
+
+    /// `verify`, with when the person signed in (`auth_time`, seconds).
+    async fn verify_signed_in(&self, token: &str) -> Result<Result<(User, i64), Refusal>> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -255,7 +269,7 @@ impl FirebaseAuth {
         Ok(self.check_claims(claims))
     }
 
-    fn check_claims(&self, c: Claims) -> Result<User, Refusal> {
+    fn check_claims(&self, c: Claims) -> Result<(User, i64), Refusal> {
         let now = (self.clock)().as_second();
         let skew = CLOCK_SKEW.as_secs();
         if c.iss.as_deref() != Some(self.config.issuer().as_str()) {
@@ -274,11 +288,11 @@ impl FirebaseAuth {
             Some(_) => return Err("iat is in the future"),
             None => return Err("no iat"),
         }
-        match c.auth_time {
-            Some(t) if t <= now + skew => {}
+        let auth_time = match c.auth_time {
+            Some(t) if t <= now + skew => t,
             Some(_) => return Err("auth_time is in the future"),
             None => return Err("no auth_time"),
-        }
+        };
         let sub = c.sub.unwrap_or_default();
         if sub.is_empty() || sub.chars().count() > MAX_UID_CHARS {
             return Err("sub is empty or longer than 128 characters");
@@ -291,7 +305,7 @@ impl FirebaseAuth {
         if !self.config.accept_unverified_email && c.email_verified != Some(true) {
             return Err("email is not verified");
         }
-        Ok(User { id, email })
+        Ok((User { id, email }, auth_time))
     }
 
     /// The current certificates, fetched when there are none or they went
@@ -380,16 +394,106 @@ impl Identity for FirebaseAuth {
         let Credential::Bearer(token) = credential else {
             return Ok(None);
         };
-        match self.verify(token).await? {
-            Ok(user) => {
+        match self.verify_signed_in(token).await? {
+            Ok((user, auth_time)) => {
                 self.remember(&user).await?;
-                Ok(Some(Principal { user, csrf_token: None, credential: None, expires_at: None }))
+                Ok(Some(Principal {
+                    user,
+                    csrf_token: None,
+                    credential: None,
+                    expires_at: None,
+                    signed_in_at: Timestamp::from_second(auth_time).ok(),
+                }))
             }
             Err(why) => {
                 tracing::debug!(reason = why, "refused a Firebase ID token");
                 Ok(None)
             }
         }
+    }
+
+    /// Asks Firebase Auth about the account: gone, disabled, or its tokens
+    /// revoked since this one's sign-in (a password change, or a revocation
+    /// by an administrator, moves `validSince`) means no.
+    async fn still_valid(&self, p: &Principal) -> Result<bool> {
+        let Some(lookup) = &self.accounts else { return Ok(true) };
+        let account = lookup.account(&self.http, &self.config.project_id, &p.user.id).await?;
+        let Some(account) = account else { return Ok(false) };
+        if account.disabled {
+            return Ok(false);
+        }
+        let valid_since = account.valid_since.as_deref().and_then(|v| v.parse::<i64>().ok());
+        let signed_in = p.signed_in_at.map(|t| t.as_second());
+        Ok(match (valid_since, signed_in) {
+            (Some(since), Some(at)) => at >= since,
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+    }
+}
+
+/// How the API reads an account from Firebase Auth (its Admin REST API,
+/// `accounts:lookup`): for `still_valid`.
+pub struct AccountLookup {
+    /// `https://identitytoolkit.googleapis.com/v1`, or the emulator's.
+    base: String,
+    /// `None` with the emulator, which takes `Bearer owner` as an admin.
+    tokens: Option<crate::cloud::service_account::AccessTokens>,
+}
+
+/// What `accounts:lookup` says of an account, as far as revocation goes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountInfo {
+    #[serde(default)]
+    disabled: bool,
+    /// Seconds since the epoch, as a string: tokens issued before are revoked.
+    valid_since: Option<String>,
+}
+
+/// The scope of Firebase Auth's Admin API.
+pub const IDENTITY_TOOLKIT_SCOPE: &str = "https://www.googleapis.com/auth/identitytoolkit";
+
+impl AccountLookup {
+    /// The emulator at `host` (`FIREBASE_AUTH_EMULATOR_HOST`).
+    pub fn emulator(host: &str) -> Self {
+        Self { base: format!("http://{host}/identitytoolkit.googleapis.com/v1"), tokens: None }
+    }
+
+    /// Google's, as the service account.
+    pub fn google(tokens: crate::cloud::service_account::AccessTokens) -> Self {
+        Self { base: "https://identitytoolkit.googleapis.com/v1".into(), tokens: Some(tokens) }
+    }
+
+    async fn account(&self, http: &reqwest::Client, project: &str, uid: &UserId) -> Result<Option<AccountInfo>> {
+        let bearer = match &self.tokens {
+            Some(t) => t.token().await?,
+            None => "owner".to_owned(),
+        };
+        let url = format!("{}/projects/{project}/accounts:lookup", self.base);
+        let res = http
+            .post(url)
+            .bearer_auth(bearer)
+            .json(&serde_json::json!({ "localId": [uid.as_str()] }))
+            .send()
+            .await
+            .map_err(|e| Error::internal(format!("Firebase Auth account lookup failed: {e}")))?;
+        if !res.status().is_success() {
+            let status = res.status();
+            let body = res.text().await.unwrap_or_default();
+            return Err(Error::internal(format!(
+                "Firebase Auth refused the account lookup ({status}): {}",
+                body.chars().take(300).collect::<String>()
+            )));
+        }
+        #[derive(Deserialize)]
+        struct Found {
+            #[serde(default)]
+            users: Vec<AccountInfo>,
+        }
+        let found: Found =
+            res.json().await.map_err(|e| Error::internal(format!("unexpected account lookup answer: {e}")))?;
+        Ok(found.users.into_iter().next())
     }
 }
 

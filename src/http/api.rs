@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{AppState, Authed, ClientIp, Json, OPENAPI, SESSION_COOKIE, SecureCookies, session_cookie};
+use super::{AppState, Authed, ClientIp, Json, OPENAPI, Rechecked, SESSION_COOKIE, SecureCookies, session_cookie};
 use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::identity::{LocalAccounts, NewSession, Proof};
@@ -255,12 +255,12 @@ pub async fn tokens(State(state): State<AppState>, Authed(p): Authed) -> Reply {
     ok(json!({ "tokens": accounts(&state)?.tokens(&p.user.id).await? }))
 }
 
-pub async fn create_token(State(state): State<AppState>, Authed(p): Authed, Json(t): Json<NewToken>) -> Reply {
+pub async fn create_token(State(state): State<AppState>, Rechecked(p): Rechecked, Json(t): Json<NewToken>) -> Reply {
     let (token, secret) = accounts(&state)?.create_token(&p.user.id, &t.name, t.expires_in_days).await?;
     created(json!({ "token": token, "secret": secret }))
 }
 
-pub async fn revoke_token(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+pub async fn revoke_token(State(state): State<AppState>, Rechecked(p): Rechecked, Path(id): Path<String>) -> Reply {
     accounts(&state)?.revoke_token(&p.user.id, &id).await?;
     no_content()
 }
@@ -330,7 +330,7 @@ pub async fn rename_file(
     ok(json!({ "file": file }))
 }
 
-pub async fn delete_file(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+pub async fn delete_file(State(state): State<AppState>, Rechecked(p): Rechecked, Path(id): Path<String>) -> Reply {
     state.service.delete(&p.user, &FileId::parse(&id)?).await?;
     no_content()
 }
@@ -388,7 +388,7 @@ pub struct ShareWith {
 
 pub async fn share(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Rechecked(p): Rechecked,
     Path(id): Path<String>,
     Json(s): Json<ShareWith>,
 ) -> Reply {
@@ -398,7 +398,7 @@ pub async fn share(
 
 pub async fn unshare(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Rechecked(p): Rechecked,
     Path((id, email)): Path<(String, String)>,
 ) -> Reply {
     let email = Email::parse(&email).map_err(|_| Error::not_found("share"))?;
@@ -424,7 +424,7 @@ pub async fn links(State(state): State<AppState>, Authed(p): Authed, Path(id): P
 
 pub async fn create_link(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Rechecked(p): Rechecked,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Reply {
@@ -443,7 +443,7 @@ pub async fn create_link(
     created(json!({ "link": link, "url": format!("/s/{token}"), "token": token }))
 }
 
-pub async fn revoke_link(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+pub async fn revoke_link(State(state): State<AppState>, Rechecked(p): Rechecked, Path(id): Path<String>) -> Reply {
     let id = LinkId::parse(&id).map_err(|_| Error::not_found("link"))?;
     state.service.revoke_link(&p.user, &id).await?;
     no_content()

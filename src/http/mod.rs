@@ -351,6 +351,23 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// `Authed`, for the requests that matter (sharing, links, deleting): the
+/// credential is asked about again where it could have been revoked
+/// without showing it (`Identity::still_valid`).
+pub struct Rechecked(pub Principal);
+
+impl FromRequestParts<AppState> for Rechecked {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let Authed(p) = Authed::from_request_parts(parts, state).await?;
+        if !state.identity.still_valid(&p).await? {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(Rechecked(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
