@@ -5,7 +5,8 @@
 #
 #   /api/health, /api/config; two people signed up through the Auth
 #   emulator, /api/me; upload (begin, PUT to the signed URL, complete);
-#   share, and the recipient lists it (scope=shared) and downloads it; a
+#   share, and the recipient lists it (scope=shared) and downloads it, and
+#   the share's letter reaches a real SMTP server (aiosmtpd); a
 #   public link opened anonymously, and its download; the upload URL replayed
 #   with other bytes (never served); the cron route (no secret, a wrong one:
 #   401; the right one: 200 and its counts); `/` and `/s/<token>` as HTML.
@@ -47,7 +48,7 @@ die() { say "FAIL: $*"; exit 1; }
 
 TMP=$(mktemp -d)
 LOG=$TMP/vercel-dev.log
-DEV_PID="" STARTED_EMULATORS="" UNLINKED="" HAD_VERCEL_DIR="" OK=""
+DEV_PID="" STARTED_EMULATORS="" UNLINKED="" HAD_VERCEL_DIR="" OK="" SINK_PID=""
 
 # Every process under $1, depth first.
 descendants() {
@@ -104,6 +105,7 @@ cleanup() {
     rm -rf web/.next
   fi
   [ -z "$STARTED_EMULATORS" ] || scripts/emulators.sh stop
+  [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null || true
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -127,6 +129,22 @@ if [ -d .vercel ]; then HAD_VERCEL_DIR=1 && ls -A .vercel >"$TMP/vercel-dir"; fi
 if [ -f .vercel/project.json ]; then mv .vercel/project.json "$TMP/project.json"; fi
 if [ -f .env ]; then mv .env "$TMP/dotenv"; fi
 CRON_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+
+# A real SMTP server (aiosmtpd, which scripts/test.sh installs in
+# .venv-mail), writing each letter to $MAIL_DIR: the functions' mail is
+# delivered within the invocation that posts it (waitUntil).
+[ -x .venv-mail/bin/python ] || die ".venv-mail is missing: scripts/test.sh installs aiosmtpd there"
+MAIL_DIR=$TMP/mail SMTP_PORT=$(free_port)
+.venv-mail/bin/python tests/support/smtp_sink.py "$SMTP_PORT" --dir "$MAIL_DIR" >/dev/null &
+SINK_PID=$!
+for _ in $(seq 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $SMTP_PORT), 1)" 2>/dev/null && break
+  sleep 0.1
+done
+
 cat >.env <<EOF
 FIRESTORE_EMULATOR_HOST=$FIRESTORE_EMULATOR_HOST
 FIREBASE_AUTH_EMULATOR_HOST=$FIREBASE_AUTH_EMULATOR_HOST
@@ -134,10 +152,12 @@ STORAGE_EMULATOR_HOST=$STORAGE_EMULATOR_HOST
 LIVEDROP_FIREBASE_PROJECT=$PROJECT
 LIVEDROP_GCS_BUCKET=$BUCKET
 CRON_SECRET=$CRON_SECRET
+LIVEDROP_SMTP_HOST=127.0.0.1
+LIVEDROP_SMTP_PORT=$SMTP_PORT
+LIVEDROP_SMTP_TLS=none
+LIVEDROP_MAIL_FROM="livedrop <noreply@livedrop.test>"
+LIVEDROP_PUBLIC_URL=$BASE
 EOF
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
 say "vercel dev --local on $BASE (log: $LOG)"
 # A new session: vercel dev leads its own process group ($! is its id).
 VERCEL_TELEMETRY_DISABLED=1 NEXT_TELEMETRY_DISABLED=1 NO_UPDATE_NOTIFIER=1 \
@@ -156,10 +176,10 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 120 "$BASE/api/heal
 done
 say "/api/health answers after $((SECONDS - start))s"
 
-BASE=$BASE CRON_SECRET=$CRON_SECRET python3 - <<'PY'
+BASE=$BASE CRON_SECRET=$CRON_SECRET MAIL_DIR=$MAIL_DIR python3 - <<'PY'
 import base64, json, os, sys, time, urllib.error, urllib.request
 
-BASE, SECRET = os.environ["BASE"], os.environ["CRON_SECRET"]
+BASE, SECRET, MAIL_DIR = os.environ["BASE"], os.environ["CRON_SECRET"], os.environ["MAIL_DIR"]
 AUTH = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
 FIRESTORE = os.environ["FIRESTORE_EMULATOR_HOST"]
 
@@ -242,6 +262,22 @@ if file_id not in [f["id"] for f in shared["files"]]:
     fail(f"bob does not see the shared file {file_id}: {shared}")
 if download(f"/api/files/{file_id}/download", bob) != (200, data):
     fail("bob's download is not the uploaded bytes")
+
+step("the share's letter reaches the SMTP server (sent within the function's invocation)")
+deadline = time.monotonic() + 30
+letter = None
+while letter is None and time.monotonic() < deadline:
+    for name in sorted(os.listdir(MAIL_DIR)) if os.path.isdir(MAIL_DIR) else []:
+        if name.endswith(".json"):
+            m = json.load(open(os.path.join(MAIL_DIR, name)))
+            if bob_email in m["to"]:
+                letter = m
+    time.sleep(0.2)
+if letter is None:
+    fail(f"no letter to {bob_email} within 30 s")
+if "vercel-dev.txt" not in letter["subject"] or f"{BASE}/file/?id={file_id}" not in letter["body"]:
+    fail(f"the letter does not name the file or link to it: {letter['subject']!r} {letter['body']!r}")
+step(f"  {letter['subject']}")
 
 step("public link, opened anonymously, and its download")
 link = expect(201, "create link", "POST", f"/api/files/{file_id}/links", token=ann, json_body={})
