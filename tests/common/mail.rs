@@ -83,11 +83,6 @@ impl MailSink {
         Self { port, child, received }
     }
 
-    /// Settings that send to this server, unencrypted (it is on loopback).
-    pub fn settings(&self) -> SmtpSettings {
-        smtp_on(self.port)
-    }
-
     /// The next message, waiting up to `secs`.
     pub async fn next_within(&mut self, secs: u64) -> Received {
         let v = tokio::time::timeout(Duration::from_secs(secs), self.received.recv())

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { email, makeFile, PASSWORD, upload, expect, test } from "./helpers";
+import { email, makeFile, newUser, PASSWORD, upload, expect, test } from "./helpers";
 
 // Against the second server of playwright.config.ts, which sends its mail
 // to a real SMTP server (aiosmtpd) that writes each letter to E2E_MAIL_DIR.
@@ -42,12 +42,8 @@ function linkIn(letter: Letter): string {
 
 test("letters arrive, and their links confirm, open the file and invite", async ({ browser }) => {
   // Bob signs up: nothing shared reaches him until he opens the letter.
-  const bob = { context: await browser.newContext(), email: email("bob") };
-  const b = await bob.context.newPage();
-  await b.goto("/signup/");
-  await b.getByLabel("E-mail").fill(bob.email);
-  await b.getByLabel("Password").fill(PASSWORD);
-  await b.getByRole("button", { name: "Create account" }).click();
+  const bob = await newUser(browser, "bob");
+  const b = bob.page;
   await expect(b.getByTestId("confirm-address")).toContainText("open the link we sent");
   const confirm = await letterTo(bob.email, /Confirm your e-mail address/);
   expect(linkIn(confirm)).toContain(`${MAIL_BASE}/verify/?token=`);
@@ -55,12 +51,8 @@ test("letters arrive, and their links confirm, open the file and invite", async 
   await expect(b.getByText(`${bob.email} is confirmed as yours.`)).toBeVisible();
 
   // Alice confirms too, and asks to hear of downloads.
-  const alice = { context: await browser.newContext(), email: email("alice") };
-  const a = await alice.context.newPage();
-  await a.goto("/signup/");
-  await a.getByLabel("E-mail").fill(alice.email);
-  await a.getByLabel("Password").fill(PASSWORD);
-  await a.getByRole("button", { name: "Create account" }).click();
+  const alice = await newUser(browser, "alice");
+  const a = alice.page;
   await a.goto(linkIn(await letterTo(alice.email, /Confirm your e-mail address/)));
   await expect(a.getByText(`${alice.email} is confirmed as yours.`)).toBeVisible();
   await a.goto("/account/");

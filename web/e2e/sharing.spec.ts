@@ -1,4 +1,4 @@
-import { gradientPng, makeFile, newUser, shot, upload, expect, test } from "./helpers";
+import { gradientPng, makeFile, newUser, shot, signUp, upload, expect, test } from "./helpers";
 
 test("owner shares with a recipient, who sees every change live", async ({ browser }) => {
   const recipient = await newUser(browser, "rita");
@@ -131,16 +131,13 @@ test("a share to an address without an account waits for its invitation link", a
   const invite = await o.getByLabel(`Invitation link for ${newcomer}`).inputValue();
 
   // Signing up under the address claims nothing: anyone could have.
-  const signUp = await browser.newContext();
-  const s = await signUp.newPage();
-  await s.goto("/signup/");
-  await s.getByLabel("E-mail").fill(newcomer);
-  await s.getByLabel("Password").fill("another good password");
-  await s.getByRole("button", { name: "Create account" }).click();
+  const first = await browser.newContext();
+  const s = await first.newPage();
+  await signUp(s, newcomer, "another good password");
   await expect(s.getByTestId("confirm-address")).toBeVisible();
   await s.getByRole("link", { name: "Shared with me" }).first().click();
   await expect(s.getByText("Nothing is shared with you yet")).toBeVisible();
-  await signUp.close();
+  await first.close();
 
   // The invitation link proves it, opened in another browser: sign in
   // there, land back on the link, and the file arrives.
