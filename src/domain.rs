@@ -78,6 +78,7 @@ id_type!(UserId, "user");
 id_type!(FileId, "file");
 id_type!(LinkId, "link");
 id_type!(ActivityId, "activity");
+id_type!(FolderId, "folder");
 
 /// A file's display name: what the user called it, never a path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +114,76 @@ impl FileName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What names are unique by within a folder: case-insensitively, as on
+    /// the desktops people unpack a folder's ZIP on, where "Report.pdf" and
+    /// "report.pdf" would be one file.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// The `n`-th name beside this one (`n` ≥ 2): "report (2).pdf",
+    /// "archive (2).tar.gz" keeps its whole extension, "notes (2)". Trimmed
+    /// at the end of the stem if that would pass the longest name.
+    pub fn numbered(&self, n: u32) -> FileName {
+        let s = self.0.as_str();
+        // The extension starts at the first dot of a well-known double one,
+        // else at the last dot, and never at a leading dot (".bashrc").
+        let split = [".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst"]
+            .iter()
+            .find_map(|ext| {
+                let i = s.len().checked_sub(ext.len())?;
+                (i > 0 && s.is_char_boundary(i) && s[i..].eq_ignore_ascii_case(ext)).then_some(i)
+            })
+            .or_else(|| s.rfind('.').filter(|&i| i > 0));
+        let (stem, ext) = s.split_at(split.unwrap_or(s.len()));
+        let tail = format!(" ({n}){ext}");
+        let mut stem = stem.to_owned();
+        while stem.len() + tail.len() > Self::MAX_BYTES && !stem.is_empty() {
+            stem.pop();
+        }
+        let stem = stem.trim_end();
+        FileName(format!("{stem}{tail}"))
+    }
+}
+
+/// What to do when an upload's name is taken in its folder by the time it
+/// completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    /// Take the first free "name (n)".
+    #[default]
+    KeepBoth,
+    /// The new file takes the name; the file that had it is deleted.
+    Replace,
+}
+
+impl OnConflict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnConflict::KeepBoth => "keep_both",
+            OnConflict::Replace => "replace",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+/// A folder: files and folders under one name, in a folder or at the top
+/// of its owner's files.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Folder {
+    pub id: FolderId,
+    pub owner_id: UserId,
+    pub name: FileName,
+    /// `None` at the top.
+    #[serde(rename = "parent_id")]
+    pub parent: Option<FolderId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// An e-mail address, trimmed and lower-cased so that one person is one key.
@@ -301,6 +372,8 @@ pub struct FileRecord {
     pub owner_id: UserId,
     pub owner_email: Email,
     pub name: FileName,
+    /// The folder it is in; `None` at the top.
+    pub folder_id: Option<FolderId>,
     pub size: u64,
     pub content_type: ContentType,
     /// Declared at upload, verified against the stored bytes at completion.
@@ -313,6 +386,10 @@ pub struct FileRecord {
     /// Kept, never shown.
     #[serde(skip)]
     pub generation: Option<i64>,
+    /// What completing the upload does if the name is taken by then.
+    /// Kept while pending, never shown.
+    #[serde(skip)]
+    pub on_conflict: OnConflict,
 }
 
 /// A public link. The token itself is never stored, only its SHA-256.
@@ -359,6 +436,8 @@ pub enum ActivityKind {
     /// Shown in the browser (a preview) by someone the file is shared with.
     Viewed,
     Renamed,
+    /// Moved to another folder (detail: the folder's name, "" for the top).
+    Moved,
     Deleted,
 }
 
@@ -373,6 +452,7 @@ impl ActivityKind {
             ActivityKind::Downloaded => "downloaded",
             ActivityKind::Viewed => "viewed",
             ActivityKind::Renamed => "renamed",
+            ActivityKind::Moved => "moved",
             ActivityKind::Deleted => "deleted",
         }
     }
@@ -425,6 +505,21 @@ mod tests {
         assert!(FileName::parse(&"x".repeat(10_000)).is_err());
         assert_eq!(FileName::parse("report (final).pdf").unwrap().as_str(), "report (final).pdf");
         assert!(FileName::parse("Überweisung €.txt").is_ok());
+    }
+
+    #[test]
+    fn numbered_names_keep_the_extension_and_the_length_limit() {
+        let n = |s: &str, k| FileName::parse(s).unwrap().numbered(k).as_str().to_owned();
+        assert_eq!(n("report.pdf", 2), "report (2).pdf");
+        assert_eq!(n("notes", 3), "notes (3)");
+        assert_eq!(n(".bashrc", 2), ".bashrc (2)");
+        assert_eq!(n("photos.TAR.GZ", 2), "photos (2).TAR.GZ");
+        assert_eq!(n("a.b.c", 10), "a.b (10).c");
+        let long = format!("{}.txt", "x".repeat(251));
+        let got = n(&long, 12);
+        assert!(got.len() <= FileName::MAX_BYTES && got.ends_with(" (12).txt"), "{got}");
+        assert!(FileName::parse(&got).is_ok());
+        assert_eq!(FileName::parse("Ärger.PDF").unwrap().key(), "ärger.pdf");
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    #[error("“{name}” is taken in this folder: choose another name, or move or rename the one there")]
+    NameTaken { name: String },
+    #[error("{0}")]
+    InvalidMove(String),
     #[error("uploading {size} bytes would exceed your quota of {quota} bytes ({used} used)")]
     QuotaExceeded { size: u64, used: u64, quota: u64 },
     #[error("the file is {size} bytes; the largest allowed is {max} bytes")]
@@ -119,6 +123,8 @@ impl Error {
             Error::SignupClosed => "signup_closed",
             Error::RateLimited { .. } => "rate_limited",
             Error::NotFound { .. } => "not_found",
+            Error::NameTaken { .. } => "name_taken",
+            Error::InvalidMove(_) => "invalid_move",
             Error::QuotaExceeded { .. } => "quota_exceeded",
             Error::FileTooLarge { .. } => "file_too_large",
             Error::FileNotReady => "file_not_ready",

@@ -26,6 +26,8 @@ use crate::domain::{UserId, random_token};
 pub enum Collection {
     /// The person's own files.
     Files,
+    /// The person's own folders.
+    Folders,
     /// Files shared with the person.
     Shared,
     /// The activity on the person's files.

@@ -20,7 +20,10 @@ use crate::feed::{Change, ChangeKind, ChangeSink, Collection};
 use crate::identity::Addresses;
 use crate::mail::{Postman, letters};
 use crate::ratelimit::RateLimiter;
-use crate::store::{FileGuard, FileQuery, MailPreferences, MetadataStore, Page, Scope, SortKey};
+use crate::store::{FileGuard, FileQuery, MailPreferences, MetadataStore, Page, Scope, SortKey, Within};
+
+mod folders;
+pub use folders::{FolderChange, FolderView};
 
 /// Now, to the millisecond that every store keeps.
 pub fn now() -> Timestamp {
@@ -50,9 +53,20 @@ pub struct Service {
 /// What the client asks to upload.
 pub struct NewUpload {
     pub name: FileName,
+    /// Where it goes; `None`: the top.
+    pub folder: Option<FolderId>,
+    pub on_conflict: OnConflict,
     pub size: u64,
     pub content_type: ContentType,
     pub crc32c: Crc32c,
+}
+
+/// A change to a file's name or place; `None` keeps what it is.
+#[derive(Debug, Default)]
+pub struct FileChange {
+    pub name: Option<FileName>,
+    /// `Some(None)`: to the top.
+    pub folder: Option<Option<FolderId>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +146,7 @@ pub struct NewLink {
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
     pub files: Vec<FileRecord>,
+    pub folders: Vec<Folder>,
     pub shared: Vec<FileRecord>,
     pub activity: Vec<Activity>,
 }
@@ -398,6 +413,7 @@ impl Service {
         let page = |scope| FileQuery {
             user: user.id.clone(),
             scope,
+            within: Within::Anywhere,
             sort: SortKey::Updated,
             descending: true,
             offset: 0,
@@ -406,7 +422,8 @@ impl Service {
         let files = self.store.list_files(&page(Scope::Mine)).await?.items;
         let shared = self.store.list_files(&page(Scope::SharedWithMe)).await?.items;
         let activity = self.store.activity(&user.id, None, ACTIVITY_LIMIT).await?;
-        Ok((sub, Snapshot { files, shared, activity }))
+        let folders = self.all_folders(user).await?;
+        Ok((sub, Snapshot { files, folders, shared, activity }))
     }
 
     // ----- uploads -----
@@ -416,7 +433,11 @@ impl Service {
             return Err(Error::FileTooLarge { size: new.size, max: self.config.max_file_size });
         }
         let at = now();
-        let file = crate::store::pending_file(user, new.name, new.size, new.content_type, new.crc32c, at);
+        let file = FileRecord {
+            folder_id: new.folder,
+            on_conflict: new.on_conflict,
+            ..crate::store::pending_file(user, new.name, new.size, new.content_type, new.crc32c, at)
+        };
         self.store.insert_pending_file(&file, self.config.quota_bytes).await?;
         let target = self.upload_target(&file)?;
         Ok((file, target))
@@ -456,14 +477,20 @@ impl Service {
             return Err(e);
         }
         let _w = self.gate.read().await;
-        let a = Self::new_activity(&f, ActivityKind::Uploaded, Some(user), None, None);
-        let ready = self.store.mark_ready(id, now(), info.generation, Some(a.clone())).await?;
+        let a = Self::file_activity(ActivityKind::Uploaded, user, None);
+        let done = self.store.mark_ready(id, now(), info.generation, Some(Box::new(a.clone()))).await?;
+        let ready = done.file;
         // Only a resumable upload has sessions to end (see `upload_target`).
         if ready.size > self.config.resumable_threshold {
             self.blobs.seal(id).await?;
         }
         let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(id).await?);
-        changes.push(Self::activity_change(&a));
+        changes.push(Self::activity_change(&a(&ready)));
+        if let Some((old, readers)) = done.replaced {
+            // Its record went in the same transaction; the bytes follow.
+            self.blobs.delete(&old.id).await?;
+            changes.extend(Self::file_changes(&old, ChangeKind::Removed, &readers));
+        }
         self.feed.publish(changes);
         Ok(ready)
     }
@@ -586,27 +613,33 @@ impl Service {
         Ok(FileDetails { file, shares: Some(people.chain(waiting).collect()), links: Some(links) })
     }
 
-    pub async fn rename(&self, user: &User, id: &FileId, name: FileName) -> Result<FileRecord> {
+    /// Renames and/or moves one of the owner's files.
+    pub async fn update_file(&self, user: &User, id: &FileId, change: FileChange) -> Result<FileRecord> {
         let f = self.owned(user, id).await?;
+        let name = change.name.unwrap_or_else(|| f.name.clone());
+        let folder = change.folder.unwrap_or_else(|| f.folder_id.clone());
+        let renamed = name != f.name;
+        let moved = folder != f.folder_id;
+        if !renamed && !moved {
+            return Ok(f);
+        }
+        let detail = if renamed {
+            Some(f.name.as_str().to_owned())
+        } else {
+            Some(self.folder_label(user, folder.as_ref()).await?)
+        };
         let _w = self.gate.read().await;
-        let old_name = Some(f.name.as_str().to_owned());
-        let a = Self::new_activity(
-            &FileRecord { name: name.clone(), ..f },
-            ActivityKind::Renamed,
-            Some(user),
-            None,
-            old_name,
-        );
-        let renamed = self.store.rename_file(id, &name, now(), Some(a.clone())).await?;
-        let kind = ChangeKind::Modified;
-        let mut changes = if renamed.status == FileStatus::Ready {
-            Self::file_changes(&renamed, kind, &self.reader_ids(id).await?)
+        let kind = if renamed { ActivityKind::Renamed } else { ActivityKind::Moved };
+        let a = Self::file_activity(kind, user, detail);
+        let placed = self.store.place_file(id, &name, folder.as_ref(), now(), Some(Box::new(a.clone()))).await?;
+        let mut changes = if placed.status == FileStatus::Ready {
+            Self::file_changes(&placed, ChangeKind::Modified, &self.reader_ids(id).await?)
         } else {
             vec![]
         };
-        changes.push(Self::activity_change(&a));
+        changes.push(Self::activity_change(&a(&placed)));
         self.feed.publish(changes);
-        Ok(renamed)
+        Ok(placed)
     }
 
     /// Deletes the file: its record, shares, invitations, links and bytes.

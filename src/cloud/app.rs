@@ -64,6 +64,8 @@ impl CloudSettings {
 /// The API's state in cloud mode.
 pub async fn state(settings: CloudSettings) -> Result<AppState> {
     let store = Arc::new(FirestoreStore::connect(&settings.project_id).await?);
+    // Documents an earlier release wrote: one read once they are current.
+    store.upgrade().await?;
     let gcs = GcsConfig::from_env()?;
     // Revocation is checked with Firebase Auth's Admin API, as the same
     // service account that signs the storage URLs.

@@ -24,8 +24,10 @@
 //! blind writes (`insert_link`, `append_activity`) 1.
 
 mod docs;
+mod folders;
 mod outbox;
 mod rpc;
+mod upgrade;
 
 use std::sync::Arc;
 
@@ -39,8 +41,10 @@ use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::ratelimit::{Attempts, Limit, Window};
 use crate::store::{
-    FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared,
+    Completed, FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared,
+    Within,
 };
+use self::folders::owned_folder_doc;
 use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
 
 pub use self::auth::EmulatorAuth;
@@ -213,10 +217,18 @@ impl MetadataStore for FirestoreStore {
         let (usage_path, file_path) = (self.path(USAGE, file.owner_id.as_str()), self.path(FILES, file.id.as_str()));
         let refs_path = self.path(FILE_REFS, file.id.as_str());
         let doc = FileDoc::from(file, vec![]);
+        let mut paths = vec![usage_path.clone()];
+        paths.extend(file.folder_id.as_ref().map(|d| self.path(FOLDERS, d.as_str())));
         self.rpc
             .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&usage_path), None, true).await?;
+                let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
+                if file.folder_id.is_some() {
+                    if let Err(e) = owned_folder_doc(docs[1].as_ref(), &file.owner_id) {
+                        self.rpc.rollback(tx).await;
+                        return Err(e.into());
+                    }
+                }
                 let used: UsageDoc = docs[0].as_ref().map(decode).transpose()?.unwrap_or_default();
                 let used = used.bytes.max(0) as u64;
                 if used.saturating_add(file.size) > quota {
@@ -281,8 +293,8 @@ impl MetadataStore for FirestoreStore {
         id: &FileId,
         at: Timestamp,
         generation: Option<i64>,
-        activity: Option<Activity>,
-    ) -> Result<FileRecord> {
+        activity: Option<FileActivity>,
+    ) -> Result<Completed> {
         let path = self.path(FILES, id.as_str());
         self.rpc
             .transact(|| async {
@@ -297,35 +309,90 @@ impl MetadataStore for FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Err(Error::NotPending.into());
                 }
-                let patch = StatusPatch { status: FileStatus::Ready.as_str(), updated_at: at, generation };
-                let writes = self.with_activity(vec![rpc::patch(&path, &patch)?], activity.as_ref())?;
+                let claim = self.claim_name(&tx, &doc, file.on_conflict).await?;
+                let key = claim.name.key();
+                let patch = ReadyPatch {
+                    status: FileStatus::Ready.as_str(),
+                    name: claim.name.as_str(),
+                    name_key: &key,
+                    holds_name: true,
+                    updated_at: at,
+                    generation,
+                };
+                let mut writes = vec![rpc::patch(&path, &patch)?];
+                let held = NameDoc { kind: "file".into(), id: doc.id.clone() };
+                writes.push(rpc::set(&self.path(NAMES, &name_id(&doc.owner_id, &doc.parent, &key)), &held)?);
+                let mut replaced = None;
+                if let Some((old, refs)) = &claim.replaces {
+                    // The names document moves to the new file, in `writes`.
+                    writes.extend(self.file_deletion(old, refs, false));
+                    writes.push(self.usage_change(&old.owner_id, -old.size));
+                    replaced = Some((old.record()?, old.reader_ids()));
+                }
+                let ready = FileRecord { status: FileStatus::Ready, updated_at: at, generation, name: claim.name, ..file };
+                let writes = self.with_activity(writes, activity.as_ref().map(|a| a(&ready)).as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
-                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, generation, ..file })
+                Ok(Completed { file: ready, replaced })
             })
             .await
     }
 
-    async fn rename_file(
+    async fn place_file(
         &self,
         id: &FileId,
         name: &FileName,
+        folder: Option<&FolderId>,
         at: Timestamp,
-        activity: Option<Activity>,
+        activity: Option<FileActivity>,
     ) -> Result<FileRecord> {
         let path = self.path(FILES, id.as_str());
-        let key = name.as_str().to_lowercase();
+        let parent = folder.map(|d| d.to_string()).unwrap_or_default();
+        let key = name.key();
         self.rpc
             .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let mut paths = vec![path.clone()];
+                paths.extend(folder.map(|d| self.path(FOLDERS, d.as_str())));
+                let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let Some(doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
                     self.rpc.rollback(tx).await;
                     return Err(Error::not_found("file").into());
                 };
-                let patch = NamePatch { name: name.as_str(), name_key: &key, updated_at: at };
-                let writes = self.with_activity(vec![rpc::patch(&path, &patch)?], activity.as_ref())?;
+                let ready = doc.status == FileStatus::Ready.as_str();
+                let new_name = self.path(NAMES, &name_id(&doc.owner_id, &parent, &key));
+                let checked = async {
+                    if folder.is_some() {
+                        owned_folder_doc(docs[1].as_ref(), &UserId::parse(&doc.owner_id)?)?;
+                    }
+                    if ready {
+                        let (_, held) = self.rpc.get(std::slice::from_ref(&new_name), Some(&tx), false).await.map_err(done)?;
+                        if let Some(h) = held[0].as_ref().map(decode::<NameDoc>).transpose()? {
+                            if h.id != doc.id {
+                                return Err(Error::NameTaken { name: name.as_str().to_owned() });
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+                if let Err(e) = checked.await {
+                    self.rpc.rollback(tx).await;
+                    return Err(e.into());
+                }
+                let mut writes = Vec::new();
+                if doc.holds_name && self.path(NAMES, &doc.name_id()) != new_name {
+                    writes.push(rpc::delete(&self.path(NAMES, &doc.name_id())));
+                }
+                if ready {
+                    writes.push(rpc::set(&new_name, &NameDoc { kind: "file".into(), id: doc.id.clone() })?);
+                }
+                let patch =
+                    PlacePatch { name: name.as_str(), name_key: &key, parent: &parent, holds_name: ready, updated_at: at };
+                writes.push(rpc::patch(&path, &patch)?);
+                let placed =
+                    FileRecord { name: name.clone(), folder_id: folder.cloned(), updated_at: at, ..doc.record()? };
+                let writes = self.with_activity(writes, activity.as_ref().map(|a| a(&placed)).as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
-                Ok(FileRecord { name: name.clone(), updated_at: at, ..doc.record()? })
+                Ok(placed)
             })
             .await
     }
@@ -352,11 +419,8 @@ impl MetadataStore for FirestoreStore {
                     }
                 }
                 let refs: FileRefsDoc = docs[1].as_ref().map(decode).transpose()?.unwrap_or_default();
-                let mut writes: Vec<_> = refs.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))).collect();
-                writes.extend(refs.invitations.iter().map(|i| rpc::delete(&self.path(INVITATIONS, i))));
-                writes.push(rpc::delete(&paths[0]));
-                writes.push(rpc::delete(&paths[1]));
-                writes.push(rpc::transform(&self.path(USAGE, &doc.owner_id), vec![rpc::increment("bytes", -doc.size)]));
+                let mut writes = self.file_deletion(&doc, &refs, true);
+                writes.push(self.usage_change(&doc.owner_id, -doc.size));
                 let writes = self.with_activity(writes, activity.as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
                 Ok(Some((doc.record()?, doc.reader_ids())))
@@ -373,6 +437,11 @@ impl MetadataStore for FirestoreStore {
         };
         let user = q.user.as_str();
         let scope = q.scope;
+        let within = match (&q.within, scope) {
+            (Within::Top, Scope::Mine) => Some(String::new()),
+            (Within::Folder(d), Scope::Mine) => Some(d.to_string()),
+            _ => None,
+        };
         let docs = self
             .query(
                 FILES,
@@ -381,7 +450,8 @@ impl MetadataStore for FirestoreStore {
                         Scope::Mine => f.field("owner_id").eq(user),
                         Scope::SharedWithMe => f.field("readers").array_contains(user),
                     };
-                    f.for_all([who, f.field("status").eq(FileStatus::Ready.as_str())])
+                    let place = within.as_ref().and_then(|p| f.field("parent").eq(p.as_str()));
+                    f.for_all([who, place, f.field("status").eq(FileStatus::Ready.as_str())])
                 },
                 // Ties (same size, same name) in a stable order, as in SQLite.
                 vec![(key, dir(q.descending)), ("__name__", dir(q.descending))],
@@ -750,6 +820,26 @@ fn window_of(d: AttemptsDoc) -> Window {
 }
 
 impl FirestoreStore {
+    /// The writes that delete a file (as read, with its refs): its links,
+    /// invitations, record and refs, and, with `name`, its name in `names`
+    /// if it holds it. Not its bytes off its owner's usage: `usage_change`,
+    /// once per commit.
+    fn file_deletion(&self, doc: &FileDoc, refs: &FileRefsDoc, name: bool) -> Vec<Write> {
+        let mut writes: Vec<_> = refs.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))).collect();
+        writes.extend(refs.invitations.iter().map(|i| rpc::delete(&self.path(INVITATIONS, i))));
+        writes.push(rpc::delete(&self.path(FILES, &doc.id)));
+        writes.push(rpc::delete(&self.path(FILE_REFS, &doc.id)));
+        if name && doc.holds_name {
+            writes.push(rpc::delete(&self.path(NAMES, &doc.name_id())));
+        }
+        writes
+    }
+
+    /// Adds `bytes` (negative: frees them) to `owner`'s quota use.
+    fn usage_change(&self, owner: &str, bytes: i64) -> Write {
+        rpc::transform(&self.path(USAGE, owner), vec![rpc::increment("bytes", bytes)])
+    }
+
     /// `writes`, and the write that records `activity` (stamped with the
     /// commit's time, the order of the activity list).
     fn with_activity(&self, mut writes: Vec<Write>, activity: Option<&Activity>) -> Result<Vec<Write>> {

@@ -16,8 +16,8 @@ use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::identity::{LocalAccounts, NewSession, Proof};
 use crate::mail::{Postman, letters};
-use crate::service::{NewLink, NewUpload};
-use crate::store::{FileQuery, Scope, SortKey};
+use crate::service::{FileChange, NewLink, NewUpload};
+use crate::store::{FileQuery, Scope, SortKey, Within};
 
 type Reply = Result<Response>;
 
@@ -297,7 +297,12 @@ fn list_query(user: &User, q: &HashMap<String, String>) -> Result<FileQuery> {
         None => 0,
         Some(c) => c.parse::<u64>().map_err(|_| bad("cursor must be a next_cursor from an earlier page"))?,
     };
-    Ok(FileQuery { user: user.id.clone(), scope, sort, descending, offset, limit })
+    let within = match q.get("within").map(String::as_str) {
+        None => Within::Anywhere,
+        Some("top") => Within::Top,
+        Some(id) => Within::Folder(FolderId::parse(id)?),
+    };
+    Ok(FileQuery { user: user.id.clone(), scope, within, sort, descending, offset, limit })
 }
 
 pub async fn list_files(
@@ -315,18 +320,26 @@ pub async fn file_details(State(state): State<AppState>, Authed(p): Authed, Path
 }
 
 #[derive(Deserialize)]
-pub struct Rename {
-    name: String,
+pub struct FilePatch {
+    #[serde(default)]
+    name: Option<String>,
+    /// A folder id, or `null` for the top; absent: where it is.
+    #[serde(default, deserialize_with = "super::nullable")]
+    folder_id: Option<Option<String>>,
 }
 
 pub async fn rename_file(
     State(state): State<AppState>,
     Authed(p): Authed,
     Path(id): Path<String>,
-    Json(r): Json<Rename>,
+    Json(r): Json<FilePatch>,
 ) -> Reply {
     let id = FileId::parse(&id)?;
-    let file = state.service.rename(&p.user, &id, FileName::parse(&r.name)?).await?;
+    let change = FileChange {
+        name: r.name.as_deref().map(FileName::parse).transpose()?,
+        folder: super::folder_ids(r.folder_id)?,
+    };
+    let file = state.service.update_file(&p.user, &id, change).await?;
     ok(json!({ "file": file }))
 }
 
@@ -468,11 +481,19 @@ pub struct BeginUpload {
     #[serde(default)]
     content_type: Option<String>,
     crc32c: String,
+    /// The folder it goes in; absent or `null`: the top.
+    #[serde(default)]
+    folder_id: Option<String>,
+    /// What completing does if the name is taken by then.
+    #[serde(default)]
+    on_conflict: Option<OnConflict>,
 }
 
 pub async fn begin_upload(State(state): State<AppState>, Authed(p): Authed, Json(b): Json<BeginUpload>) -> Reply {
     let new = NewUpload {
         name: FileName::parse(&b.name)?,
+        folder: b.folder_id.as_deref().map(FolderId::parse).transpose()?,
+        on_conflict: b.on_conflict.unwrap_or_default(),
         size: b.size,
         content_type: ContentType::parse(b.content_type.as_deref())?,
         crc32c: Crc32c::parse(&b.crc32c)?,

@@ -6,6 +6,7 @@
 mod api;
 pub mod csp;
 mod error;
+mod folders;
 mod ws;
 
 use std::net::{IpAddr, SocketAddr};
@@ -116,6 +117,9 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/tokens/{id}", delete(api::revoke_token)),
         ("/api/files", get(api::list_files)),
         ("/api/files/{id}", get(api::file_details).patch(api::rename_file).delete(api::delete_file)),
+        ("/api/folders", get(folders::list).post(folders::create)),
+        ("/api/folders/{id}", get(folders::get).patch(folders::update).delete(folders::delete)),
+        ("/api/resolve", get(folders::resolve)),
         ("/api/files/{id}/download", post(api::download)),
         ("/api/files/{id}/activity", get(api::file_activity)),
         ("/api/files/{id}/shares", post(api::share)),
@@ -131,6 +135,20 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/feed", get(ws::feed)),
         ("/api/cron/sweep", get(api::cron_sweep)),
     ]
+}
+
+/// A JSON field that may be absent (`None`), `null` (`Some(None)`) or set.
+fn nullable<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// A nullable folder id from a body: `Some(None)` is the top.
+fn folder_ids(id: Option<Option<String>>) -> Result<Option<Option<crate::domain::FolderId>>> {
+    id.map(|o| o.as_deref().map(crate::domain::FolderId::parse).transpose()).transpose()
 }
 
 /// The API router. Unknown `/api/` paths answer a JSON `not_found`, and a

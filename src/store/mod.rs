@@ -11,7 +11,9 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::domain::{Activity, Crc32c, Email, FileId, FileName, FileRecord, Link, LinkId, User, UserId};
+use crate::domain::{
+    Activity, Crc32c, Email, FileId, FileName, FileRecord, Folder, FolderId, Link, LinkId, User, UserId,
+};
 use crate::error::{LinkRefusal, Result};
 
 /// Which list of files.
@@ -29,12 +31,26 @@ pub enum SortKey {
     Updated,
 }
 
+/// Where in the owner's folders a list looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Within {
+    /// Every folder (the live feed's snapshot of one's own files).
+    Anywhere,
+    /// The top: files in no folder.
+    Top,
+    /// Directly in this folder.
+    Folder(FolderId),
+}
+
 /// A page of a sorted file list. Ready files only: a pending upload is
 /// nobody's file yet.
 #[derive(Debug, Clone)]
 pub struct FileQuery {
     pub user: UserId,
     pub scope: Scope,
+    /// For `Scope::Mine`; files shared with someone are listed wherever
+    /// they are.
+    pub within: Within,
     pub sort: SortKey,
     pub descending: bool,
     pub offset: u64,
@@ -79,6 +95,72 @@ pub struct Unshared {
 /// file as the store's transaction reads them.
 pub type LinkActivity = Box<dyn Fn(&Link, &FileRecord) -> Activity + Send + Sync>;
 
+/// What completing an upload did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completed {
+    /// The ready file, under the name it got (see `OnConflict`).
+    pub file: FileRecord,
+    /// The file it replaced, deleted in the same transaction, and who
+    /// could read it: its bytes are the caller's to delete.
+    pub replaced: Option<(FileRecord, Vec<UserId>)>,
+}
+
+/// What deleting a folder took with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeletedTree {
+    /// The folder and every folder inside it, outermost first.
+    pub folders: Vec<Folder>,
+    /// Every file in them (pending ones too), and who could read each: the
+    /// bytes are the caller's to delete.
+    pub files: Vec<(FileRecord, Vec<UserId>)>,
+}
+
+/// A name in a folder: a folder or a ready file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Folder(Folder),
+    File(FileRecord),
+}
+
+/// The deepest a folder may be: its place counted from the top (a folder
+/// at the top is at depth 1). Past the path lengths desktops unpack.
+pub const MAX_FOLDER_DEPTH: usize = 32;
+
+/// Folders: where files are, one owner's tree. A name is unique within a
+/// folder among its folders and ready files, case-insensitively
+/// (`FileName::key`); each method that could break that checks it in the
+/// transaction that writes (`Error::NameTaken`).
+#[async_trait]
+pub trait FolderStore: Send + Sync + 'static {
+    /// Creates `folder` in its parent, which must be the same owner's
+    /// (`not_found` otherwise) and not at `MAX_FOLDER_DEPTH`.
+    async fn create_folder(&self, folder: &Folder) -> Result<()>;
+    async fn folder(&self, id: &FolderId) -> Result<Option<Folder>>;
+    /// The folder and every folder above it, the top first.
+    async fn folder_path(&self, id: &FolderId) -> Result<Vec<Folder>>;
+    /// Up to `limit` of the owner's folders, wherever they are (the live
+    /// feed's snapshot).
+    async fn folders_of(&self, owner: &UserId, limit: u64) -> Result<Vec<Folder>>;
+    /// The owner's folders directly in `parent` (`None`: the top), by name.
+    async fn folders_in(&self, owner: &UserId, parent: Option<&FolderId>) -> Result<Vec<Folder>>;
+    /// What has `name` directly in `parent`, to name things by path.
+    async fn entry_named(&self, owner: &UserId, parent: Option<&FolderId>, name: &FileName) -> Result<Option<Entry>>;
+    /// Renames and/or moves a folder (as read before: its id and owner).
+    /// Refuses (`Error::InvalidMove`) a move into itself or below it, or
+    /// one that would take a folder inside it past `MAX_FOLDER_DEPTH`.
+    async fn place_folder(
+        &self,
+        folder: &Folder,
+        name: &FileName,
+        parent: Option<&FolderId>,
+        at: Timestamp,
+    ) -> Result<Folder>;
+    /// Deletes the folder (as read before: its id and owner) with every
+    /// folder and file in it, their shares, invitations and links, in one
+    /// transaction where the backend has them; `None` if it was gone.
+    async fn delete_folder(&self, folder: &Folder) -> Result<Option<DeletedTree>>;
+}
+
 /// Where people, files, shares, links and activity are kept.
 ///
 /// A change that the activity log records takes its `Activity` along and
@@ -95,7 +177,7 @@ pub trait MailPreferences: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore: FolderStore {
     /// Creates a person; `Error::EmailTaken` if the address has one already.
     async fn create_user(&self, user: &User) -> Result<()>;
     /// Creates or updates a person's profile (cloud: kept from ID tokens,
@@ -108,7 +190,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
 
     /// Inserts a pending file if the owner's pending and ready files plus
-    /// this one stay within `quota` bytes; `Error::QuotaExceeded` if not.
+    /// this one stay within `quota` bytes (`Error::QuotaExceeded` if not)
+    /// and its folder is the owner's (`not_found` if not).
     async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()>;
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>>;
     /// The file and the people it is shared with: what deciding who may
@@ -118,20 +201,28 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// the file's page (in the cloud: two reads, whatever the counts).
     async fn file_with_sharing(&self, id: &FileId) -> Result<Option<(FileRecord, Sharing)>>;
     /// Pending → ready, only from pending (`Error::NotPending` otherwise),
-    /// keeping the generation of the object that completion verified.
+    /// keeping the generation of the object that completion verified. If
+    /// the file's name is taken in its folder by then, its `on_conflict`
+    /// decides: the first free "name (n)", or the file that has it is
+    /// deleted (a folder is never replaced: the name is numbered then).
+    /// `activity` is made from the file as it becomes ready.
     async fn mark_ready(
         &self,
         id: &FileId,
         at: Timestamp,
         generation: Option<i64>,
-        activity: Option<Activity>,
-    ) -> Result<FileRecord>;
-    async fn rename_file(
+        activity: Option<FileActivity>,
+    ) -> Result<Completed>;
+    /// Renames and/or moves a file to `folder` (`None`: the top), which
+    /// must be its owner's; `Error::NameTaken` if a ready file there has
+    /// the name.
+    async fn place_file(
         &self,
         id: &FileId,
         name: &FileName,
+        folder: Option<&FolderId>,
         at: Timestamp,
-        activity: Option<Activity>,
+        activity: Option<FileActivity>,
     ) -> Result<FileRecord>;
     /// Deletes the record with its shares, invitations and links, if
     /// `guard` lets it as the transaction reads the file; returns what was
@@ -224,6 +315,7 @@ pub fn pending_file(
         owner_id: owner.id.clone(),
         owner_email: owner.email.clone(),
         name,
+        folder_id: None,
         size,
         content_type,
         crc32c,
@@ -231,5 +323,6 @@ pub fn pending_file(
         created_at: at,
         updated_at: at,
         generation: None,
+        on_conflict: crate::domain::OnConflict::KeepBoth,
     }
 }

@@ -13,11 +13,13 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
 use super::{
-    FileActivity, FileGuard, FileQuery, LinkActivity, MailPreferences, MetadataStore, Page, Scope, Sharing, SortKey,
-    Unshared,
+    Completed, Entry, FileActivity, FileGuard, FileQuery, LinkActivity, MailPreferences, MetadataStore, Page, Scope,
+    Sharing, SortKey, Unshared,
 };
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
+
+mod folders;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -109,13 +111,14 @@ CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_id);
 /// the server starts. `SCHEMA` itself stays as the first release made it
 /// (it only creates what is missing), so a data dir from any release
 /// opens: append a step here, never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Step] = &[
     // 1: the object generation that completing an upload verified.
-    "ALTER TABLE files ADD COLUMN generation INTEGER;",
+    Step::Sql("ALTER TABLE files ADD COLUMN generation INTEGER;"),
     // 2: e-mail. Letters waiting to be sent (`mail::sqlite`); the addresses
     // people have proved they own, and the tokens that prove one
     // (`identity`); whether a person is told of their files' downloads.
-    "CREATE TABLE outbox (
+    Step::Sql(
+        "CREATE TABLE outbox (
         id TEXT PRIMARY KEY,
         recipient TEXT NOT NULL,
         subject TEXT NOT NULL,
@@ -140,9 +143,39 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX address_proofs_email ON address_proofs (email);
     ALTER TABLE users ADD COLUMN notify_downloads INTEGER NOT NULL DEFAULT 0;",
+    ),
     // 3: API tokens that end by themselves.
-    "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;",
+    Step::Sql("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"),
+    // 4: folders. Every file so far is at the top. Names become unique
+    // within a folder by `name_key` (`FileName::key`, which SQLite's
+    // `lower` cannot compute, so Rust fills it in).
+    Step::Sql(
+        "CREATE TABLE folders (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        parent_id TEXT REFERENCES folders (id),
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX folders_by_name ON folders (owner_id, ifnull(parent_id, ''), name_key);
+    CREATE INDEX folders_by_parent ON folders (parent_id);
+    ALTER TABLE files ADD COLUMN folder_id TEXT REFERENCES folders (id);
+    ALTER TABLE files ADD COLUMN name_key TEXT;
+    ALTER TABLE files ADD COLUMN on_conflict TEXT NOT NULL DEFAULT 'keep_both';
+    CREATE INDEX files_in_folder ON files (owner_id, ifnull(folder_id, ''), status, updated_at, id);
+    CREATE INDEX files_by_folder ON files (folder_id);",
+    ),
+    Step::Rust(folders::fill_name_keys),
 ];
+
+/// One step of `MIGRATIONS`.
+enum Step {
+    Sql(&'static str),
+    /// For what SQL cannot compute; runs in the step's transaction.
+    Rust(fn(&rusqlite::Transaction<'_>) -> Result<()>),
+}
 
 /// Brings the database up to the latest schema; refuses one that a newer
 /// release wrote, which this one would misread.
@@ -158,7 +191,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(step)?;
+        match step {
+            Step::Sql(sql) => tx.execute_batch(sql)?,
+            Step::Rust(f) => f(&tx)?,
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
         tracing::info!(version = i + 1, "database schema migrated");
@@ -254,7 +290,7 @@ pub(crate) fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 const FILE_COLS: &str = "f.id, f.owner_id, f.owner_email, f.name, f.size, f.content_type, f.crc32c, f.status, f.created_at, f.updated_at, \
-     f.generation";
+     f.generation, f.folder_id, f.on_conflict";
 
 fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
     let status: String = row.get(7)?;
@@ -270,6 +306,8 @@ fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
         created_at: ts(row.get(8)?),
         updated_at: ts(row.get(9)?),
         generation: row.get(10)?,
+        folder_id: row.get::<_, Option<String>>(11)?.map(|d| parse_col(FolderId::parse(&d))).transpose()?,
+        on_conflict: OnConflict::parse(&row.get::<_, String>(12)?).unwrap_or_default(),
     })
 }
 
@@ -427,9 +465,13 @@ impl MetadataStore for SqliteStore {
                 if used.saturating_add(f.size) > quota {
                     return Err(Error::QuotaExceeded { size: f.size, used, quota });
                 }
+                if let Some(d) = &f.folder_id {
+                    folders::owned_folder(tx, &f.owner_id, d)?;
+                }
                 tx.execute(
-                    "INSERT INTO files (id, owner_id, owner_email, name, size, content_type, crc32c, status, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO files (id, owner_id, owner_email, name, size, content_type, crc32c, status, created_at, updated_at,
+                         folder_id, on_conflict)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     params![
                         f.id.as_str(),
                         f.owner_id.as_str(),
@@ -440,7 +482,9 @@ impl MetadataStore for SqliteStore {
                         f.crc32c.0 as i64,
                         f.status.as_str(),
                         ms(f.created_at),
-                        ms(f.updated_at)
+                        ms(f.updated_at),
+                        f.folder_id.as_ref().map(|d| d.as_str()),
+                        f.on_conflict.as_str()
                     ],
                 )?;
                 Ok(())
@@ -483,8 +527,8 @@ impl MetadataStore for SqliteStore {
         id: &FileId,
         at: Timestamp,
         generation: Option<i64>,
-        activity: Option<Activity>,
-    ) -> Result<FileRecord> {
+        activity: Option<FileActivity>,
+    ) -> Result<Completed> {
         let id = id.clone();
         self.db
             .write(move |tx| {
@@ -492,33 +536,59 @@ impl MetadataStore for SqliteStore {
                 if file.status != FileStatus::Pending {
                     return Err(Error::NotPending);
                 }
+                let folder = file.folder_id.as_ref();
+                let mut replaced = None;
+                let name = match folders::holder(tx, &file.owner_id, folder, &file.name.key(), Some(&id))? {
+                    Some(Entry::File(old)) if file.on_conflict == OnConflict::Replace => {
+                        let readers = reader_ids_of(tx, &old.id)?;
+                        tx.execute("DELETE FROM files WHERE id = ?1", [old.id.as_str()])?;
+                        replaced = Some((old, readers));
+                        file.name.clone()
+                    }
+                    Some(_) => folders::free_name(tx, &file.owner_id, folder, &file.name, &id)?,
+                    None => file.name.clone(),
+                };
                 tx.execute(
-                    "UPDATE files SET status = 'ready', updated_at = ?2, generation = ?3 WHERE id = ?1",
-                    params![id.as_str(), ms(at), generation],
+                    "UPDATE files SET status = 'ready', updated_at = ?2, generation = ?3, name = ?4, name_key = ?5
+                     WHERE id = ?1",
+                    params![id.as_str(), ms(at), generation, name.as_str(), name.key()],
                 )?;
-                insert_activity(tx, activity.as_ref())?;
-                Ok(FileRecord { status: FileStatus::Ready, updated_at: at, generation, ..file })
+                let ready = FileRecord { status: FileStatus::Ready, updated_at: at, generation, name, ..file };
+                insert_activity(tx, activity.map(|a| a(&ready)).as_ref())?;
+                Ok(Completed { file: ready, replaced })
             })
             .await
     }
 
-    async fn rename_file(
+    async fn place_file(
         &self,
         id: &FileId,
         name: &FileName,
+        folder: Option<&FolderId>,
         at: Timestamp,
-        activity: Option<Activity>,
+        activity: Option<FileActivity>,
     ) -> Result<FileRecord> {
-        let (id, name) = (id.clone(), name.clone());
+        let (id, name, folder) = (id.clone(), name.clone(), folder.cloned());
         self.db
             .write(move |tx| {
                 let file = get_file(tx, id.as_str())?.ok_or(Error::not_found("file"))?;
+                if let Some(d) = &folder {
+                    folders::owned_folder(tx, &file.owner_id, d)?;
+                }
+                // A pending file takes its name when it completes.
+                let key = if file.status == FileStatus::Ready {
+                    folders::name_free(tx, &file.owner_id, folder.as_ref(), &name, Some(&id), None)?;
+                    Some(name.key())
+                } else {
+                    None
+                };
                 tx.execute(
-                    "UPDATE files SET name = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![id.as_str(), name.as_str(), ms(at)],
+                    "UPDATE files SET name = ?2, name_key = ?3, folder_id = ?4, updated_at = ?5 WHERE id = ?1",
+                    params![id.as_str(), name.as_str(), key, folder.as_ref().map(|d| d.as_str()), ms(at)],
                 )?;
-                insert_activity(tx, activity.as_ref())?;
-                Ok(FileRecord { name, updated_at: at, ..file })
+                let placed = FileRecord { name, folder_id: folder, updated_at: at, ..file };
+                insert_activity(tx, activity.map(|a| a(&placed)).as_ref())?;
+                Ok(placed)
             })
             .await
     }
@@ -556,17 +626,23 @@ impl MetadataStore for SqliteStore {
                     SortKey::Updated => "f.updated_at",
                 };
                 let dir = if q.descending { "DESC" } else { "ASC" };
-                let from = match q.scope {
-                    Scope::Mine => "files f WHERE f.owner_id = ?1",
-                    Scope::SharedWithMe => "files f JOIN shares s ON s.file_id = f.id WHERE s.user_id = ?1",
+                let (from, (within, folder)) = match q.scope {
+                    Scope::Mine => ("files f WHERE f.owner_id = ?1", folders::within_clause(&q.within)),
+                    Scope::SharedWithMe => {
+                        ("files f JOIN shares s ON s.file_id = f.id WHERE s.user_id = ?1", ("", String::new()))
+                    }
                 };
                 let sql = format!(
-                    "SELECT {FILE_COLS} FROM {from} AND f.status = 'ready' ORDER BY {order} {dir}, f.id {dir} LIMIT ?2 OFFSET ?3"
+                    "SELECT {FILE_COLS} FROM {from}{within} AND f.status = 'ready' ORDER BY {order} {dir}, f.id {dir} LIMIT ?2 OFFSET ?3"
                 );
-                let mut items = c
-                    .prepare_cached(&sql)?
-                    .query_map(params![q.user.as_str(), (q.limit + 1) as i64, q.offset as i64], file_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut stmt = c.prepare_cached(&sql)?;
+                let (user, limit, offset) = (q.user.as_str(), (q.limit + 1) as i64, q.offset as i64);
+                let rows = if within.is_empty() {
+                    stmt.query_map(params![user, limit, offset], file_row)?.collect::<rusqlite::Result<Vec<_>>>()
+                } else {
+                    stmt.query_map(params![user, limit, offset, folder], file_row)?.collect::<rusqlite::Result<Vec<_>>>()
+                };
+                let mut items = rows?;
                 let next_offset = if items.len() as u64 > q.limit {
                     items.truncate(q.limit as usize);
                     Some(q.offset + q.limit)

@@ -16,6 +16,9 @@
 //! | `file_refs` | file id | nobody (what to delete with the file) |
 //! | `outbox` | random | nobody (letters waiting to be sent, `outbox.rs`) |
 //! | `preferences` | user id | nobody (what the person is told by mail; the API reads it) |
+//! | `folders` | folder id | its owner |
+//! | `names` | sha256(owner, folder, name key) | nobody (the API's unique index of names in a folder) |
+//! | `meta` | `schema` | nobody (how far the documents are upgraded, `upgrade.rs`) |
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -38,6 +41,75 @@ pub(crate) const ATTEMPTS: &str = "attempts";
 pub(crate) const OUTBOX: &str = "outbox";
 /// `preferences/{user id}`: what a person is told by mail.
 pub(crate) const PREFERENCES: &str = "preferences";
+pub(crate) const FOLDERS: &str = "folders";
+/// `names/{name_id(owner, folder, key)}`: who holds a name in a folder.
+pub(crate) const NAMES: &str = "names";
+pub(crate) const META: &str = "meta";
+
+/// The document id of a name in `names`: one per owner, folder ("" for the
+/// top) and `FileName::key`. Hashed because a name may contain characters
+/// a document id may not, and may be longer than one.
+pub(crate) fn name_id(owner: &str, folder: &str, key: &str) -> String {
+    sha256_hex(&format!("{owner}\n{folder}\n{key}"))
+}
+
+/// `names/{name_id}`: the folder or ready file that holds a name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct NameDoc {
+    /// `file` or `folder`.
+    pub kind: String,
+    pub id: String,
+}
+
+/// `folders/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FolderDoc {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub name_key: String,
+    /// The folder it is in, "" at the top: what listing a folder queries.
+    pub parent: String,
+    /// Every folder above it, the top first: finding a folder's subtree
+    /// is one `array-contains` query, and a move's cycle check one read.
+    #[serde(default)]
+    pub ancestors: Vec<String>,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub updated_at: Timestamp,
+}
+
+impl FolderDoc {
+    pub fn from(f: &Folder, ancestors: Vec<String>) -> Self {
+        Self {
+            id: f.id.to_string(),
+            owner_id: f.owner_id.to_string(),
+            name: f.name.as_str().to_owned(),
+            name_key: f.name.key(),
+            parent: f.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            ancestors,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+
+    pub fn folder(&self) -> Result<Folder> {
+        Ok(Folder {
+            id: FolderId::parse(&self.id).map_err(|e| bad("folder id", e))?,
+            owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
+            name: FileName::parse(&self.name).map_err(|e| bad("folder name", e))?,
+            parent: folder_ref(&self.parent)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A stored folder reference: "" is the top.
+pub(crate) fn folder_ref(s: &str) -> Result<Option<FolderId>> {
+    if s.is_empty() { Ok(None) } else { FolderId::parse(s).map(Some).map_err(|e| bad("folder id", e)) }
+}
 
 /// The document id of an invitation: one per file and address.
 pub(crate) fn invitation_id(file: &FileId, email: &Email) -> String {
@@ -111,6 +183,17 @@ pub(crate) struct FileDoc {
     /// written before it was kept, and on pending files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
+    /// The folder it is in, "" at the top. Documents written before
+    /// folders lack it until `upgrade` adds it.
+    #[serde(default)]
+    pub parent: String,
+    /// Whether `names` has this file's name (ready files, except where an
+    /// earlier release let one owner keep two files of one name).
+    #[serde(default)]
+    pub holds_name: bool,
+    /// A pending upload's choice for a taken name (`OnConflict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_conflict: Option<String>,
 }
 
 impl FileDoc {
@@ -129,7 +212,15 @@ impl FileDoc {
             updated_at: f.updated_at,
             readers,
             generation: f.generation,
+            parent: f.folder_id.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+            holds_name: f.status == FileStatus::Ready,
+            on_conflict: (f.status == FileStatus::Pending).then(|| f.on_conflict.as_str().to_owned()),
         }
+    }
+
+    /// Its document id in `names`.
+    pub fn name_id(&self) -> String {
+        name_id(&self.owner_id, &self.parent, &self.name_key)
     }
 
     pub fn record(&self) -> Result<FileRecord> {
@@ -149,6 +240,8 @@ impl FileDoc {
             created_at: self.created_at,
             updated_at: self.updated_at,
             generation: self.generation,
+            folder_id: folder_ref(&self.parent)?,
+            on_conflict: self.on_conflict.as_deref().and_then(OnConflict::parse).unwrap_or_default(),
         })
     }
 
@@ -170,21 +263,26 @@ pub(crate) struct FileRefsDoc {
     pub invitations: Vec<String>,
 }
 
-/// The fields a status change touches.
+/// The fields completing an upload touches.
 #[derive(Serialize)]
-pub(crate) struct StatusPatch<'a> {
+pub(crate) struct ReadyPatch<'a> {
     pub status: &'a str,
+    pub name: &'a str,
+    pub name_key: &'a str,
+    pub holds_name: bool,
     #[serde(with = "::firestore::serialize_as_timestamp")]
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
 }
 
-/// The fields a rename touches.
+/// The fields a rename or a move touches.
 #[derive(Serialize)]
-pub(crate) struct NamePatch<'a> {
+pub(crate) struct PlacePatch<'a> {
     pub name: &'a str,
     pub name_key: &'a str,
+    pub parent: &'a str,
+    pub holds_name: bool,
     #[serde(with = "::firestore::serialize_as_timestamp")]
     pub updated_at: Timestamp,
 }

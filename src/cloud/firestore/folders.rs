@@ -1,0 +1,352 @@
+//! Folders in Firestore: `folders/{id}`, each with its `parent` and all its
+//! `ancestors`, and `names/{name_id}`, which holds each name taken in a
+//! folder and is written in the same commit as whatever takes or frees it.
+//!
+//! Round trips: `create_folder` 2 (read the parent and the name, commit),
+//! `place_folder` 3 plus one commit per 400 folders below a moved one,
+//! `folder_path` 2, `entry_named` 2, lists 1. `delete_folder` reads the
+//! tree (one query for its folders, one per 30 of them for their files,
+//! one batch for the files' refs) and deletes it in commits of at most
+//! `DELETE_BATCH` files, folders last, so that an interrupted delete leaves
+//! a folder to delete again, never files without a folder.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::docs::*;
+use super::rpc::{self, TxFail, TxId, decode};
+use super::{FirestoreStore, done};
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::store::{DeletedTree, Entry, FolderStore, MAX_FOLDER_DEPTH};
+use ::firestore::FirestoreQueryDirection;
+use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
+
+/// Files deleted per commit: each takes about six writes, within
+/// Firestore's 500 per commit.
+const DELETE_BATCH: usize = 60;
+/// Folders whose `ancestors` one commit rewrites when their tree moves.
+const MOVE_BATCH: usize = 400;
+
+/// The folder document if it exists and `owner` has it.
+pub(super) fn owned_folder_doc(doc: Option<&Document>, owner: &UserId) -> Result<FolderDoc> {
+    match doc.map(decode::<FolderDoc>).transpose()? {
+        Some(d) if d.owner_id == owner.as_str() => Ok(d),
+        _ => Err(Error::not_found("folder")),
+    }
+}
+
+fn too_deep() -> Error {
+    Error::InvalidMove(format!("folders go at most {MAX_FOLDER_DEPTH} deep"))
+}
+
+/// The name a completing upload takes.
+pub(super) struct Claim {
+    pub name: FileName,
+    /// The file it replaces (`OnConflict::Replace`), with its refs.
+    pub replaces: Option<(FileDoc, FileRefsDoc)>,
+}
+
+impl FirestoreStore {
+    fn name_path(&self, owner: &str, parent: &str, name: &FileName) -> String {
+        self.path(NAMES, &name_id(owner, parent, &name.key()))
+    }
+
+    /// The name the pending file `doc` takes as it becomes ready, read in
+    /// transaction `tx`: its own if free; else, by `on_conflict`, the same
+    /// name in place of the file that has it, or the first free
+    /// "name (n)", looked up 50 at a time.
+    pub(super) async fn claim_name(&self, tx: &TxId, doc: &FileDoc, on_conflict: OnConflict) -> Result<Claim, TxFail> {
+        let name = FileName::parse(&doc.name)?;
+        let mut paths = vec![self.name_path(&doc.owner_id, &doc.parent, &name)];
+        if !doc.parent.is_empty() {
+            // A folder deleted while the upload went on takes it with it.
+            paths.push(self.path(FOLDERS, &doc.parent));
+        }
+        let (_, found) = self.rpc.get(&paths, Some(tx), false).await?;
+        if !doc.parent.is_empty() && found[1].is_none() {
+            return Err(Error::not_found("folder").into());
+        }
+        match found[0].as_ref().map(decode::<NameDoc>).transpose()? {
+            None => return Ok(Claim { name, replaces: None }),
+            Some(h) if h.id == doc.id => return Ok(Claim { name, replaces: None }),
+            Some(h) if h.kind == "file" && on_conflict == OnConflict::Replace => {
+                let paths = [self.path(FILES, &h.id), self.path(FILE_REFS, &h.id)];
+                let (_, old) = self.rpc.get(&paths, Some(tx), false).await?;
+                let Some(old_doc) = old[0].as_ref().map(decode::<FileDoc>).transpose()? else {
+                    // Held by a file that is gone: the name is free.
+                    return Ok(Claim { name, replaces: None });
+                };
+                let refs = old[1].as_ref().map(decode::<FileRefsDoc>).transpose()?.unwrap_or_default();
+                return Ok(Claim { name, replaces: Some((old_doc, refs)) });
+            }
+            Some(_) => {}
+        }
+        let mut n = 2;
+        while n <= 10_000 {
+            let batch: Vec<FileName> = (n..n + 50).map(|k| name.numbered(k)).collect();
+            let paths: Vec<String> = batch.iter().map(|c| self.name_path(&doc.owner_id, &doc.parent, c)).collect();
+            let (_, held) = self.rpc.get(&paths, Some(tx), false).await?;
+            if let Some(i) = held.iter().position(Option::is_none) {
+                return Ok(Claim { name: batch[i].clone(), replaces: None });
+            }
+            n += 50;
+        }
+        Err(Error::NameTaken { name: name.as_str().to_owned() }.into())
+    }
+
+    /// Every folder inside `id` (not itself).
+    async fn folders_below(&self, owner: &str, id: &str) -> Result<Vec<FolderDoc>> {
+        let docs = self
+            .query(
+                FOLDERS,
+                |f| f.for_all([f.field("owner_id").eq(owner), f.field("ancestors").array_contains(id)]),
+                vec![],
+                None,
+                None,
+            )
+            .await?;
+        docs.iter().map(decode::<FolderDoc>).collect()
+    }
+
+    /// Rolls `tx` back and fails with `e`.
+    async fn refuse<T>(&self, tx: TxId, e: Error) -> Result<T, TxFail> {
+        self.rpc.rollback(tx).await;
+        Err(e.into())
+    }
+}
+
+#[async_trait]
+impl FolderStore for FirestoreStore {
+    async fn create_folder(&self, folder: &Folder) -> Result<()> {
+        let owner = folder.owner_id.as_str();
+        let parent = folder.parent.as_ref().map(|p| p.to_string()).unwrap_or_default();
+        let name = self.name_path(owner, &parent, &folder.name);
+        let path = self.path(FOLDERS, folder.id.as_str());
+        self.rpc
+            .transact(|| async {
+                let mut paths = vec![name.clone()];
+                paths.extend(folder.parent.as_ref().map(|p| self.path(FOLDERS, p.as_str())));
+                let (tx, found) = self.rpc.get(&paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let mut ancestors = Vec::new();
+                if folder.parent.is_some() {
+                    let p = match owned_folder_doc(found[1].as_ref(), &folder.owner_id) {
+                        Ok(p) => p,
+                        Err(e) => return self.refuse(tx, e).await,
+                    };
+                    ancestors = p.ancestors.clone();
+                    ancestors.push(p.id);
+                    if ancestors.len() >= MAX_FOLDER_DEPTH {
+                        return self.refuse(tx, too_deep()).await;
+                    }
+                }
+                if found[0].is_some() {
+                    return self.refuse(tx, Error::NameTaken { name: folder.name.as_str().to_owned() }).await;
+                }
+                let writes = vec![
+                    rpc::create(&path, &FolderDoc::from(folder, ancestors))?,
+                    rpc::set(&name, &NameDoc { kind: "folder".into(), id: folder.id.to_string() })?,
+                ];
+                self.rpc.commit(Some(tx), writes).await
+            })
+            .await
+    }
+
+    async fn folder(&self, id: &FolderId) -> Result<Option<Folder>> {
+        self.get_one::<FolderDoc>(FOLDERS, id.as_str()).await?.map(|d| d.folder()).transpose()
+    }
+
+    async fn folder_path(&self, id: &FolderId) -> Result<Vec<Folder>> {
+        let Some(doc) = self.get_one::<FolderDoc>(FOLDERS, id.as_str()).await? else { return Ok(vec![]) };
+        let mut path = Vec::with_capacity(doc.ancestors.len() + 1);
+        if !doc.ancestors.is_empty() {
+            let paths: Vec<String> = doc.ancestors.iter().map(|a| self.path(FOLDERS, a)).collect();
+            let (_, found) = self.rpc.get(&paths, None, false).await.map_err(done)?;
+            for d in found.iter().flatten() {
+                path.push(decode::<FolderDoc>(d)?.folder()?);
+            }
+        }
+        path.push(doc.folder()?);
+        Ok(path)
+    }
+
+    async fn folders_of(&self, owner: &UserId, limit: u64) -> Result<Vec<Folder>> {
+        let docs = self
+            .query(
+                FOLDERS,
+                |f| f.field("owner_id").eq(owner.as_str()),
+                vec![("updated_at", FirestoreQueryDirection::Descending)],
+                None,
+                Some(limit),
+            )
+            .await?;
+        docs.iter().map(|d| decode::<FolderDoc>(d)?.folder()).collect()
+    }
+
+    async fn folders_in(&self, owner: &UserId, parent: Option<&FolderId>) -> Result<Vec<Folder>> {
+        let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+        let docs = self
+            .query(
+                FOLDERS,
+                |f| f.for_all([f.field("owner_id").eq(owner.as_str()), f.field("parent").eq(parent.as_str())]),
+                vec![("name_key", FirestoreQueryDirection::Ascending), ("__name__", FirestoreQueryDirection::Ascending)],
+                None,
+                None,
+            )
+            .await?;
+        docs.iter().map(|d| decode::<FolderDoc>(d)?.folder()).collect()
+    }
+
+    async fn entry_named(&self, owner: &UserId, parent: Option<&FolderId>, name: &FileName) -> Result<Option<Entry>> {
+        let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+        let Some(held) = self.get_one::<NameDoc>(NAMES, &name_id(owner.as_str(), &parent, &name.key())).await? else {
+            return Ok(None);
+        };
+        Ok(match held.kind.as_str() {
+            "folder" => self.folder(&FolderId::parse(&held.id)?).await?.map(Entry::Folder),
+            _ => self
+                .get_one::<FileDoc>(FILES, &held.id)
+                .await?
+                .filter(|d| d.status == FileStatus::Ready.as_str())
+                .map(|d| d.record())
+                .transpose()?
+                .map(Entry::File),
+        })
+    }
+
+    async fn place_folder(
+        &self,
+        folder: &Folder,
+        name: &FileName,
+        parent: Option<&FolderId>,
+        at: Timestamp,
+    ) -> Result<Folder> {
+        let owner = folder.owner_id.as_str();
+        let parent_id = parent.map(|p| p.to_string()).unwrap_or_default();
+        let path = self.path(FOLDERS, folder.id.as_str());
+        let new_name = self.name_path(owner, &parent_id, name);
+        let moves = parent != folder.parent.as_ref();
+        // Read before the transaction: a folder made inside the tree while
+        // it moves could keep its old ancestors (a known window).
+        let below = if moves { self.folders_below(owner, folder.id.as_str()).await? } else { vec![] };
+        let (placed, rewrites) = self
+            .rpc
+            .transact(|| async {
+                let mut paths = vec![path.clone(), new_name.clone()];
+                paths.extend(parent.map(|p| self.path(FOLDERS, p.as_str())));
+                let (tx, found) = self.rpc.get(&paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let current = match owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
+                    Ok(d) => d,
+                    Err(e) => return self.refuse(tx, e).await,
+                };
+                let mut ancestors = Vec::new();
+                if parent.is_some() {
+                    let p = match owned_folder_doc(found[2].as_ref(), &folder.owner_id) {
+                        Ok(p) => p,
+                        Err(e) => return self.refuse(tx, e).await,
+                    };
+                    if p.id == current.id || p.ancestors.contains(&current.id) {
+                        let e = Error::InvalidMove(format!(
+                            "“{}” cannot go inside itself or a folder within it",
+                            current.name
+                        ));
+                        return self.refuse(tx, e).await;
+                    }
+                    ancestors = p.ancestors.clone();
+                    ancestors.push(p.id);
+                }
+                let old_depth = current.ancestors.len();
+                let deepest = below.iter().map(|d| d.ancestors.len() + 1).max().unwrap_or(old_depth + 1);
+                if deepest - old_depth + ancestors.len() > MAX_FOLDER_DEPTH {
+                    return self.refuse(tx, too_deep()).await;
+                }
+                if let Some(h) = found[1].as_ref().map(decode::<NameDoc>).transpose()? {
+                    if h.id != current.id {
+                        return self.refuse(tx, Error::NameTaken { name: name.as_str().to_owned() }).await;
+                    }
+                }
+                let placed = Folder { name: name.clone(), parent: parent.cloned(), updated_at: at, ..current.folder()? };
+                let old_name = self.name_path(owner, &current.parent, &FileName::parse(&current.name)?);
+                let mut writes: Vec<Write> = Vec::new();
+                if old_name != new_name {
+                    writes.push(rpc::delete(&old_name));
+                }
+                writes.push(rpc::set(&new_name, &NameDoc { kind: "folder".into(), id: current.id.clone() })?);
+                writes.push(rpc::set(&path, &FolderDoc::from(&placed, ancestors.clone()))?);
+                // The folders below keep what is below the moved one and
+                // take its new ancestors above it.
+                let mut rewrites: Vec<Write> = Vec::new();
+                for d in &below {
+                    let mut moved = ancestors.clone();
+                    moved.extend(d.ancestors.iter().skip(old_depth).cloned());
+                    let doc = FolderDoc { ancestors: moved, ..d.clone() };
+                    rewrites.push(rpc::set(&self.path(FOLDERS, &d.id), &doc)?);
+                }
+                let later = if rewrites.len() > MOVE_BATCH { rewrites.split_off(MOVE_BATCH) } else { vec![] };
+                writes.extend(rewrites);
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok((placed, later))
+            })
+            .await?;
+        for chunk in rewrites.chunks(MOVE_BATCH) {
+            self.rpc.commit(None, chunk.to_vec()).await.map_err(done)?;
+        }
+        Ok(placed)
+    }
+
+    async fn delete_folder(&self, folder: &Folder) -> Result<Option<DeletedTree>> {
+        let owner = folder.owner_id.as_str();
+        let Some(top) = self.get_one::<FolderDoc>(FOLDERS, folder.id.as_str()).await? else { return Ok(None) };
+        if top.owner_id != owner {
+            return Ok(None);
+        }
+        let mut docs = vec![top];
+        let mut below = self.folders_below(owner, folder.id.as_str()).await?;
+        below.sort_by_key(|d| d.ancestors.len());
+        docs.extend(below);
+        let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+        let mut files: Vec<FileDoc> = Vec::new();
+        for chunk in ids.chunks(30) {
+            let found = self
+                .query(
+                    FILES,
+                    |f| f.for_all([f.field("owner_id").eq(owner), f.field("parent").is_in(chunk.to_vec())]),
+                    vec![],
+                    None,
+                    None,
+                )
+                .await?;
+            for d in &found {
+                files.push(decode::<FileDoc>(d)?);
+            }
+        }
+        let mut tree = DeletedTree::default();
+        for batch in files.chunks(DELETE_BATCH) {
+            let paths: Vec<String> = batch.iter().map(|f| self.path(FILE_REFS, &f.id)).collect();
+            let (_, refs) = self.rpc.get(&paths, None, false).await.map_err(done)?;
+            let mut writes = Vec::new();
+            let mut bytes = 0;
+            for (f, r) in batch.iter().zip(&refs) {
+                let r: FileRefsDoc = r.as_ref().map(decode).transpose()?.unwrap_or_default();
+                // One usage write per commit, for all its files.
+                writes.extend(self.file_deletion(f, &r, true));
+                bytes += f.size;
+                tree.files.push((f.record()?, f.reader_ids()));
+            }
+            writes.push(self.usage_change(owner, -bytes));
+            self.rpc.commit(None, writes).await.map_err(done)?;
+        }
+        for chunk in docs.iter().rev().collect::<Vec<_>>().chunks(200) {
+            let mut writes = Vec::new();
+            for d in chunk {
+                writes.push(rpc::delete(&self.name_path(owner, &d.parent, &FileName::parse(&d.name)?)));
+                writes.push(rpc::delete(&self.path(FOLDERS, &d.id)));
+            }
+            self.rpc.commit(None, writes).await.map_err(done)?;
+        }
+        tree.folders = docs.iter().map(|d| d.folder()).collect::<Result<_>>()?;
+        Ok(Some(tree))
+    }
+}

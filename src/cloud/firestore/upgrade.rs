@@ -1,0 +1,101 @@
+//! Brings documents written by earlier releases up to this one's, when a
+//! function instance starts (`cloud::app::state`), the way `livedrop
+//! serve` migrates its SQLite file.
+//!
+//! `meta/schema` says how far the documents are: once it is current, the
+//! check is one read per instance start. Each step pages through what it
+//! changes in transactions, so that two instances starting at once, or an
+//! instance stopped half-way, leave nothing half-done: the next start goes
+//! on from the documents themselves.
+
+use serde::{Deserialize, Serialize};
+
+use super::docs::*;
+use super::rpc::{self, decode};
+use super::{FirestoreStore, done};
+use crate::error::Result;
+use ::firestore::FirestoreQueryDirection;
+
+/// Where this release's documents are.
+pub(crate) const SCHEMA: i64 = 1;
+const PAGE: u64 = 100;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct SchemaDoc {
+    pub version: i64,
+}
+
+impl FirestoreStore {
+    /// Upgrades what needs it; returns how many documents changed.
+    ///
+    /// Step 1 (folders): each file gets `parent: ""` (the top), and each
+    /// ready one its name in `names`, where no other file of its owner at
+    /// the top has taken it (an earlier release let one owner keep two
+    /// files of one name: the oldest by id keeps it, the others keep their
+    /// names until they are next renamed or moved).
+    pub async fn upgrade(&self) -> Result<u64> {
+        let meta = self.get_one::<SchemaDoc>(META, "schema").await?.unwrap_or_default();
+        if meta.version >= SCHEMA {
+            return Ok(0);
+        }
+        let mut changed = 0;
+        let mut after = String::new();
+        loop {
+            let page = self
+                .query(
+                    FILES,
+                    |f| f.field("id").greater_than(after.as_str()),
+                    vec![("id", FirestoreQueryDirection::Ascending)],
+                    None,
+                    Some(PAGE),
+                )
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = decode::<FileDoc>(last)?.id;
+            let old: Vec<String> =
+                page.iter().filter(|d| !d.fields.contains_key("parent")).map(|d| d.name.clone()).collect();
+            if !old.is_empty() {
+                changed += self.upgrade_files(&old).await?;
+            }
+            if (page.len() as u64) < PAGE {
+                break;
+            }
+        }
+        self.rpc.commit(None, vec![rpc::set(&self.path(META, "schema"), &SchemaDoc { version: SCHEMA })?]).await.map_err(done)?;
+        tracing::info!(files = changed, version = SCHEMA, "firestore documents upgraded");
+        Ok(changed)
+    }
+
+    /// Step 1 for the files at `paths`, in one transaction.
+    async fn upgrade_files(&self, paths: &[String]) -> Result<u64> {
+        self.rpc
+            .transact(|| async {
+                let (tx, found) = self.rpc.get(paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let docs: Vec<FileDoc> = found.iter().flatten().map(decode::<FileDoc>).collect::<Result<_>>()?;
+                let names: Vec<String> = docs.iter().map(|d| self.path(NAMES, &d.name_id())).collect();
+                let (_, held) = self.rpc.get(&names, Some(&tx), false).await?;
+                let mut taken = std::collections::HashSet::new();
+                let mut writes = Vec::new();
+                for ((d, name), h) in docs.iter().zip(&names).zip(&held) {
+                    let ready = d.status == "ready";
+                    let holds = ready && h.is_none() && taken.insert(name.clone());
+                    if holds {
+                        writes.push(rpc::set(name, &NameDoc { kind: "file".into(), id: d.id.clone() })?);
+                    }
+                    let patch = UpgradePatch { parent: "", holds_name: holds };
+                    writes.push(rpc::patch(&self.path(FILES, &d.id), &patch)?);
+                }
+                let n = docs.len() as u64;
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(n)
+            })
+            .await
+    }
+}
+
+#[derive(Serialize)]
+struct UpgradePatch<'a> {
+    parent: &'a str,
+    holds_name: bool,
+}

@@ -1,0 +1,88 @@
+//! The folder handlers: `/api/folders` and `/api/resolve`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AppState, Authed, Json, Rechecked, folder_ids, nullable};
+use crate::domain::{FileName, FolderId};
+use crate::error::{Error, Result};
+use crate::service::FolderChange;
+use crate::store::Entry;
+
+type Reply = Result<Response>;
+
+#[derive(Deserialize)]
+pub struct NewFolder {
+    name: String,
+    /// Absent or `null`: at the top.
+    #[serde(default)]
+    parent_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct FolderPatch {
+    #[serde(default)]
+    name: Option<String>,
+    /// A folder id, or `null` for the top; absent: where it is.
+    #[serde(default, deserialize_with = "nullable")]
+    parent_id: Option<Option<String>>,
+}
+
+fn parent_of(q: &HashMap<String, String>) -> Result<Option<FolderId>> {
+    q.get("parent").map(|p| FolderId::parse(p)).transpose()
+}
+
+pub async fn list(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+    let parent = parent_of(&q)?;
+    let folders = state.service.folders_in(&p.user, parent.as_ref()).await?;
+    Ok(axum::Json(json!({ "folders": folders })).into_response())
+}
+
+pub async fn create(State(state): State<AppState>, Authed(p): Authed, Json(n): Json<NewFolder>) -> Reply {
+    let parent = n.parent_id.as_deref().map(FolderId::parse).transpose()?;
+    let folder = state.service.create_folder(&p.user, parent, FileName::parse(&n.name)?).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "folder": folder }))).into_response())
+}
+
+pub async fn get(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    let view = state.service.folder(&p.user, &FolderId::parse(&id)?).await?;
+    Ok(axum::Json(json!({ "folder": view.folder, "path": view.path })).into_response())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    Json(c): Json<FolderPatch>,
+) -> Reply {
+    let change = FolderChange {
+        name: c.name.as_deref().map(FileName::parse).transpose()?,
+        parent: folder_ids(c.parent_id)?,
+    };
+    let folder = state.service.update_folder(&p.user, &FolderId::parse(&id)?, change).await?;
+    Ok(axum::Json(json!({ "folder": folder })).into_response())
+}
+
+pub async fn delete(State(state): State<AppState>, Rechecked(p): Rechecked, Path(id): Path<String>) -> Reply {
+    let deleted = state.service.delete_folder(&p.user, &FolderId::parse(&id)?).await?;
+    Ok(axum::Json(json!({ "deleted": deleted })).into_response())
+}
+
+/// What a path names among the caller's files and folders.
+pub async fn resolve(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+    let path = q.get("path").ok_or_else(|| Error::InvalidRequest("path is required".into()))?;
+    if path.len() > 8192 {
+        return Err(Error::InvalidRequest("path is longer than 8192 bytes".into()));
+    }
+    let body = match state.service.resolve(&p.user, path).await? {
+        None => json!({ "kind": "top" }),
+        Some(Entry::Folder(f)) => json!({ "kind": "folder", "folder": f }),
+        Some(Entry::File(f)) => json!({ "kind": "file", "file": f }),
+    };
+    Ok(axum::Json(body).into_response())
+}
