@@ -32,7 +32,7 @@ use livedrop::cloud::emulator::StorageEmulator;
 use livedrop::cloud::gcs::v4::Endpoint;
 use livedrop::cloud::gcs::{GcsConfig, GcsStore};
 use livedrop::cloud::service_account::ServiceAccount;
-use livedrop::domain::{ContentType, Crc32c, FileId, FileName};
+use livedrop::domain::{ContentType, Crc32c, FileId, FileName, OnConflict};
 
 /// A fake-gcs-server of this test's own, and a store on it as
 /// `STORAGE_EMULATOR_HOST` would make it.
@@ -371,6 +371,8 @@ async fn the_service_completes_uploads_only_when_the_bucket_holds_the_declared_b
         let data = bytes(size, size as u32);
         let new = |crc| NewUpload {
             name: FileName::parse(&format!("f{size}.bin")).unwrap(),
+            folder: None,
+            on_conflict: OnConflict::KeepBoth,
             size: size as u64,
             content_type: ContentType::parse(None).unwrap(),
             crc32c: crc,

@@ -7,6 +7,7 @@
 //! other's documents.
 
 mod contract {
+    pub mod folders;
     pub mod store;
 }
 
@@ -18,7 +19,7 @@ use livedrop::cloud::emulator::FirestoreEmulator;
 use livedrop::cloud::firestore::FirestoreStore;
 use livedrop::domain::*;
 use livedrop::error::{Error, LinkRefusal};
-use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, pending_file};
+use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, Within, pending_file};
 
 fn fresh_project() -> String {
     format!("demo-livedrop-{}", &sha256_hex(&random_token(16))[..12])
@@ -33,6 +34,7 @@ async fn firestore_keeps_the_metadata_contract_within_its_round_trip_budget() {
     let emulator = FirestoreEmulator::from_env_or_start().await.expect("a Firestore emulator");
 
     contract::store::run(store(&emulator).await).await;
+    contract::folders::run(store(&emulator).await).await;
 
     eprintln!("firestore: racing uploads cannot overrun the quota together");
     racing_uploads_respect_the_quota(store(&emulator).await).await;
@@ -127,12 +129,13 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .unwrap_err();
     trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
     trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now(), None, None)).await.unwrap();
-    trips(&s, &mut t, "rename_file", 3, s.rename_file(&f.id, &FileName::parse("g.bin").unwrap(), now(), None))
+    trips(&s, &mut t, "place_file", 3, s.place_file(&f.id, &FileName::parse("g.bin").unwrap(), None, now(), None))
         .await
         .unwrap();
     let q = FileQuery {
         user: ann.id.clone(),
         scope: Scope::Mine,
+        within: Within::Anywhere,
         sort: SortKey::Updated,
         descending: true,
         offset: 0,
@@ -193,10 +196,12 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         at: now(),
     };
     trips(&s, &mut t, "append_activity", 3, s.append_activity(&a)).await.unwrap();
-    // A change takes its activity record into its own commit: no extra trip.
+    // A change takes its activity record into its own commit: no extra
+    // trip (a rename's three are the file, the name's holder, the commit).
     let renamed = Activity { id: ActivityId::generate(), kind: ActivityKind::Renamed, ..a.clone() };
     let name = FileName::parse("h.bin").unwrap();
-    trips(&s, &mut t, "rename_file (with its activity)", 2, s.rename_file(&f.id, &name, now(), Some(renamed)))
+    let renamed: livedrop::store::FileActivity = Box::new(move |_| renamed.clone());
+    trips(&s, &mut t, "place_file (with its activity)", 3, s.place_file(&f.id, &name, None, now(), Some(renamed)))
         .await
         .unwrap();
     trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();

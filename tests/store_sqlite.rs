@@ -1,6 +1,7 @@
 //! The metadata contract against SQLite.
 
 mod contract {
+    pub mod folders;
     pub mod store;
 }
 
@@ -12,5 +13,7 @@ use livedrop::store::sqlite::{Db, SqliteStore};
 async fn sqlite_keeps_the_metadata_contract() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
-    contract::store::run(Arc::new(SqliteStore::new(db))).await;
+    let store = Arc::new(SqliteStore::new(db));
+    contract::store::run(store.clone()).await;
+    contract::folders::run(store).await;
 }

@@ -13,10 +13,10 @@ use livedrop::blob::signing::Signer;
 use livedrop::cloud::emulator::FirestoreEmulator;
 use livedrop::cloud::firestore::FirestoreStore;
 use livedrop::config::Config;
-use livedrop::domain::{ContentType, Crc32c, Email, FileName, User, UserId, random_token};
+use livedrop::domain::{ContentType, Crc32c, Email, FileName, OnConflict, User, UserId, random_token};
 use livedrop::feed::NoFeed;
-use livedrop::service::{NewLink, NewUpload, Service};
-use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey};
+use livedrop::service::{FileChange, NewLink, NewUpload, Service};
+use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, Within};
 
 use crate::common::{self, Spread};
 use crate::report::Report;
@@ -87,6 +87,8 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     let data = bytes::Bytes::from_static(b"cloud-mode round trips");
     let new = NewUpload {
         name: FileName::parse("a.txt")?,
+        folder: None,
+        on_conflict: OnConflict::KeepBoth,
         size: data.len() as u64,
         content_type: ContentType::parse(Some("text/plain"))?,
         crc32c: Crc32c::of(&data),
@@ -98,6 +100,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     let q = FileQuery {
         user: ann.id.clone(),
         scope: Scope::Mine,
+        within: Within::Anywhere,
         sort: SortKey::Updated,
         descending: true,
         offset: 0,
@@ -105,7 +108,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     };
     c.count(s, "GET /api/files", false, service.list(&ann, q.clone())).await?;
     c.count(s, "GET /api/files/{id} (owner: shares, links)", false, service.details(&ann, &file.id)).await?;
-    c.count(s, "PATCH /api/files/{id} (rename)", true, service.rename(&ann, &file.id, FileName::parse("b.txt")?))
+    c.count(s, "PATCH /api/files/{id} (rename)", true, service.update_file(&ann, &file.id, rename("b.txt")?))
         .await?;
     c.count(s, "POST /api/files/{id}/shares", true, service.share(&ann, &file.id, bob.email.clone())).await?;
     let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q };
@@ -210,4 +213,8 @@ pub async fn run(dir: &Path, reps: usize, report: &mut Report) -> Result<()> {
     round_trips(&emulator, dir, report).await?;
     eprintln!("cloud: function binaries");
     functions(&emulator, reps, report).await
+}
+
+fn rename(name: &str) -> Result<FileChange> {
+    Ok(FileChange { name: Some(FileName::parse(name)?), folder: None })
 }

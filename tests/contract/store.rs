@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use livedrop::domain::*;
 use livedrop::error::{Error, LinkRefusal};
 use livedrop::store::{
-    FileActivity, FileGuard, FileQuery, MetadataStore, Scope, Sharing, SortKey, Unshared, pending_file,
+    FileActivity, FileGuard, FileQuery, MetadataStore, Scope, Sharing, SortKey, Unshared, Within, pending_file,
 };
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -61,7 +61,7 @@ async fn file(s: &Arc<dyn MetadataStore>, owner: &User, name: &str, size: u64, r
         now(),
     );
     s.insert_pending_file(&f, u64::MAX).await.unwrap();
-    if ready { s.mark_ready(&f.id, now(), None, None).await.unwrap() } else { f }
+    if ready { s.mark_ready(&f.id, now(), None, None).await.unwrap().file } else { f }
 }
 
 fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Link {
@@ -117,7 +117,7 @@ async fn ready_once(s: Arc<dyn MetadataStore>) {
     let f = file(&s, &ann, "r.txt", 5, false).await;
     let stored = s.file(&f.id).await.unwrap().unwrap();
     assert_eq!(stored, f, "a record reads back exactly as written");
-    let ready = s.mark_ready(&f.id, now(), Some(1_700_000_000_123_456), None).await.unwrap();
+    let ready = s.mark_ready(&f.id, now(), Some(1_700_000_000_123_456), None).await.unwrap().file;
     assert_eq!(ready.status, FileStatus::Ready);
     assert_eq!(ready.generation, Some(1_700_000_000_123_456), "the verified generation is kept");
     assert_eq!(s.file(&f.id).await.unwrap().unwrap(), ready, "and reads back");
@@ -135,6 +135,7 @@ async fn lists(s: Arc<dyn MetadataStore>) {
     let q = |sort, descending, offset, limit| FileQuery {
         user: ann.id.clone(),
         scope: Scope::Mine,
+        within: Within::Anywhere,
         sort,
         descending,
         offset,
@@ -164,6 +165,7 @@ async fn shares(s: Arc<dyn MetadataStore>) {
     let q = FileQuery {
         user: bob.id.clone(),
         scope: Scope::SharedWithMe,
+        within: Within::Anywhere,
         sort: SortKey::Name,
         descending: false,
         offset: 0,
@@ -358,11 +360,11 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "a.txt", 1, false).await;
-    s.mark_ready(&f.id, now(), None, Some(record(&f, ActivityKind::Uploaded))).await.unwrap();
+    s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded)))).await.unwrap();
     // Refused changes record nothing.
-    assert!(s.mark_ready(&f.id, now(), None, Some(record(&f, ActivityKind::Uploaded))).await.is_err());
+    assert!(s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded)))).await.is_err());
     let name = FileName::parse("b.txt").unwrap();
-    s.rename_file(&f.id, &name, now(), Some(record(&f, ActivityKind::Renamed))).await.unwrap();
+    s.place_file(&f.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed)))).await.unwrap();
     // Changes that change nothing record nothing.
     let shared = || -> FileActivity { Box::new(|f: &FileRecord| record(f, ActivityKind::Shared)) };
     assert!(s.add_share(&f.id, &bob.id, now(), None, Some(shared())).await.unwrap().is_some());
@@ -412,7 +414,7 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().unwrap();
     assert!(s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().is_none());
     assert!(s.insert_link(&link_for(&g, None, None), Some(record(&g, ActivityKind::LinkCreated))).await.is_err());
-    assert!(s.rename_file(&g.id, &name, now(), Some(record(&g, ActivityKind::Renamed))).await.is_err());
+    assert!(s.place_file(&g.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed)))).await.is_err());
     assert_eq!(kinds_of(&s, &ann, &g).await, ["deleted"]);
 }
 

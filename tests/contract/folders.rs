@@ -1,0 +1,311 @@
+//! The folder contract (`FolderStore`, and what folders change in
+//! `MetadataStore`): every backend runs `all()` next to the store contract.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use livedrop::domain::*;
+use livedrop::error::Error;
+use livedrop::store::{Entry, FileQuery, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file};
+
+type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+pub fn all() -> Vec<(&'static str, Case)> {
+    vec![
+        ("folders nest, list by name and know their path", |s| Box::pin(tree(s))),
+        ("a name is unique within a folder, case-insensitively", |s| Box::pin(unique_names(s))),
+        ("a completing upload keeps both, or replaces the file with its name", |s| Box::pin(conflicts(s))),
+        ("files and folders move; never into themselves or too deep", |s| Box::pin(moves(s))),
+        ("deleting a folder takes everything in it", |s| Box::pin(delete_tree(s))),
+        ("someone else's folder is not found", |s| Box::pin(strangers(s))),
+    ]
+}
+
+pub async fn run(store: Arc<dyn MetadataStore>) {
+    for (name, case) in all() {
+        eprintln!("folder contract: {name}");
+        case(store.clone()).await;
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
+}
+
+fn name(s: &str) -> FileName {
+    FileName::parse(s).unwrap()
+}
+
+async fn person(s: &Arc<dyn MetadataStore>) -> User {
+    let id = UserId::generate();
+    let u = User { id: id.clone(), email: Email::parse(&format!("{id}@example.com").to_lowercase()).unwrap() };
+    s.create_user(&u).await.unwrap();
+    u
+}
+
+async fn folder(s: &Arc<dyn MetadataStore>, owner: &User, parent: Option<&Folder>, n: &str) -> Folder {
+    let at = now();
+    let f = Folder {
+        id: FolderId::generate(),
+        owner_id: owner.id.clone(),
+        name: name(n),
+        parent: parent.map(|p| p.id.clone()),
+        created_at: at,
+        updated_at: at,
+    };
+    s.create_folder(&f).await.unwrap();
+    f
+}
+
+fn pending(owner: &User, folder: Option<&Folder>, n: &str, on_conflict: OnConflict) -> FileRecord {
+    FileRecord {
+        folder_id: folder.map(|f| f.id.clone()),
+        on_conflict,
+        ..pending_file(owner, name(n), 3, ContentType::parse(None).unwrap(), Crc32c(1), now())
+    }
+}
+
+async fn ready(s: &Arc<dyn MetadataStore>, owner: &User, folder: Option<&Folder>, n: &str) -> FileRecord {
+    let f = pending(owner, folder, n, OnConflict::KeepBoth);
+    s.insert_pending_file(&f, u64::MAX).await.unwrap();
+    s.mark_ready(&f.id, now(), None, None).await.unwrap().file
+}
+
+async fn names_in(s: &Arc<dyn MetadataStore>, owner: &User, within: Within) -> Vec<String> {
+    let q = FileQuery {
+        user: owner.id.clone(),
+        scope: Scope::Mine,
+        within,
+        sort: SortKey::Name,
+        descending: false,
+        offset: 0,
+        limit: 100,
+    };
+    s.list_files(&q).await.unwrap().items.into_iter().map(|f| f.name.as_str().to_owned()).collect()
+}
+
+fn folder_names(v: &[Folder]) -> Vec<&str> {
+    v.iter().map(|f| f.name.as_str()).collect()
+}
+
+async fn tree(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let trip = folder(&s, &ann, None, "Trip").await;
+    let day2 = folder(&s, &ann, Some(&trip), "day 2").await;
+    let day1 = folder(&s, &ann, Some(&trip), "Day 1").await;
+    let deep = folder(&s, &ann, Some(&day1), "raw").await;
+    assert_eq!(s.folder(&trip.id).await.unwrap().unwrap(), trip, "a folder reads back as written");
+    assert_eq!(folder_names(&s.folders_in(&ann.id, None).await.unwrap()), ["Trip"]);
+    assert_eq!(folder_names(&s.folders_in(&ann.id, Some(&trip.id)).await.unwrap()), ["Day 1", "day 2"]);
+    let path = s.folder_path(&deep.id).await.unwrap();
+    assert_eq!(folder_names(&path), ["Trip", "Day 1", "raw"], "the top first, itself last");
+    assert!(s.folder_path(&FolderId::generate()).await.unwrap().is_empty());
+    assert_eq!(s.folders_of(&ann.id, 100).await.unwrap().len(), 4);
+
+    ready(&s, &ann, None, "top.txt").await;
+    ready(&s, &ann, Some(&day1), "img1.jpg").await;
+    ready(&s, &ann, Some(&day2), "img2.jpg").await;
+    assert_eq!(names_in(&s, &ann, Within::Top).await, ["top.txt"]);
+    assert_eq!(names_in(&s, &ann, Within::Folder(day1.id.clone())).await, ["img1.jpg"]);
+    assert_eq!(names_in(&s, &ann, Within::Anywhere).await.len(), 3);
+    match s.entry_named(&ann.id, Some(&day1.id), &name("IMG1.JPG")).await.unwrap() {
+        Some(Entry::File(f)) => assert_eq!(f.name.as_str(), "img1.jpg", "found case-insensitively"),
+        other => panic!("{other:?}"),
+    }
+    match s.entry_named(&ann.id, None, &name("trip")).await.unwrap() {
+        Some(Entry::Folder(f)) => assert_eq!(f.id, trip.id),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.entry_named(&ann.id, Some(&day1.id), &name("img2.jpg")).await.unwrap().is_none());
+}
+
+async fn unique_names(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let docs = folder(&s, &ann, None, "Docs").await;
+    let at = now();
+    let again = Folder { id: FolderId::generate(), name: name("DOCS"), created_at: at, updated_at: at, ..docs.clone() };
+    assert!(matches!(s.create_folder(&again).await, Err(Error::NameTaken { .. })), "case-insensitive");
+    let f = ready(&s, &ann, Some(&docs), "a.txt").await;
+    let clash = Folder { id: FolderId::generate(), parent: Some(docs.id.clone()), name: name("A.TXT"), ..again.clone() };
+    assert!(matches!(s.create_folder(&clash).await, Err(Error::NameTaken { .. })), "a file holds its name too");
+    let b = ready(&s, &ann, Some(&docs), "b.txt").await;
+    let renamed = s.place_file(&b.id, &name("a.txt"), Some(&docs.id), now(), None).await;
+    assert!(matches!(renamed, Err(Error::NameTaken { .. })), "{renamed:?}");
+    // A file may change only the case of its own name; the name it left is free.
+    s.place_file(&f.id, &name("A.txt"), Some(&docs.id), now(), None).await.unwrap();
+    s.place_file(&b.id, &name("c.txt"), Some(&docs.id), now(), None).await.unwrap();
+    s.place_file(&f.id, &name("b.txt"), Some(&docs.id), now(), None).await.unwrap();
+    let a2 = ready(&s, &ann, Some(&docs), "a.txt").await;
+    assert_eq!(a2.name.as_str(), "a.txt", "a.txt was freed by the rename");
+    // The same name in another folder, or another owner's, is free.
+    ready(&s, &ann, None, "a.txt").await;
+    let bob = person(&s).await;
+    folder(&s, &bob, None, "Docs").await;
+    // Folders rename under the same rule.
+    let other = folder(&s, &ann, None, "Other").await;
+    let r = s.place_folder(&other, &name("docs"), None, now()).await;
+    assert!(matches!(r, Err(Error::NameTaken { .. })), "{r:?}");
+    let r = s.place_folder(&docs, &name("DOCS"), None, now()).await.unwrap();
+    assert_eq!(r.name.as_str(), "DOCS");
+    assert_eq!(s.folder(&docs.id).await.unwrap().unwrap().name.as_str(), "DOCS");
+}
+
+async fn conflicts(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let d = folder(&s, &ann, None, "Scans").await;
+    let first = ready(&s, &ann, Some(&d), "report.pdf").await;
+    // Two uploads of one name, started before either completes.
+    let x = pending(&ann, Some(&d), "report.pdf", OnConflict::KeepBoth);
+    let y = pending(&ann, Some(&d), "report.pdf", OnConflict::KeepBoth);
+    s.insert_pending_file(&x, u64::MAX).await.unwrap();
+    s.insert_pending_file(&y, u64::MAX).await.unwrap();
+    let x = s.mark_ready(&x.id, now(), None, None).await.unwrap();
+    let y = s.mark_ready(&y.id, now(), None, None).await.unwrap();
+    assert_eq!(x.file.name.as_str(), "report (2).pdf");
+    assert_eq!(y.file.name.as_str(), "report (3).pdf");
+    assert!(x.replaced.is_none() && y.replaced.is_none());
+    // Replace: the new file takes the name, the old one is gone.
+    let bob = person(&s).await;
+    s.add_share(&first.id, &bob.id, now(), None, None).await.unwrap();
+    let z = pending(&ann, Some(&d), "REPORT.pdf", OnConflict::Replace);
+    s.insert_pending_file(&z, u64::MAX).await.unwrap();
+    let used = s.usage(&ann.id).await.unwrap();
+    let done = s.mark_ready(&z.id, now(), None, None).await.unwrap();
+    assert_eq!(done.file.name.as_str(), "REPORT.pdf");
+    let (old, readers) = done.replaced.expect("the old file was replaced");
+    assert_eq!(old.id, first.id);
+    assert_eq!(readers, vec![bob.id.clone()], "who could read it, to tell them");
+    assert!(s.file(&first.id).await.unwrap().is_none());
+    assert_eq!(s.usage(&ann.id).await.unwrap(), used - first.size, "its bytes left the quota");
+    assert_eq!(
+        names_in(&s, &ann, Within::Folder(d.id.clone())).await,
+        ["report (2).pdf", "report (3).pdf", "REPORT.pdf"]
+    );
+    // A folder is never replaced by a file.
+    folder(&s, &ann, Some(&d), "notes").await;
+    let n = pending(&ann, Some(&d), "notes", OnConflict::Replace);
+    s.insert_pending_file(&n, u64::MAX).await.unwrap();
+    assert_eq!(s.mark_ready(&n.id, now(), None, None).await.unwrap().file.name.as_str(), "notes (2)");
+}
+
+async fn moves(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let a = folder(&s, &ann, None, "a").await;
+    let b = folder(&s, &ann, Some(&a), "b").await;
+    let c = folder(&s, &ann, Some(&b), "c").await;
+    let f = ready(&s, &ann, Some(&c), "f.txt").await;
+    // A file moves between folders and to the top.
+    let moved = s.place_file(&f.id, &f.name, Some(&a.id), now(), None).await.unwrap();
+    assert_eq!(moved.folder_id.as_ref(), Some(&a.id));
+    assert_eq!(names_in(&s, &ann, Within::Folder(a.id.clone())).await, ["f.txt"]);
+    assert!(names_in(&s, &ann, Within::Folder(c.id.clone())).await.is_empty());
+    s.place_file(&f.id, &f.name, None, now(), None).await.unwrap();
+    assert_eq!(names_in(&s, &ann, Within::Top).await, ["f.txt"]);
+    // Not into itself, nor below itself.
+    for into in [&a, &b, &c] {
+        let r = s.place_folder(&a, &a.name, Some(&into.id), now()).await;
+        assert!(matches!(r, Err(Error::InvalidMove(_))), "{r:?}");
+    }
+    // A folder moves with what is in it: c to the top, then b into c.
+    s.place_folder(&c, &c.name, None, now()).await.unwrap();
+    s.place_folder(&b, &b.name, Some(&c.id), now()).await.unwrap();
+    let d = folder(&s, &ann, Some(&b), "d").await;
+    assert_eq!(folder_names(&s.folder_path(&d.id).await.unwrap()), ["c", "b", "d"], "paths follow moves");
+    // Into a folder that has its name: refused.
+    let other_b = folder(&s, &ann, None, "B").await;
+    let r = s.place_folder(&other_b, &other_b.name, Some(&c.id), now()).await;
+    assert!(matches!(r, Err(Error::NameTaken { .. })), "{r:?}");
+    // Depth: a chain to the deepest place allowed, then one more is refused.
+    let mut chain = vec![folder(&s, &ann, None, "deep").await];
+    while chain.len() < MAX_FOLDER_DEPTH {
+        let p = chain.last().unwrap().clone();
+        chain.push(folder(&s, &ann, Some(&p), "x").await);
+    }
+    let last = chain.last().unwrap().clone();
+    let at = now();
+    let too_deep = Folder {
+        id: FolderId::generate(),
+        owner_id: ann.id.clone(),
+        name: name("y"),
+        parent: Some(last.id.clone()),
+        created_at: at,
+        updated_at: at,
+    };
+    assert!(matches!(s.create_folder(&too_deep).await, Err(Error::InvalidMove(_))));
+    // Moving c's tree (c/b/d: three deep) under chain[MAX - 2] would put d
+    // past the limit.
+    let r = s.place_folder(&c, &c.name, Some(&chain[MAX_FOLDER_DEPTH - 2].id), now()).await;
+    assert!(matches!(r, Err(Error::InvalidMove(_))), "{r:?}");
+    // A file goes only into its owner's folder.
+    let bob = person(&s).await;
+    let theirs = folder(&s, &bob, None, "theirs").await;
+    let r = s.place_file(&f.id, &f.name, Some(&theirs.id), now(), None).await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    let r = s.insert_pending_file(&pending(&ann, Some(&theirs), "x", OnConflict::KeepBoth), u64::MAX).await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+}
+
+async fn delete_tree(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let bob = person(&s).await;
+    let trip = folder(&s, &ann, None, "Trip").await;
+    let day = folder(&s, &ann, Some(&trip), "day").await;
+    let f1 = ready(&s, &ann, Some(&trip), "a.jpg").await;
+    let f2 = ready(&s, &ann, Some(&day), "b.jpg").await;
+    s.add_share(&f2.id, &bob.id, now(), None, None).await.unwrap();
+    let up = pending(&ann, Some(&day), "uploading.jpg", OnConflict::KeepBoth);
+    s.insert_pending_file(&up, u64::MAX).await.unwrap();
+    let kept = ready(&s, &ann, None, "kept.txt").await;
+    let used = s.usage(&ann.id).await.unwrap();
+    let tree = s.delete_folder(&trip).await.unwrap().expect("it was there");
+    assert_eq!(folder_names(&tree.folders), ["Trip", "day"], "outermost first");
+    let mut ids: Vec<_> = tree.files.iter().map(|(f, _)| f.id.clone()).collect();
+    ids.sort();
+    let mut want = vec![f1.id.clone(), f2.id.clone(), up.id.clone()];
+    want.sort();
+    assert_eq!(ids, want, "pending uploads go too");
+    let (_, readers) = tree.files.iter().find(|(f, _)| f.id == f2.id).unwrap();
+    assert_eq!(readers, &vec![bob.id.clone()]);
+    for id in &want {
+        assert!(s.file(id).await.unwrap().is_none());
+    }
+    assert!(s.folder(&day.id).await.unwrap().is_none());
+    assert_eq!(s.usage(&ann.id).await.unwrap(), used - 9);
+    assert!(s.file(&kept.id).await.unwrap().is_some());
+    assert!(s.delete_folder(&trip).await.unwrap().is_none(), "once");
+    // Its names are free again.
+    folder(&s, &ann, None, "Trip").await;
+    let shared = FileQuery {
+        user: bob.id.clone(),
+        scope: Scope::SharedWithMe,
+        within: Within::Anywhere,
+        sort: SortKey::Name,
+        descending: false,
+        offset: 0,
+        limit: 10,
+    };
+    assert!(s.list_files(&shared).await.unwrap().items.is_empty());
+}
+
+async fn strangers(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let bob = person(&s).await;
+    let mine = folder(&s, &ann, None, "mine").await;
+    let at = now();
+    let inside = Folder {
+        id: FolderId::generate(),
+        owner_id: bob.id.clone(),
+        name: name("in"),
+        parent: Some(mine.id.clone()),
+        created_at: at,
+        updated_at: at,
+    };
+    assert!(matches!(s.create_folder(&inside).await, Err(Error::NotFound { .. })));
+    let as_bob = Folder { owner_id: bob.id.clone(), ..mine.clone() };
+    assert!(matches!(s.place_folder(&as_bob, &name("x"), None, now()).await, Err(Error::NotFound { .. })));
+    assert!(s.delete_folder(&as_bob).await.unwrap().is_none());
+    assert!(s.folder(&mine.id).await.unwrap().is_some());
+    assert!(s.folders_in(&bob.id, None).await.unwrap().is_empty());
+}
