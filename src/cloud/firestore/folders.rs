@@ -227,6 +227,9 @@ impl FolderStore for FirestoreStore {
         let path = self.path(FOLDERS, folder.id.as_str());
         let new_name = self.name_path(owner, &parent_id, name);
         let moves = parent != folder.parent.as_ref();
+        if parent == Some(&folder.id) {
+            return Err(Error::InvalidMove(format!("“{}” cannot go inside itself", folder.name.as_str())));
+        }
         // Read before the transaction: a folder made inside the tree while
         // it moves could keep its old ancestors (a known window).
         let below = if moves { self.folders_below(owner, folder.id.as_str()).await? } else { vec![] };
