@@ -335,6 +335,9 @@ pub async fn rename_file(
     Json(r): Json<FilePatch>,
 ) -> Reply {
     let id = FileId::parse(&id)?;
+    if r.name.is_none() && r.folder_id.is_none() {
+        return Err(Error::InvalidRequest("give the file a new `name`, a `folder_id`, or both".into()));
+    }
     let change = FileChange {
         name: r.name.as_deref().map(FileName::parse).transpose()?,
         folder: super::folder_ids(r.folder_id)?,

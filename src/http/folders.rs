@@ -60,6 +60,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(c): Json<FolderPatch>,
 ) -> Reply {
+    if c.name.is_none() && c.parent_id.is_none() {
+        return Err(Error::InvalidRequest("give the folder a new `name`, a `parent_id`, or both".into()));
+    }
     let change = FolderChange {
         name: c.name.as_deref().map(FileName::parse).transpose()?,
         parent: folder_ids(c.parent_id)?,
