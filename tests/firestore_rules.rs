@@ -261,6 +261,18 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         at: now(),
     };
     store.append_activity(&activity).await.unwrap();
+    let folder = Folder {
+        id: FolderId::generate(),
+        owner_id: ann.id.clone(),
+        name: FileName::parse("Trip").unwrap(),
+        parent: None,
+        created_at: now(),
+        updated_at: now(),
+    };
+    livedrop::store::FolderStore::create_folder(&store, &folder).await.unwrap();
+    let in_folder = FileRecord { folder_id: Some(folder.id.clone()), ..new_file(&ann, "in-trip.txt") };
+    store.insert_pending_file(&in_folder, u64::MAX).await.unwrap();
+    store.mark_ready(&in_folder.id, now(), None, None).await.unwrap();
 
     let mut rig = Rig {
         http,
@@ -290,12 +302,33 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         |who: &User| query("files", Some(and(vec![eq("owner_id", who.id.as_str()), ready()])), Some("updated_at"));
     let shared_with =
         |who: &User| query("files", Some(and(vec![contains("readers", who.id.as_str()), ready()])), Some("updated_at"));
-    rig.list("ann's files", mine(&ann), &[Owner], &[s, p]).await;
+    let t = in_folder.id.as_str();
+    rig.list("ann's files", mine(&ann), &[Owner], &[s, p, t]).await;
     rig.list("files shared with bob", shared_with(&bob), &[Reader], &[s]).await;
     rig.list("files shared with eve", shared_with(&eve), &[Stranger], &[]).await;
     rig.list("all files", query("files", None, None), &[], &[]).await;
     rig.list("all ready files", query("files", Some(ready()), Some("updated_at")), &[], &[]).await;
     rig.list("files by name", query("files", Some(eq("name", "shared.txt")), None), &[], &[]).await;
+
+    // Folders and what is in them: the owner, with the owner filter.
+    let d = folder.id.as_str();
+    rig.get("folders", d, &[Owner]).await;
+    rig.get("folders", &FolderId::generate().to_string(), &[]).await;
+    rig.list(
+        "ann's folders at the top",
+        query("folders", Some(and(vec![eq("owner_id", ann.id.as_str()), eq("parent", "")])), Some("name_key")),
+        &[Owner],
+        &[d],
+    )
+    .await;
+    rig.list("folders at the top", query("folders", Some(eq("parent", "")), None), &[], &[]).await;
+    rig.list("folders by name", query("folders", Some(eq("name", "Trip")), None), &[], &[]).await;
+    let in_trip = |who: &User| {
+        query("files", Some(and(vec![eq("owner_id", who.id.as_str()), eq("parent", d), ready()])), Some("updated_at"))
+    };
+    rig.list("ann's files in Trip", in_trip(&ann), &[Owner], &[t]).await;
+    rig.list("files in Trip", query("files", Some(eq("parent", d)), None), &[], &[]).await;
+    rig.get("files", t, &[Owner]).await;
 
     // Links, invitations, activity: the owner, and only with the owner filter.
     rig.get("links", link.id.as_str(), &[Owner]).await;
@@ -360,6 +393,11 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let outbox = queued.iter().find(|q| q.letter == letter).expect("the letter is queued").id.clone();
     rig.get("outbox", &outbox, &[]).await;
     rig.list("outbox", query("outbox", None, None), &[], &[]).await;
+    // The name index and the upgrade's marker: nobody.
+    let name_key = livedrop::domain::sha256_hex(&format!("{}\n\ntrip", ann.id));
+    rig.get("names", &name_key, &[]).await;
+    rig.list("names", query("names", None, None), &[], &[]).await;
+    rig.get("meta", "schema", &[]).await;
     rig.get("anything_else", "x", &[]).await;
 
     // No client writes anything, anywhere, forged documents included.
@@ -375,6 +413,8 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         ("file_refs", s),
         ("attempts", &attempts),
         ("outbox", &outbox),
+        ("folders", d),
+        ("names", &name_key),
     ] {
         rig.no_writes(collection, id).await;
     }
