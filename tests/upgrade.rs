@@ -230,6 +230,25 @@ async fn upgrade_from(fixture: &Path) {
     let new_file = ann.upload("after the upgrade.bin", &new_bytes).await;
     let new_id = new_file["id"].as_str().unwrap().to_owned();
     assert_eq!(ann.download(&new_id).await, new_bytes);
+
+    // Folders (schema step 4): every file the release left is at the top,
+    // and holds its name there.
+    let all = ann.get("/api/files?limit=1000").await.expect(200)["files"].as_array().unwrap().clone();
+    let top = ann.get("/api/files?within=top&limit=1000").await.expect(200)["files"].as_array().unwrap().clone();
+    assert_eq!(all.len(), top.len(), "{release}: every file is at the top");
+    assert!(all.iter().all(|f| f["folder_id"].is_null()), "{release}");
+    let old = all.iter().find(|f| f["id"] != new_id.as_str()).expect("a file from the release").clone();
+    let old_name = old["name"].as_str().unwrap();
+    let beside = ann.upload(old_name, b"beside").await;
+    assert_ne!(beside["name"], old["name"], "{release}: a new upload of {old_name} is kept beside it, renamed");
+    let trip = ann.post("/api/folders", json!({ "name": "Trip" })).await.expect(201)["folder"]["id"].clone();
+    let moved = ann.patch(&format!("/api/files/{}", id(&old)), json!({ "folder_id": trip })).await.expect(200);
+    assert_eq!(moved["file"]["folder_id"], trip, "{release}: an old file moves into a new folder");
+    let inside = ann.get(&format!("/api/files?within={}", trip.as_str().unwrap())).await.expect(200);
+    assert_eq!(inside["files"][0]["id"], old["id"], "{release}");
+    ann.patch(&format!("/api/files/{}", id(&old)), json!({ "folder_id": null })).await.expect(200);
+    ann.delete(&format!("/api/files/{}", id(&beside))).await.expect(204);
+    ann.delete(&format!("/api/folders/{}", trip.as_str().unwrap())).await.expect(200);
     server.stop().await;
 
     // The schema is the latest, as a fresh data dir's.
