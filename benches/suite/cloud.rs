@@ -108,8 +108,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     };
     c.count(s, "GET /api/files", false, service.list(&ann, q.clone())).await?;
     c.count(s, "GET /api/files/{id} (owner: shares, links)", false, service.details(&ann, &file.id)).await?;
-    c.count(s, "PATCH /api/files/{id} (rename)", true, service.update_file(&ann, &file.id, rename("b.txt")?))
-        .await?;
+    c.count(s, "PATCH /api/files/{id} (rename)", true, service.update_file(&ann, &file.id, rename("b.txt")?)).await?;
     c.count(s, "POST /api/files/{id}/shares", true, service.share(&ann, &file.id, bob.email.clone())).await?;
     let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q };
     c.count(s, "GET /api/files?scope=shared", false, service.list(&bob, shared)).await?;

@@ -36,15 +36,15 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use self::docs::*;
+use self::folders::owned_folder_doc;
 use self::rpc::{Rpc, TxFail, decode, firestore_error};
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::ratelimit::{Attempts, Limit, Window};
 use crate::store::{
-    Completed, FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey, Unshared,
-    Within,
+    Completed, FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey,
+    Unshared, Within,
 };
-use self::folders::owned_folder_doc;
 use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
 
 pub use self::auth::EmulatorAuth;
@@ -329,7 +329,8 @@ impl MetadataStore for FirestoreStore {
                     writes.push(self.usage_change(&old.owner_id, -old.size));
                     replaced = Some((old.record()?, old.reader_ids()));
                 }
-                let ready = FileRecord { status: FileStatus::Ready, updated_at: at, generation, name: claim.name, ..file };
+                let ready =
+                    FileRecord { status: FileStatus::Ready, updated_at: at, generation, name: claim.name, ..file };
                 let writes = self.with_activity(writes, activity.as_ref().map(|a| a(&ready)).as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
                 Ok(Completed { file: ready, replaced })
@@ -365,7 +366,8 @@ impl MetadataStore for FirestoreStore {
                         owned_folder_doc(docs[1].as_ref(), &UserId::parse(&doc.owner_id)?)?;
                     }
                     if ready {
-                        let (_, held) = self.rpc.get(std::slice::from_ref(&new_name), Some(&tx), false).await.map_err(done)?;
+                        let (_, held) =
+                            self.rpc.get(std::slice::from_ref(&new_name), Some(&tx), false).await.map_err(done)?;
                         if let Some(h) = held[0].as_ref().map(decode::<NameDoc>).transpose()? {
                             if h.id != doc.id {
                                 return Err(Error::NameTaken { name: name.as_str().to_owned() });
@@ -385,8 +387,13 @@ impl MetadataStore for FirestoreStore {
                 if ready {
                     writes.push(rpc::set(&new_name, &NameDoc { kind: "file".into(), id: doc.id.clone() })?);
                 }
-                let patch =
-                    PlacePatch { name: name.as_str(), name_key: &key, parent: &parent, holds_name: ready, updated_at: at };
+                let patch = PlacePatch {
+                    name: name.as_str(),
+                    name_key: &key,
+                    parent: &parent,
+                    holds_name: ready,
+                    updated_at: at,
+                };
                 writes.push(rpc::patch(&path, &patch)?);
                 let placed =
                     FileRecord { name: name.clone(), folder_id: folder.cloned(), updated_at: at, ..doc.record()? };

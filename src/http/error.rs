@@ -23,7 +23,12 @@ impl Error {
             | QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             NotFound { .. } | Link(LinkRefusal::NotAvailable) | ProofInvalid | NotSupported => StatusCode::NOT_FOUND,
             Link(_) => StatusCode::GONE,
-            EmailTaken | FileNotReady | NotPending | UploadClosed | MailNotConfigured | NameTaken { .. }
+            EmailTaken
+            | FileNotReady
+            | NotPending
+            | UploadClosed
+            | MailNotConfigured
+            | NameTaken { .. }
             | InvalidMove(_) => StatusCode::CONFLICT,
             FileTooLarge { .. } | PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,

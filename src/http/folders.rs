@@ -63,10 +63,8 @@ pub async fn update(
     if c.name.is_none() && c.parent_id.is_none() {
         return Err(Error::InvalidRequest("give the folder a new `name`, a `parent_id`, or both".into()));
     }
-    let change = FolderChange {
-        name: c.name.as_deref().map(FileName::parse).transpose()?,
-        parent: folder_ids(c.parent_id)?,
-    };
+    let change =
+        FolderChange { name: c.name.as_deref().map(FileName::parse).transpose()?, parent: folder_ids(c.parent_id)? };
     let folder = state.service.update_folder(&p.user, &FolderId::parse(&id)?, change).await?;
     Ok(axum::Json(json!({ "folder": folder })).into_response())
 }
@@ -77,7 +75,11 @@ pub async fn delete(State(state): State<AppState>, Rechecked(p): Rechecked, Path
 }
 
 /// What a path names among the caller's files and folders.
-pub async fn resolve(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
+pub async fn resolve(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
     let path = q.get("path").ok_or_else(|| Error::InvalidRequest("path is required".into()))?;
     if path.len() > 8192 {
         return Err(Error::InvalidRequest("path is longer than 8192 bytes".into()));

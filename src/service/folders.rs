@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Service, SNAPSHOT_LIMIT, now};
+use super::{SNAPSHOT_LIMIT, Service, now};
 use crate::domain::{FileName, Folder, FolderId, User};
 use crate::error::{Error, Result};
 use crate::feed::{Change, ChangeKind, Collection};
@@ -65,7 +65,14 @@ impl Service {
 
     pub async fn create_folder(&self, user: &User, parent: Option<FolderId>, name: FileName) -> Result<Folder> {
         let at = now();
-        let folder = Folder { id: FolderId::generate(), owner_id: user.id.clone(), name, parent, created_at: at, updated_at: at };
+        let folder = Folder {
+            id: FolderId::generate(),
+            owner_id: user.id.clone(),
+            name,
+            parent,
+            created_at: at,
+            updated_at: at,
+        };
         let _w = self.gate.read().await;
         self.store.create_folder(&folder).await?;
         self.feed.publish(vec![Self::folder_change(&folder, ChangeKind::Added)]);

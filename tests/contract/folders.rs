@@ -128,7 +128,8 @@ async fn unique_names(s: Arc<dyn MetadataStore>) {
     let again = Folder { id: FolderId::generate(), name: name("DOCS"), created_at: at, updated_at: at, ..docs.clone() };
     assert!(matches!(s.create_folder(&again).await, Err(Error::NameTaken { .. })), "case-insensitive");
     let f = ready(&s, &ann, Some(&docs), "a.txt").await;
-    let clash = Folder { id: FolderId::generate(), parent: Some(docs.id.clone()), name: name("A.TXT"), ..again.clone() };
+    let clash =
+        Folder { id: FolderId::generate(), parent: Some(docs.id.clone()), name: name("A.TXT"), ..again.clone() };
     assert!(matches!(s.create_folder(&clash).await, Err(Error::NameTaken { .. })), "a file holds its name too");
     let b = ready(&s, &ann, Some(&docs), "b.txt").await;
     let renamed = s.place_file(&b.id, &name("a.txt"), Some(&docs.id), now(), None).await;

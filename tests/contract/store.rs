@@ -362,9 +362,15 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     let f = file(&s, &ann, "a.txt", 1, false).await;
     s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded)))).await.unwrap();
     // Refused changes record nothing.
-    assert!(s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded)))).await.is_err());
+    assert!(
+        s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded))))
+            .await
+            .is_err()
+    );
     let name = FileName::parse("b.txt").unwrap();
-    s.place_file(&f.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed)))).await.unwrap();
+    s.place_file(&f.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed))))
+        .await
+        .unwrap();
     // Changes that change nothing record nothing.
     let shared = || -> FileActivity { Box::new(|f: &FileRecord| record(f, ActivityKind::Shared)) };
     assert!(s.add_share(&f.id, &bob.id, now(), None, Some(shared())).await.unwrap().is_some());
@@ -414,7 +420,11 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().unwrap();
     assert!(s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().is_none());
     assert!(s.insert_link(&link_for(&g, None, None), Some(record(&g, ActivityKind::LinkCreated))).await.is_err());
-    assert!(s.place_file(&g.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed)))).await.is_err());
+    assert!(
+        s.place_file(&g.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed))))
+            .await
+            .is_err()
+    );
     assert_eq!(kinds_of(&s, &ann, &g).await, ["deleted"]);
 }
 

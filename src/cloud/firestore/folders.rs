@@ -190,7 +190,10 @@ impl FolderStore for FirestoreStore {
             .query(
                 FOLDERS,
                 |f| f.for_all([f.field("owner_id").eq(owner.as_str()), f.field("parent").eq(parent.as_str())]),
-                vec![("name_key", FirestoreQueryDirection::Ascending), ("__name__", FirestoreQueryDirection::Ascending)],
+                vec![
+                    ("name_key", FirestoreQueryDirection::Ascending),
+                    ("__name__", FirestoreQueryDirection::Ascending),
+                ],
                 None,
                 None,
             )
@@ -270,7 +273,8 @@ impl FolderStore for FirestoreStore {
                         return self.refuse(tx, Error::NameTaken { name: name.as_str().to_owned() }).await;
                     }
                 }
-                let placed = Folder { name: name.clone(), parent: parent.cloned(), updated_at: at, ..current.folder()? };
+                let placed =
+                    Folder { name: name.clone(), parent: parent.cloned(), updated_at: at, ..current.folder()? };
                 let old_name = self.name_path(owner, &current.parent, &FileName::parse(&current.name)?);
                 let mut writes: Vec<Write> = Vec::new();
                 if old_name != new_name {

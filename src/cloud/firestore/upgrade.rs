@@ -61,7 +61,10 @@ impl FirestoreStore {
                 break;
             }
         }
-        self.rpc.commit(None, vec![rpc::set(&self.path(META, "schema"), &SchemaDoc { version: SCHEMA })?]).await.map_err(done)?;
+        self.rpc
+            .commit(None, vec![rpc::set(&self.path(META, "schema"), &SchemaDoc { version: SCHEMA })?])
+            .await
+            .map_err(done)?;
         tracing::info!(files = changed, version = SCHEMA, "firestore documents upgraded");
         Ok(changed)
     }

@@ -133,12 +133,12 @@ fn depth(c: &Connection, id: &FolderId) -> Result<usize> {
 /// The folder and those above it, the top first.
 fn ancestors(c: &Connection, id: &FolderId) -> Result<Vec<Folder>> {
     Ok(c.prepare_cached(&format!(
-            "WITH RECURSIVE up(id, n) AS (SELECT ?1, 0 UNION ALL
+        "WITH RECURSIVE up(id, n) AS (SELECT ?1, 0 UNION ALL
                  SELECT d.parent_id, up.n + 1 FROM folders d JOIN up ON d.id = up.id
                  WHERE d.parent_id IS NOT NULL AND up.n < {limit})
              SELECT {FOLDER_COLS} FROM up JOIN folders d ON d.id = up.id ORDER BY up.n DESC",
-            limit = MAX_FOLDER_DEPTH + 1
-        ))?
+        limit = MAX_FOLDER_DEPTH + 1
+    ))?
     .query_map([id.as_str()], folder_row)?
     .collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -273,7 +273,8 @@ impl FolderStore for SqliteStore {
                 }
                 let folders: Vec<Folder> = subtree(tx, &folder.id)?.into_iter().map(|(f, _)| f).collect();
                 let mut files = Vec::new();
-                let mut in_folder = tx.prepare_cached(&format!("SELECT {FILE_COLS} FROM files f WHERE f.folder_id = ?1"))?;
+                let mut in_folder =
+                    tx.prepare_cached(&format!("SELECT {FILE_COLS} FROM files f WHERE f.folder_id = ?1"))?;
                 for d in &folders {
                     for f in in_folder.query_map([d.id.as_str()], file_row)? {
                         let f = f?;
