@@ -161,6 +161,36 @@ pub trait FolderStore: Send + Sync + 'static {
     async fn delete_folder(&self, folder: &Folder) -> Result<Option<DeletedTree>>;
 }
 
+/// Sharing folders. A folder is shared with people (and waits for
+/// addresses without an account, as invitations) like a file; whoever a
+/// folder is shared with sees everything in it, folders inside included:
+/// access to anything is its own shares plus those of every folder above
+/// it (`viewers`).
+#[async_trait]
+pub trait FolderSharing: Send + Sync + 'static {
+    /// Shares `folder` (as read before: its id and owner) with `user`;
+    /// `false` if it was shared with them already. `not_found` if the
+    /// folder is gone or not the owner's.
+    async fn share_folder(&self, folder: &Folder, user: &UserId, at: Timestamp) -> Result<bool>;
+    /// An invitation for an address with no proved account; `false` if
+    /// there is one already.
+    async fn invite_to_folder(&self, folder: &Folder, email: &Email, at: Timestamp) -> Result<bool>;
+    /// Takes back what `email` (and `user`, its account) was given: the
+    /// share and any invitation. `None` if there was neither, else whether
+    /// a person's access (not only an invitation) went.
+    async fn unshare_folder(&self, folder: &Folder, user: Option<&UserId>, email: &Email) -> Result<Option<bool>>;
+    /// The folder's own shares (people, by address) and invitations.
+    async fn folder_sharing(&self, folder: &FolderId) -> Result<(Vec<User>, Vec<Email>)>;
+    /// Everyone who sees the folder: its own readers and those of every
+    /// folder above it, by id.
+    async fn viewers(&self, folder: &FolderId) -> Result<Vec<UserId>>;
+    /// The folders shared with `user` themselves (the top of what they see
+    /// shared with them), by name.
+    async fn folders_shared_with(&self, user: &UserId) -> Result<Vec<Folder>>;
+    /// Turns every folder invitation for `user.email` into a share.
+    async fn claim_folder_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FolderId>>;
+}
+
 /// Where people, files, shares, links and activity are kept.
 ///
 /// A change that the activity log records takes its `Activity` along and
@@ -177,7 +207,7 @@ pub trait MailPreferences: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait MetadataStore: FolderStore {
+pub trait MetadataStore: FolderStore + FolderSharing {
     /// Creates a person; `Error::EmailTaken` if the address has one already.
     async fn create_user(&self, user: &User) -> Result<()>;
     /// Creates or updates a person's profile (cloud: kept from ID tokens,

@@ -165,7 +165,21 @@ const MIGRATIONS: &[Step] = &[
     ALTER TABLE files ADD COLUMN name_key TEXT;
     ALTER TABLE files ADD COLUMN on_conflict TEXT NOT NULL DEFAULT 'keep_both';
     CREATE INDEX files_in_folder ON files (owner_id, ifnull(folder_id, ''), status, updated_at, id);
-    CREATE INDEX files_by_folder ON files (folder_id);",
+    CREATE INDEX files_by_folder ON files (folder_id);
+    CREATE TABLE folder_shares (
+        folder_id TEXT NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, user_id)
+    );
+    CREATE INDEX folder_shares_user ON folder_shares (user_id);
+    CREATE TABLE folder_invitations (
+        folder_id TEXT NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+        email TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, email)
+    );
+    CREATE INDEX folder_invitations_email ON folder_invitations (email);",
     ),
     Step::Rust(folders::fill_name_keys),
 ];

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use livedrop::domain::*;
 use livedrop::error::Error;
-use livedrop::store::{Entry, FileQuery, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file};
+use livedrop::store::{
+    Entry, FileQuery, FolderSharing, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file,
+};
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -20,6 +22,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("files and folders move; never into themselves or too deep", |s| Box::pin(moves(s))),
         ("deleting a folder takes everything in it", |s| Box::pin(delete_tree(s))),
         ("someone else's folder is not found", |s| Box::pin(strangers(s))),
+        ("a folder's viewers are its readers and those of every folder above it", |s| Box::pin(sharing(s))),
     ]
 }
 
@@ -309,4 +312,70 @@ async fn strangers(s: Arc<dyn MetadataStore>) {
     assert!(s.delete_folder(&as_bob).await.unwrap().is_none());
     assert!(s.folder(&mine.id).await.unwrap().is_some());
     assert!(s.folders_in(&bob.id, None).await.unwrap().is_empty());
+}
+
+async fn sorted(mut v: Vec<UserId>) -> Vec<UserId> {
+    v.sort();
+    v
+}
+
+async fn sharing(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let (bob, cat, dan) = (person(&s).await, person(&s).await, person(&s).await);
+    let trip = folder(&s, &ann, None, "Trip").await;
+    let day = folder(&s, &ann, Some(&trip), "day").await;
+    let raw = folder(&s, &ann, Some(&day), "raw").await;
+    assert!(s.share_folder(&trip, &bob.id, now()).await.unwrap());
+    assert!(!s.share_folder(&trip, &bob.id, now()).await.unwrap(), "sharing twice is one share");
+    assert!(s.share_folder(&day, &cat.id, now()).await.unwrap());
+    assert_eq!(s.viewers(&trip.id).await.unwrap(), vec![bob.id.clone()]);
+    assert_eq!(s.viewers(&raw.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]).await);
+    // A folder made inside a shared one is seen by its viewers at once.
+    let late = folder(&s, &ann, Some(&raw), "late").await;
+    assert_eq!(s.viewers(&late.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]).await);
+    assert_eq!(folder_names(&s.folders_shared_with(&bob.id).await.unwrap()), ["Trip"]);
+    assert_eq!(folder_names(&s.folders_shared_with(&cat.id).await.unwrap()), ["day"]);
+    let (people, waiting) = s.folder_sharing(&trip.id).await.unwrap();
+    assert_eq!((people, waiting), (vec![bob.clone()], vec![]));
+    // Moving raw out of Trip takes it (and what is in it) from Trip's
+    // viewers, and from day's.
+    s.place_folder(&raw, &raw.name, None, now()).await.unwrap();
+    assert!(s.viewers(&raw.id).await.unwrap().is_empty());
+    assert!(s.viewers(&late.id).await.unwrap().is_empty());
+    // Moving it back into day gives it back.
+    s.place_folder(&raw, &raw.name, Some(&day.id), now()).await.unwrap();
+    assert_eq!(s.viewers(&late.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]).await);
+    // Unsharing Trip leaves cat, who has day.
+    assert_eq!(s.unshare_folder(&trip, Some(&bob.id), &bob.email).await.unwrap(), Some(true));
+    assert_eq!(s.unshare_folder(&trip, Some(&bob.id), &bob.email).await.unwrap(), None, "once");
+    assert!(s.viewers(&trip.id).await.unwrap().is_empty());
+    assert_eq!(s.viewers(&late.id).await.unwrap(), vec![cat.id.clone()]);
+    assert!(s.folders_shared_with(&bob.id).await.unwrap().is_empty());
+    // Shared twice over (Trip and day), one unshare leaves the other.
+    s.share_folder(&trip, &cat.id, now()).await.unwrap();
+    s.unshare_folder(&trip, Some(&cat.id), &cat.email).await.unwrap();
+    assert_eq!(s.viewers(&raw.id).await.unwrap(), vec![cat.id.clone()], "day is still shared with cat");
+    // Invitations wait for an address, and are claimed by its account.
+    let invited = Email::parse(&format!("{}@example.com", dan.id).to_lowercase()).unwrap();
+    assert!(s.invite_to_folder(&day, &invited, now()).await.unwrap());
+    assert!(!s.invite_to_folder(&day, &invited, now()).await.unwrap(), "once");
+    assert_eq!(s.folder_sharing(&day.id).await.unwrap().1, vec![invited.clone()]);
+    assert_eq!(s.claim_folder_invitations(&dan, now()).await.unwrap(), vec![day.id.clone()]);
+    assert!(s.claim_folder_invitations(&dan, now()).await.unwrap().is_empty(), "claimed once");
+    assert_eq!(s.viewers(&raw.id).await.unwrap(), sorted(vec![cat.id.clone(), dan.id.clone()]).await);
+    assert!(s.folder_sharing(&day.id).await.unwrap().1.is_empty());
+    // Unsharing an invitation only: not a person's access.
+    let other = Email::parse("nobody-yet@example.com").unwrap();
+    s.invite_to_folder(&trip, &other, now()).await.unwrap();
+    assert_eq!(s.unshare_folder(&trip, None, &other).await.unwrap(), Some(false));
+    // Someone else's folder cannot be shared.
+    let as_bob = Folder { owner_id: bob.id.clone(), ..trip.clone() };
+    assert!(matches!(s.share_folder(&as_bob, &cat.id, now()).await, Err(Error::NotFound { .. })));
+    // Deleting the tree takes its shares and invitations with it.
+    s.invite_to_folder(&day, &other, now()).await.unwrap();
+    s.delete_folder(&trip).await.unwrap().unwrap();
+    assert!(s.folders_shared_with(&cat.id).await.unwrap().is_empty());
+    assert!(
+        s.claim_folder_invitations(&User { id: UserId::generate(), email: other }, now()).await.unwrap().is_empty()
+    );
 }

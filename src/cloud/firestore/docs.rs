@@ -45,6 +45,24 @@ pub(crate) const FOLDERS: &str = "folders";
 /// `names/{name_id(owner, folder, key)}`: who holds a name in a folder.
 pub(crate) const NAMES: &str = "names";
 pub(crate) const META: &str = "meta";
+/// `folder_invitations/{folder id}.{sha256(email)}`: a folder shared with
+/// an address that has no proved account yet.
+pub(crate) const FOLDER_INVITATIONS: &str = "folder_invitations";
+
+/// `folder_invitations/{id}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FolderInvitationDoc {
+    pub folder_id: String,
+    pub owner_id: String,
+    pub email: String,
+    #[serde(with = "::firestore::serialize_as_timestamp")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ViewersPatch<'a> {
+    pub viewers: &'a [String],
+}
 
 /// The document id of a name in `names`: one per owner, folder ("" for the
 /// top) and `FileName::key`. Hashed because a name may contain characters
@@ -74,6 +92,18 @@ pub(crate) struct FolderDoc {
     /// is one `array-contains` query, and a move's cycle check one read.
     #[serde(default)]
     pub ancestors: Vec<String>,
+    /// Ids of the people the folder itself is shared with.
+    #[serde(default)]
+    pub readers: Vec<String>,
+    /// Ids of everyone who sees it: its readers and those of every folder
+    /// above it, kept by the commits that share, unshare and move. The
+    /// rules let these people list what is in it.
+    #[serde(default)]
+    pub viewers: Vec<String>,
+    /// Document ids of its invitations in `folder_invitations`, to delete
+    /// with it.
+    #[serde(default)]
+    pub invitations: Vec<String>,
     #[serde(with = "::firestore::serialize_as_timestamp")]
     pub created_at: Timestamp,
     #[serde(with = "::firestore::serialize_as_timestamp")]
@@ -81,8 +111,12 @@ pub(crate) struct FolderDoc {
 }
 
 impl FolderDoc {
-    pub fn from(f: &Folder, ancestors: Vec<String>) -> Self {
+    /// A new folder: it sees what its parent's `viewers` see.
+    pub fn from(f: &Folder, ancestors: Vec<String>, viewers: Vec<String>) -> Self {
         Self {
+            readers: vec![],
+            viewers,
+            invitations: vec![],
             id: f.id.to_string(),
             owner_id: f.owner_id.to_string(),
             name: f.name.as_str().to_owned(),

@@ -3,12 +3,15 @@
 //! folder and is written in the same commit as whatever takes or frees it.
 //!
 //! Round trips: `create_folder` 2 (read the parent and the name, commit),
-//! `place_folder` 3 plus one commit per 400 folders below a moved one,
+//! `place_folder` 4 (the folders below, then read, names, commit) plus one
+//! commit per 400 folders below,
 //! `folder_path` 2, `entry_named` 2, lists 1. `delete_folder` reads the
 //! tree (one query for its folders, one per 30 of them for their files,
 //! one batch for the files' refs) and deletes it in commits of at most
 //! `DELETE_BATCH` files, folders last, so that an interrupted delete leaves
 //! a folder to delete again, never files without a folder.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -18,7 +21,7 @@ use super::rpc::{self, TxFail, TxId, decode};
 use super::{FirestoreStore, done};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::store::{DeletedTree, Entry, FolderStore, MAX_FOLDER_DEPTH};
+use crate::store::{DeletedTree, Entry, FolderSharing, FolderStore, MAX_FOLDER_DEPTH};
 use ::firestore::FirestoreQueryDirection;
 use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
 
@@ -34,6 +37,248 @@ pub(super) fn owned_folder_doc(doc: Option<&Document>, owner: &UserId) -> Result
         Some(d) if d.owner_id == owner.as_str() => Ok(d),
         _ => Err(Error::not_found("folder")),
     }
+}
+
+/// The document id of a folder's invitation: one per folder and address.
+fn folder_invitation_id(folder: &FolderId, email: &Email) -> String {
+    format!("{folder}.{}", sha256_hex(email.as_str()))
+}
+
+#[async_trait]
+impl FolderSharing for FirestoreStore {
+    async fn share_folder(&self, folder: &Folder, user: &UserId, _at: Timestamp) -> Result<bool> {
+        let owner = folder.owner_id.as_str();
+        let path = self.path(FOLDERS, folder.id.as_str());
+        let below = self.folders_below(owner, folder.id.as_str()).await?;
+        let uid = vec![user.to_string()];
+        let later = self
+            .rpc
+            .transact(|| async {
+                let (tx, found) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let doc = match owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
+                    Ok(d) => d,
+                    Err(e) => return self.refuse(tx, e).await,
+                };
+                if doc.readers.contains(&uid[0]) {
+                    self.rpc.rollback(tx).await;
+                    return Ok(None);
+                }
+                // Adding a viewer below, a commit at a time past the first,
+                // only ever shows what the share gives.
+                let mut writes = vec![rpc::transform(
+                    &path,
+                    vec![rpc::array_union("readers", &uid), rpc::array_union("viewers", &uid)],
+                )];
+                let mut rest: Vec<Write> = below
+                    .iter()
+                    .map(|d| rpc::transform(&self.path(FOLDERS, &d.id), vec![rpc::array_union("viewers", &uid)]))
+                    .collect();
+                let later = if rest.len() > MOVE_BATCH { rest.split_off(MOVE_BATCH) } else { vec![] };
+                writes.extend(rest);
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(Some(later))
+            })
+            .await?;
+        let Some(later) = later else { return Ok(false) };
+        for chunk in later.chunks(MOVE_BATCH) {
+            self.rpc.commit(None, chunk.to_vec()).await.map_err(done)?;
+        }
+        Ok(true)
+    }
+
+    async fn invite_to_folder(&self, folder: &Folder, email: &Email, at: Timestamp) -> Result<bool> {
+        let path = self.path(FOLDERS, folder.id.as_str());
+        let id = folder_invitation_id(&folder.id, email);
+        let invitation = self.path(FOLDER_INVITATIONS, &id);
+        self.rpc
+            .transact(|| async {
+                let (tx, found) = self.rpc.get(&[path.clone(), invitation.clone()], None, true).await?;
+                let tx = tx.unwrap_or_default();
+                if let Err(e) = owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
+                    return self.refuse(tx, e).await;
+                }
+                if found[1].is_some() {
+                    self.rpc.rollback(tx).await;
+                    return Ok(false);
+                }
+                let doc = FolderInvitationDoc {
+                    folder_id: folder.id.to_string(),
+                    owner_id: folder.owner_id.to_string(),
+                    email: email.to_string(),
+                    created_at: at,
+                };
+                let writes = vec![
+                    rpc::create(&invitation, &doc)?,
+                    rpc::transform(&path, vec![rpc::array_union("invitations", std::slice::from_ref(&id))]),
+                ];
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn unshare_folder(&self, folder: &Folder, user: Option<&UserId>, email: &Email) -> Result<Option<bool>> {
+        let owner = folder.owner_id.as_str();
+        let path = self.path(FOLDERS, folder.id.as_str());
+        let id = folder_invitation_id(&folder.id, email);
+        let invitation = self.path(FOLDER_INVITATIONS, &id);
+        let below = self.folders_below(owner, folder.id.as_str()).await?;
+        self.rpc
+            .transact(|| async {
+                let mut paths = vec![path.clone(), invitation.clone()];
+                paths.extend(folder.parent.as_ref().map(|p| self.path(FOLDERS, p.as_str())));
+                let (tx, found) = self.rpc.get(&paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let mut doc = match owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
+                    Ok(d) => d,
+                    Err(e) => return self.refuse(tx, e).await,
+                };
+                let above = match found.get(2) {
+                    Some(p) => p.as_ref().map(decode::<FolderDoc>).transpose()?.map(|p| p.viewers).unwrap_or_default(),
+                    None => vec![],
+                };
+                let uid = user.map(|u| u.to_string());
+                let reader = uid.as_ref().is_some_and(|u| doc.readers.contains(u));
+                let invited = found[1].is_some();
+                if !reader && !invited {
+                    self.rpc.rollback(tx).await;
+                    return Ok(None);
+                }
+                let mut writes = Vec::new();
+                if invited {
+                    writes.push(rpc::delete(&invitation));
+                    doc.invitations.retain(|i| *i != id);
+                }
+                let mut viewers = HashMap::new();
+                if let (true, Some(u)) = (reader, &uid) {
+                    // Everyone below sees again only what the shares left
+                    // give: one commit, so that no folder in it stays open
+                    // to them after the others have closed (up to
+                    // MOVE_BATCH folders; past that, commit by commit).
+                    doc.readers.retain(|r| r != u);
+                    viewers = inherit(&doc, &above, &below);
+                    doc.viewers = viewers[&doc.id].clone();
+                }
+                let patch =
+                    SharingPatch { readers: &doc.readers, viewers: &doc.viewers, invitations: &doc.invitations };
+                writes.push(rpc::patch(&path, &patch)?);
+                if reader {
+                    for d in &below {
+                        writes
+                            .push(rpc::patch(&self.path(FOLDERS, &d.id), &ViewersPatch { viewers: &viewers[&d.id] })?);
+                    }
+                }
+                let later = if writes.len() > MOVE_BATCH + 4 { writes.split_off(MOVE_BATCH + 4) } else { vec![] };
+                self.rpc.commit(Some(tx), writes).await?;
+                for chunk in later.chunks(MOVE_BATCH) {
+                    self.rpc.commit(None, chunk.to_vec()).await?;
+                }
+                Ok(Some(reader))
+            })
+            .await
+    }
+
+    async fn folder_sharing(&self, folder: &FolderId) -> Result<(Vec<User>, Vec<Email>)> {
+        let Some(doc) = self.get_one::<FolderDoc>(FOLDERS, folder.as_str()).await? else {
+            return Ok((vec![], vec![]));
+        };
+        let users: Vec<String> = doc.readers.iter().map(|r| self.path(USERS, r)).collect();
+        let invitations: Vec<String> = doc.invitations.iter().map(|i| self.path(FOLDER_INVITATIONS, i)).collect();
+        let wanted: Vec<String> = users.iter().chain(&invitations).cloned().collect();
+        let (mut people, mut waiting) = (Vec::new(), Vec::new());
+        if !wanted.is_empty() {
+            let (_, found) = self.rpc.get(&wanted, None, false).await.map_err(done)?;
+            let (u, i) = found.split_at(users.len());
+            for d in u.iter().flatten() {
+                people.push(decode::<UserDoc>(d)?.into_user()?);
+            }
+            for d in i.iter().flatten() {
+                waiting.push(Email::parse(&decode::<FolderInvitationDoc>(d)?.email)?);
+            }
+        }
+        people.sort_by(|a: &User, b| a.email.as_str().cmp(b.email.as_str()));
+        waiting.sort_by(|a: &Email, b| a.as_str().cmp(b.as_str()));
+        Ok((people, waiting))
+    }
+
+    async fn viewers(&self, folder: &FolderId) -> Result<Vec<UserId>> {
+        let doc = self.get_one::<FolderDoc>(FOLDERS, folder.as_str()).await?;
+        let mut ids: Vec<UserId> =
+            doc.map(|d| d.viewers.iter().filter_map(|v| UserId::parse(v).ok()).collect()).unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn folders_shared_with(&self, user: &UserId) -> Result<Vec<Folder>> {
+        let docs = self
+            .query(
+                FOLDERS,
+                |f| f.field("readers").array_contains(user.as_str()),
+                vec![
+                    ("name_key", FirestoreQueryDirection::Ascending),
+                    ("__name__", FirestoreQueryDirection::Ascending),
+                ],
+                None,
+                None,
+            )
+            .await?;
+        docs.iter().map(|d| decode::<FolderDoc>(d)?.folder()).collect()
+    }
+
+    async fn claim_folder_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FolderId>> {
+        let docs =
+            self.query(FOLDER_INVITATIONS, |f| f.field("email").eq(user.email.as_str()), vec![], None, None).await?;
+        let mut claimed = Vec::new();
+        for d in &docs {
+            let inv = decode::<FolderInvitationDoc>(d)?;
+            let id = super::doc_id(d).to_owned();
+            if let Some(folder) = self.folder(&FolderId::parse(&inv.folder_id)?).await? {
+                self.share_folder(&folder, &user.id, at).await?;
+                let writes = vec![
+                    rpc::delete(&self.path(FOLDER_INVITATIONS, &id)),
+                    rpc::transform(
+                        &self.path(FOLDERS, folder.id.as_str()),
+                        vec![rpc::array_remove("invitations", std::slice::from_ref(&id))],
+                    ),
+                ];
+                self.rpc.commit(None, writes).await.map_err(done)?;
+                claimed.push(folder.id);
+            } else {
+                self.rpc.commit(None, vec![rpc::delete(&self.path(FOLDER_INVITATIONS, &id))]).await.map_err(done)?;
+            }
+        }
+        Ok(claimed)
+    }
+}
+
+/// The fields unsharing a folder touches on it.
+#[derive(serde::Serialize)]
+struct SharingPatch<'a> {
+    readers: &'a [String],
+    viewers: &'a [String],
+    invitations: &'a [String],
+}
+
+/// Who sees `top` and each folder in `below` (all of them inside it): the
+/// viewers of the place above `top`, and each folder's own readers on the
+/// way down.
+fn inherit(top: &FolderDoc, above: &[String], below: &[FolderDoc]) -> HashMap<String, Vec<String>> {
+    let union = |a: &[String], b: &[String]| -> Vec<String> {
+        let mut v: Vec<String> = a.iter().chain(b).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut out = HashMap::new();
+    out.insert(top.id.clone(), union(above, &top.readers));
+    let mut by_depth: Vec<&FolderDoc> = below.iter().collect();
+    by_depth.sort_by_key(|d| d.ancestors.len());
+    for d in by_depth {
+        let parent = out.get(&d.parent).cloned().unwrap_or_default();
+        out.insert(d.id.clone(), union(&parent, &d.readers));
+    }
+    out
 }
 
 fn too_deep() -> Error {
@@ -129,7 +374,7 @@ impl FolderStore for FirestoreStore {
                 paths.extend(folder.parent.as_ref().map(|p| self.path(FOLDERS, p.as_str())));
                 let (tx, found) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
-                let mut ancestors = Vec::new();
+                let (mut ancestors, mut viewers) = (Vec::new(), Vec::new());
                 if folder.parent.is_some() {
                     let p = match owned_folder_doc(found[1].as_ref(), &folder.owner_id) {
                         Ok(p) => p,
@@ -137,6 +382,7 @@ impl FolderStore for FirestoreStore {
                     };
                     ancestors = p.ancestors.clone();
                     ancestors.push(p.id);
+                    viewers = p.viewers;
                     if ancestors.len() >= MAX_FOLDER_DEPTH {
                         return self.refuse(tx, too_deep()).await;
                     }
@@ -145,7 +391,7 @@ impl FolderStore for FirestoreStore {
                     return self.refuse(tx, Error::NameTaken { name: folder.name.as_str().to_owned() }).await;
                 }
                 let writes = vec![
-                    rpc::create(&path, &FolderDoc::from(folder, ancestors))?,
+                    rpc::create(&path, &FolderDoc::from(folder, ancestors, viewers))?,
                     rpc::set(&name, &NameDoc { kind: "folder".into(), id: folder.id.to_string() })?,
                 ];
                 self.rpc.commit(Some(tx), writes).await
@@ -229,13 +475,14 @@ impl FolderStore for FirestoreStore {
         let parent_id = parent.map(|p| p.to_string()).unwrap_or_default();
         let path = self.path(FOLDERS, folder.id.as_str());
         let new_name = self.name_path(owner, &parent_id, name);
-        let moves = parent != folder.parent.as_ref();
         if parent == Some(&folder.id) {
             return Err(Error::InvalidMove(format!("“{}” cannot go inside itself", folder.name.as_str())));
         }
         // Read before the transaction: a folder made inside the tree while
         // it moves could keep its old ancestors (a known window).
-        let below = if moves { self.folders_below(owner, folder.id.as_str()).await? } else { vec![] };
+        // (Whether it moves is decided by the folder as the transaction
+        // reads it, not as the caller last saw it.)
+        let below = self.folders_below(owner, folder.id.as_str()).await?;
         let (placed, rewrites) = self
             .rpc
             .transact(|| async {
@@ -247,7 +494,7 @@ impl FolderStore for FirestoreStore {
                     Ok(d) => d,
                     Err(e) => return self.refuse(tx, e).await,
                 };
-                let mut ancestors = Vec::new();
+                let (mut ancestors, mut above) = (Vec::new(), Vec::new());
                 if parent.is_some() {
                     let p = match owned_folder_doc(found[2].as_ref(), &folder.owner_id) {
                         Ok(p) => p,
@@ -262,6 +509,7 @@ impl FolderStore for FirestoreStore {
                     }
                     ancestors = p.ancestors.clone();
                     ancestors.push(p.id);
+                    above = p.viewers;
                 }
                 let old_depth = current.ancestors.len();
                 let deepest = below.iter().map(|d| d.ancestors.len() + 1).max().unwrap_or(old_depth + 1);
@@ -281,14 +529,25 @@ impl FolderStore for FirestoreStore {
                     writes.push(rpc::delete(&old_name));
                 }
                 writes.push(rpc::set(&new_name, &NameDoc { kind: "folder".into(), id: current.id.clone() })?);
-                writes.push(rpc::set(&path, &FolderDoc::from(&placed, ancestors.clone()))?);
+                // It and the folders below see what their new place sees.
+                let viewers = inherit(&current, &above, &below);
+                let moved_doc = FolderDoc {
+                    name: name.as_str().to_owned(),
+                    name_key: name.key(),
+                    parent: parent_id.clone(),
+                    ancestors: ancestors.clone(),
+                    viewers: viewers[&current.id].clone(),
+                    updated_at: at,
+                    ..current.clone()
+                };
+                writes.push(rpc::set(&path, &moved_doc)?);
                 // The folders below keep what is below the moved one and
                 // take its new ancestors above it.
                 let mut rewrites: Vec<Write> = Vec::new();
                 for d in &below {
                     let mut moved = ancestors.clone();
                     moved.extend(d.ancestors.iter().skip(old_depth).cloned());
-                    let doc = FolderDoc { ancestors: moved, ..d.clone() };
+                    let doc = FolderDoc { ancestors: moved, viewers: viewers[&d.id].clone(), ..d.clone() };
                     rewrites.push(rpc::set(&self.path(FOLDERS, &d.id), &doc)?);
                 }
                 let later = if rewrites.len() > MOVE_BATCH { rewrites.split_off(MOVE_BATCH) } else { vec![] };
@@ -348,6 +607,7 @@ impl FolderStore for FirestoreStore {
         for chunk in docs.iter().rev().collect::<Vec<_>>().chunks(200) {
             let mut writes = Vec::new();
             for d in chunk {
+                writes.extend(d.invitations.iter().map(|i| rpc::delete(&self.path(FOLDER_INVITATIONS, i))));
                 writes.push(rpc::delete(&self.name_path(owner, &d.parent, &FileName::parse(&d.name)?)));
                 writes.push(rpc::delete(&self.path(FOLDERS, &d.id)));
             }

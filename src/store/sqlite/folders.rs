@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{FILE_COLS, SqliteStore, file_row, ms, parse_col, reader_ids_of, ts};
-use crate::domain::{FileId, FileName, Folder, FolderId, UserId};
+use crate::domain::{Email, FileId, FileName, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
-use crate::store::{DeletedTree, Entry, FolderStore, MAX_FOLDER_DEPTH};
+use crate::store::{DeletedTree, Entry, FolderSharing, FolderStore, MAX_FOLDER_DEPTH};
 
 pub(super) const FOLDER_COLS: &str = "d.id, d.owner_id, d.name, d.parent_id, d.created_at, d.updated_at";
 
@@ -309,4 +309,131 @@ pub(super) fn within_clause(within: &crate::store::Within) -> (&'static str, Str
         crate::store::Within::Top => (" AND ifnull(f.folder_id, '') = ?4", String::new()),
         crate::store::Within::Folder(id) => (" AND ifnull(f.folder_id, '') = ?4", id.as_str().to_owned()),
     }
+}
+
+#[async_trait]
+impl FolderSharing for SqliteStore {
+    async fn share_folder(&self, folder: &Folder, user: &UserId, at: Timestamp) -> Result<bool> {
+        let (folder, user) = (folder.clone(), user.clone());
+        self.db
+            .write(move |tx| {
+                owned_folder(tx, &folder.owner_id, &folder.id)?;
+                Ok(tx.execute(
+                    "INSERT OR IGNORE INTO folder_shares (folder_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                    params![folder.id.as_str(), user.as_str(), ms(at)],
+                )? == 1)
+            })
+            .await
+    }
+
+    async fn invite_to_folder(&self, folder: &Folder, email: &Email, at: Timestamp) -> Result<bool> {
+        let (folder, email) = (folder.clone(), email.clone());
+        self.db
+            .write(move |tx| {
+                owned_folder(tx, &folder.owner_id, &folder.id)?;
+                Ok(tx.execute(
+                    "INSERT OR IGNORE INTO folder_invitations (folder_id, email, created_at) VALUES (?1, ?2, ?3)",
+                    params![folder.id.as_str(), email.as_str(), ms(at)],
+                )? == 1)
+            })
+            .await
+    }
+
+    async fn unshare_folder(&self, folder: &Folder, user: Option<&UserId>, email: &Email) -> Result<Option<bool>> {
+        let (folder, user, email) = (folder.clone(), user.cloned(), email.clone());
+        self.db
+            .write(move |tx| {
+                owned_folder(tx, &folder.owner_id, &folder.id)?;
+                let reader = match &user {
+                    Some(u) => {
+                        tx.execute(
+                            "DELETE FROM folder_shares WHERE folder_id = ?1 AND user_id = ?2",
+                            params![folder.id.as_str(), u.as_str()],
+                        )? == 1
+                    }
+                    None => false,
+                };
+                let invitation = tx.execute(
+                    "DELETE FROM folder_invitations WHERE folder_id = ?1 AND email = ?2",
+                    params![folder.id.as_str(), email.as_str()],
+                )? == 1;
+                Ok((reader || invitation).then_some(reader))
+            })
+            .await
+    }
+
+    async fn folder_sharing(&self, folder: &FolderId) -> Result<(Vec<User>, Vec<Email>)> {
+        let folder = folder.clone();
+        self.db
+            .read(move |c| {
+                let people = c
+                    .prepare_cached(
+                        "SELECT u.id, u.email FROM folder_shares s JOIN users u ON u.id = s.user_id
+                         WHERE s.folder_id = ?1 ORDER BY u.email",
+                    )?
+                    .query_map([folder.as_str()], super::user_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let waiting = c
+                    .prepare_cached("SELECT email FROM folder_invitations WHERE folder_id = ?1 ORDER BY email")?
+                    .query_map([folder.as_str()], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((people, waiting.iter().map(|e| Email::parse(e)).collect::<Result<_>>()?))
+            })
+            .await
+    }
+
+    async fn viewers(&self, folder: &FolderId) -> Result<Vec<UserId>> {
+        let folder = folder.clone();
+        self.db.read(move |c| viewers_of(c, &folder)).await
+    }
+
+    async fn folders_shared_with(&self, user: &UserId) -> Result<Vec<Folder>> {
+        let user = user.clone();
+        self.db
+            .read(move |c| {
+                Ok(c.prepare_cached(&format!(
+                    "SELECT {FOLDER_COLS} FROM folder_shares s JOIN folders d ON d.id = s.folder_id
+                     WHERE s.user_id = ?1 ORDER BY d.name_key, d.id"
+                ))?
+                .query_map([user.as_str()], folder_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn claim_folder_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FolderId>> {
+        let user = user.clone();
+        self.db
+            .write(move |tx| {
+                let folders = tx
+                    .prepare("SELECT folder_id FROM folder_invitations WHERE email = ?1")?
+                    .query_map([user.email.as_str()], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                for f in &folders {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO folder_shares (folder_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                        params![f, user.id.as_str(), ms(at)],
+                    )?;
+                }
+                tx.execute("DELETE FROM folder_invitations WHERE email = ?1", [user.email.as_str()])?;
+                folders.iter().map(|f| FolderId::parse(f)).collect()
+            })
+            .await
+    }
+}
+
+/// Everyone who sees `folder`: the people it and every folder above it
+/// are shared with.
+pub(super) fn viewers_of(c: &Connection, folder: &FolderId) -> Result<Vec<UserId>> {
+    let ids = c
+        .prepare_cached(&format!(
+            "WITH RECURSIVE up(id, n) AS (SELECT ?1, 0 UNION ALL
+                 SELECT d.parent_id, up.n + 1 FROM folders d JOIN up ON d.id = up.id
+                 WHERE d.parent_id IS NOT NULL AND up.n < {limit})
+             SELECT DISTINCT s.user_id FROM up JOIN folder_shares s ON s.folder_id = up.id ORDER BY s.user_id",
+            limit = MAX_FOLDER_DEPTH + 1
+        ))?
+        .query_map([folder.as_str()], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    ids.iter().map(|u| UserId::parse(u)).collect()
 }
