@@ -28,8 +28,10 @@ pub enum Collection {
     Files,
     /// The person's own folders.
     Folders,
-    /// Files shared with the person.
+    /// Files shared with the person, themselves or through a folder.
     Shared,
+    /// Folders shared with the person, and the folders inside them.
+    SharedFolders,
     /// The activity on the person's files.
     Activity,
 }

@@ -147,6 +147,8 @@ pub struct NewLink {
 pub struct Snapshot {
     pub files: Vec<FileRecord>,
     pub folders: Vec<Folder>,
+    /// Folders shared with the person themselves (not those inside them).
+    pub shared_folders: Vec<Folder>,
     pub shared: Vec<FileRecord>,
     pub activity: Vec<Activity>,
 }
@@ -267,14 +269,20 @@ impl Service {
     /// The ready file if `user` owns it or it was shared with them.
     async fn readable(&self, user: &User, id: &FileId) -> Result<FileRecord> {
         let (f, readers) = self.store.file_and_readers(id).await?.ok_or(Error::not_found("file"))?;
-        Self::may_read(user, f, readers.iter())
+        self.may_read_within(user, f, &readers).await
     }
 
-    /// `f` if `user` may read it: theirs, or shared with them and ready.
-    fn may_read<'a>(user: &User, f: FileRecord, mut readers: impl Iterator<Item = &'a UserId>) -> Result<FileRecord> {
-        let mine = f.owner_id == user.id;
-        if mine || (f.status == FileStatus::Ready && readers.any(|r| *r == user.id)) {
+    /// `may_read`, or else whether the ready `f` is in a folder shared with
+    /// `user` (that folder or one above it): one more read, only then.
+    async fn may_read_within(&self, user: &User, f: FileRecord, readers: &[UserId]) -> Result<FileRecord> {
+        let direct = f.owner_id == user.id || (f.status == FileStatus::Ready && readers.contains(&user.id));
+        if direct {
             return Ok(f);
+        }
+        if let (FileStatus::Ready, Some(d)) = (f.status, &f.folder_id) {
+            if self.store.viewers(d).await?.contains(&user.id) {
+                return Ok(f);
+            }
         }
         Err(Error::not_found("file"))
     }
@@ -398,11 +406,18 @@ impl Service {
     }
 
     /// Who besides the owner is told about a change to the file.
-    async fn reader_ids(&self, file: &FileId) -> Result<Vec<UserId>> {
+    /// Everyone it is shared with, itself or through its folder.
+    async fn reader_ids(&self, file: &FileRecord) -> Result<Vec<UserId>> {
         if !self.feed.delivers() {
             return Ok(vec![]);
         }
-        Ok(self.store.readers(file).await?.into_iter().map(|u| u.id).collect())
+        let mut ids: Vec<UserId> = self.store.readers(&file.id).await?.into_iter().map(|u| u.id).collect();
+        if let Some(d) = &file.folder_id {
+            ids.extend(self.store.viewers(d).await?);
+            ids.sort();
+            ids.dedup();
+        }
+        Ok(ids)
     }
 
     /// A person's collections as they are now, and the feed number they
@@ -423,7 +438,8 @@ impl Service {
         let shared = self.store.list_files(&page(Scope::SharedWithMe)).await?.items;
         let activity = self.store.activity(&user.id, None, ACTIVITY_LIMIT).await?;
         let folders = self.all_folders(user).await?;
-        Ok((sub, Snapshot { files, folders, shared, activity }))
+        let shared_folders = self.store.folders_shared_with(&user.id).await?;
+        Ok((sub, Snapshot { files, folders, shared_folders, shared, activity }))
     }
 
     // ----- uploads -----
@@ -484,7 +500,7 @@ impl Service {
         if ready.size > self.config.resumable_threshold {
             self.blobs.seal(id).await?;
         }
-        let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(id).await?);
+        let mut changes = Self::file_changes(&ready, ChangeKind::Added, &self.reader_ids(&ready).await?);
         changes.push(Self::activity_change(&a(&ready)));
         if let Some((old, readers)) = done.replaced {
             // Its record went in the same transaction; the bytes follow.
@@ -584,8 +600,15 @@ impl Service {
 
     // ----- files -----
 
-    pub async fn list(&self, user: &User, q: FileQuery) -> Result<Page<FileRecord>> {
+    /// A page of files: `user`'s own (everywhere, at the top, or in one of
+    /// their folders), those shared with them, or those in a folder shared
+    /// with them (listed as its owner's).
+    pub async fn list(&self, user: &User, mut q: FileQuery) -> Result<Page<FileRecord>> {
         debug_assert_eq!(q.user, user.id);
+        if let Within::Folder(d) = &q.within {
+            let folder = self.visible_folder(user, d).await?;
+            q = FileQuery { user: folder.owner_id, scope: Scope::Mine, ..q };
+        }
         self.store.list_files(&q).await
     }
 
@@ -593,7 +616,8 @@ impl Service {
     pub async fn details(&self, user: &User, id: &FileId) -> Result<FileDetails> {
         // One read for everyone: the sharing answers who may see the file.
         let (file, sharing) = self.store.file_with_sharing(id).await?.ok_or(Error::not_found("file"))?;
-        let file = Self::may_read(user, file, sharing.readers.iter().map(|u| &u.id))?;
+        let readers: Vec<UserId> = sharing.readers.iter().map(|u| u.id.clone()).collect();
+        let file = self.may_read_within(user, file, &readers).await?;
         if file.owner_id != user.id {
             return Ok(FileDetails { file, shares: None, links: None });
         }
@@ -633,7 +657,17 @@ impl Service {
         let a = Self::file_activity(kind, user, detail);
         let placed = self.store.place_file(id, &name, folder.as_ref(), now(), Some(Box::new(a.clone()))).await?;
         let mut changes = if placed.status == FileStatus::Ready {
-            Self::file_changes(&placed, ChangeKind::Modified, &self.reader_ids(id).await?)
+            // Who could see it before and who can now: a move out of a
+            // shared folder takes it from those it leaves.
+            let before = self.reader_ids(&f).await?;
+            let after = self.reader_ids(&placed).await?;
+            let gone: Vec<UserId> = before.iter().filter(|u| !after.contains(u)).cloned().collect();
+            let came: Vec<UserId> = after.iter().filter(|u| !before.contains(u)).cloned().collect();
+            let stayed: Vec<UserId> = after.iter().filter(|u| before.contains(u)).cloned().collect();
+            let mut c = Self::file_changes(&placed, ChangeKind::Modified, &stayed);
+            c.extend(Self::file_changes(&placed, ChangeKind::Removed, &gone).into_iter().skip(1));
+            c.extend(Self::file_changes(&placed, ChangeKind::Added, &came).into_iter().skip(1));
+            c
         } else {
             vec![]
         };
@@ -647,9 +681,12 @@ impl Service {
         let f = self.owned(user, id).await?;
         let _w = self.gate.read().await;
         let a = Self::new_activity(&f, ActivityKind::Deleted, Some(user), None, None);
-        let Some((f, readers)) = self.store.delete_file(id, None, Some(a.clone())).await? else {
+        let Some((f, mut readers)) = self.store.delete_file(id, None, Some(a.clone())).await? else {
             return Err(Error::not_found("file"));
         };
+        if let (Some(d), true) = (&f.folder_id, self.feed.delivers()) {
+            readers.extend(self.store.viewers(d).await?);
+        }
         // The record goes first: from now on no one can get a URL for the
         // bytes, and a failure below leaves only unreachable bytes behind.
         self.blobs.delete(id).await?;
@@ -711,11 +748,7 @@ impl Service {
         // as it makes the change: one read of the file, not two.
         let record = Self::file_activity(ActivityKind::Shared, user, Some(email.to_string()));
         let guard = || Self::owner_only(user, true);
-        let to = match self.store.user_by_email(&email).await? {
-            Some(to) if self.addresses.verified(&to).await? => Some(to),
-            _ => None,
-        };
-        let share = match to {
+        let share = match self.proved_account(&email).await? {
             Some(to) => {
                 let shared =
                     self.store.add_share(id, &to.id, at, Some(guard()), Some(Box::new(record.clone()))).await?;
@@ -737,10 +770,7 @@ impl Service {
                 // The store has checked the file is the owner's (the guard)
                 // whether or not the invitation is new.
                 let path = if self.postman.is_none() || invited.is_some() {
-                    match self.addresses.invitation_token(&email).await? {
-                        Some(token) => format!("/verify/?token={token}"),
-                        None => "/signup/".to_owned(),
-                    }
+                    self.invitation_path(&email).await?
                 } else {
                     String::new()
                 };
@@ -764,6 +794,24 @@ impl Service {
             }
         };
         Ok(share)
+    }
+
+    /// The account that has proved `email` is theirs, if there is one: only
+    /// it receives what is shared with the address.
+    async fn proved_account(&self, email: &Email) -> Result<Option<User>> {
+        Ok(match self.store.user_by_email(email).await? {
+            Some(to) if self.addresses.verified(&to).await? => Some(to),
+            _ => None,
+        })
+    }
+
+    /// Where in the app an invitation to `email` leads: a link that proves
+    /// the address (self-hosted), or sign-up (the cloud).
+    async fn invitation_path(&self, email: &Email) -> Result<String> {
+        Ok(match self.addresses.invitation_token(email).await? {
+            Some(token) => format!("/verify/?token={token}"),
+            None => "/signup/".to_owned(),
+        })
     }
 
     pub async fn unshare(&self, user: &User, id: &FileId, email: Email) -> Result<()> {
@@ -804,7 +852,13 @@ impl Service {
         }
         let _w = self.gate.read().await;
         let files = self.store.claim_invitations(user, now()).await?;
+        let folders = self.store.claim_folder_invitations(user, now()).await?;
         let mut changes = vec![];
+        for id in folders {
+            if let Some(f) = self.store.folder(&id).await? {
+                changes.push(Self::shared_folder_change(&f, &user.id, ChangeKind::Added));
+            }
+        }
         for id in files {
             if let Some(f) = self.store.file(&id).await? {
                 changes.extend(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{AppState, Authed, Json, Rechecked, folder_ids, nullable};
-use crate::domain::{FileName, FolderId};
+use crate::domain::{Email, FileName, FolderId};
 use crate::error::{Error, Result};
 use crate::service::FolderChange;
 use crate::store::Entry;
@@ -39,7 +39,12 @@ fn parent_of(q: &HashMap<String, String>) -> Result<Option<FolderId>> {
 
 pub async fn list(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
     let parent = parent_of(&q)?;
-    let folders = state.service.folders_in(&p.user, parent.as_ref()).await?;
+    let folders = match q.get("scope").map(String::as_str) {
+        None | Some("mine") => state.service.folders_in(&p.user, parent.as_ref()).await?,
+        Some("shared") if parent.is_none() => state.service.shared_folders(&p.user).await?,
+        Some("shared") => return Err(Error::InvalidRequest("scope=shared lists the top: leave out parent".into())),
+        Some(_) => return Err(Error::InvalidRequest("scope must be `mine` or `shared`".into())),
+    };
     Ok(axum::Json(json!({ "folders": folders })).into_response())
 }
 
@@ -50,8 +55,13 @@ pub async fn create(State(state): State<AppState>, Authed(p): Authed, Json(n): J
 }
 
 pub async fn get(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
-    let view = state.service.folder(&p.user, &FolderId::parse(&id)?).await?;
-    Ok(axum::Json(json!({ "folder": view.folder, "path": view.path })).into_response())
+    let id = FolderId::parse(&id)?;
+    let view = state.service.folder(&p.user, &id).await?;
+    let mut body = json!({ "folder": view.folder, "path": view.path });
+    if view.folder.owner_id == p.user.id {
+        body["shares"] = json!(state.service.folder_shares(&p.user, &id).await?);
+    }
+    Ok(axum::Json(body).into_response())
 }
 
 pub async fn update(
@@ -90,4 +100,29 @@ pub async fn resolve(
         Some(Entry::File(f)) => json!({ "kind": "file", "file": f }),
     };
     Ok(axum::Json(body).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ShareWith {
+    email: String,
+}
+
+pub async fn share(
+    State(state): State<AppState>,
+    Rechecked(p): Rechecked,
+    Path(id): Path<String>,
+    Json(s): Json<ShareWith>,
+) -> Reply {
+    let share = state.service.share_folder(&p.user, &FolderId::parse(&id)?, Email::parse(&s.email)?).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "share": share }))).into_response())
+}
+
+pub async fn unshare(
+    State(state): State<AppState>,
+    Rechecked(p): Rechecked,
+    Path((id, email)): Path<(String, String)>,
+) -> Reply {
+    let email = Email::parse(&email).map_err(|_| Error::not_found("share"))?;
+    state.service.unshare_folder(&p.user, &FolderId::parse(&id)?, email).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

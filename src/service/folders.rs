@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use super::{SNAPSHOT_LIMIT, Service, now};
-use crate::domain::{FileName, Folder, FolderId, User};
+use super::{SNAPSHOT_LIMIT, Service, Share, now};
+use crate::domain::{Email, FileName, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
 use crate::feed::{Change, ChangeKind, Collection};
+use crate::mail::{Postman, letters};
 use crate::store::{Entry, MAX_FOLDER_DEPTH};
 
 /// A folder as its page shows it.
@@ -39,6 +40,106 @@ impl Service {
             Some(f) if f.owner_id == user.id => Ok(f),
             _ => Err(Error::not_found("folder")),
         }
+    }
+
+    /// The folder if `user` owns it or it is shared with them (it or a
+    /// folder above it); anyone else's is "not found".
+    pub(super) async fn visible_folder(&self, user: &User, id: &FolderId) -> Result<Folder> {
+        match self.store.folder(id).await? {
+            Some(f) if f.owner_id == user.id => Ok(f),
+            Some(f) if self.store.viewers(id).await?.contains(&user.id) => Ok(f),
+            _ => Err(Error::not_found("folder")),
+        }
+    }
+
+    /// A folder as someone it is shared with sees it change.
+    pub(super) fn shared_folder_change(f: &Folder, viewer: &UserId, kind: ChangeKind) -> Change {
+        Change {
+            user: viewer.clone(),
+            collection: Collection::SharedFolders,
+            kind,
+            id: f.id.to_string(),
+            doc: if kind == ChangeKind::Removed { None } else { super::doc(f) },
+        }
+    }
+
+    /// A folder's change, for its owner and everyone who sees it.
+    async fn folder_changes(&self, f: &Folder, kind: ChangeKind) -> Result<Vec<Change>> {
+        let mut changes = vec![Self::folder_change(f, kind)];
+        if self.feed.delivers() {
+            for v in self.store.viewers(&f.id).await? {
+                changes.push(Self::shared_folder_change(f, &v, kind));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// The folders shared with `user` themselves: the top of what they see.
+    pub async fn shared_folders(&self, user: &User) -> Result<Vec<Folder>> {
+        self.store.folders_shared_with(&user.id).await
+    }
+
+    /// The owner's view of who a folder is shared with.
+    pub async fn folder_shares(&self, user: &User, id: &FolderId) -> Result<Vec<Share>> {
+        self.owned_folder(user, id).await?;
+        let (people, waiting) = self.store.folder_sharing(id).await?;
+        let people =
+            people.into_iter().map(|u| Share { email: u.email, user_id: Some(u.id), pending: false, invite_url: None });
+        let waiting = waiting.into_iter().map(|email| Share { email, user_id: None, pending: true, invite_url: None });
+        Ok(people.chain(waiting).collect())
+    }
+
+    /// Shares the folder, and everything in it, with `email`: at once with
+    /// an account that has proved the address, else as an invitation (see
+    /// `share`).
+    pub async fn share_folder(&self, user: &User, id: &FolderId, email: Email) -> Result<Share> {
+        if email == user.email {
+            return Err(Error::InvalidEmail("you own this folder already".into()));
+        }
+        let f = self.owned_folder(user, id).await?;
+        let _w = self.gate.read().await;
+        let at = now();
+        let url = |p: &Postman| p.link(&format!("/files/?folder={}", f.id));
+        if let Some(to) = self.proved_account(&email).await? {
+            if self.store.share_folder(&f, &to.id, at).await? {
+                self.feed.publish(vec![Self::shared_folder_change(&f, &to.id, ChangeKind::Added)]);
+                if let Some(p) = &self.postman {
+                    p.post(letters::shared(&email, &user.email, f.name.as_str(), &url(p))).await;
+                }
+            }
+            return Ok(Share { email, user_id: Some(to.id), pending: false, invite_url: None });
+        }
+        let invited = self.store.invite_to_folder(&f, &email, at).await?;
+        let mut invite_url = None;
+        match &self.postman {
+            Some(p) if invited => {
+                let path = self.invitation_path(&email).await?;
+                p.post(letters::invited(&email, &user.email, f.name.as_str(), &p.link(&path))).await;
+            }
+            Some(_) => {}
+            None => invite_url = Some(self.invitation_path(&email).await?),
+        }
+        Ok(Share { email, user_id: None, pending: true, invite_url })
+    }
+
+    /// Takes the folder back from `email`: from that person's views at once,
+    /// everything in it with it.
+    pub async fn unshare_folder(&self, user: &User, id: &FolderId, email: Email) -> Result<()> {
+        let f = self.owned_folder(user, id).await?;
+        let _w = self.gate.read().await;
+        let to = self.store.user_by_email(&email).await?;
+        let reader = self
+            .store
+            .unshare_folder(&f, to.as_ref().map(|u| &u.id), &email)
+            .await?
+            .ok_or(Error::not_found("share"))?;
+        if let (Some(u), true) = (to, reader) {
+            // Through another share above it they may still see it.
+            if !self.store.viewers(&f.id).await?.contains(&u.id) {
+                self.feed.publish(vec![Self::shared_folder_change(&f, &u.id, ChangeKind::Removed)]);
+            }
+        }
+        Ok(())
     }
 
     /// The folder's name for an activity line, "" for the top.
@@ -75,24 +176,34 @@ impl Service {
         };
         let _w = self.gate.read().await;
         self.store.create_folder(&folder).await?;
-        self.feed.publish(vec![Self::folder_change(&folder, ChangeKind::Added)]);
+        self.feed.publish(self.folder_changes(&folder, ChangeKind::Added).await?);
         Ok(folder)
     }
 
+    /// The folder and its breadcrumbs: for its owner, every folder above
+    /// it; for someone it is shared with, those from the folder shared with
+    /// them down.
     pub async fn folder(&self, user: &User, id: &FolderId) -> Result<FolderView> {
+        let folder = self.visible_folder(user, id).await?;
         let mut path = self.store.folder_path(id).await?;
-        match path.pop() {
-            Some(folder) if folder.owner_id == user.id => Ok(FolderView { folder, path }),
-            _ => Err(Error::not_found("folder")),
+        path.pop();
+        if folder.owner_id != user.id {
+            let shared: Vec<FolderId> =
+                self.store.folders_shared_with(&user.id).await?.into_iter().map(|f| f.id).collect();
+            let from = path.iter().position(|p| shared.contains(&p.id)).unwrap_or(path.len());
+            path.drain(..from);
         }
+        Ok(FolderView { folder, path })
     }
 
-    /// The owner's folders directly in `parent` (`None`: the top).
+    /// The folders directly in `parent`: the top of the user's own, or in
+    /// a folder they own or that is shared with them.
     pub async fn folders_in(&self, user: &User, parent: Option<&FolderId>) -> Result<Vec<Folder>> {
-        if let Some(p) = parent {
-            self.owned_folder(user, p).await?;
-        }
-        self.store.folders_in(&user.id, parent).await
+        let owner = match parent {
+            Some(p) => self.visible_folder(user, p).await?.owner_id,
+            None => user.id.clone(),
+        };
+        self.store.folders_in(&owner, parent).await
     }
 
     pub async fn update_folder(&self, user: &User, id: &FolderId, change: FolderChange) -> Result<Folder> {
@@ -103,8 +214,14 @@ impl Service {
             return Ok(f);
         }
         let _w = self.gate.read().await;
+        let before = if self.feed.delivers() { self.store.viewers(id).await? } else { vec![] };
         let placed = self.store.place_folder(&f, &name, parent.as_ref(), now()).await?;
-        self.feed.publish(vec![Self::folder_change(&placed, ChangeKind::Modified)]);
+        let mut changes = self.folder_changes(&placed, ChangeKind::Modified).await?;
+        // Moved out of a folder shared with them: gone from their view.
+        let after: Vec<&UserId> = changes.iter().skip(1).map(|c| &c.user).collect();
+        let gone: Vec<UserId> = before.iter().filter(|u| !after.contains(u)).cloned().collect();
+        changes.extend(gone.iter().map(|u| Self::shared_folder_change(&placed, u, ChangeKind::Removed)));
+        self.feed.publish(changes);
         Ok(placed)
     }
 
@@ -113,6 +230,10 @@ impl Service {
     pub async fn delete_folder(&self, user: &User, id: &FolderId) -> Result<DeletedFolder> {
         let f = self.owned_folder(user, id).await?;
         let _w = self.gate.read().await;
+        // Who saw it from above, read while it is there. (People a folder
+        // inside was shared with hear of that folder's files only through
+        // their own shares: a known gap of the live feed.)
+        let viewers = if self.feed.delivers() { self.store.viewers(id).await? } else { vec![] };
         let Some(tree) = self.store.delete_folder(&f).await? else {
             return Err(Error::not_found("folder"));
         };
@@ -123,10 +244,15 @@ impl Service {
         for (file, readers) in &tree.files {
             self.blobs.delete(&file.id).await?;
             if file.status == crate::domain::FileStatus::Ready {
-                changes.extend(Self::file_changes(file, ChangeKind::Removed, readers));
+                let mut audience = readers.clone();
+                audience.extend(viewers.iter().filter(|v| !readers.contains(v)).cloned());
+                changes.extend(Self::file_changes(file, ChangeKind::Removed, &audience));
             }
         }
-        changes.extend(tree.folders.iter().map(|d| Self::folder_change(d, ChangeKind::Removed)));
+        for d in &tree.folders {
+            changes.push(Self::folder_change(d, ChangeKind::Removed));
+            changes.extend(viewers.iter().map(|v| Self::shared_folder_change(d, v, ChangeKind::Removed)));
+        }
         self.feed.publish(changes);
         Ok(DeletedFolder { folders: tree.folders.len() as u64, files: tree.files.len() as u64 })
     }

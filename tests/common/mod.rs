@@ -259,16 +259,29 @@ impl Client {
 
     /// Begins an upload of `data`: returns the JSON answer.
     pub async fn begin(&self, name: &str, data: &[u8]) -> Reply {
+        self.begin_in(name, data, None).await
+    }
+
+    /// Begins an upload of `data` into a folder (`None`: the top).
+    pub async fn begin_in(&self, name: &str, data: &[u8], folder: Option<&str>) -> Reply {
         self.post(
             "/api/uploads",
-            json!({ "name": name, "size": data.len(), "content_type": "text/plain", "crc32c": Crc32c::of(data).encode() }),
+            json!({
+                "name": name, "size": data.len(), "content_type": "text/plain",
+                "crc32c": Crc32c::of(data).encode(), "folder_id": folder,
+            }),
         )
         .await
     }
 
     /// Uploads `data` in one signed PUT and completes it; returns the file.
     pub async fn upload(&self, name: &str, data: &[u8]) -> Value {
-        let begun = self.begin(name, data).await.expect(201);
+        self.upload_in(name, data, None).await
+    }
+
+    /// `upload`, into a folder (`None`: the top).
+    pub async fn upload_in(&self, name: &str, data: &[u8], folder: Option<&str>) -> Value {
+        let begun = self.begin_in(name, data, folder).await.expect(201);
         assert_eq!(begun["upload"]["method"], "PUT");
         let put =
             self.http.put(self.url(begun["upload"]["url"].as_str().unwrap())).body(data.to_vec()).send().await.unwrap();

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use livedrop::domain::*;
 use livedrop::error::Error;
-use livedrop::store::{
-    Entry, FileQuery, FolderSharing, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file,
-};
+use livedrop::store::{Entry, FileQuery, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file};
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -314,7 +312,7 @@ async fn strangers(s: Arc<dyn MetadataStore>) {
     assert!(s.folders_in(&bob.id, None).await.unwrap().is_empty());
 }
 
-async fn sorted(mut v: Vec<UserId>) -> Vec<UserId> {
+fn sorted(mut v: Vec<UserId>) -> Vec<UserId> {
     v.sort();
     v
 }
@@ -329,10 +327,10 @@ async fn sharing(s: Arc<dyn MetadataStore>) {
     assert!(!s.share_folder(&trip, &bob.id, now()).await.unwrap(), "sharing twice is one share");
     assert!(s.share_folder(&day, &cat.id, now()).await.unwrap());
     assert_eq!(s.viewers(&trip.id).await.unwrap(), vec![bob.id.clone()]);
-    assert_eq!(s.viewers(&raw.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]).await);
+    assert_eq!(s.viewers(&raw.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]));
     // A folder made inside a shared one is seen by its viewers at once.
     let late = folder(&s, &ann, Some(&raw), "late").await;
-    assert_eq!(s.viewers(&late.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]).await);
+    assert_eq!(s.viewers(&late.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]));
     assert_eq!(folder_names(&s.folders_shared_with(&bob.id).await.unwrap()), ["Trip"]);
     assert_eq!(folder_names(&s.folders_shared_with(&cat.id).await.unwrap()), ["day"]);
     let (people, waiting) = s.folder_sharing(&trip.id).await.unwrap();
@@ -344,7 +342,7 @@ async fn sharing(s: Arc<dyn MetadataStore>) {
     assert!(s.viewers(&late.id).await.unwrap().is_empty());
     // Moving it back into day gives it back.
     s.place_folder(&raw, &raw.name, Some(&day.id), now()).await.unwrap();
-    assert_eq!(s.viewers(&late.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]).await);
+    assert_eq!(s.viewers(&late.id).await.unwrap(), sorted(vec![bob.id.clone(), cat.id.clone()]));
     // Unsharing Trip leaves cat, who has day.
     assert_eq!(s.unshare_folder(&trip, Some(&bob.id), &bob.email).await.unwrap(), Some(true));
     assert_eq!(s.unshare_folder(&trip, Some(&bob.id), &bob.email).await.unwrap(), None, "once");
@@ -362,7 +360,7 @@ async fn sharing(s: Arc<dyn MetadataStore>) {
     assert_eq!(s.folder_sharing(&day.id).await.unwrap().1, vec![invited.clone()]);
     assert_eq!(s.claim_folder_invitations(&dan, now()).await.unwrap(), vec![day.id.clone()]);
     assert!(s.claim_folder_invitations(&dan, now()).await.unwrap().is_empty(), "claimed once");
-    assert_eq!(s.viewers(&raw.id).await.unwrap(), sorted(vec![cat.id.clone(), dan.id.clone()]).await);
+    assert_eq!(s.viewers(&raw.id).await.unwrap(), sorted(vec![cat.id.clone(), dan.id.clone()]));
     assert!(s.folder_sharing(&day.id).await.unwrap().1.is_empty());
     // Unsharing an invitation only: not a person's access.
     let other = Email::parse("nobody-yet@example.com").unwrap();

@@ -1,0 +1,280 @@
+//! Folders through the API, on both deployments: who sees and does what
+//! in a tree of shared folders, every cell asserted, and access that
+//! follows unsharing and moves at once.
+//!
+//! The world: ann's `Trip/` is shared with the trip recipient, `Trip/day/`
+//! with the day recipient, and `Trip/a.txt` (only the file) with the file
+//! recipient; `Trip/day/img.jpg` is inside it all.
+
+mod common;
+
+use common::cloud::CloudServer;
+use common::{Client, Deployment, TestServer};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Actor {
+    Owner,
+    /// Trip is shared with them: a parent of `day`.
+    TripRecipient,
+    /// `day` itself is shared with them.
+    DayRecipient,
+    /// Only `Trip/a.txt` is shared with them.
+    FileRecipient,
+    Stranger,
+    Anonymous,
+}
+
+use Actor::*;
+
+const ACTORS: [Actor; 6] = [Owner, TripRecipient, DayRecipient, FileRecipient, Stranger, Anonymous];
+
+struct World {
+    trip: String,
+    day: String,
+    img: String,
+    a: String,
+}
+
+/// (operation, expected status for each of `ACTORS`). Reads first; the
+/// changes run after every read, the owner's last.
+const READS: &[(&str, [u16; 6])] = &[
+    ("get folder day", [200, 200, 200, 404, 404, 401]),
+    ("get folder Trip", [200, 200, 404, 404, 404, 401]),
+    ("list folders in Trip", [200, 200, 404, 404, 404, 401]),
+    ("list files in day", [200, 200, 200, 404, 404, 401]),
+    ("list files in Trip", [200, 200, 404, 404, 404, 401]),
+    ("get img", [200, 200, 200, 404, 404, 401]),
+    ("download img", [200, 200, 200, 404, 404, 401]),
+    ("get a.txt", [200, 200, 404, 200, 404, 401]),
+    ("download a.txt", [200, 200, 404, 200, 404, 401]),
+];
+
+const CHANGES: &[(&str, [u16; 6])] = &[
+    ("create folder in day", [201, 404, 404, 404, 404, 401]),
+    ("upload into day", [201, 404, 404, 404, 404, 401]),
+    ("rename img", [200, 404, 404, 404, 404, 401]),
+    ("rename day", [200, 404, 404, 404, 404, 401]),
+    ("share day", [201, 404, 404, 404, 404, 401]),
+    ("unshare day", [204, 404, 404, 404, 404, 401]),
+    ("move img to the top", [200, 404, 404, 404, 404, 401]),
+    ("delete day", [200, 404, 404, 404, 404, 401]),
+];
+
+async fn perform(op: &str, c: &Client, w: &World, n: usize) -> common::Reply {
+    let (trip, day, img, a) = (&w.trip, &w.day, &w.img, &w.a);
+    match op {
+        "get folder day" => c.get(&format!("/api/folders/{day}")).await,
+        "get folder Trip" => c.get(&format!("/api/folders/{trip}")).await,
+        "list folders in Trip" => c.get(&format!("/api/folders?parent={trip}")).await,
+        "list files in day" => c.get(&format!("/api/files?within={day}")).await,
+        "list files in Trip" => c.get(&format!("/api/files?within={trip}")).await,
+        "get img" => c.get(&format!("/api/files/{img}")).await,
+        "download img" => c.post(&format!("/api/files/{img}/download"), json!({})).await,
+        "get a.txt" => c.get(&format!("/api/files/{a}")).await,
+        "download a.txt" => c.post(&format!("/api/files/{a}/download"), json!({})).await,
+        "create folder in day" => c.post("/api/folders", json!({ "name": format!("new {n}"), "parent_id": day })).await,
+        "upload into day" => c.begin_in(&format!("up {n}.txt"), b"x", Some(day)).await,
+        "rename img" => c.patch(&format!("/api/files/{img}"), json!({ "name": format!("img {n}.jpg") })).await,
+        "rename day" => c.patch(&format!("/api/folders/{day}"), json!({ "name": format!("day {n}") })).await,
+        "share day" => c.post(&format!("/api/folders/{day}/shares"), json!({ "email": "someone@example.com" })).await,
+        "unshare day" => c.delete(&format!("/api/folders/{day}/shares/someone@example.com")).await,
+        "move img to the top" => c.patch(&format!("/api/files/{img}"), json!({ "folder_id": null })).await,
+        "delete day" => c.delete(&format!("/api/folders/{day}")).await,
+        other => panic!("no operation {other}"),
+    }
+}
+
+fn id(v: &Value) -> String {
+    v.as_str().unwrap().to_owned()
+}
+
+async fn folder(c: &Client, name: &str, parent: Option<&str>) -> String {
+    id(&c.post("/api/folders", json!({ "name": name, "parent_id": parent })).await.expect(201)["folder"]["id"])
+}
+
+async fn share_folder(owner: &Client, folder: &str, email: &str) {
+    let r = owner.post(&format!("/api/folders/{folder}/shares"), json!({ "email": email })).await.expect(201);
+    assert_eq!(r["share"]["pending"], false, "{email} has proved their address");
+}
+
+async fn world(owner: &Client, trip_to: &str, day_to: &str, file_to: &str) -> World {
+    let trip = folder(owner, "Trip", None).await;
+    let day = folder(owner, "day", Some(&trip)).await;
+    let img = id(&owner.upload_in("img.jpg", b"pixels", Some(&day)).await["id"]);
+    let a = id(&owner.upload_in("a.txt", b"notes", Some(&trip)).await["id"]);
+    share_folder(owner, &trip, trip_to).await;
+    share_folder(owner, &day, day_to).await;
+    owner.post(&format!("/api/files/{a}/shares"), json!({ "email": file_to })).await.expect(201);
+    World { trip, day, img, a }
+}
+
+async fn every_actor_sees_exactly_what_the_folders_above_give(deployment: Deployment) {
+    let (owner, _) = deployment.person("ann").await;
+    let (trip_r, trip_email) = deployment.person("trip").await;
+    let (day_r, day_email) = deployment.person("day").await;
+    let (file_r, file_email) = deployment.person("file").await;
+    let (stranger, _) = deployment.person("eve").await;
+    let anon = deployment.anonymous();
+    let w = world(&owner, &trip_email, &day_email, &file_email).await;
+    let client = |a: Actor| match a {
+        Owner => &owner,
+        TripRecipient => &trip_r,
+        DayRecipient => &day_r,
+        FileRecipient => &file_r,
+        Stranger => &stranger,
+        Anonymous => &anon,
+    };
+    let mut wrong = Vec::new();
+    let mut cells = 0;
+    for (op, want) in READS {
+        for (i, a) in ACTORS.iter().enumerate() {
+            let r = perform(op, client(*a), &w, i).await;
+            cells += 1;
+            if r.status.as_u16() != want[i] {
+                wrong.push(format!("{op} as {a:?}: {} (want {}) {}", r.status, want[i], r.body));
+            }
+        }
+    }
+    // What each sees at the top of "shared with me", and in the folders.
+    let shared_top = |c: &Client| {
+        let c = c.clone();
+        async move {
+            let v = c.get("/api/folders?scope=shared").await.expect(200);
+            v["folders"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(shared_top(&trip_r).await, ["Trip"]);
+    assert_eq!(shared_top(&day_r).await, ["day"]);
+    assert!(shared_top(&file_r).await.is_empty());
+    let in_day = day_r.get(&format!("/api/files?within={}", w.day)).await.expect(200);
+    assert_eq!(in_day["files"][0]["name"], "img.jpg");
+    // Breadcrumbs start where the recipient's share does.
+    let crumbs = |v: &Value| v["path"].as_array().unwrap().iter().map(|f| id(&f["name"])).collect::<Vec<_>>();
+    assert_eq!(crumbs(&owner.get(&format!("/api/folders/{}", w.day)).await.expect(200)), ["Trip"]);
+    assert_eq!(crumbs(&trip_r.get(&format!("/api/folders/{}", w.day)).await.expect(200)), ["Trip"]);
+    assert!(crumbs(&day_r.get(&format!("/api/folders/{}", w.day)).await.expect(200)).is_empty());
+    let as_owner = owner.get(&format!("/api/folders/{}", w.trip)).await.expect(200);
+    assert_eq!(as_owner["shares"][0]["email"], trip_email.as_str(), "the owner sees who it is shared with");
+    assert!(trip_r.get(&format!("/api/folders/{}", w.trip)).await.expect(200).get("shares").is_none());
+
+    // Moving img out of the shared tree takes it from the recipients at
+    // once; moving it back gives it back.
+    owner.patch(&format!("/api/files/{}", w.img), json!({ "folder_id": null })).await.expect(200);
+    for c in [&trip_r, &day_r] {
+        c.get(&format!("/api/files/{}", w.img)).await.expect_error(404, "not_found");
+    }
+    owner.patch(&format!("/api/files/{}", w.img), json!({ "folder_id": w.day })).await.expect(200);
+    trip_r.get(&format!("/api/files/{}", w.img)).await.expect(200);
+    // Moving day out of Trip: the trip recipient loses it, the day recipient keeps it.
+    owner.patch(&format!("/api/folders/{}", w.day), json!({ "parent_id": null })).await.expect(200);
+    trip_r.get(&format!("/api/files/{}", w.img)).await.expect_error(404, "not_found");
+    trip_r.get(&format!("/api/folders/{}", w.day)).await.expect_error(404, "not_found");
+    day_r.get(&format!("/api/files/{}", w.img)).await.expect(200);
+    owner.patch(&format!("/api/folders/{}", w.day), json!({ "parent_id": w.trip })).await.expect(200);
+    trip_r.get(&format!("/api/files/{}", w.img)).await.expect(200);
+    // Unsharing Trip takes everything in it from the trip recipient at once.
+    owner.delete(&format!("/api/folders/{}/shares/{trip_email}", w.trip)).await.expect(204);
+    for path in [format!("/api/files/{}", w.img), format!("/api/folders/{}", w.day), format!("/api/files/{}", w.a)] {
+        trip_r.get(&path).await.expect_error(404, "not_found");
+    }
+    trip_r.get(&format!("/api/files?within={}", w.trip)).await.expect_error(404, "not_found");
+    day_r.get(&format!("/api/files/{}", w.img)).await.expect(200);
+    owner.delete(&format!("/api/folders/{}/shares/{trip_email}", w.trip)).await.expect_error(404, "not_found");
+    share_folder(&owner, &w.trip, &trip_email).await;
+
+    // Changes: only the owner's go through.
+    for (op, want) in CHANGES {
+        let order: Vec<usize> = (0..ACTORS.len()).rev().collect();
+        for i in order {
+            let r = perform(op, client(ACTORS[i]), &w, i).await;
+            cells += 1;
+            if r.status.as_u16() != want[i] {
+                wrong.push(format!("{op} as {:?}: {} (want {}) {}", ACTORS[i], r.status, want[i], r.body));
+            }
+        }
+    }
+    // day is gone with what was in it; img, moved out before, stays.
+    owner.get(&format!("/api/folders/{}", w.day)).await.expect_error(404, "not_found");
+    owner.get(&format!("/api/files/{}", w.img)).await.expect(200);
+    let left = owner.get(&format!("/api/folders?parent={}", w.trip)).await.expect(200);
+    assert_eq!(left["folders"], json!([]), "{}", deployment.name());
+    eprintln!("{}: {cells} folder cells checked, {} wrong", deployment.name(), wrong.len());
+    assert!(wrong.is_empty(), "{}:\n  {}", deployment.name(), wrong.join("\n  "));
+}
+
+#[tokio::test]
+async fn every_actor_sees_exactly_what_the_folders_above_give_self_hosted() {
+    every_actor_sees_exactly_what_the_folders_above_give(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn every_actor_sees_exactly_what_the_folders_above_give_in_the_cloud() {
+    let cloud = Deployment::Cloud(Box::new(CloudServer::start().await));
+    every_actor_sees_exactly_what_the_folders_above_give(cloud).await;
+}
+
+async fn names_and_bad_input(deployment: Deployment) {
+    let (ann, _) = deployment.person("ann").await;
+    let docs = folder(&ann, "Docs", None).await;
+    ann.post("/api/folders", json!({ "name": "docs" })).await.expect_error(409, "name_taken");
+    for bad in ["", "a/b", "..", " x", "x\u{0}y"] {
+        ann.post("/api/folders", json!({ "name": bad })).await.expect_error(400, "invalid_name");
+    }
+    ann.post("/api/folders", json!({ "name": "x", "parent_id": "no-such-folder" }))
+        .await
+        .expect_error(404, "not_found");
+    ann.post("/api/folders", json!({ "name": "x", "parent_id": "../../etc" })).await.expect_error(404, "not_found");
+    ann.patch(&format!("/api/folders/{docs}"), json!({})).await.expect_error(400, "invalid_request");
+    ann.patch(&format!("/api/folders/{docs}"), json!({ "parent_id": docs })).await.expect_error(409, "invalid_move");
+    let inner = folder(&ann, "inner", Some(&docs)).await;
+    ann.patch(&format!("/api/folders/{docs}"), json!({ "parent_id": inner })).await.expect_error(409, "invalid_move");
+    // Keep both, and replace, when the name is taken by the time it completes.
+    let first = ann.upload_in("r.txt", b"one", Some(&docs)).await;
+    let second = ann.upload_in("R.TXT", b"two", Some(&docs)).await;
+    assert_eq!(second["name"], "R (2).TXT");
+    let begun = ann
+        .post(
+            "/api/uploads",
+            json!({ "name": "r.txt", "size": 5, "crc32c": livedrop::domain::Crc32c::of(b"three").encode(),
+                    "folder_id": docs, "on_conflict": "replace" }),
+        )
+        .await
+        .expect(201);
+    let put = ann.http.put(ann.url(begun["upload"]["url"].as_str().unwrap())).body("three").send().await.unwrap();
+    assert_eq!(put.status(), 200);
+    let done = ann.post(&format!("/api/uploads/{}/complete", id(&begun["file"]["id"])), json!({})).await.expect(200);
+    assert_eq!(done["file"]["name"], "r.txt");
+    ann.get(&format!("/api/files/{}", id(&first["id"]))).await.expect_error(404, "not_found");
+    ann.post("/api/uploads", json!({ "name": "x", "size": 1, "crc32c": "AAAAAA==", "on_conflict": "overwrite" }))
+        .await
+        .expect_error(400, "invalid_request");
+    // Paths name files and folders.
+    let r = ann.get("/api/resolve?path=docs/INNER").await.expect(200);
+    assert_eq!((r["kind"].as_str(), r["folder"]["id"].as_str()), (Some("folder"), Some(inner.as_str())));
+    let r = ann.get("/api/resolve?path=Docs/r.txt").await.expect(200);
+    assert_eq!(r["kind"], "file");
+    assert_eq!(ann.get("/api/resolve?path=/").await.expect(200)["kind"], "top");
+    ann.get("/api/resolve?path=Docs/nothing").await.expect_error(404, "not_found");
+    ann.get("/api/resolve?path=Docs/r.txt/deeper").await.expect_error(404, "not_found");
+    ann.get("/api/resolve").await.expect_error(400, "invalid_request");
+    // A file cannot take a name a folder has.
+    let moved = ann.patch(&format!("/api/files/{}", id(&second["id"])), json!({ "name": "inner" })).await;
+    moved.expect_error(409, "name_taken");
+    // Deleting the folder takes everything in it; the top stays.
+    let top = ann.upload("kept.txt", b"kept").await;
+    let deleted = ann.delete(&format!("/api/folders/{docs}")).await.expect(200);
+    assert_eq!(deleted["deleted"], json!({ "folders": 2, "files": 2 }));
+    ann.get(&format!("/api/files/{}", id(&top["id"]))).await.expect(200);
+    ann.get(&format!("/api/folders/{inner}")).await.expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn names_paths_and_bad_input_self_hosted() {
+    names_and_bad_input(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn names_paths_and_bad_input_in_the_cloud() {
+    names_and_bad_input(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}
