@@ -178,11 +178,11 @@ fn files_go_up_come_down_get_renamed_and_deleted() {
     ann.run(&["get", "my notes.txt"]).fails(4, "no file called 'my notes.txt'");
     ann.run(&["get", "renamed.txt", "-o", "r.txt"]).ok();
 
-    // Two files with one name: the name is ambiguous, the id is not.
-    ann.run(&["mv", "copy.bin", "data.bin"]).ok();
-    ann.run(&["get", "data.bin", "-o", "x.bin"]).fails(2, "2 files are called 'data.bin'");
+    // A name is one file's in a folder: renaming onto it is refused (exit 9).
+    ann.run(&["mv", "copy.bin", "data.bin"]).fails(9, "“data.bin” is taken");
+    ann.run(&["mv", "copy.bin", "DATA.bin"]).fails(9, "is taken");
     ann.run(&["rm", &id]).ok();
-    ann.run(&["rm", "data.bin", "renamed.txt"]).ok();
+    ann.run(&["rm", "copy.bin", "renamed.txt"]).ok();
     assert_eq!(ann.run(&["ls", "--json"]).ok().json()["files"].as_array().unwrap().len(), 0);
     assert!(ann.run(&["ls"]).ok().stdout.contains("no files yet"));
 }
@@ -211,31 +211,42 @@ fn put_skips_a_file_that_is_already_there_and_new_uploads_another_copy() {
     assert!(renamed.stderr.contains("draft.txt is already there as report.txt"), "{}", renamed.stderr);
     assert_eq!(ann.ids_of("report.txt").len(), 1);
 
-    // --new: a second copy, on purpose.
+    // --new: a second copy, on purpose; a name is one file's in a folder,
+    // so the copy is "report (2).txt".
     let copy = ann.run(&["put", "--new", "--json", "report.txt"]).ok().json();
     assert_eq!(copy["files"][0]["skipped"], false, "{copy}");
-    assert_eq!(ann.ids_of("report.txt").len(), 2);
-    // Then a plain put is still skipped: one of them has these bytes.
+    assert_eq!(copy["files"][0]["name"], "report (2).txt", "{copy}");
+    assert_eq!(ann.ids_of("report.txt"), std::slice::from_ref(&id));
+    // Then a plain put is still skipped: report.txt has these bytes.
     let plain = ann.run(&["put", "report.txt"]).ok();
     assert!(plain.stderr.contains("skipped"), "{}", plain.stderr);
-    assert_eq!(ann.ids_of("report.txt").len(), 2);
+    assert_eq!(ann.ids_of("report (2).txt").len(), 1);
     ann.run(&["rm", copy["files"][0]["id"].as_str().unwrap()]).ok();
 
-    // The same name and size, other bytes: uploaded beside it, with a note
-    // on how to tell the two apart.
+    // The same name and size, other bytes: uploaded beside it as
+    // "report (2).txt", with a note that says so and gives both ids.
     ann.write("report.txt", b"version 2 of the report");
     let changed = ann.run(&["put", "report.txt"]).ok();
-    assert!(changed.stdout.contains("uploaded report.txt (23 B)"), "{}", changed.stdout);
-    let ids = ann.ids_of("report.txt");
-    assert_eq!(ids.len(), 2, "{}", changed.stderr);
-    let new_id = ids.iter().find(|i| **i != id).unwrap();
-    assert!(changed.stderr.contains("you now have 2 files called report.txt"), "{}", changed.stderr);
-    assert!(changed.stderr.contains(&format!("{new_id} (uploaded now)")), "{}", changed.stderr);
-    assert!(changed.stderr.contains(&format!("`livedrop rm {id}`")), "{}", changed.stderr);
-    ann.run(&["get", new_id, "-o", "back.txt"]).ok();
+    assert!(changed.stdout.contains("uploaded report (2).txt (23 B)"), "{}", changed.stdout);
+    assert_eq!(ann.ids_of("report.txt"), std::slice::from_ref(&id));
+    let new_id = ann.ids_of("report (2).txt").pop().unwrap();
+    let note =
+        format!("the top already has a report.txt (id {id}), so the new file is called report (2).txt (id {new_id})");
+    assert!(changed.stderr.contains(&note), "{}", changed.stderr);
+    assert!(changed.stderr.contains("--replace"), "{}", changed.stderr);
+    ann.run(&["get", &new_id, "-o", "back.txt"]).ok();
     assert_eq!(ann.read("back.txt"), b"version 2 of the report");
-    // --quiet keeps the note to itself, not the result.
+    // --replace: the new bytes take the old file's place, and it says which.
     ann.write("report.txt", b"version 3 of the report");
+    let replaced = ann.run(&["put", "--replace", "report.txt"]).ok();
+    assert!(replaced.stdout.contains("uploaded report.txt (23 B)"), "{}", replaced.stdout);
+    assert!(replaced.stderr.contains(&format!("replaced the earlier report.txt (id {id})")), "{}", replaced.stderr);
+    let ids = ann.ids_of("report.txt");
+    assert!(ids.len() == 1 && ids[0] != id, "{ids:?}");
+    ann.run(&["get", "report.txt", "-o", "v3.txt"]).ok();
+    assert_eq!(ann.read("v3.txt"), b"version 3 of the report");
+    // --quiet keeps the note to itself, not the result.
+    ann.write("report.txt", b"version 4 of the report");
     let quiet = ann.run(&["put", "--quiet", "report.txt"]).ok();
     assert!(quiet.stderr.is_empty() && quiet.stdout.contains("uploaded"), "{quiet:?}");
 
@@ -258,9 +269,9 @@ fn put_skips_a_file_that_is_already_there_and_new_uploads_another_copy() {
     // The shell's UPLOAD does the same.
     let shell = ann.input(&["shell"], "UPLOAD a/same.txt\nUPLOAD --new a/same.txt\nUPLOAD --new\n");
     assert!(shell.stdout.contains("same.txt is already there (same size and checksum): skipped"), "{}", shell.stdout);
-    assert_eq!(shell.stdout.matches("uploaded same.txt").count(), 1, "{}", shell.stdout);
+    assert_eq!(shell.stdout.matches("uploaded same (2).txt").count(), 1, "{}", shell.stdout);
     assert!(shell.stderr.contains("usage: UPLOAD [--new] <file>"), "{}", shell.stderr);
-    assert_eq!(ann.ids_of("same.txt").len(), 2);
+    assert_eq!((ann.ids_of("same.txt").len(), ann.ids_of("same (2).txt").len()), (1, 1));
 }
 
 #[test]
@@ -537,7 +548,8 @@ fn bad_input_gets_a_clear_message_and_a_documented_exit_code() {
         .map(Out::from)
         .unwrap()
         .fails(2, "LIVEDROP_CHUNK_SIZE");
-    ann.run(&["mv", "good.txt", "../evil"]).fails(2, "slash");
+    ann.run(&["mv", "good.txt", "../evil"]).fails(2, "'..' is not a name");
+    ann.run(&["mv", "good.txt", "evil\\name"]).fails(2, "slash");
 
     // The server is gone: every command says so with exit code 5.
     drop(server);

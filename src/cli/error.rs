@@ -8,11 +8,17 @@
 //! | 1 | anything else: the server failed, or answered something unexpected |
 //! | 2 | usage: a bad argument, option or value (also clap's own errors) |
 //! | 3 | not signed in, or the login is no longer valid (revoked or expired), or a wrong account password |
-//! | 4 | not found: no such file, share or link, or it is not yours to see |
+//! | 4 | not found: no such file, folder, share or link, or it is not yours to see |
 //! | 5 | the server cannot be reached |
 //! | 6 | a local file problem: missing, unreadable, a directory, or would be overwritten without `--force` |
 //! | 7 | refused by the server: quota, size limit, expired or used-up link, wrong link password, rate limit, sign-up closed, e-mail taken |
 //! | 8 | integrity: the bytes do not match their checksum |
+//! | 9 | conflict in your folders: the name is taken where it would go (`name_taken`, also a file where a folder is needed), or a folder cannot go there: into itself or a folder within it, or deeper than 32 folders (`invalid_move`) |
+//!
+//! Paths: every command that names a file or folder takes a path from the
+//! top, `Trip/day 1/img1.jpg` (names match case-insensitively, as the server
+//! keeps them unique within a folder), or an id; a bare name is a file or
+//! folder at the top, or a file shared with you.
 
 use std::fmt;
 
@@ -27,20 +33,28 @@ pub enum Exit {
     LocalFile = 6,
     Refused = 7,
     Integrity = 8,
+    Conflict = 9,
 }
 
 /// The exit codes for `--help`.
 pub const EXIT_CODES_HELP: &str = "\
+Paths:
+  Commands that name a file or folder take a path from the top, e.g.
+  'Trip/day 1/img1.jpg' (names match case-insensitively), or an id. A bare
+  name is a file or folder at the top, or else a file shared with you.
+
 Exit codes:
   0  success
   1  other failure (server error, unexpected answer)
   2  usage error (bad argument or option)
   3  not signed in, login revoked or expired, or wrong account password
-  4  not found (no such file, share or link, or not yours)
+  4  not found (no such file, folder, share or link, or not yours)
   5  server unreachable
   6  local file problem (missing, unreadable, or exists without --force)
   7  refused by the server (quota, size limit, link expired or used up, wrong link password, rate limit)
   8  checksum mismatch
+  9  conflict in your folders: the name is taken there, or a folder cannot move
+     there (into itself or a folder within it, or deeper than 32 folders)
 
 Environment:
   LIVEDROP_SERVER      the server, instead of --server or the last login
@@ -89,6 +103,10 @@ impl CliError {
         Self::new(Exit::LocalFile, message)
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Exit::Conflict, message)
+    }
+
     /// A local file operation that failed, worded for a person.
     pub fn io(what: &str, path: &std::path::Path, e: &std::io::Error) -> Self {
         use std::io::ErrorKind::*;
@@ -108,6 +126,8 @@ impl CliError {
             "unauthenticated" | "invalid_credentials" => Exit::Auth,
             "not_found" | "link_not_available" => Exit::NotFound,
             "checksum_mismatch" | "size_mismatch" => Exit::Integrity,
+            // Before the `invalid_` rule: a move can be impossible however it is asked.
+            "name_taken" | "invalid_move" => Exit::Conflict,
             "quota_exceeded"
             | "file_too_large"
             | "link_expired"
@@ -165,5 +185,8 @@ mod tests {
         assert_eq!(CliError::api(422, "checksum_mismatch", "x").exit, Exit::Integrity);
         assert_eq!(CliError::api(500, "internal", "x").exit, Exit::Failure);
         assert_eq!(CliError::api(404, "something_new", "x").exit, Exit::NotFound);
+        assert_eq!(CliError::api(409, "name_taken", "x").exit, Exit::Conflict);
+        assert_eq!(CliError::api(409, "invalid_move", "x").exit, Exit::Conflict);
+        assert_eq!(Exit::Conflict as u8, 9);
     }
 }

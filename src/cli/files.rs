@@ -1,6 +1,9 @@
-//! The file commands: `ls`, `put`, `get`, `rm`, `mv`, `share`, `unshare`,
-//! `link`, `links`, `revoke`, `open`.
+//! The file commands: `ls`, `put`, `get`, `share`, `unshare`, `link`,
+//! `links`, `revoke`, `open`. (`mkdir`, `mv` and `rm` are in `folders`;
+//! `put -r` and `get -r` walk their trees in `tree`; what a path names is
+//! `paths`.)
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -10,16 +13,17 @@ use super::auth::read_password;
 use super::client::{Api, Auth, normalize_server, seg, str_field, u64_field};
 use super::error::{CliError, Exit, Result};
 use super::format;
-use super::transfer::{self, Dest, Options, Prepared, Source};
+use super::paths::{self, Entry, child_label, place};
+use super::transfer::{self, Dest, Options, Prepared, Source, UploadTo};
+use super::tree;
 use crate::domain::{Crc32c, sha256_hex};
 
-/// Every file of a scope (`mine` or `shared`), all pages.
-pub async fn list_all(api: &Api, scope: &str, sort: &str, descending: bool) -> Result<Vec<Value>> {
-    let order = if descending { "desc" } else { "asc" };
+/// Every file a query of `/api/files` lists, all pages.
+async fn list_pages(api: &Api, query: &str) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut path = format!("/api/files?scope={scope}&sort={sort}&order={order}&limit=1000");
+        let mut path = format!("/api/files?{query}&limit=1000");
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={}", seg(c)));
         }
@@ -32,44 +36,31 @@ pub async fn list_all(api: &Api, scope: &str, sort: &str, descending: bool) -> R
     }
 }
 
-fn looks_like_id(s: &str) -> bool {
-    s.len() >= 16 && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+fn order(descending: bool) -> &'static str {
+    if descending { "desc" } else { "asc" }
 }
 
-/// The file a person means by `spec`: an id, or the name of one of their
-/// files (or, with `shared`, of a file shared with them).
+/// Every file of a scope (`mine`, in whatever folder, or `shared`), all pages.
+pub async fn list_all(api: &Api, scope: &str, sort: &str, descending: bool) -> Result<Vec<Value>> {
+    list_pages(api, &format!("scope={scope}&sort={sort}&order={}", order(descending))).await
+}
+
+/// The person's files directly in `folder` (`None`: at the top), all pages.
+pub async fn list_in(api: &Api, folder: Option<&str>, sort: &str, descending: bool) -> Result<Vec<Value>> {
+    let within = folder.map(seg).unwrap_or_else(|| "top".to_owned());
+    list_pages(api, &format!("scope=mine&within={within}&sort={sort}&order={}", order(descending))).await
+}
+
+/// `spec` as it would be typed again in a shell (for hints).
+pub fn quoted(spec: &str) -> String {
+    shell_words::quote(spec).into_owned()
+}
+
+/// The file a person means by `spec`: a path (`Trip/notes.txt`), a name at
+/// the top, an id, or (with `shared`) the name of a file shared with them.
 pub async fn resolve(api: &Api, spec: &str, shared: bool) -> Result<Value> {
-    let mut files = list_all(api, "mine", "name", false).await?;
-    if shared {
-        files.extend(list_all(api, "shared", "name", false).await?);
-    }
-    if let Some(f) = files.iter().find(|f| f["id"].as_str() == Some(spec)) {
-        return Ok(f.clone());
-    }
-    let named: Vec<&Value> = files.iter().filter(|f| f["name"].as_str() == Some(spec)).collect();
-    match named.as_slice() {
-        [one] => return Ok((*one).clone()),
-        [] => {}
-        many => {
-            let ids: Vec<&str> = many.iter().filter_map(|f| f["id"].as_str()).collect();
-            return Err(CliError::usage(format!("{} files are called '{spec}'", many.len()))
-                .hint(format!("name one by its id: {}", ids.join(", "))));
-        }
-    }
-    if looks_like_id(spec) {
-        // Perhaps an id beyond the listing; someone else's is "not found".
-        match api.get(&format!("/api/files/{}", seg(spec))).await {
-            Ok(v) => return Ok(v["file"].clone()),
-            Err(e) if e.exit == Exit::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(CliError::not_found(if looks_like_id(spec) {
-        format!("no file called '{spec}', and no file with that id that you may see")
-    } else {
-        format!("no file called '{spec}'")
-    })
-    .hint("`livedrop ls` lists your files and their ids"))
+    let hint = format!("`livedrop ls {}` lists what is in it", quoted(spec));
+    paths::file(api, spec, shared, &hint).await
 }
 
 fn file_name(f: &Value) -> String {
@@ -91,28 +82,61 @@ fn file_row(f: &Value, with_owner: bool) -> Vec<String> {
     row
 }
 
-/// The table `ls` and the shell's `LIST` print.
-pub fn files_table(mine: &[Value], shared: &[Value]) -> String {
-    let mut out = String::new();
-    if mine.is_empty() && shared.is_empty() {
-        return "no files yet: upload one with `livedrop put FILE`".into();
-    }
-    if !mine.is_empty() {
-        let rows: Vec<Vec<String>> = mine.iter().map(|f| file_row(f, false)).collect();
-        out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "ID"], &rows));
-    }
-    if !shared.is_empty() {
-        if !out.is_empty() {
-            out.push_str("\n\n");
-        }
-        out.push_str("Shared with you:\n");
-        let rows: Vec<Vec<String>> = shared.iter().map(|f| file_row(f, true)).collect();
-        out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "OWNER", "ID"], &rows));
-    }
-    out
+/// A folder's row in the same table: its name with a `/`, no size.
+fn folder_row(d: &Value) -> Vec<String> {
+    vec![
+        format!("{}/", d["name"].as_str().unwrap_or("?")),
+        "-".to_owned(),
+        format::time(d["updated_at"].as_str().unwrap_or("")),
+        d["id"].as_str().unwrap_or("").to_owned(),
+    ]
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+/// What `ls` and the shell's `LIST` show: the folders, then the files, at
+/// the top or in a folder; at the top also the files shared with you.
+#[derive(Default)]
+pub struct Listing {
+    /// The folder listed; `None`: the top.
+    pub folder: Option<Value>,
+    /// Its path from the top.
+    pub label: String,
+    pub folders: Vec<Value>,
+    pub files: Vec<Value>,
+    pub shared: Vec<Value>,
+}
+
+impl Listing {
+    pub fn table(&self) -> String {
+        if self.folders.is_empty() && self.files.is_empty() && self.shared.is_empty() {
+            return match self.folder {
+                None => "no files yet: upload one with `livedrop put FILE`".into(),
+                Some(_) => format!("{}/ is empty", self.label),
+            };
+        }
+        let mut out = String::new();
+        if !self.folders.is_empty() || !self.files.is_empty() {
+            let rows: Vec<Vec<String>> =
+                self.folders.iter().map(folder_row).chain(self.files.iter().map(|f| file_row(f, false))).collect();
+            out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "ID"], &rows));
+        }
+        if !self.shared.is_empty() {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str("Shared with you:\n");
+            let rows: Vec<Vec<String>> = self.shared.iter().map(|f| file_row(f, true)).collect();
+            out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "OWNER", "ID"], &rows));
+        }
+        out
+    }
+
+    /// `ls --json`: `folder` (null at the top), `folders`, `files`, `shared`.
+    pub fn json(&self) -> Value {
+        json!({ "folder": self.folder, "folders": self.folders, "files": self.files, "shared": self.shared })
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sort {
     Name,
     Size,
@@ -120,7 +144,59 @@ pub enum Sort {
     Created,
 }
 
+impl Sort {
+    /// The API's sort key, and whether it goes down by default.
+    fn key(self) -> (&'static str, bool) {
+        match self {
+            Sort::Name => ("name", false),
+            Sort::Size => ("size", true),
+            Sort::Updated => ("updated", true),
+            Sort::Created => ("created", true),
+        }
+    }
+}
+
+/// Folders come by name from the server; by time if the files go by time
+/// (they have no size: by name then).
+fn sort_folders(folders: &mut [Value], sort: Sort, descending: bool) {
+    let field = match sort {
+        Sort::Updated => "updated_at",
+        Sort::Created => "created_at",
+        Sort::Name if descending => return folders.reverse(),
+        Sort::Name | Sort::Size => return,
+    };
+    let at = |f: &Value| f[field].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    folders.sort_by(|a, b| if descending { at(b).cmp(&at(a)) } else { at(a).cmp(&at(b)) });
+}
+
+/// The folders and files in `folder` (`None`: the top) if `mine`, and at
+/// the top the files shared with you if `shared`.
+pub async fn listing(
+    api: &Api,
+    folder: Option<Value>,
+    mine: bool,
+    shared: bool,
+    sort: Sort,
+    reverse: bool,
+) -> Result<Listing> {
+    let (key, descending) = sort.key();
+    let descending = descending != reverse;
+    let id = folder.as_ref().map(paths::id_of).transpose()?;
+    let mut l = Listing { label: paths::folder_label(api, id.as_deref()).await?, ..Listing::default() };
+    if mine {
+        l.folders = paths::folders_in(api, id.as_deref()).await?;
+        sort_folders(&mut l.folders, sort, descending);
+        l.files = list_in(api, id.as_deref(), key, descending).await?;
+    }
+    if shared && folder.is_none() {
+        l.shared = list_all(api, "shared", key, descending).await?;
+    }
+    l.folder = folder;
+    Ok(l)
+}
+
 pub struct LsOptions {
+    pub folder: Option<String>,
     pub mine: bool,
     pub shared: bool,
     pub sort: Sort,
@@ -130,23 +206,36 @@ pub struct LsOptions {
 
 pub async fn ls(ctx: &Ctx, o: LsOptions) -> Result<()> {
     let api = ctx.api()?;
-    let (sort, descending) = match o.sort {
-        Sort::Name => ("name", false),
-        Sort::Size => ("size", true),
-        Sort::Updated => ("updated", true),
-        Sort::Created => ("created", true),
-    };
-    let descending = descending != o.reverse;
     let both = !o.mine && !o.shared;
-    let mine = if o.mine || both { list_all(&api, "mine", sort, descending).await? } else { vec![] };
-    let shared = if o.shared || both { list_all(&api, "shared", sort, descending).await? } else { vec![] };
-    if o.json {
-        let v = json!({ "files": mine, "shared": shared });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-    } else {
-        println!("{}", files_table(&mine, &shared));
-    }
+    let folder = match o.folder.as_deref() {
+        None => None,
+        Some(spec) => match paths::entry(&api, spec, !o.mine).await? {
+            Entry::Top => None,
+            Entry::Folder(_) if o.shared => {
+                return Err(CliError::usage(
+                    "--shared lists the files shared with you, which are in none of your folders",
+                ));
+            }
+            Entry::Folder(f) => Some(f),
+            // Like `ls FILE`: that one file.
+            Entry::File(f) => {
+                let l = Listing { files: vec![f], ..Listing::default() };
+                print_listing(&l, o.json);
+                return Ok(());
+            }
+        },
+    };
+    let l = listing(&api, folder, o.mine || both, o.shared || both, o.sort, o.reverse).await?;
+    print_listing(&l, o.json);
     Ok(())
+}
+
+fn print_listing(l: &Listing, json_out: bool) {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&l.json()).unwrap_or_default());
+    } else {
+        println!("{}", l.table());
+    }
 }
 
 /// The name a local path uploads as.
@@ -156,30 +245,50 @@ pub fn upload_name(path: &Path) -> Result<String> {
         .ok_or_else(|| CliError::usage(format!("{} has no file name", path.display())))
 }
 
-/// The person's own ready files, listed once per command (when first
-/// needed) and kept up to date with what the command uploads: what `put`
-/// compares a file with. Files shared with them do not count.
+/// The person's own ready files in each folder `put` uploads to, listed
+/// once per command (when first needed) and kept up to date with what the
+/// command uploads: what `put` compares a file with. Files shared with
+/// them do not count.
 #[derive(Default)]
 pub struct Mine {
-    files: Option<Vec<Value>>,
+    folders: HashMap<Option<String>, Vec<Value>>,
 }
 
 impl Mine {
-    async fn files(&mut self, api: &Api) -> Result<&mut Vec<Value>> {
-        if self.files.is_none() {
-            self.files = Some(list_all(api, "mine", "name", false).await?);
+    async fn files(&mut self, api: &Api, folder: Option<&str>) -> Result<&mut Vec<Value>> {
+        let key = folder.map(str::to_owned);
+        if !self.folders.contains_key(&key) {
+            let files = list_in(api, folder, "name", false).await?;
+            self.folders.insert(key.clone(), files);
         }
-        Ok(self.files.get_or_insert_default())
+        Ok(self.folders.entry(key).or_default())
     }
+
+    /// A folder this command made: there is nothing in it to ask about.
+    pub fn made(&mut self, folder: &str) {
+        self.folders.insert(Some(folder.to_owned()), Vec::new());
+    }
+
+    fn listed(&mut self, folder: Option<&str>) -> Option<&mut Vec<Value>> {
+        self.folders.get_mut(&folder.map(str::to_owned))
+    }
+}
+
+/// Where `put` uploads.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub to: UploadTo,
+    /// The folder's path from the top; empty for the top.
+    pub label: String,
 }
 
 /// What `put` did with one file.
 pub enum Put {
-    /// Uploaded (or an interrupted upload finished); `namesakes` are the
-    /// person's other files of that name, with other contents.
-    Uploaded { file: Value, namesakes: Vec<Value> },
+    /// Uploaded (or an interrupted upload finished) as `asked` in `label`;
+    /// `displaced` is the file of that name that was there, if known.
+    Uploaded { file: Value, asked: String, label: String, displaced: Option<Value>, replace: bool },
     /// A file of that name, size and CRC32C was already there: nothing sent.
-    AlreadyThere { file: Value, local: PathBuf },
+    AlreadyThere { file: Value, local: PathBuf, label: String },
 }
 
 impl Put {
@@ -202,49 +311,44 @@ impl Put {
     /// The line that says what happened.
     pub fn line(&self) -> String {
         match self {
-            Put::Uploaded { file, .. } => uploaded_line(file),
-            Put::AlreadyThere { file, local } => {
+            Put::Uploaded { file, label, .. } => uploaded_line(file, label),
+            Put::AlreadyThere { file, local, label } => {
                 let name = file["name"].as_str().unwrap_or("?");
                 let id = file["id"].as_str().unwrap_or("?");
+                let shown = child_label(label, name);
                 let what = match local.file_name() {
-                    Some(n) if n.to_string_lossy() != name => format!("{} is already there as {name}", local.display()),
-                    _ => format!("{name} is already there"),
+                    Some(n) if n.to_string_lossy() != name => {
+                        format!("{} is already there as {shown}", local.display())
+                    }
+                    _ => format!("{shown} is already there"),
                 };
                 format!("{what} (same size and checksum): skipped (id {id}; --new uploads another copy)")
             }
         }
     }
 
-    /// For a file uploaded beside others of its name: there are now several,
-    /// and how to tell them apart.
-    pub fn namesake_note(&self) -> Option<String> {
-        let Put::Uploaded { file, namesakes } = self else { return None };
-        if namesakes.is_empty() {
-            return None;
-        }
+    /// For an upload whose name was taken: what it is called instead, or
+    /// (with `--replace`) which file it replaced.
+    pub fn note(&self) -> Option<String> {
+        let Put::Uploaded { file, asked, label, displaced, replace } = self else { return None };
         let name = file["name"].as_str().unwrap_or("?");
         let id = file["id"].as_str().unwrap_or("?");
-        let others: Vec<String> = namesakes
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} ({}, updated {})",
-                    f["id"].as_str().unwrap_or("?"),
-                    format::size(f["size"].as_u64().unwrap_or(0)),
-                    format::time(f["updated_at"].as_str().unwrap_or(""))
-                )
-            })
-            .collect();
-        let mut note = format!(
-            "note: you now have {} files called {name}, with different contents: {id} (uploaded now), {}\n  \
-             commands that take the name will ask for an id; `livedrop ls` shows them",
-            namesakes.len() + 1,
-            others.join(", ")
-        );
-        if let [old] = namesakes.as_slice() {
-            note.push_str(&format!("; `livedrop rm {}` keeps only the new one", old["id"].as_str().unwrap_or("?")));
+        let old = displaced.as_ref().and_then(|d| d["id"].as_str());
+        if name != asked {
+            let other = old.map(|i| format!(" (id {i})")).unwrap_or_default();
+            return Some(format!(
+                "note: {} already has a {asked}{other}, so the new file is called {name} (id {id}); \
+                 --replace replaces the old one instead",
+                place(label)
+            ));
         }
-        Some(note)
+        match (replace, old) {
+            (true, Some(old)) => Some(format!(
+                "note: replaced the earlier {} (id {old}) with the new file (id {id})",
+                child_label(label, asked)
+            )),
+            _ => None,
+        }
     }
 }
 
@@ -254,9 +358,16 @@ fn same_contents(f: &Value, size: u64, crc: Crc32c) -> bool {
         && f["crc32c"].as_str().and_then(|c| Crc32c::parse(c).ok()) == Some(crc)
 }
 
-/// Uploads `path` (as `name`, else under its own name), unless one of the
-/// person's ready files has that name, size and CRC32C; `new` uploads it
-/// anyway. An interrupted upload of the same file always continues.
+/// Names are one within a folder whatever their case, as the server keeps them.
+fn same_name(f: &Value, name: &str) -> bool {
+    f["name"].as_str().is_some_and(|n| n.to_lowercase() == name.to_lowercase())
+}
+
+/// Uploads `path` (as `name`, else under its own name) into `target`,
+/// unless one of the person's ready files there has that name, size and
+/// CRC32C; `new` uploads it anyway. An interrupted upload of the same file
+/// always continues.
+#[allow(clippy::too_many_arguments)]
 pub async fn put_one(
     ctx: &Ctx,
     api: &Api,
@@ -265,89 +376,221 @@ pub async fn put_one(
     new: bool,
     mine: &mut Mine,
     opts: &Options,
+    target: &Target,
 ) -> Result<Put> {
     let name = match name {
         Some(n) => n.to_owned(),
         None => upload_name(path)?,
     };
-    let (file, namesakes) = match transfer::prepare(api, &ctx.paths, path, &name, opts).await? {
-        Prepared::Resumed(file) => {
-            let namesakes = if new { vec![] } else { namesakes(mine.files(api).await?, &file) };
-            (file, namesakes)
-        }
-        Prepared::New(up) if new => (transfer::send(api, &ctx.paths, up, opts).await?, vec![]),
+    let folder = target.to.folder_id.as_deref();
+    let file = match transfer::prepare(api, &ctx.paths, path, &name, &target.to, opts).await? {
+        Prepared::Resumed(file) => file,
         Prepared::New(up) => {
-            let (size, crc) = (up.size(), up.crc32c());
-            let there = mine.files(api).await?.iter().find(|f| f["name"] == name && same_contents(f, size, crc));
-            if let Some(f) = there {
-                return Ok(Put::AlreadyThere { file: f.clone(), local: path.to_owned() });
+            if !new {
+                let (size, crc) = (up.size(), up.crc32c());
+                let files = mine.files(api, folder).await?;
+                if let Some(f) = files.iter().find(|f| same_name(f, &name) && same_contents(f, size, crc)) {
+                    let label = target.label.clone();
+                    return Ok(Put::AlreadyThere { file: f.clone(), local: path.to_owned(), label });
+                }
             }
-            let file = transfer::send(api, &ctx.paths, up, opts).await?;
-            (file.clone(), namesakes(mine.files(api).await?, &file))
+            transfer::send(api, &ctx.paths, up, opts).await?
         }
     };
-    if let Some(files) = mine.files.as_mut().filter(|fs| !fs.iter().any(|f| f["id"] == file["id"])) {
-        files.push(file.clone());
+    let mut displaced = None;
+    if let Some(files) = mine.listed(folder) {
+        displaced = files.iter().find(|f| same_name(f, &name) && f["id"] != file["id"]).cloned();
+        if let Some(d) = displaced.as_ref().filter(|_| target.to.replace && file["name"].as_str() == Some(&name)) {
+            files.retain(|f| f["id"] != d["id"]);
+        }
+        if !files.iter().any(|f| f["id"] == file["id"]) {
+            files.push(file.clone());
+        }
     }
-    Ok(Put::Uploaded { file, namesakes })
+    Ok(Put::Uploaded { file, asked: name, label: target.label.clone(), displaced, replace: target.to.replace })
 }
 
-/// The other files in `mine` with `file`'s name.
-fn namesakes(mine: &[Value], file: &Value) -> Vec<Value> {
-    mine.iter().filter(|f| f["name"] == file["name"] && f["id"] != file["id"]).cloned().collect()
-}
-
-pub fn uploaded_line(f: &Value) -> String {
+/// `uploaded NAME (SIZE) id ID`, with the folder's path before the name.
+pub fn uploaded_line(f: &Value, label: &str) -> String {
     format!(
         "uploaded {} ({}) id {}",
-        f["name"].as_str().unwrap_or("?"),
+        child_label(label, f["name"].as_str().unwrap_or("?")),
         format::size(f["size"].as_u64().unwrap_or(0)),
         f["id"].as_str().unwrap_or("?")
     )
 }
 
-pub async fn put(
-    ctx: &Ctx,
-    files: &[PathBuf],
-    name: Option<&str>,
-    new: bool,
-    limit_rate: Option<u64>,
-    json_out: bool,
-) -> Result<()> {
-    if name.is_some() && files.len() > 1 {
-        return Err(CliError::usage("--name works with one file at a time"));
-    }
-    let api = ctx.api()?;
-    let opts = Options::new(limit_rate, ctx.quiet)?;
-    let mut mine = Mine::default();
-    let mut first_error = None;
-    let mut done = Vec::new();
-    for path in files {
-        match put_one(ctx, &api, path, name, new, &mut mine, &opts).await {
+/// What one `put` did, file by file.
+#[derive(Default)]
+pub struct Run {
+    /// `put --json`'s records.
+    pub done: Vec<Value>,
+    pub first_error: Option<CliError>,
+    pub uploaded: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    /// The folders made, by path.
+    pub made: Vec<String>,
+    /// What a tree held that is not uploaded, and why ("symlink", ...).
+    pub passed_over: Vec<(PathBuf, &'static str)>,
+}
+
+impl Run {
+    /// Reports what happened to a file of `size` bytes. What would fail for
+    /// every file (the login, the server) ends the command.
+    pub fn record(&mut self, opts: &Options, r: Result<Put>, size: u64, json_out: bool) -> Result<()> {
+        match r {
             Ok(p) => {
                 match &p {
                     // Nothing happened to it: said on stderr, so that
                     // standard output lists what was uploaded.
-                    Put::AlreadyThere { .. } => eprintln!("{}", p.line()),
-                    Put::Uploaded { .. } if !json_out => println!("{}", p.line()),
-                    Put::Uploaded { .. } => {}
+                    Put::AlreadyThere { .. } => {
+                        opts.warn(p.line());
+                        self.skipped += 1;
+                        if let Some(o) = &opts.overall {
+                            o.passed(size);
+                        }
+                    }
+                    Put::Uploaded { .. } => {
+                        if !json_out {
+                            opts.out(p.line());
+                        }
+                        self.uploaded += 1;
+                        if let Some(o) = &opts.overall {
+                            o.done(size);
+                        }
+                    }
                 }
-                if let Some(note) = p.namesake_note() {
+                if let Some(note) = p.note() {
                     opts.say(note);
                 }
-                done.push(p.json());
+                self.done.push(p.json());
+                Ok(())
             }
-            Err(e) if files.len() > 1 => {
-                eprintln!("livedrop: {e}");
-                first_error.get_or_insert(e);
+            Err(e) if matches!(e.exit, Exit::Auth | Exit::Unreachable) => Err(e),
+            Err(e) => {
+                self.fail(opts, e);
+                if let Some(o) = &opts.overall {
+                    o.passed(size);
+                }
+                Ok(())
             }
-            Err(e) => return Err(e),
         }
     }
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&json!({ "files": done })).unwrap_or_default());
+
+    /// Something did not go up: said now, the first one is the exit code.
+    pub fn fail(&mut self, opts: &Options, e: CliError) {
+        opts.warn(format!("livedrop: {e}"));
+        self.failed += 1;
+        self.first_error.get_or_insert(e);
     }
-    first_error.map_or(Ok(()), Err)
+}
+
+pub struct PutOptions {
+    pub files: Vec<PathBuf>,
+    pub name: Option<String>,
+    pub new: bool,
+    pub to: Option<String>,
+    pub recursive: bool,
+    pub replace: bool,
+    pub limit_rate: Option<u64>,
+    pub json: bool,
+}
+
+/// One argument of `put`: a file, or with `-r` a directory's tree.
+enum Item {
+    File(PathBuf),
+    Tree(tree::Plan),
+}
+
+pub async fn put(ctx: &Ctx, o: PutOptions) -> Result<()> {
+    if o.name.is_some() && o.files.len() > 1 {
+        return Err(CliError::usage("--name works with one file at a time"));
+    }
+    let mut items = Vec::new();
+    for path in &o.files {
+        if o.recursive && std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            if o.name.is_some() {
+                return Err(CliError::usage("--name works with one file; a directory goes up under its own name")
+                    .hint("--to FOLDER puts it in another folder"));
+            }
+            items.push(Item::Tree(tree::plan(path)?));
+        } else {
+            items.push(Item::File(path.clone()));
+        }
+    }
+    let api = ctx.api()?;
+    let mut opts = Options::new(o.limit_rate, ctx.quiet)?;
+    let mut mine = Mine::default();
+    let mut run = Run::default();
+    let mut base = Target { to: UploadTo { folder_id: None, replace: o.replace }, label: String::new() };
+    if let Some(spec) = &o.to {
+        let (folder, made) = paths::make_folders(&api, spec).await?;
+        let id = folder.as_ref().map(paths::id_of).transpose()?;
+        if let Some(id) = id.as_deref().filter(|_| !made.is_empty()) {
+            mine.made(id);
+        }
+        for m in made {
+            opts.say(format!("created folder {m}"));
+            run.made.push(m);
+        }
+        base.label = paths::folder_label(&api, id.as_deref()).await?;
+        base.to.folder_id = id;
+    }
+    if o.recursive {
+        let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let (files, bytes) = items.iter().fold((0, 0), |(n, b), i| match i {
+            Item::File(p) => (n + 1, b + size(p)),
+            Item::Tree(plan) => (n + plan.files, b + plan.bytes),
+        });
+        opts = opts.with_overall(files, bytes, "uploaded");
+    }
+    let several = o.files.len() > 1 || o.recursive;
+    for item in &items {
+        match item {
+            Item::File(path) => {
+                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                let r = put_one(ctx, &api, path, o.name.as_deref(), o.new, &mut mine, &opts, &base).await;
+                match r {
+                    Err(e) if !several => return Err(e),
+                    r => run.record(&opts, r, size, o.json)?,
+                }
+            }
+            Item::Tree(plan) => {
+                tree::put_tree(ctx, &api, plan, &base, o.new, &mut mine, &opts, &mut run, o.json).await?
+            }
+        }
+    }
+    if let Some(overall) = &opts.overall {
+        overall.finish();
+    }
+    if o.json {
+        let mut v = json!({ "files": run.done });
+        if o.recursive || o.to.is_some() {
+            v["created_folders"] = json!(run.made);
+            let skipped: Vec<Value> = run
+                .passed_over
+                .iter()
+                .map(|(p, why)| json!({ "path": p.display().to_string(), "reason": why }))
+                .collect();
+            v["skipped"] = json!(skipped);
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else if o.recursive {
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let mut summary = format!(
+            "{} uploaded, {} already there, {} failed; {} made",
+            plural(run.uploaded, "file"),
+            run.skipped,
+            run.failed,
+            plural(run.made.len(), "folder")
+        );
+        if !run.passed_over.is_empty() {
+            summary.push_str(&format!(", {} passed over", run.passed_over.len()));
+        }
+        opts.say(summary);
+    }
+    run.first_error.map_or(Ok(()), Err)
 }
 
 /// Where `get` saves: `-o PATH` (a directory takes the file's name), or
@@ -378,39 +621,44 @@ pub async fn get_file(ctx: &Ctx, api: &Api, f: &Value, dest: Dest, opts: &Option
     transfer::download(api.http(), &ctx.paths, src, dest, opts).await
 }
 
-pub async fn get(ctx: &Ctx, spec: &str, output: Option<&Path>, force: bool, limit_rate: Option<u64>) -> Result<()> {
-    let api = ctx.api()?;
-    let opts = Options::new(limit_rate, ctx.quiet)?;
-    let f = resolve(&api, spec, true).await?;
-    let name = str_field(&f, "name")?.to_owned();
+/// `get` of one file, to `-o` or under its name here.
+pub async fn get_one(
+    ctx: &Ctx,
+    api: &Api,
+    f: &Value,
+    output: Option<&Path>,
+    force: bool,
+    opts: &Options,
+) -> Result<()> {
+    let name = str_field(f, "name")?.to_owned();
     let dest = destination(output, &name, force);
     let shown = match &dest {
         Dest::File { path, .. } => Some(path.clone()),
         Dest::Stdout => None,
     };
-    get_file(ctx, &api, &f, dest, &opts).await?;
+    get_file(ctx, api, f, dest, opts).await?;
     if let Some(p) = shown {
         println!("saved {name} ({}) to {}", format::size(f["size"].as_u64().unwrap_or(0)), p.display());
     }
     Ok(())
 }
 
-pub async fn rm(ctx: &Ctx, specs: &[String]) -> Result<()> {
-    let api = ctx.api()?;
-    for spec in specs {
-        let f = resolve(&api, spec, false).await?;
-        api.delete(&format!("/api/files/{}", seg(str_field(&f, "id")?))).await?;
-        println!("deleted {}", f["name"].as_str().unwrap_or(spec));
+pub async fn get(
+    ctx: &Ctx,
+    spec: &str,
+    output: Option<&Path>,
+    force: bool,
+    recursive: bool,
+    limit_rate: Option<u64>,
+) -> Result<()> {
+    if recursive {
+        return tree::get_tree(ctx, spec, output, force, limit_rate).await;
     }
-    Ok(())
-}
-
-pub async fn mv(ctx: &Ctx, spec: &str, new_name: &str) -> Result<()> {
     let api = ctx.api()?;
-    let f = resolve(&api, spec, false).await?;
-    let r = api.patch(&format!("/api/files/{}", seg(str_field(&f, "id")?)), &json!({ "name": new_name })).await?;
-    println!("renamed {} to {}", f["name"].as_str().unwrap_or(spec), r["file"]["name"].as_str().unwrap_or(new_name));
-    Ok(())
+    let opts = Options::new(limit_rate, ctx.quiet)?;
+    let hint = format!("`livedrop get -r {}` downloads the folder with everything in it", quoted(spec));
+    let f = paths::file(&api, spec, true, &hint).await?;
+    get_one(ctx, &api, &f, output, force, &opts).await
 }
 
 pub async fn share(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {

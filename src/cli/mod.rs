@@ -14,8 +14,12 @@
 //! - `firebase`: Firebase Auth's REST API: password sign-in and sign-up,
 //!   refreshing ID tokens.
 //! - `transfer`: resumable uploads and downloads with progress bars.
-//! - `files`: `ls`, `put`, `get`, `rm`, `mv`, `share`, `unshare`, `link`,
-//!   `links`, `revoke`, `open`.
+//! - `files`: `ls`, `put`, `get`, `share`, `unshare`, `link`, `links`,
+//!   `revoke`, `open`.
+//! - `folders`: `mkdir`, `mv`, `rm` (files and folders).
+//! - `paths`: what a path (`Trip/day 1/img1.jpg`), a name or an id names;
+//!   making the folders along a path.
+//! - `tree`: `put -r` and `get -r`, a directory tree each way.
 //! - `watch`: the live feed in the terminal.
 //! - `shell`: the interactive session (`LIST`, `UPLOAD`, `DOWNLOAD`, ...).
 //! - `sweep`: `livedrop sweep`, the server's reconcile sweep run by hand.
@@ -27,10 +31,13 @@ mod config;
 mod error;
 mod files;
 mod firebase;
+mod folders;
 mod format;
+mod paths;
 mod shell;
 mod sweep;
 mod transfer;
+mod tree;
 mod watch;
 
 use std::path::PathBuf;
@@ -111,10 +118,16 @@ pub enum Command {
         /// The link (`https://…/verify/?token=…`) or its token.
         link: String,
     },
-    /// List your files and the files shared with you.
+    /// List your folders and files (at the top, or in FOLDER), and the files shared with you.
+    ///
+    /// Folders come first, marked with a `/`. At the top, the files shared
+    /// with you follow. `--json` prints `folder`, `folders`, `files` and
+    /// `shared`.
     Ls {
         #[command(flatten)]
         conn: Conn,
+        /// A folder: its path (`Trip/day 1`) or id; the top if left out.
+        folder: Option<String>,
         /// Only your own files.
         #[arg(long, conflicts_with = "shared")]
         mine: bool,
@@ -130,23 +143,38 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Upload files; one already there is skipped, and an interrupted upload continues on the next run.
+    /// Upload files (and with -r directories); one already there is skipped, and an interrupted upload continues on the next run.
     ///
-    /// A file is already there when one of your own files has its name, its
-    /// size and its CRC32C: it is skipped (exit 0), said so on stderr, and
-    /// `--json` lists it with `"skipped": true`. A file of the same name
-    /// with other contents is uploaded beside the old one (no `--new`
-    /// needed), with a note giving both ids. An interrupted upload of the
-    /// same file continues where it stopped.
+    /// A file is already there when one of your own files in the folder it
+    /// goes to has its name, its size and its CRC32C: it is skipped (exit
+    /// 0), said so on stderr, and `--json` lists it with `"skipped": true`.
+    /// A file of the same name with other contents is uploaded beside the
+    /// old one as "name (2).ext", with a note giving both ids; `--replace`
+    /// replaces the old one instead. An interrupted upload of the same file
+    /// continues where it stopped.
+    ///
+    /// With -r, a directory becomes a folder of its name (in --to FOLDER,
+    /// or at the top) with its folders and files, under one overall
+    /// progress line; symlinks in it are passed over, and said so. Running
+    /// the same command again sends only what is not there yet.
     Put {
         #[command(flatten)]
         conn: Conn,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Into this folder: a path (`Trip/day 1`) or id; made, with the folders above it, if missing.
+        #[arg(long, value_name = "FOLDER")]
+        to: Option<String>,
+        /// Upload directories with everything in them, as folders.
+        #[arg(long, short)]
+        recursive: bool,
+        /// If the name is taken in the folder, replace that file (by default both are kept: "name (2).ext").
+        #[arg(long)]
+        replace: bool,
         /// Upload under another name (one file only).
         #[arg(long)]
         name: Option<String>,
-        /// Upload even a file that is already there: a second copy of the same name.
+        /// Upload even a file that is already there: a second copy ("name (2).ext", or with --replace in its place).
         #[arg(long)]
         new: bool,
         /// At most this many bytes per second, e.g. 10MiB.
@@ -156,35 +184,64 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Download a file by name or id; resumes a partial download, verifies the checksum.
+    /// Download a file by path, name or id (with -r a folder); resumes a partial download, verifies the checksum.
+    ///
+    /// With -r, FOLDER with everything in it goes to DIR/<its name>/ (-o
+    /// DIR, else here), its folders made as directories, under one overall
+    /// progress line. A file already there with the same size and checksum
+    /// is skipped, one with other contents is left as it is (an error)
+    /// unless --force: running the same command again finishes a cut one.
     Get {
         #[command(flatten)]
         conn: Conn,
-        /// The file's name or id.
+        /// The file's path (`Trip/day 1/img1.jpg`), name or id; with -r a folder.
         file: String,
-        /// Where to save it: a path, a directory, or - for standard output.
+        /// Where to save it: a path, a directory, or - for standard output; with -r the directory the folder goes in.
         #[arg(long, short)]
         output: Option<PathBuf>,
         /// Overwrite an existing file.
         #[arg(long, short)]
         force: bool,
+        /// Download a folder with everything in it.
+        #[arg(long, short)]
+        recursive: bool,
         /// At most this many bytes per second, e.g. 10MiB.
         #[arg(long, value_parser = parse_size_arg)]
         limit_rate: Option<u64>,
     },
-    /// Delete files (with their shares and links).
+    /// Delete files (with their shares and links), and with -r folders with everything in them.
     Rm {
         #[command(flatten)]
         conn: Conn,
+        /// Paths (`Trip/notes.txt`), names or ids.
         #[arg(required = true)]
         files: Vec<String>,
+        /// Delete folders too, with every folder and file in them.
+        #[arg(long, short)]
+        recursive: bool,
     },
-    /// Rename a file.
+    /// Rename or move files and folders, like mv.
+    ///
+    /// If DEST is a folder (or /, the top), SRC goes into it under its own
+    /// name (several SRC too). Otherwise DEST's last name is SRC's new name
+    /// and what is above it the folder it goes in: `mv Trip/a.jpg
+    /// Trip/b.jpg` renames, `mv a.jpg Trip/` moves, `mv a.jpg Trip/b.jpg`
+    /// does both. A name taken there, or a folder into itself, is refused
+    /// (exit 9).
     Mv {
         #[command(flatten)]
         conn: Conn,
-        file: String,
-        new_name: String,
+        /// SRC... DEST: paths, names or ids.
+        #[arg(required = true, num_args = 2.., value_name = "SRC... DEST")]
+        paths: Vec<String>,
+    },
+    /// Make folders, with the folders above them that are missing (like mkdir -p).
+    Mkdir {
+        #[command(flatten)]
+        conn: Conn,
+        /// Paths such as `Trip/day 1`.
+        #[arg(required = true)]
+        paths: Vec<String>,
     },
     /// Share a file with people by e-mail (they need not have an account yet).
     Share {
@@ -270,7 +327,7 @@ pub enum Command {
         #[arg(long)]
         count: Option<u64>,
     },
-    /// An interactive session: LIST, UPLOAD <file>, DOWNLOAD <file>, HELP, EXIT (also from a pipe).
+    /// An interactive session: LIST [folder], UPLOAD <file>, DOWNLOAD <file>, HELP, EXIT (also from a pipe).
     Shell {
         #[command(flatten)]
         conn: Conn,
@@ -374,6 +431,7 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         | Get { conn, .. }
         | Rm { conn, .. }
         | Mv { conn, .. }
+        | Mkdir { conn, .. }
         | Share { conn, .. }
         | Unshare { conn, .. }
         | Link { conn, .. }
@@ -395,17 +453,19 @@ async fn dispatch(cmd: Command) -> Result<u8> {
         Logout { .. } => auth::logout(&ctx).await?,
         Whoami { json, .. } => auth::whoami(&ctx, json).await?,
         Verify { link, .. } => auth::verify(&ctx, &link).await?,
-        Ls { mine, shared, sort, reverse, json, .. } => {
-            files::ls(&ctx, files::LsOptions { mine, shared, sort, reverse, json }).await?
+        Ls { folder, mine, shared, sort, reverse, json, .. } => {
+            files::ls(&ctx, files::LsOptions { folder, mine, shared, sort, reverse, json }).await?
         }
-        Put { files: f, name, new, limit_rate, json, .. } => {
-            files::put(&ctx, &f, name.as_deref(), new, limit_rate, json).await?
+        Put { files, to, recursive, replace, name, new, limit_rate, json, .. } => {
+            let o = files::PutOptions { files, name, new, to, recursive, replace, limit_rate, json };
+            files::put(&ctx, o).await?
         }
-        Get { file, output, force, limit_rate, .. } => {
-            files::get(&ctx, &file, output.as_deref(), force, limit_rate).await?
+        Get { file, output, force, recursive, limit_rate, .. } => {
+            files::get(&ctx, &file, output.as_deref(), force, recursive, limit_rate).await?
         }
-        Rm { files: f, .. } => files::rm(&ctx, &f).await?,
-        Mv { file, new_name, .. } => files::mv(&ctx, &file, &new_name).await?,
+        Rm { files: f, recursive, .. } => folders::rm(&ctx, &f, recursive).await?,
+        Mv { paths, .. } => folders::mv(&ctx, &paths).await?,
+        Mkdir { paths, .. } => folders::mkdir(&ctx, &paths).await?,
         Share { file, emails, .. } => files::share(&ctx, &file, &emails).await?,
         Unshare { file, emails, .. } => files::unshare(&ctx, &file, &emails).await?,
         Link { file, expires, password, password_stdin, max_downloads, json, .. } => {

@@ -2,10 +2,11 @@
 //! original socket prototype, also driven from a pipe.
 //!
 //! ```text
-//! LIST                 your files and the files shared with you
+//! LIST [folder]        your folders and files (at the top, or in a folder),
+//!                      and the files shared with you
 //! UPLOAD [--new] <file> upload a local file (quote names with spaces); one
 //!                      already there is skipped, as with `livedrop put`
-//! DOWNLOAD <file> [to] download a file by name or id into the current directory
+//! DOWNLOAD <file> [to] download a file by path, name or id into the current directory
 //! HELP                 the commands
 //! EXIT                 close the session (so does the end of input)
 //! ```
@@ -23,16 +24,18 @@ use tokio::io::AsyncBufReadExt;
 use super::Ctx;
 use super::client::{Api, str_field};
 use super::error::{CliError, Result};
-use super::files::{Mine, destination, files_table, get_file, list_all, put_one, resolve};
+use super::files::{Mine, Sort, Target, destination, get_file, listing, put_one, resolve};
 use super::format;
+use super::paths::{self, Entry};
 use super::transfer::Options;
 
 pub const HELP: &str = "\
 Commands (case does not matter; quote names with spaces):
-  LIST                    list your files and the files shared with you
+  LIST [folder]           list your folders and files (at the top, or in a folder
+                          such as \"Trip/day 1\") and the files shared with you
   UPLOAD [--new] <file>   upload a local file; skipped if it is already there
                           (same name, size and checksum) unless --new
-  DOWNLOAD <file> [path]  download a file (by name or id) into the current directory, or to path
+  DOWNLOAD <file> [path]  download a file (by path, name or id) into the current directory, or to path
   HELP                    show this help
   EXIT                    close the session";
 
@@ -46,10 +49,16 @@ async fn execute(ctx: &Ctx, api: &Api, opts: &Options, words: &[String]) -> Resu
     };
     match cmd.to_ascii_uppercase().as_str() {
         "LIST" | "LS" => {
-            arity(0, 0, "LIST")?;
-            let mine = list_all(api, "mine", "name", false).await?;
-            let shared = list_all(api, "shared", "name", false).await?;
-            Ok(Some(files_table(&mine, &shared)))
+            arity(0, 1, "LIST [folder]")?;
+            let folder = match args.first() {
+                None => None,
+                Some(spec) => match paths::entry(api, spec, false).await? {
+                    Entry::Top => None,
+                    Entry::Folder(f) => Some(f),
+                    Entry::File(_) => return Err(CliError::usage(format!("'{spec}' is a file, not a folder"))),
+                },
+            };
+            Ok(Some(listing(api, folder, true, true, Sort::Name, false).await?.table()))
         }
         "UPLOAD" | "PUT" => {
             let (flags, files): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| *a == "--new");
@@ -57,8 +66,9 @@ async fn execute(ctx: &Ctx, api: &Api, opts: &Options, words: &[String]) -> Resu
             // Listed afresh for each command: the session may be long, and
             // files come and go from elsewhere meanwhile.
             let mut mine = Mine::default();
-            let put = put_one(ctx, api, Path::new(file), None, !flags.is_empty(), &mut mine, opts).await?;
-            if let Some(note) = put.namesake_note() {
+            let top = Target::default();
+            let put = put_one(ctx, api, Path::new(file), None, !flags.is_empty(), &mut mine, opts, &top).await?;
+            if let Some(note) = put.note() {
                 opts.say(note);
             }
             Ok(Some(put.line()))

@@ -16,10 +16,13 @@
 //! Downloads: into `NAME.livedrop-part` beside the destination, renamed
 //! into place only after the size and the CRC32C checked out. A part left
 //! by an earlier run continues with `Range`.
+//!
+//! Trees (`put -r`, `get -r`): one [`Overall`] line instead of a bar per
+//! file: files done of all, bytes, speed, time left.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -53,6 +56,9 @@ pub struct Options {
     pub progress: bool,
     /// Say what is happening on stderr (resuming, retrying).
     pub chatty: bool,
+    /// One line for many files: each transfer adds to it instead of drawing
+    /// a bar of its own.
+    pub overall: Option<Arc<Overall>>,
 }
 
 impl Options {
@@ -68,17 +74,167 @@ impl Options {
             _ => None,
         };
         use std::io::IsTerminal;
-        Ok(Self { chunk_size, limit_rate, progress: !quiet && std::io::stderr().is_terminal(), chatty: !quiet })
+        Ok(Self {
+            chunk_size,
+            limit_rate,
+            progress: !quiet && std::io::stderr().is_terminal(),
+            chatty: !quiet,
+            overall: None,
+        })
     }
 
+    /// A note on stderr (unless `--quiet`).
     pub fn say(&self, msg: impl std::fmt::Display) {
         if self.chatty {
-            eprintln!("{msg}");
+            self.suspended(|| eprintln!("{msg}"));
         }
+    }
+
+    /// A line on stderr, even with `--quiet` (what did not happen, and why).
+    pub fn warn(&self, msg: impl std::fmt::Display) {
+        self.suspended(|| eprintln!("{msg}"));
+    }
+
+    /// A result on stdout.
+    pub fn out(&self, msg: impl std::fmt::Display) {
+        self.suspended(|| println!("{msg}"));
+    }
+
+    /// Runs `f` with the overall line, if any, off the terminal.
+    fn suspended<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.overall {
+            Some(o) => o.bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// These options with one line for `files` files of `bytes` in all;
+    /// `verb` says what happens to them ("uploaded", "downloaded").
+    pub fn with_overall(&self, files: usize, bytes: u64, verb: &'static str) -> Self {
+        Self { overall: Some(Overall::start(self, files, bytes, verb)), ..self.clone() }
     }
 }
 
+/// The line of a tree's transfer. Its bytes are those of the files done
+/// plus the current file's bar (hidden), read by a thread a few times a
+/// second; a file skipped or failed leaves the total instead, so that the
+/// speed and the time left are about what is really sent.
+#[derive(Debug)]
+pub struct Overall {
+    bar: ProgressBar,
+    files: usize,
+    verb: &'static str,
+    tally: Mutex<Tally>,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    done_files: usize,
+    done_bytes: u64,
+    current: Option<ProgressBar>,
+}
+
+impl Overall {
+    fn start(opts: &Options, files: usize, bytes: u64, verb: &'static str) -> Arc<Self> {
+        let bar = if opts.progress {
+            let pb = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{msg:>24} [{bar:28}] {binary_bytes:>10}/{binary_total_bytes:<10} {binary_bytes_per_sec:>12}  {eta} left",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> ");
+            pb.set_style(style);
+            pb
+        } else {
+            ProgressBar::hidden()
+        };
+        let me = Arc::new(Self { bar, files, verb, tally: Mutex::new(Tally::default()) });
+        me.refresh();
+        if opts.progress {
+            let weak: Weak<Self> = Arc::downgrade(&me);
+            std::thread::spawn(move || {
+                while let Some(o) = weak.upgrade() {
+                    if o.bar.is_finished() {
+                        break;
+                    }
+                    o.refresh();
+                    drop(o);
+                    std::thread::sleep(Duration::from_millis(150));
+                }
+            });
+        }
+        me
+    }
+
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn refresh(&self) {
+        let t = self.tally();
+        let now = t.done_bytes + t.current.as_ref().map_or(0, ProgressBar::position);
+        self.bar.set_position(now.min(self.bar.length().unwrap_or(u64::MAX)));
+        self.bar.set_message(format!("{} {}/{} files", self.verb, t.done_files, self.files));
+    }
+
+    /// The bar of the file being transferred now.
+    fn track(&self, pb: &ProgressBar) {
+        self.tally().current = Some(pb.clone());
+    }
+
+    /// A file of `size` bytes is done.
+    pub fn done(&self, size: u64) {
+        {
+            let mut t = self.tally();
+            t.done_files += 1;
+            t.done_bytes += size;
+            t.current = None;
+        }
+        self.refresh();
+    }
+
+    /// A file of `size` bytes needed nothing sent (already there), or failed.
+    pub fn passed(&self, size: u64) {
+        {
+            let mut t = self.tally();
+            t.done_files += 1;
+            t.current = None;
+        }
+        self.bar.set_length(self.bar.length().unwrap_or(0).saturating_sub(size));
+        self.refresh();
+    }
+
+    pub fn finish(&self) {
+        self.refresh();
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Overall {
+    /// Also when a command ends early: no line is left on the terminal.
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// A transfer's bar: its own line, or (for a tree) a hidden one that the
+/// overall line adds up.
 fn bar(opts: &Options, total: u64, msg: String) -> ProgressBar {
+    if let Some(o) = &opts.overall {
+        let pb = ProgressBar::hidden();
+        pb.set_length(total);
+        o.track(&pb);
+        return pb;
+    }
+    plain_bar(opts, total, msg)
+}
+
+/// A bar of its own line, but none within a tree (checksums).
+fn checksum_bar(opts: &Options, total: u64, msg: String) -> ProgressBar {
+    if opts.overall.is_some() { ProgressBar::hidden() } else { plain_bar(opts, total, msg) }
+}
+
+fn plain_bar(opts: &Options, total: u64, msg: String) -> ProgressBar {
     if !opts.progress {
         return ProgressBar::hidden();
     }
@@ -153,6 +309,16 @@ fn crc_of_file(path: &Path, len: u64, pb: &ProgressBar) -> std::io::Result<u32> 
     Ok(crc32c::crc32c_combine(first?, second?, (len - half) as usize))
 }
 
+/// The CRC32C of a local file of `len` bytes, off the runtime's thread.
+pub async fn local_crc(path: &Path, len: u64) -> Result<Crc32c> {
+    let p = path.to_owned();
+    let crc = tokio::task::spawn_blocking(move || crc_of_file(&p, len, &ProgressBar::hidden()))
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))?
+        .map_err(|e| CliError::io("read", path, &e))?;
+    Ok(Crc32c(crc))
+}
+
 // ----- uploads -----
 
 /// An upload in progress, saved so that the next run can continue it.
@@ -165,8 +331,21 @@ struct UploadState {
     modified_ns: u64,
     crc32c: String,
     file_id: String,
+    /// The folder it goes in; `None`: the top.
+    #[serde(default)]
+    folder_id: Option<String>,
     /// The resumable session; `None` for a single `PUT`, which restarts.
     session_url: Option<String>,
+}
+
+/// Where an upload goes, and what completing it does if the name is taken
+/// there by then.
+#[derive(Debug, Clone, Default)]
+pub struct UploadTo {
+    /// `None`: the top.
+    pub folder_id: Option<String>,
+    /// Replace the file that has the name; else keep both ("name (2).ext").
+    pub replace: bool,
 }
 
 /// A guess from the file name, for the browser's sake when it is opened.
@@ -200,7 +379,8 @@ pub fn content_type_for(name: &str) -> &'static str {
 pub fn check_readable(local: &Path) -> Result<(u64, u64)> {
     let meta = std::fs::metadata(local).map_err(|e| CliError::io("read", local, &e))?;
     if meta.is_dir() {
-        return Err(CliError::local(format!("{} is a directory; livedrop uploads files", local.display())));
+        return Err(CliError::local(format!("{} is a directory; livedrop uploads files", local.display()))
+            .hint("`livedrop put -r` uploads a directory with everything in it, as a folder"));
     }
     if !meta.is_file() {
         return Err(CliError::local(format!("{} is not a regular file", local.display())));
@@ -221,6 +401,7 @@ pub struct NewUpload {
     size: u64,
     modified_ns: u64,
     crc: Crc32c,
+    to: UploadTo,
 }
 
 impl NewUpload {
@@ -241,12 +422,24 @@ pub enum Prepared {
     New(NewUpload),
 }
 
-/// Continues an interrupted upload of `local` as `name` if there is one;
-/// otherwise checks the file and computes its CRC32C for a new upload.
-pub async fn prepare(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &Options) -> Result<Prepared> {
+/// Continues an interrupted upload of `local` as `name` into `to` if there
+/// is one; otherwise checks the file and computes its CRC32C for a new upload.
+pub async fn prepare(
+    api: &Api,
+    paths: &Paths,
+    local: &Path,
+    name: &str,
+    to: &UploadTo,
+    opts: &Options,
+) -> Result<Prepared> {
     let (size, modified_ns) = check_readable(local)?;
     let abs = std::fs::canonicalize(local).map_err(|e| CliError::io("read", local, &e))?;
-    let key = format!("up-{}", &sha256_hex(&format!("{}\n{}\n{name}", api.server(), abs.display()))[..32]);
+    // At the top, the key of the versions before folders: their uploads continue.
+    let mut what = format!("{}\n{}\n{name}", api.server(), abs.display());
+    if let Some(folder) = &to.folder_id {
+        what.push_str(&format!("\n{folder}"));
+    }
+    let key = format!("up-{}", &sha256_hex(&what)[..32]);
 
     let saved: Option<UploadState> = paths.load_state(&key);
     if let Some(s) = saved {
@@ -264,7 +457,7 @@ pub async fn prepare(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &
         paths.remove_state(&key);
     }
 
-    let pb = bar(opts, size, format!("checksum {name}"));
+    let pb = checksum_bar(opts, size, format!("checksum {name}"));
     let crc = {
         let (path, pb2) = (local.to_owned(), pb.clone());
         tokio::task::spawn_blocking(move || crc_of_file(&path, size, &pb2))
@@ -281,17 +474,25 @@ pub async fn prepare(api: &Api, paths: &Paths, local: &Path, name: &str, opts: &
         size,
         modified_ns,
         crc: Crc32c(crc),
+        to: to.clone(),
     }))
 }
 
 /// Begins, sends and completes a new upload; returns the ready file's record.
 pub async fn send(api: &Api, paths: &Paths, up: NewUpload, opts: &Options) -> Result<Value> {
-    let NewUpload { key, abs, local, name, size, modified_ns, crc } = up;
+    let NewUpload { key, abs, local, name, size, modified_ns, crc, to } = up;
     let local = local.as_path();
     let begin = api
         .post(
             "/api/uploads",
-            &json!({ "name": name, "size": size, "content_type": content_type_for(&name), "crc32c": crc.encode() }),
+            &json!({
+                "name": name,
+                "size": size,
+                "content_type": content_type_for(&name),
+                "crc32c": crc.encode(),
+                "folder_id": to.folder_id,
+                "on_conflict": if to.replace { "replace" } else { "keep_both" },
+            }),
         )
         .await?;
     let file_id = str_field(&begin["file"], "id")?.to_owned();
@@ -308,6 +509,7 @@ pub async fn send(api: &Api, paths: &Paths, up: NewUpload, opts: &Options) -> Re
         modified_ns,
         crc32c: crc.encode(),
         file_id: file_id.clone(),
+        folder_id: to.folder_id.clone(),
         session_url: None,
     };
     paths.save_state(&key, &state)?;

@@ -81,6 +81,8 @@ pub fn activity_line(a: &Value) -> String {
         "downloaded" if detail.is_empty() => format!("{file} was downloaded through a public link"),
         "downloaded" => format!("{file} was downloaded through a public link ({detail})"),
         "renamed" => format!("{who} renamed {detail} to {file}"),
+        "moved" if detail.is_empty() => format!("{who} moved {file} to the top"),
+        "moved" => format!("{who} moved {file} into {detail}"),
         "deleted" => format!("{who} deleted {file}"),
         other => format!("{who}: {other} {file}"),
     }
@@ -117,6 +119,9 @@ impl View {
             }
             ("shared", "modified") => format!("shared file changed  {name}{size}"),
             ("shared", "removed") => format!("no longer shared with you  {name}"),
+            ("folders", "added") => format!("new folder    {name}/"),
+            ("folders", "modified") => format!("folder changed  {name}/"),
+            ("folders", "removed") => format!("folder removed  {name}/"),
             ("activity", _) => format!("activity      {}", activity_line(doc)),
             (c, k) => format!("{c} {k} {id}"),
         };
@@ -167,6 +172,7 @@ pub async fn watch(ctx: &Ctx, json_out: bool, count: Option<u64>) -> Result<()> 
                     resume = Some((m["epoch"].as_str().unwrap_or("").to_owned(), m["seq"].as_u64().unwrap_or(0)));
                     view.remember(&m["files"]);
                     view.remember(&m["shared"]);
+                    view.remember(&m["folders"]);
                     if !json_out {
                         let n = m["files"].as_array().map_or(0, Vec::len);
                         let s = m["shared"].as_array().map_or(0, Vec::len);
