@@ -273,6 +273,22 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let in_folder = FileRecord { folder_id: Some(folder.id.clone()), ..new_file(&ann, "in-trip.txt") };
     store.insert_pending_file(&in_folder, u64::MAX).await.unwrap();
     store.mark_ready(&in_folder.id, now(), None, None).await.unwrap();
+    // Trip/day is shared with bob (the reader), through Trip's share.
+    let day = Folder {
+        id: FolderId::generate(),
+        owner_id: ann.id.clone(),
+        name: FileName::parse("day").unwrap(),
+        parent: Some(folder.id.clone()),
+        created_at: now(),
+        updated_at: now(),
+    };
+    livedrop::store::FolderStore::create_folder(&store, &day).await.unwrap();
+    let in_day = FileRecord { folder_id: Some(day.id.clone()), ..new_file(&ann, "img.jpg") };
+    let uploading_in_day = FileRecord { folder_id: Some(day.id.clone()), ..new_file(&ann, "uploading.jpg") };
+    store.insert_pending_file(&in_day, u64::MAX).await.unwrap();
+    store.insert_pending_file(&uploading_in_day, u64::MAX).await.unwrap();
+    store.mark_ready(&in_day.id, now(), None, None).await.unwrap();
+    livedrop::store::FolderSharing::share_folder(&store, &folder, &bob.id, now()).await.unwrap();
 
     let mut rig = Rig {
         http,
@@ -303,7 +319,8 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let shared_with =
         |who: &User| query("files", Some(and(vec![contains("readers", who.id.as_str()), ready()])), Some("updated_at"));
     let t = in_folder.id.as_str();
-    rig.list("ann's files", mine(&ann), &[Owner], &[s, p, t]).await;
+    let img = in_day.id.as_str();
+    rig.list("ann's files", mine(&ann), &[Owner], &[s, p, t, img]).await;
     rig.list("files shared with bob", shared_with(&bob), &[Reader], &[s]).await;
     rig.list("files shared with eve", shared_with(&eve), &[Stranger], &[]).await;
     rig.list("all files", query("files", None, None), &[], &[]).await;
@@ -312,7 +329,6 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
 
     // Folders and what is in them: the owner, with the owner filter.
     let d = folder.id.as_str();
-    rig.get("folders", d, &[Owner]).await;
     rig.get("folders", &FolderId::generate().to_string(), &[]).await;
     rig.list(
         "ann's folders at the top",
@@ -326,9 +342,31 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let in_trip = |who: &User| {
         query("files", Some(and(vec![eq("owner_id", who.id.as_str()), eq("parent", d), ready()])), Some("updated_at"))
     };
-    rig.list("ann's files in Trip", in_trip(&ann), &[Owner], &[t]).await;
+    // (bob sees Trip: its files, even queried as its owner's.)
+    rig.list("ann's files in Trip", in_trip(&ann), &[Owner, Reader], &[t]).await;
     rig.list("files in Trip", query("files", Some(eq("parent", d)), None), &[], &[]).await;
-    rig.get("files", t, &[Owner]).await;
+    rig.get("files", t, &[Owner, Reader]).await;
+
+    // Trip is shared with bob: he sees its folders and their ready files,
+    // queried as the web client does; eve sees nothing of it.
+    let (dd, up) = (day.id.as_str(), uploading_in_day.id.as_str());
+    rig.get("folders", d, &[Owner, Reader]).await;
+    rig.get("folders", dd, &[Owner, Reader]).await;
+    rig.get("files", img, &[Owner, Reader]).await;
+    rig.get("files", up, &[Owner]).await;
+    let folders_in = |who: &User, p: &str| {
+        query("folders", Some(and(vec![eq("parent", p), contains("viewers", who.id.as_str())])), Some("name_key"))
+    };
+    rig.list("folders in Trip, as a viewer", folders_in(&bob, d), &[Reader], &[dd]).await;
+    rig.list("folders in Trip, as eve", folders_in(&eve, d), &[Stranger], &[]).await;
+    rig.list("folders in Trip, without the viewer", query("folders", Some(eq("parent", d)), None), &[], &[]).await;
+    let shared_folders = |who: &User| query("folders", Some(contains("readers", who.id.as_str())), Some("name_key"));
+    rig.list("folders shared with bob", shared_folders(&bob), &[Reader], &[d]).await;
+    rig.list("folders shared with eve", shared_folders(&eve), &[Stranger], &[]).await;
+    let files_in = |p: &str| query("files", Some(and(vec![eq("parent", p), ready()])), Some("updated_at"));
+    // The owner's own queries carry `owner_id`; this one is a viewer's.
+    rig.list("ready files in day, as a viewer", files_in(dd), &[Reader], &[img]).await;
+    rig.list("files in day, pending too", query("files", Some(eq("parent", dd)), None), &[], &[]).await;
 
     // Links, invitations, activity: the owner, and only with the owner filter.
     rig.get("links", link.id.as_str(), &[Owner]).await;
@@ -425,6 +463,13 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     if !intact {
         rig.failures.push("a client write changed the data".into());
     }
+
+    // Unsharing Trip takes what is in it from bob at once.
+    livedrop::store::FolderSharing::unshare_folder(&store, &folder, Some(&bob.id), &bob.email).await.unwrap();
+    rig.get("files", img, &[Owner]).await;
+    rig.get("folders", dd, &[Owner]).await;
+    rig.list("ready files in day, after unsharing Trip", files_in(dd), &[], &[]).await;
+    rig.list("folders in Trip, after unsharing", folders_in(&bob, d), &[Reader], &[]).await;
 
     // Unsharing takes the file away from the reader at once.
     store.unshare(&shared.id, Some(&bob.id), &bob.email, None, None).await.unwrap();
