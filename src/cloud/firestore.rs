@@ -27,7 +27,10 @@ mod docs;
 mod folders;
 mod outbox;
 mod rpc;
+mod shapes;
 mod upgrade;
+
+pub use self::shapes::QueryShape;
 
 use std::sync::Arc;
 
@@ -52,6 +55,7 @@ pub use self::auth::EmulatorAuth;
 /// The Firestore metadata store.
 pub struct FirestoreStore {
     rpc: Arc<Rpc>,
+    shapes: Arc<shapes::Shapes>,
 }
 
 impl FirestoreStore {
@@ -98,13 +102,19 @@ impl FirestoreStore {
     }
 
     pub fn from_db(db: FirestoreDb) -> Self {
-        Self { rpc: Arc::new(Rpc::new(db)) }
+        Self { rpc: Arc::new(Rpc::new(db)), shapes: Arc::default() }
     }
 
     /// Firestore round trips made so far by this store: what issue 6's
     /// budget (≤2 per read, ≤3 per write) is measured with.
     pub fn round_trips(&self) -> u64 {
         self.rpc.round_trips()
+    }
+
+    /// The shape of every query run so far (`tests/firestore_indexes.rs`
+    /// checks each has its index).
+    pub fn query_shapes(&self) -> Vec<QueryShape> {
+        self.shapes.all()
     }
 
     fn db(&self) -> &FirestoreDb {
@@ -131,7 +141,12 @@ impl FirestoreStore {
         offset: Option<u64>,
         limit: Option<u64>,
     ) -> Result<Vec<::firestore::gcloud_sdk::google::firestore::v1::Document>> {
-        let mut q = self.db().fluent().select().from(collection).filter(filter);
+        // The filter as the crate builds it, recorded on the way.
+        let mut q = self.db().fluent().select().from(collection).filter(|b| {
+            let built = filter(b);
+            self.shapes.record(collection, built.as_ref(), &order);
+            built
+        });
         let order: Vec<_> =
             order.into_iter().map(|(f, d)| ::firestore::FirestoreQueryOrder::new(f.to_owned(), d)).collect();
         q = q.order(|_| order.clone());
