@@ -88,8 +88,8 @@ bearer = {"Authorization": "Bearer " + fuzzer["secret"]}
 call("POST", "/api/auth/signup", {"email": "friend@example.com", "password": password})
 
 
-def upload(name, data, complete=True):
-    new = {"name": name, "size": len(data), "content_type": "text/plain", "crc32c": crc32c(data)}
+def upload(name, data, complete=True, folder=None):
+    new = {"name": name, "size": len(data), "content_type": "text/plain", "crc32c": crc32c(data), "folder_id": folder}
     _, begun = call("POST", "/api/uploads", new, bearer)
     if complete:
         target = begun["upload"]
@@ -108,6 +108,14 @@ _, locked = call("POST", f"/api/files/{file_id}/links", {"password": "link-passw
 _, spare_link = call("POST", f"/api/files/{file_id}/links", {}, bearer)
 call("POST", f"/api/files/{file_id}/download", {}, bearer)
 call("POST", f"/api/s/{link['token']}/download", {}, {})
+# Folders: one with a file in it and a folder inside, shared; one to delete.
+_, trip = call("POST", "/api/folders", {"name": "Trip"}, bearer)
+folder_id = trip["folder"]["id"]
+call("POST", "/api/folders", {"name": "day 1", "parent_id": folder_id}, bearer)
+upload("in the folder.txt", b"inside\n", folder=folder_id)
+_, spare = call("POST", "/api/folders", {"name": "deleted by the fuzzer"}, bearer)
+call("POST", f"/api/folders/{folder_id}/shares", {"email": "friend@example.com"}, bearer)
+call("POST", f"/api/folders/{folder_id}/shares", {"email": "unshared@example.com"}, bearer)
 
 q = json.dumps
 config = f"""
@@ -131,6 +139,9 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 [dictionaries.files]
 values = [{q(file_id)}]
 
+[dictionaries.folders]
+values = [{q(folder_id)}]
+
 [dictionaries.links]
 values = [{q(link["token"])}, {q(locked["token"])}]
 
@@ -143,6 +154,22 @@ parameters = {{ "path.id" = {{ dictionary = "files", probability = 0.8 }} }}
 [[operations]]
 include-operation-id = ["linkInfo", "linkDownload"]
 parameters = {{ "path.token" = {{ dictionary = "links", probability = 0.8 }} }}
+
+[[operations]]
+include-operation-id = ["getFolder", "updateFolder", "shareFolder"]
+parameters = {{ "path.id" = {{ dictionary = "folders", probability = 0.8 }} }}
+
+[[operations]]
+include-operation-id = "listFolders"
+parameters = {{ "query.parent" = {{ dictionary = "folders", probability = 0.5 }} }}
+
+[[operations]]
+include-operation-id = "deleteFolder"
+parameters = {{ "path.id" = {q(spare["folder"]["id"])} }}
+
+[[operations]]
+include-operation-id = "unshareFolder"
+parameters = {{ "path.id" = {q(folder_id)}, "path.email" = "unshared@example.com" }}
 
 # What the fuzzer destroys is its own: the data above stays for the other
 # operations, and the token it signs in with stays valid.
@@ -186,7 +213,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 # The fuzzer learns the owner's address from the answers, and sharing a
 # file with its owner is refused as invalid_email (400).
 [[operations]]
-include-operation-id = "share"
+include-operation-id = ["share", "shareFolder"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 """
 with open(f"{work}/schemathesis.toml", "w") as f:

@@ -321,8 +321,8 @@ pub async fn file_details(State(state): State<AppState>, Authed(p): Authed, Path
 
 #[derive(Deserialize)]
 pub struct FilePatch {
-    #[serde(default)]
-    name: Option<String>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    name: Option<Option<String>>,
     /// A folder id, or `null` for the top; absent: where it is.
     #[serde(default, deserialize_with = "super::nullable")]
     folder_id: Option<Option<String>>,
@@ -338,10 +338,7 @@ pub async fn rename_file(
     if r.name.is_none() && r.folder_id.is_none() {
         return Err(Error::InvalidRequest("give the file a new `name`, a `folder_id`, or both".into()));
     }
-    let change = FileChange {
-        name: r.name.as_deref().map(FileName::parse).transpose()?,
-        folder: super::folder_ids(r.folder_id)?,
-    };
+    let change = FileChange { name: super::new_name(r.name)?, folder: super::folder_ids(r.folder_id)? };
     let file = state.service.update_file(&p.user, &id, change).await?;
     ok(json!({ "file": file }))
 }

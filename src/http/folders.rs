@@ -26,8 +26,8 @@ pub struct NewFolder {
 
 #[derive(Deserialize)]
 pub struct FolderPatch {
-    #[serde(default)]
-    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    name: Option<Option<String>>,
     /// A folder id, or `null` for the top; absent: where it is.
     #[serde(default, deserialize_with = "nullable")]
     parent_id: Option<Option<String>>,
@@ -39,11 +39,12 @@ fn parent_of(q: &HashMap<String, String>) -> Result<Option<FolderId>> {
 
 pub async fn list(State(state): State<AppState>, Authed(p): Authed, Query(q): Query<HashMap<String, String>>) -> Reply {
     let parent = parent_of(&q)?;
-    let folders = match q.get("scope").map(String::as_str) {
-        None | Some("mine") => state.service.folders_in(&p.user, parent.as_ref()).await?,
-        Some("shared") if parent.is_none() => state.service.shared_folders(&p.user).await?,
-        Some("shared") => return Err(Error::InvalidRequest("scope=shared lists the top: leave out parent".into())),
-        Some(_) => return Err(Error::InvalidRequest("scope must be `mine` or `shared`".into())),
+    let folders = match (q.get("scope").map(String::as_str), &parent) {
+        (None | Some("mine" | "shared"), Some(_)) | (None | Some("mine"), None) => {
+            state.service.folders_in(&p.user, parent.as_ref()).await?
+        }
+        (Some("shared"), None) => state.service.shared_folders(&p.user).await?,
+        (Some(_), _) => return Err(Error::InvalidRequest("scope must be `mine` or `shared`".into())),
     };
     Ok(axum::Json(json!({ "folders": folders })).into_response())
 }
@@ -73,8 +74,7 @@ pub async fn update(
     if c.name.is_none() && c.parent_id.is_none() {
         return Err(Error::InvalidRequest("give the folder a new `name`, a `parent_id`, or both".into()));
     }
-    let change =
-        FolderChange { name: c.name.as_deref().map(FileName::parse).transpose()?, parent: folder_ids(c.parent_id)? };
+    let change = FolderChange { name: super::new_name(c.name)?, parent: folder_ids(c.parent_id)? };
     let folder = state.service.update_folder(&p.user, &FolderId::parse(&id)?, change).await?;
     Ok(axum::Json(json!({ "folder": folder })).into_response())
 }

@@ -153,6 +153,15 @@ fn folder_ids(id: Option<Option<String>>) -> Result<Option<Option<crate::domain:
     id.map(|o| o.as_deref().map(crate::domain::FolderId::parse).transpose()).transpose()
 }
 
+/// A new name from a PATCH body: absent keeps the name; `null` is not one.
+fn new_name(name: Option<Option<String>>) -> Result<Option<crate::domain::FileName>> {
+    match name {
+        None => Ok(None),
+        Some(None) => Err(Error::InvalidRequest("name cannot be null: leave it out to keep the name".into())),
+        Some(Some(n)) => crate::domain::FileName::parse(&n).map(Some),
+    }
+}
+
 /// The API router. Unknown `/api/` paths answer a JSON `not_found`, and a
 /// method a path does not take a JSON `method_not_allowed` with `Allow`.
 pub fn router(state: AppState) -> Router {

@@ -271,7 +271,8 @@ impl Service {
                 Some(Entry::Folder(f)) => Some(f.id.clone()),
                 Some(Entry::File(_)) => return Err(Error::not_found("path")),
             };
-            let name = FileName::parse(name)?;
+            // A name that cannot be one names nothing.
+            let name = FileName::parse(name).map_err(|_| Error::not_found("path"))?;
             at = Some(self.store.entry_named(&user.id, parent.as_ref(), &name).await?.ok_or(Error::not_found("path"))?);
         }
         Ok(at)
