@@ -9,9 +9,12 @@
 //!   it to HTTP in one place.
 //! - `service`: the use cases (upload, complete, list, rename, delete,
 //!   share, link, download, activity, the reconcile sweep) over the traits
-//!   below.
-//! - `store`: the `MetadataStore` trait, its SQLite implementation and the
-//!   contract suite every implementation must pass.
+//!   below; `service::folders` those of folders.
+//! - `store`: the metadata traits, one per concern (`MetadataStore` for
+//!   people, files, shares, links and activity, built on `FolderStore` for
+//!   the tree and `FolderSharing` for who sees a folder), their SQLite
+//!   implementation (`store::sqlite`, folders in `sqlite::folders`), and the
+//!   contract suites every implementation must pass (`tests/contract/`).
 //! - `blob`: the `BlobStore` trait (GCS-shaped signed URLs; create-only
 //!   names, tombstones for closed ones), the disk implementation, its HMAC
 //!   signer and its HTTP endpoint.
@@ -24,7 +27,9 @@
 //! - `http`: the shared axum router: API handlers, extractors, WebSocket,
 //!   and `openapi.json`, the contract the web app and the CLI build against.
 //! - `server`: `livedrop serve`, wiring the self-hosted implementations.
-//! - `cloud`: cloud mode. `firestore` (the Firestore `MetadataStore`),
+//! - `cloud`: cloud mode. `firestore` (the Firestore `MetadataStore`; its
+//!   folders, its `upgrade` of older documents, and the query shapes the
+//!   index test checks),
 //!   `gcs` (the Cloud Storage `BlobStore` and its V4 signer),
 //!   `firebase_auth` (the Firebase ID token `Identity`), `service_account`,
 //!   `app` (all of it wired into the router), `vercel` (the body of each
