@@ -8,54 +8,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::cli::{BIN, Out, PASSWORD, Person, random_bytes, wait_exit, wait_for};
-use livedrop::server::{ServeOptions, run};
+use common::cli::{BIN, Out, PASSWORD, Person, Server, random_bytes, wait_exit, wait_for};
 use serde_json::json;
 use tempfile::TempDir;
 
-/// A self-hosted server on its own runtime, stopped when dropped.
-struct Server {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _data: TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let dir = data.path().to_owned();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let mut opts = ServeOptions::new(dir);
-                opts.shutdown_grace = Duration::from_secs(1);
-                run(listener, opts, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
-        Self { base: format!("http://{addr}"), stop: Some(stop), thread: Some(thread), _data: data }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 #[test]
 fn signing_up_stores_a_private_revocable_token_and_logging_out_revokes_it() {

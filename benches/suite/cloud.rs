@@ -37,10 +37,22 @@ impl Counted {
         write: bool,
         op: impl std::future::Future<Output = livedrop::Result<T>>,
     ) -> Result<T> {
+        self.within(store, name, write, if write { 3 } else { 2 }, op).await
+    }
+
+    /// `count`, against a budget of its own: a folder operation reads the
+    /// folder (and who sees it) before it changes it, whatever its size.
+    async fn within<T>(
+        &mut self,
+        store: &FirestoreStore,
+        name: &str,
+        write: bool,
+        budget: u64,
+        op: impl std::future::Future<Output = livedrop::Result<T>>,
+    ) -> Result<T> {
         let before = store.round_trips();
         let out = op.await.with_context(|| name.to_owned())?;
         let n = store.round_trips() - before;
-        let budget = if write { 3 } else { 2 };
         if n > budget {
             self.over.push(format!("{name} ({n})"));
         }
@@ -85,14 +97,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     })
     .await?;
     let data = bytes::Bytes::from_static(b"cloud-mode round trips");
-    let new = NewUpload {
-        name: FileName::parse("a.txt")?,
-        folder: None,
-        on_conflict: OnConflict::KeepBoth,
-        size: data.len() as u64,
-        content_type: ContentType::parse(Some("text/plain"))?,
-        crc32c: Crc32c::of(&data),
-    };
+    let new = upload("a.txt", &data)?;
     let (file, _) = c.count(s, "POST /api/uploads (begin)", true, service.begin_upload(&ann, new)).await?;
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(data.clone())]);
     blobs.put_object(&file.id, data.len() as u64, body).await?;
@@ -110,7 +115,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     c.count(s, "GET /api/files/{id} (owner: shares, links)", false, service.details(&ann, &file.id)).await?;
     c.count(s, "PATCH /api/files/{id} (rename)", true, service.update_file(&ann, &file.id, rename("b.txt")?)).await?;
     c.count(s, "POST /api/files/{id}/shares", true, service.share(&ann, &file.id, bob.email.clone())).await?;
-    let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q };
+    let shared = FileQuery { user: bob.id.clone(), scope: Scope::SharedWithMe, ..q.clone() };
     c.count(s, "GET /api/files?scope=shared", false, service.list(&bob, shared)).await?;
     c.count(s, "POST /api/files/{id}/download (recipient)", true, service.download(&bob, &file.id, false)).await?;
     let link = NewLink { expires_in: None, password: None, max_downloads: Some(10) };
@@ -126,6 +131,53 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     c.count(s, "DELETE /api/files/{id}/shares/{email}", true, service.unshare(&ann, &file.id, bob.email.clone()))
         .await?;
     c.count(s, "DELETE /api/files/{id}", true, service.delete(&ann, &file.id)).await?;
+
+    // Folders: each operation costs the same whatever the tree holds (a
+    // tree of 30 folders here; moves and shares write them in one commit).
+    let trip =
+        c.count(s, "POST /api/folders", true, service.create_folder(&ann, None, FileName::parse("Trip")?)).await?;
+    let mut parent = trip.id.clone();
+    for i in 0..30 {
+        parent = service.create_folder(&ann, Some(parent), FileName::parse(&format!("d{i}"))?).await?.id;
+    }
+    let inside = NewUpload { folder: Some(trip.id.clone()), ..upload("in.txt", &data)? };
+    let (f, _) = service.begin_upload(&ann, inside).await?;
+    blobs
+        .put_object(&f.id, data.len() as u64, futures_util::stream::iter([Ok::<_, std::io::Error>(data.clone())]))
+        .await?;
+    c.count(s, "POST /api/uploads/{id}/complete (into a folder)", true, service.complete_upload(&ann, &f.id)).await?;
+    c.within(s, "GET /api/folders/{id} (breadcrumbs, 31 deep)", false, 3, service.folder(&ann, &parent)).await?;
+    c.within(s, "GET /api/folders?parent=", false, 2, service.folders_in(&ann, Some(&trip.id))).await?;
+    let within = FileQuery { within: Within::Folder(trip.id.clone()), ..q.clone() };
+    c.within(s, "GET /api/files?within= (owner)", false, 2, service.list(&ann, within.clone())).await?;
+    let to_top = livedrop::service::FileChange { name: None, folder: Some(None) };
+    c.within(s, "PATCH /api/files/{id} (move)", true, 4, service.update_file(&ann, &f.id, to_top)).await?;
+    let back = livedrop::service::FileChange { name: None, folder: Some(Some(trip.id.clone())) };
+    service.update_file(&ann, &f.id, back).await?;
+    c.within(
+        s,
+        "POST /api/folders/{id}/shares (31 folders)",
+        true,
+        5,
+        service.share_folder(&ann, &trip.id, bob.email.clone()),
+    )
+    .await?;
+    let theirs = FileQuery { user: bob.id.clone(), ..within.clone() };
+    c.within(s, "GET /api/files?within= (recipient)", false, 3, service.list(&bob, theirs)).await?;
+    c.within(s, "POST /api/files/{id}/download (in a shared folder)", true, 4, service.download(&bob, &f.id, false))
+        .await?;
+    let moved = livedrop::service::FolderChange { name: None, parent: Some(Some(trip.id.clone())) };
+    let other = service.create_folder(&ann, None, FileName::parse("Other")?).await?;
+    c.within(s, "PATCH /api/folders/{id} (move a folder)", true, 5, service.update_folder(&ann, &other.id, moved))
+        .await?;
+    c.within(
+        s,
+        "DELETE /api/folders/{id}/shares/{email} (31 folders)",
+        true,
+        5,
+        service.unshare_folder(&ann, &trip.id, bob.email.clone()),
+    )
+    .await?;
 
     report.h2("4. Cloud mode");
     report.line(
@@ -216,4 +268,15 @@ pub async fn run(dir: &Path, reps: usize, report: &mut Report) -> Result<()> {
 
 fn rename(name: &str) -> Result<FileChange> {
     Ok(FileChange { name: Some(FileName::parse(name)?), folder: None })
+}
+
+fn upload(name: &str, data: &[u8]) -> Result<NewUpload> {
+    Ok(NewUpload {
+        name: FileName::parse(name)?,
+        folder: None,
+        on_conflict: OnConflict::KeepBoth,
+        size: data.len() as u64,
+        content_type: ContentType::parse(Some("text/plain"))?,
+        crc32c: Crc32c::of(data),
+    })
 }

@@ -156,3 +156,47 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> i32 {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A self-hosted server on its own runtime, stopped when dropped.
+pub struct Server {
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().to_owned();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let mut opts = livedrop::server::ServeOptions::new(dir);
+                opts.shutdown_grace = std::time::Duration::from_secs(1);
+                livedrop::server::run(listener, opts, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        Self { base: format!("http://{addr}"), stop: Some(stop), thread: Some(thread), _data: data }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
