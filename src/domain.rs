@@ -89,7 +89,8 @@ impl FileName {
     pub const MAX_BYTES: usize = 255;
 
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = |why: &str| Err(Error::InvalidName(format!("file name {why}")));
+        // Said of files and folders alike.
+        let bad = |why: &str| Err(Error::InvalidName(format!("the name {why}")));
         if s.is_empty() {
             return bad("is empty");
         }

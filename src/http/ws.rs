@@ -132,7 +132,9 @@ async fn snapshot(socket: &mut WebSocket, service: &Service, hub: &Hub, user: &U
         "epoch": hub.epoch(),
         "seq": seq,
         "files": snap.files,
+        "folders": snap.folders,
         "shared": snap.shared,
+        "shared_folders": snap.shared_folders,
         "activity": snap.activity,
     });
     send(socket, msg.to_string()).await?;

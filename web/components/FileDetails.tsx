@@ -7,9 +7,11 @@ import { describeActivity, visibleActivity } from "@/lib/activity";
 import { ApiError, describeError, type Activity, type FileRecord } from "@/lib/backend";
 import { sortActivity } from "@/lib/backend/feed";
 import { previewKind } from "@/lib/files";
+import { folderHref } from "@/lib/folders";
 import { describeType, formatBytes, formatDate, timeAgo } from "@/lib/format";
 import { ConfirmDialog } from "./Dialog";
 import { FileIcon } from "./FileIcon";
+import { useFolderPlace } from "./live-folders";
 import { Preview } from "./Preview";
 import { ShareDialog } from "./ShareDialog";
 import { useLiveActivity, useLiveFiles, useNow, useSession } from "./session";
@@ -70,6 +72,10 @@ export function FileDetails({ id }: { id: string }) {
   const gone = loaded !== null && feedReady && liveFile === null;
   const file = liveFile ?? loaded;
   const isOwner = file?.owner_id === me.user.id;
+  // Back to the folder it is in (its name, live), for its owner.
+  const folderId = isOwner ? (file?.folder_id ?? null) : null;
+  const place = useFolderPlace(backend, folderId);
+  const back = place.kind === "folder" ? place.folder.name : "My files";
 
   const title = file?.name;
   useEffect(() => {
@@ -126,7 +132,7 @@ export function FileDetails({ id }: { id: string }) {
     try {
       await backend.deleteFile(file.id);
       void refresh();
-      router.push("/files/");
+      router.push(folderHref(folderId));
     } catch (err) {
       setDeleteError(describeError(err));
       setBusy(false);
@@ -136,8 +142,8 @@ export function FileDetails({ id }: { id: string }) {
   return (
     <>
       <p style={{ margin: "0 0 10px" }}>
-        <Link href={isOwner ? "/files/" : "/shared/"}>
-          ← {isOwner ? "My files" : "Shared with me"}
+        <Link href={isOwner ? folderHref(folderId) : "/shared/"}>
+          ← {isOwner ? back : "Shared with me"}
         </Link>
       </p>
       {gone ? (

@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { FileRecord } from "@/lib/backend";
+import type { FileRecord, Folder } from "@/lib/backend";
 import { FileTable } from "./FileTable";
 
 const now = Date.parse("2026-01-10T12:00:00Z");
@@ -17,6 +17,7 @@ function file(id: string, name: string, size: number, updated: string, owner = "
     status: "ready",
     created_at: updated,
     updated_at: updated,
+    folder_id: null,
   };
 }
 
@@ -136,5 +137,121 @@ describe("FileTable", () => {
       />,
     );
     expect(screen.getByText("Nothing shared")).toBeTruthy();
+  });
+});
+
+describe("FileTable with folders", () => {
+  const folder = (id: string, name: string, updated = "2026-01-01T00:00:00Z"): Folder => ({
+    id,
+    owner_id: "me",
+    name,
+    parent_id: null,
+    created_at: updated,
+    updated_at: updated,
+  });
+  const folders = [folder("d2", "zebra"), folder("d1", "Apples")];
+
+  it("lists folders first, by name, as links to their page, and counts both", () => {
+    render(
+      <FileTable
+        files={files}
+        folders={folders}
+        scope="mine"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        emptyText="none"
+      />,
+    );
+    expect(names()).toEqual(["Apples", "zebra", "beta.png", "alpha.png", "gamma.png"]);
+    // (Next writes the trailing slash in the export, which has trailingSlash.)
+    expect(screen.getByRole("link", { name: "Apples" }).getAttribute("href")).toMatch(
+      /^\/files\/?\?folder=d1$/,
+    );
+    expect(screen.getByText("2 folders, 3 files")).toBeTruthy();
+    // Sorting files by size keeps the folders on top, by name.
+    fireEvent.click(screen.getByRole("button", { name: /Size/ }));
+    expect(names().slice(0, 2)).toEqual(["Apples", "zebra"]);
+    fireEvent.change(screen.getByLabelText("Search files"), { target: { value: "zeb" } });
+    expect(names()).toEqual(["zebra"]);
+  });
+
+  it("waits for folders as for files, and is empty only when both are", () => {
+    const { rerender } = render(
+      <FileTable
+        files={[]}
+        folders={null}
+        scope="mine"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        emptyText="Empty folder"
+      />,
+    );
+    expect(screen.getByText("Loading files…")).toBeTruthy();
+    rerender(
+      <FileTable
+        files={[]}
+        folders={[folders[0]!]}
+        scope="mine"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        emptyText="Empty folder"
+      />,
+    );
+    expect(screen.queryByText("Empty folder")).toBeNull();
+    expect(screen.getByText("1 folder, 0 files")).toBeTruthy();
+  });
+
+  it("offers a row's actions in a menu, by mouse and by keyboard", async () => {
+    const rename = vi.fn();
+    const remove = vi.fn();
+    const move = vi.fn();
+    render(
+      <FileTable
+        files={files}
+        folders={folders}
+        scope="mine"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        folderActions={(f) => [
+          { label: "Rename", onSelect: () => rename(f.id) },
+          { label: "Delete", danger: true, onSelect: () => remove(f.id) },
+        ]}
+        fileActions={(f) => [{ label: "Move", onSelect: () => move(f.id) }]}
+        emptyText="none"
+      />,
+    );
+    const button = screen.getByRole("button", { name: "More actions for zebra" });
+    expect(button.getAttribute("aria-expanded")).toBe("false");
+    fireEvent.click(button);
+    expect(button.getAttribute("aria-expanded")).toBe("true");
+    const menu = screen.getByRole("menu", { name: "More actions for zebra" });
+    // The first item has focus; arrows move, and wrap.
+    expect(document.activeElement).toBe(within(menu).getByRole("menuitem", { name: "Rename" }));
+    fireEvent.keyDown(menu, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(within(menu).getByRole("menuitem", { name: "Delete" }));
+    fireEvent.keyDown(menu, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(within(menu).getByRole("menuitem", { name: "Rename" }));
+    // Escape closes it and gives focus back.
+    fireEvent.keyDown(menu, { key: "Escape" });
+    expect(screen.queryByRole("menu")).toBeNull();
+    expect(document.activeElement).toBe(button);
+    // ArrowUp opens it at the last item; choosing one closes it.
+    fireEvent.keyDown(button, { key: "ArrowUp" });
+    fireEvent.click(screen.getByRole("menuitem", { name: "Delete" }));
+    expect(remove).toHaveBeenCalledWith("d2");
+    expect(screen.queryByRole("menu")).toBeNull();
+
+    fireEvent.click(screen.getByRole("button", { name: "More actions for gamma.png" }));
+    fireEvent.click(screen.getByRole("menuitem", { name: "Move" }));
+    expect(move).toHaveBeenCalledWith("3");
+    // A click elsewhere closes an open menu.
+    fireEvent.click(screen.getByRole("button", { name: "More actions for Apples" }));
+    fireEvent.pointerDown(document.body);
+    expect(screen.queryByRole("menu")).toBeNull();
+    expect(rename).not.toHaveBeenCalled();
   });
 });

@@ -2,19 +2,32 @@
 
 import Link from "next/link";
 import { useMemo, useState } from "react";
-import type { FileRecord, SortKey, SortOrder } from "@/lib/backend";
+import type { FileRecord, Folder, SortKey, SortOrder } from "@/lib/backend";
 import { searchFiles, sortFiles } from "@/lib/files";
+import { folderHref, searchFolders, sortFoldersBy } from "@/lib/folders";
 import { describeType, formatBytes, formatDate, timeAgo } from "@/lib/format";
 import { FileIcon } from "./FileIcon";
+import { RowMenu, type MenuAction } from "./RowMenu";
+import { FolderIcon } from "./FolderIcon";
 
 interface FileTableProps {
   files: FileRecord[] | null;
+  /** A folder's subfolders, listed before its files; left out where there are none (shared). */
+  folders?: Folder[] | null;
   scope: "mine" | "shared";
   meId: string;
   now: number;
   onDownload: (file: FileRecord) => void;
   onShare?: (file: FileRecord) => void;
+  /** More for a file (rename, move), in its row's menu. */
+  fileActions?: (file: FileRecord) => MenuAction[];
+  /** What may be done with a folder (rename, move, delete), in its row's menu. */
+  folderActions?: (folder: Folder) => MenuAction[];
   emptyText: string;
+}
+
+function counted(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 const COLUMNS: { key: SortKey | null; label: string; className: string }[] = [
@@ -35,6 +48,9 @@ export function FileTable({
   now,
   onDownload,
   onShare,
+  fileActions,
+  folderActions,
+  folders,
   emptyText,
 }: FileTableProps) {
   const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({
@@ -47,6 +63,13 @@ export function FileTable({
     () => (files ? sortFiles(searchFiles(files, query), sort.key, sort.order) : null),
     [files, query, sort],
   );
+  // Folders come first, whatever the order of the files below them.
+  const folderRows = useMemo(
+    () => (folders ? sortFoldersBy(searchFolders(folders, query), sort.key, sort.order) : []),
+    [folders, query, sort],
+  );
+  const loading = rows === null || folders === null;
+  const total = (rows?.length ?? 0) + folderRows.length;
 
   const toggle = (key: SortKey) =>
     setSort((s) =>
@@ -69,14 +92,18 @@ export function FileTable({
           onChange={(e) => setQuery(e.target.value)}
         />
         <span className="muted" aria-live="polite">
-          {rows ? `${rows.length} ${rows.length === 1 ? "file" : "files"}` : ""}
+          {loading
+            ? ""
+            : folderRows.length
+              ? `${counted(folderRows.length, "folder", "folders")}, ${counted(rows.length, "file", "files")}`
+              : counted(rows.length, "file", "files")}
         </span>
       </div>
-      {rows === null ? (
+      {loading ? (
         <div className="empty" aria-busy="true">
           Loading files…
         </div>
-      ) : rows.length === 0 ? (
+      ) : total === 0 ? (
         <div className="empty">{query ? `No files match “${query}”.` : emptyText}</div>
       ) : (
         <table className="files">
@@ -113,6 +140,35 @@ export function FileTable({
             </tr>
           </thead>
           <tbody>
+            {folderRows.map((d) => {
+              const fresh = now - Date.parse(d.updated_at) < FRESH_MS;
+              return (
+                <tr key={d.id} className={fresh ? "fresh" : undefined} data-folder-id={d.id}>
+                  <td className="col-name">
+                    <div className="file-name">
+                      <FolderIcon />
+                      <Link className="ellipsis" href={folderHref(d.id)} title={d.name}>
+                        {d.name}
+                      </Link>
+                    </div>
+                  </td>
+                  <td className="col-size" />
+                  <td className="col-type">Folder</td>
+                  <td className="col-owner">You</td>
+                  <td className="col-date" title={formatDate(d.updated_at)}>
+                    {timeAgo(d.updated_at, now)}
+                  </td>
+                  <td className="col-meta-m ellipsis">Folder · {timeAgo(d.updated_at, now)}</td>
+                  <td className="col-actions">
+                    <div className="row">
+                      {folderActions ? (
+                        <RowMenu label={`More actions for ${d.name}`} actions={folderActions(d)} />
+                      ) : null}
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
             {rows.map((f) => {
               const owner = f.owner_id === meId ? "You" : f.owner_email;
               const fresh = now - Date.parse(f.updated_at) < FRESH_MS;
@@ -164,6 +220,9 @@ export function FileTable({
                         >
                           Share
                         </button>
+                      ) : null}
+                      {fileActions ? (
+                        <RowMenu label={`More actions for ${f.name}`} actions={fileActions(f)} />
                       ) : null}
                     </div>
                   </td>

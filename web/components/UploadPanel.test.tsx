@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { FileRecord } from "@/lib/backend";
 import { savedUploadsKey, UploadManager, type UploadBackend } from "@/lib/uploads";
@@ -106,5 +106,66 @@ describe("UploadPanel", () => {
     render(<UploadPanel uploads={uploads} />);
     expect(screen.queryByText(/Unfinished uploads/)).toBeNull();
     expect(screen.queryByText("movie.mp4")).toBeNull();
+  });
+
+  it("hands picked folders and dropped trees to onUpload, and shows a folder upload as a whole", async () => {
+    const uploads = new UploadManager({
+      backend: backend(),
+      maxFileSize: 1000,
+      owner: "u-ann",
+      storage: localStorage,
+    });
+    const onUpload = vi.fn();
+    render(<UploadPanel uploads={uploads} onUpload={onUpload} destination="Trip" />);
+    expect(screen.getByText(/drop files or folders here to put them in “Trip”/)).toBeTruthy();
+    const folderInput = screen.getByTestId("folder-input");
+    expect(folderInput.hasAttribute("webkitdirectory")).toBe(true);
+    const a = new File(["a"], "a.txt");
+    Object.defineProperty(a, "webkitRelativePath", { value: "Photos/day 1/a.txt" });
+    fireEvent.change(folderInput, { target: { files: [a] } });
+    expect(onUpload).toHaveBeenCalledWith({
+      files: [{ file: a, dirs: ["Photos", "day 1"] }],
+      dirs: [["Photos"], ["Photos", "day 1"]],
+    });
+    // Plain files picked go the same way, with no folders.
+    const b = new File(["b"], "b.txt");
+    fireEvent.change(screen.getByTestId("file-input"), { target: { files: [b] } });
+    expect(onUpload).toHaveBeenLastCalledWith({ files: [{ file: b, dirs: [] }], dirs: [] });
+
+    // The batch, as the folder upload drives it.
+    let id = "";
+    act(() => {
+      id = uploads.beginBatch("Photos", 2, 4, 1);
+    });
+    expect(screen.getByTestId("batch-status").textContent).toBe("Making folders… 0 of 1");
+    act(() => {
+      uploads.updateBatch(id, { foldersMade: 1, prepared: true });
+      uploads.addItems([
+        { file: new File(["aa"], "x.txt"), folderId: "d1", path: "Photos", batch: id },
+        { file: new File(["bb"], "y.txt"), folderId: "d1", path: "Photos", batch: id },
+      ]);
+    });
+    await waitFor(() =>
+      expect(screen.getByTestId("batch-status").textContent).toBe("Uploaded 2 files · 4 B"),
+    );
+    expect(
+      screen.getByRole("progressbar", { name: "Upload of Photos" }).getAttribute("aria-valuenow"),
+    ).toBe("100");
+    expect(screen.getAllByText("in Photos")).toHaveLength(2);
+    fireEvent.click(screen.getByRole("button", { name: "Clear finished" }));
+    expect(screen.queryByTestId("batch-status")).toBeNull();
+    expect(screen.queryByText("x.txt")).toBeNull();
+  });
+
+  it("offers no folder upload without onUpload", () => {
+    const uploads = new UploadManager({
+      backend: backend(),
+      maxFileSize: 1000,
+      owner: "u-ann",
+      storage: localStorage,
+    });
+    render(<UploadPanel uploads={uploads} />);
+    expect(screen.queryByRole("button", { name: "Upload folder" })).toBeNull();
+    expect(screen.queryByTestId("folder-input")).toBeNull();
   });
 });

@@ -1,8 +1,10 @@
 "use client";
 
 import { useEffect, useRef, useState, type DragEvent } from "react";
+import { readDrop, treeFromFiles, type PickedTree } from "@/lib/folder-upload";
 import { formatBytes, formatDuration, formatSpeed } from "@/lib/format";
-import type { SavedUpload, UploadManager, UploadView } from "@/lib/uploads";
+import type { BatchView, SavedUpload, UploadManager, UploadView } from "@/lib/uploads";
+import { FolderIcon } from "./FolderIcon";
 
 function statusText(v: UploadView): string {
   const of = `${formatBytes(v.loaded)} of ${formatBytes(v.size)}`;
@@ -35,6 +37,41 @@ function statusText(v: UploadView): string {
   }
 }
 
+function batchText(b: BatchView): string {
+  switch (b.status) {
+    case "preparing":
+      return b.foldersTotal
+        ? `Making folders… ${b.foldersMade} of ${b.foldersTotal}`
+        : "Getting ready…";
+    case "uploading":
+    case "paused": {
+      const parts = [
+        `${b.done} of ${b.files} ${b.files === 1 ? "file" : "files"}`,
+        `${formatBytes(b.loaded)} of ${formatBytes(b.size)}`,
+      ];
+      if (b.status === "paused") parts.push("paused");
+      if (b.speed) parts.push(formatSpeed(b.speed));
+      if (b.eta !== null) parts.push(`${formatDuration(b.eta)} left`);
+      return parts.join(" · ");
+    }
+    case "done":
+      return `Uploaded ${b.done} ${b.done === 1 ? "file" : "files"} · ${formatBytes(b.size)}`;
+    case "failed":
+      return b.error ?? "Failed.";
+    case "canceled":
+      return "Canceled";
+  }
+}
+
+function batchPercent(b: BatchView): number {
+  if (b.status === "done") return 100;
+  if (b.status === "preparing") return 0;
+  return b.size ? Math.min(100, (b.loaded / b.size) * 100) : b.files ? (b.done / b.files) * 100 : 0;
+}
+
+/** The attribute React does not know, for picking a folder. */
+const PICK_FOLDER = { webkitdirectory: "", directory: "" } as Record<string, string>;
+
 function percent(v: UploadView): number {
   if (v.status === "done") return 100;
   if (v.status === "hashing") return 0;
@@ -46,23 +83,42 @@ interface UploadPanelProps {
   onFinished?: () => void;
   /** Bytes left in the quota, when known. */
   free?: number;
+  /**
+   * Where picked and dropped files and folders go (as a tree: a folder
+   * keeps its folders). Without it, files go straight to the upload
+   * manager and no folder can be picked.
+   */
+  onUpload?: (tree: PickedTree) => void;
+  /** Where uploads go, in words ("Trip"), when not the top. */
+  destination?: string;
 }
 
-export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
+export function UploadPanel({
+  uploads,
+  onFinished,
+  free,
+  onUpload,
+  destination,
+}: UploadPanelProps) {
   const [views, setViews] = useState<UploadView[]>(() => uploads.views());
+  const [batches, setBatches] = useState<BatchView[]>(() => uploads.batches());
   const [unfinished, setUnfinished] = useState<SavedUpload[]>(() => uploads.unfinished());
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const doneCount = useRef(0);
   const onFinishedRef = useRef(onFinished);
+  const onUploadRef = useRef(onUpload);
   useEffect(() => {
     onFinishedRef.current = onFinished;
+    onUploadRef.current = onUpload;
   });
 
   useEffect(
     () =>
       uploads.subscribe((v) => {
         setViews(v);
+        setBatches(uploads.batches());
         setUnfinished(uploads.unfinished());
         const done = v.filter((x) => x.status === "done").length;
         if (done > doneCount.current) onFinishedRef.current?.();
@@ -72,7 +128,27 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
   );
 
   const add = (list: FileList | null) => {
-    if (list && list.length) uploads.add(Array.from(list));
+    if (!list || !list.length) return;
+    const files = Array.from(list);
+    if (onUploadRef.current) onUploadRef.current(treeFromFiles(files));
+    else uploads.add(files);
+  };
+
+  // A drop's folders are walked (their items are readable in the event only).
+  const addDrop = (data: DataTransfer) => {
+    const handle = onUploadRef.current;
+    if (!handle) {
+      if (data.files.length) uploads.add(Array.from(data.files));
+      return;
+    }
+    void readDrop(data).then(
+      (tree) => {
+        if (tree.files.length || tree.dirs.length) handle(tree);
+      },
+      () => {
+        // Unreadable (moved away meanwhile): nothing to upload.
+      },
+    );
   };
 
   // Files dropped anywhere on the page are uploaded too (not only on the zone).
@@ -87,11 +163,10 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
       if (e.relatedTarget === null) setOver(false);
     };
     const onDrop = (e: globalThis.DragEvent) => {
-      if (!hasFiles(e)) return;
+      if (!hasFiles(e) || !e.dataTransfer) return;
       e.preventDefault();
       setOver(false);
-      const files = e.dataTransfer?.files;
-      if (files && files.length) uploads.add(Array.from(files));
+      addDrop(e.dataTransfer);
     };
     window.addEventListener("dragover", onOver);
     window.addEventListener("dragleave", onLeave);
@@ -101,26 +176,39 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
       window.removeEventListener("dragleave", onLeave);
       window.removeEventListener("drop", onDrop);
     };
+    // addDrop reads its handler through a ref.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [uploads]);
 
   // A drop on the zone: handled here, and kept from the window's handler.
-  const finished = views.filter((v) => v.status === "done" || v.status === "canceled").length;
+  const finished =
+    views.filter((v) => v.status === "done" || v.status === "canceled").length +
+    batches.filter((b) => b.status === "done" || b.status === "canceled").length;
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     e.nativeEvent.stopImmediatePropagation();
     setOver(false);
-    add(e.dataTransfer.files);
+    addDrop(e.dataTransfer);
   };
 
   return (
     <section aria-label="Upload">
       <div className={over ? "dropzone over" : "dropzone"} onDrop={onDrop} data-testid="dropzone">
-        <button type="button" className="primary" onClick={() => input.current?.click()}>
-          Upload files
-        </button>
+        <div className="row">
+          <button type="button" className="primary" onClick={() => input.current?.click()}>
+            Upload files
+          </button>
+          {onUpload ? (
+            <button type="button" onClick={() => folderInput.current?.click()}>
+              Upload folder
+            </button>
+          ) : null}
+        </div>
         <p className="muted grow">
-          or drop files here. Up to {formatBytes(uploads.maxFileSize)} a file
+          or drop {onUpload ? "files or folders" : "files"} here
+          {destination ? ` to put them in “${destination}”` : ""}. Up to{" "}
+          {formatBytes(uploads.maxFileSize)} a file
           {free !== undefined ? `, ${formatBytes(free)} free` : ""}; large files resume after a lost
           connection.
         </p>
@@ -129,6 +217,9 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
             type="button"
             className="small"
             onClick={() => {
+              for (const b of batches) {
+                if (b.status === "done" || b.status === "canceled") uploads.dismissBatch(b.id);
+              }
               for (const v of views) {
                 if (v.status === "done" || v.status === "canceled") uploads.dismiss(v.key);
               }
@@ -149,6 +240,21 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
             e.target.value = "";
           }}
         />
+        {onUpload ? (
+          <input
+            ref={folderInput}
+            type="file"
+            {...PICK_FOLDER}
+            multiple
+            hidden
+            aria-label="Choose a folder to upload"
+            data-testid="folder-input"
+            onChange={(e) => {
+              add(e.target.files);
+              e.target.value = "";
+            }}
+          />
+        ) : null}
       </div>
 
       {unfinished.length > 0 ? (
@@ -178,6 +284,62 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
         </div>
       ) : null}
 
+      {batches.length > 0 ? (
+        <ul className="uploads" aria-label="Folder uploads">
+          {batches.map((b) => {
+            const active = b.status === "preparing" || b.status === "uploading";
+            const pct = batchPercent(b);
+            return (
+              <li key={b.id} className="upload batch" data-status={b.status}>
+                <div className="batch-name" title={b.label}>
+                  <FolderIcon />
+                  <strong className="ellipsis">{b.label}</strong>
+                </div>
+                <div className="row" style={{ flexWrap: "nowrap" }}>
+                  {active || b.status === "paused" ? (
+                    <button
+                      type="button"
+                      className="small danger"
+                      onClick={() => uploads.cancelBatch(b.id)}
+                      aria-label={`Cancel the upload of ${b.label}`}
+                    >
+                      Cancel
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => uploads.dismissBatch(b.id)}
+                      aria-label={`Dismiss the upload of ${b.label}`}
+                    >
+                      Dismiss
+                    </button>
+                  )}
+                </div>
+                <div
+                  className={`progress ${b.status === "done" ? "done" : b.status === "failed" ? "failed" : ""}`}
+                  role="progressbar"
+                  aria-label={`Upload of ${b.label}`}
+                  aria-valuemin={0}
+                  aria-valuemax={100}
+                  aria-valuenow={Math.round(pct)}
+                  aria-valuetext={batchText(b)}
+                >
+                  <div style={{ width: `${pct}%` }} />
+                </div>
+                <div
+                  className={b.status === "failed" ? "meta error" : "meta"}
+                  role={b.status === "failed" ? "alert" : undefined}
+                  data-testid="batch-status"
+                >
+                  {batchText(b)}
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
+
       {views.length > 0 ? (
         <ul className="uploads" aria-label="Uploads">
           {views.map((v) => {
@@ -185,8 +347,9 @@ export function UploadPanel({ uploads, onFinished, free }: UploadPanelProps) {
             const pct = percent(v);
             return (
               <li key={v.key} className="upload" data-status={v.status}>
-                <div className="ellipsis" title={v.name}>
+                <div className="ellipsis" title={v.path ? `${v.path}/${v.name}` : v.name}>
                   <strong>{v.name}</strong>
+                  {v.path ? <span className="muted"> in {v.path}</span> : null}
                 </div>
                 <div className="row" style={{ flexWrap: "nowrap" }}>
                   {active ? (

@@ -32,6 +32,8 @@ function fakeBackend(me: Me | null) {
     subscribeFiles: () => () => {},
     subscribeShared: () => () => {},
     subscribeActivity: () => () => {},
+    subscribeFolders: () => () => {},
+    subscribeFilesIn: () => () => {},
     subscribeStatus: () => () => {},
     close: () => {},
   };

@@ -45,6 +45,17 @@ describe("describeActivity", () => {
       "You renamed “old.pdf” to “plan.pdf”",
     );
   });
+  it("says where a file was moved, the top included", () => {
+    expect(describeActivity({ ...base, kind: "moved", detail: "Trip" }, "me", true)).toBe(
+      "You moved “plan.pdf” to “Trip”",
+    );
+    expect(describeActivity({ ...base, kind: "moved", detail: "" }, "me")).toBe(
+      "You moved the file to the top",
+    );
+    expect(describeActivity({ ...base, kind: "moved", detail: null }, "me")).toBe(
+      "You moved the file",
+    );
+  });
 });
 
 describe("visibleActivity", () => {

@@ -36,6 +36,12 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
       return a.detail
         ? `${who} renamed ${withFileName ? `“${a.detail}” to “${a.file_name}”` : `it from “${a.detail}”`}`
         : `${who} renamed ${it}`;
+    case "moved":
+      // The destination's name; "" is the top. (No detail: an older entry.)
+      if (a.detail === null) return `${who} moved ${it}`;
+      return a.detail === ""
+        ? `${who} moved ${it} to the top`
+        : `${who} moved ${it} to “${a.detail}”`;
     case "deleted":
       return `${who} deleted ${it}`;
     default:

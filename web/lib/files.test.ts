@@ -20,6 +20,7 @@ function file(
     status: "ready",
     created_at: created,
     updated_at: created,
+    folder_id: null,
   };
 }
 

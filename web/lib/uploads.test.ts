@@ -9,6 +9,8 @@ import type {
 } from "./backend/types";
 import {
   LEGACY_STORAGE_KEY,
+  SavedUploads,
+  batchProgress,
   savedUploadsKey,
   UploadManager,
   uploadErrorMessage,
@@ -558,5 +560,117 @@ describe("unfinished uploads belong to the person who started them", () => {
         .unfinished()
         .map((r) => r.name),
     ).toEqual(["kept.bin"]);
+  });
+});
+
+describe("uploads into folders", () => {
+  it("sends the folder and what to do about a taken name, and only when said", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    const [a] = m.add([makeFile(5, "a.txt")], { folderId: "trip", onConflict: "replace" });
+    const [b] = m.add([makeFile(5, "b.txt")]);
+    await settle(m, a!);
+    await settle(m, b!);
+    expect(server.created[0]).toMatchObject({ folder_id: "trip", on_conflict: "replace" });
+    expect(server.created[1]).not.toHaveProperty("folder_id");
+    expect(server.created[1]).not.toHaveProperty("on_conflict");
+    expect(m.views().map((v) => v.folderId)).toEqual(["trip", null]);
+  });
+
+  it("takes the same file for two folders as two uploads", () => {
+    const m = manager(new FakeServer());
+    const f = makeFile(5, "same.txt");
+    expect(m.add([f], { folderId: "x" })).toHaveLength(1);
+    expect(m.add([f], { folderId: "x" })).toHaveLength(0);
+    expect(m.add([f], { folderId: "y" })).toHaveLength(1);
+  });
+
+  it("resumes a saved session only for the folder it was going into", () => {
+    const saved = new SavedUploads(localStorage, "u-ann");
+    saved.save({
+      fileId: "f9",
+      location: "/s/1",
+      name: "v.mp4",
+      size: 9,
+      lastModified: 1,
+      folderId: "trip",
+    });
+    const file = { name: "v.mp4", size: 9, lastModified: 1 };
+    expect(saved.find(file, "trip")?.fileId).toBe("f9");
+    expect(saved.find(file, null)).toBeUndefined();
+    // Saved before folders: any folder.
+    saved.save({ fileId: "f8", location: "/s/2", name: "w.mp4", size: 9, lastModified: 1 });
+    expect(saved.find({ ...file, name: "w.mp4" }, "elsewhere")?.fileId).toBe("f8");
+  });
+
+  it("shows a folder upload as a whole: preparing, then files, bytes, done", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    const id = m.beginBatch("Trip", 2, 30, 2);
+    expect(m.batches()[0]).toMatchObject({ label: "Trip", status: "preparing", foldersTotal: 2 });
+    m.updateBatch(id, { foldersMade: 1 });
+    expect(m.batches()[0]!.foldersMade).toBe(1);
+    m.updateBatch(id, { prepared: true });
+    const keys = m.addItems([
+      { file: makeFile(10, "a"), folderId: "d1", batch: id, path: "Trip" },
+      { file: makeFile(20, "b"), folderId: "d2", batch: id, path: "Trip/day 1" },
+    ]);
+    for (const k of keys) await settle(m, k);
+    expect(m.batches()[0]).toMatchObject({
+      status: "done",
+      files: 2,
+      done: 2,
+      size: 30,
+      loaded: 30,
+    });
+    expect(m.views().map((v) => v.path)).toEqual(["Trip", "Trip/day 1"]);
+    m.dismissBatch(id);
+    expect(m.batches()).toEqual([]);
+    expect(m.views()).toEqual([]);
+  });
+
+  it("cancels a whole batch, its preparation included", async () => {
+    const m = manager(new FakeServer());
+    const id = m.beginBatch("Trip", 1, 10, 3);
+    m.cancelBatch(id);
+    expect(m.batchCanceled(id)).toBe(true);
+    expect(m.batches()[0]!.status).toBe("canceled");
+    m.updateBatch(id, { error: "too late" });
+    expect(m.batches()[0]!.status).toBe("canceled");
+  });
+});
+
+describe("batchProgress", () => {
+  const batch = {
+    id: "b1",
+    label: "Trip",
+    files: 3,
+    size: 300,
+    stage: null,
+    foldersMade: 0,
+    foldersTotal: 0,
+    error: null,
+  };
+  const view = (status: UploadView["status"], size: number, loaded: number, speed: number | null) =>
+    ({ batch: "b1", status, size, loaded, speed }) as UploadView;
+
+  it("adds up files, bytes and speed, and the time left", () => {
+    const p = batchProgress(batch, [
+      view("done", 100, 100, null),
+      view("uploading", 100, 50, 25),
+      view("uploading", 100, 0, 25),
+    ]);
+    expect(p).toMatchObject({ status: "uploading", done: 1, files: 3, loaded: 150, speed: 50 });
+    expect(p.eta).toBe(3);
+  });
+
+  it("says how many failed once nothing is going, and leaves canceled files out", () => {
+    const p = batchProgress(batch, [
+      view("done", 100, 100, null),
+      view("failed", 100, 10, null),
+      view("canceled", 100, 0, null),
+    ]);
+    expect(p).toMatchObject({ status: "failed", files: 2, size: 200, loaded: 110 });
+    expect(p.error).toBe("1 of 3 files failed.");
   });
 });

@@ -9,9 +9,13 @@
 // the same file again continues where it stopped. What is remembered belongs
 // to the person who started it (one key per signed-in person) and is
 // forgotten when they sign out.
+//
+// An upload goes into a folder (the top by default), and may belong to a
+// batch: a folder upload, whose files are shown together with one overall
+// progress (files done of all, bytes, speed, time left) besides their rows.
 
 import { describeError, isAbort, ApiError, NetworkError } from "./backend/errors";
-import type { Backend, SessionState, UploadTarget } from "./backend/types";
+import type { Backend, OnConflict, SessionState, UploadTarget } from "./backend/types";
 import { crc32cOfBlob } from "./crc32c";
 import { formatBytes } from "./format";
 import { contentTypeOf } from "./files";
@@ -43,6 +47,116 @@ export interface UploadView {
   /** Bytes the server already held when this upload picked up an earlier session. */
   resumedFrom: number | null;
   fileId: string | null;
+  /** The folder it goes in; null: the top. */
+  folderId: string | null;
+  /** Where it is in a folder upload ("Trip/day 1"), for its row; null otherwise. */
+  path: string | null;
+  /** The batch (folder upload) it belongs to. */
+  batch: string | null;
+}
+
+/** What to upload, and where. */
+export interface UploadItem {
+  file: File;
+  /** The folder it goes in; null or left out: the top. */
+  folderId?: string | null;
+  /** What completing does if the name is taken in the folder by then (the server's default: keep both). */
+  onConflict?: OnConflict;
+  path?: string | null;
+  batch?: string | null;
+}
+
+export type BatchStatus = "preparing" | "uploading" | "paused" | "done" | "failed" | "canceled";
+
+/** A folder upload as a whole. */
+export interface BatchView {
+  id: string;
+  /** What was picked or dropped: "Trip", or "Trip and 2 more". */
+  label: string;
+  status: BatchStatus;
+  /** While preparing: folders made so far, of those to make. */
+  foldersMade: number;
+  foldersTotal: number;
+  error: string | null;
+  /** Files in it (known from the start), done, failed. */
+  files: number;
+  done: number;
+  failed: number;
+  /** Bytes in all, and sent so far (a finished file counts whole). */
+  size: number;
+  loaded: number;
+  /** Bytes per second of the files going now, null until known. */
+  speed: number | null;
+  /** Seconds left at that speed, null until known. */
+  eta: number | null;
+}
+
+interface Batch {
+  id: string;
+  label: string;
+  files: number;
+  size: number;
+  /** Set while preparing, and when preparing failed or was canceled. */
+  stage: "preparing" | "failed" | "canceled" | null;
+  foldersMade: number;
+  foldersTotal: number;
+  error: string | null;
+}
+
+/**
+ * A batch as a whole, from its files' rows: done when every file is,
+ * failed when none is left going and some failed.
+ */
+export function batchProgress(batch: Batch, views: UploadView[]): BatchView {
+  const mine = views.filter((v) => v.batch === batch.id);
+  let done = 0;
+  let failed = 0;
+  let loaded = 0;
+  let speed = 0;
+  let going = 0;
+  let paused = 0;
+  let canceled = 0;
+  let sized = 0;
+  for (const v of mine) {
+    if (v.status === "done") done++;
+    else if (v.status === "failed") failed++;
+    else if (v.status === "paused") paused++;
+    else if (v.status === "canceled") canceled++;
+    else going++;
+    if (v.status === "canceled") continue;
+    sized += v.size;
+    loaded += v.status === "done" ? v.size : v.status === "hashing" ? 0 : v.loaded;
+    if (v.status === "uploading" && v.speed) speed += v.speed;
+  }
+  // Canceled files leave the whole.
+  const size = mine.length ? sized : batch.size;
+  let status: BatchStatus;
+  if (batch.stage) status = batch.stage;
+  else if (going) status = "uploading";
+  else if (paused) status = "paused";
+  else if (failed) status = "failed";
+  else if (canceled === mine.length && mine.length > 0) status = "canceled";
+  else status = "done";
+  const error =
+    batch.error ??
+    (failed && status === "failed"
+      ? `${failed} of ${batch.files} ${batch.files === 1 ? "file" : "files"} failed.`
+      : null);
+  return {
+    id: batch.id,
+    label: batch.label,
+    status,
+    foldersMade: batch.foldersMade,
+    foldersTotal: batch.foldersTotal,
+    error,
+    files: batch.files - canceled,
+    done,
+    failed,
+    size,
+    loaded,
+    speed: status === "uploading" && speed > 0 ? speed : null,
+    eta: status === "uploading" && speed > 0 ? Math.max(0, size - loaded) / speed : null,
+  };
 }
 
 /** A resumable session, remembered across reloads. */
@@ -53,6 +167,8 @@ export interface SavedUpload {
   size: number;
   lastModified: number;
   savedAt: number;
+  /** The folder it goes in (left out by sessions saved before folders: any). */
+  folderId?: string | null;
 }
 
 /**
@@ -95,9 +211,20 @@ export class SavedUploads {
     }
   }
 
-  find(file: { name: string; size: number; lastModified: number }): SavedUpload | undefined {
+  /**
+   * The session of this file going into `folderId`: the same file picked
+   * for another folder is another upload.
+   */
+  find(
+    file: { name: string; size: number; lastModified: number },
+    folderId: string | null = null,
+  ): SavedUpload | undefined {
     return this.list().find(
-      (r) => r.name === file.name && r.size === file.size && r.lastModified === file.lastModified,
+      (r) =>
+        r.name === file.name &&
+        r.size === file.size &&
+        r.lastModified === file.lastModified &&
+        (r.folderId === undefined || r.folderId === folderId),
     );
   }
 
@@ -183,6 +310,7 @@ const SPEED_WINDOW_MS = 5000;
 interface Task {
   view: UploadView;
   file: File;
+  onConflict: OnConflict | undefined;
   intent: "run" | "pause" | "cancel";
   controller: AbortController | null;
   target: UploadTarget | null;
@@ -239,6 +367,8 @@ function retryable(e: unknown): boolean {
 
 export class UploadManager {
   private tasks: Task[] = [];
+  private batchList: Batch[] = [];
+  private nextBatch = 1;
   private listeners = new Set<(views: UploadView[]) => void>();
   private nextKey = 1;
   private stopped = false;
@@ -278,23 +408,108 @@ export class UploadManager {
     return this.tasks.map((t) => ({ ...t.view }));
   }
 
+  /** Folder uploads, each as a whole. */
+  batches(): BatchView[] {
+    const views = this.views();
+    return this.batchList.map((b) => batchProgress(b, views));
+  }
+
+  /**
+   * Starts a folder upload: shown as preparing (folders being made) until
+   * its files are added with its id.
+   */
+  beginBatch(label: string, files: number, size: number, foldersTotal: number): string {
+    const id = `b${this.nextBatch++}`;
+    this.batchList.push({
+      id,
+      label,
+      files,
+      size,
+      stage: "preparing",
+      foldersMade: 0,
+      foldersTotal,
+      error: null,
+    });
+    this.emit();
+    return id;
+  }
+
+  /**
+   * Folders made so far; preparing is over (its files follow, if it has
+   * any); or the batch failed before its files were added.
+   */
+  updateBatch(
+    id: string,
+    patch: { foldersMade?: number; prepared?: boolean; error?: string },
+  ): void {
+    const b = this.batchList.find((x) => x.id === id);
+    if (!b || b.stage === "canceled") return;
+    if (patch.foldersMade !== undefined) b.foldersMade = patch.foldersMade;
+    if (patch.prepared && b.stage === "preparing") b.stage = null;
+    if (patch.error !== undefined) {
+      b.stage = "failed";
+      b.error = patch.error;
+    }
+    this.emit();
+  }
+
+  /** Whether a batch was canceled (its preparation stops at the next step). */
+  batchCanceled(id: string): boolean {
+    const b = this.batchList.find((x) => x.id === id);
+    // Gone: every upload stopped (sign-out).
+    return !b || b.stage === "canceled";
+  }
+
+  /** Cancels every file of a batch, and its preparation. */
+  cancelBatch(id: string): void {
+    const b = this.batchList.find((x) => x.id === id);
+    if (!b) return;
+    if (b.stage === "preparing") b.stage = "canceled";
+    for (const t of this.tasks) if (t.view.batch === id) this.cancel(t.view.key);
+    this.emit();
+  }
+
+  /** Removes a finished batch and the rows of its finished files. */
+  dismissBatch(id: string): void {
+    const b = this.batches().find((x) => x.id === id);
+    if (!b || b.status === "preparing" || b.status === "uploading") return;
+    this.tasks = this.tasks.filter(
+      (t) => !(t.view.batch === id && ["done", "failed", "canceled"].includes(t.view.status)),
+    );
+    if (!this.tasks.some((t) => t.view.batch === id)) {
+      this.batchList = this.batchList.filter((x) => x.id !== id);
+    }
+    this.emit();
+  }
+
   /** Saved sessions that no upload in this page is working on. */
   unfinished(): SavedUpload[] {
     const active = new Set(this.tasks.map((t) => t.view.fileId));
     return this.saved.list().filter((r) => !active.has(r.fileId));
   }
 
-  add(files: Iterable<File>): string[] {
+  /** Uploads files into one folder (the top unless said). */
+  add(files: Iterable<File>, options: Omit<UploadItem, "file" | "path"> = {}): string[] {
+    return this.addItems(Array.from(files, (file) => ({ ...options, file })));
+  }
+
+  addItems(items: Iterable<UploadItem>): string[] {
     const keys: string[] = [];
     if (this.stopped) return keys;
-    for (const file of files) {
-      // The same file picked twice while it is still going: one upload is enough.
+    for (const item of items) {
+      const { file } = item;
+      const folderId = item.folderId ?? null;
+      const path = item.path ?? null;
+      // The same file picked twice for the same place while it is still
+      // going: one upload is enough.
       const busy = this.tasks.some(
         (t) =>
           !["done", "failed", "canceled"].includes(t.view.status) &&
           t.file.name === file.name &&
           t.file.size === file.size &&
-          t.file.lastModified === file.lastModified,
+          t.file.lastModified === file.lastModified &&
+          t.view.folderId === folderId &&
+          t.view.path === path,
       );
       if (busy) continue;
       const key = `u${this.nextKey++}`;
@@ -310,6 +525,9 @@ export class UploadManager {
         error: null,
         resumedFrom: null,
         fileId: null,
+        folderId,
+        path,
+        batch: item.batch ?? null,
       };
       if (file.size > this.maxFileSize) {
         view.status = "failed";
@@ -318,6 +536,7 @@ export class UploadManager {
       this.tasks.push({
         view,
         file,
+        onConflict: item.onConflict,
         intent: "run",
         controller: null,
         target: null,
@@ -369,6 +588,11 @@ export class UploadManager {
     const task = this.find(key);
     if (!task || !["done", "failed", "canceled"].includes(task.view.status)) return;
     this.tasks = this.tasks.filter((t) => t !== task);
+    // A batch whose last row went goes too.
+    const batch = task.view.batch;
+    if (batch && !this.tasks.some((t) => t.view.batch === batch)) {
+      this.batchList = this.batchList.filter((b) => b.id !== batch || b.stage === "preparing");
+    }
     this.emit();
   }
 
@@ -391,6 +615,8 @@ export class UploadManager {
       task.controller?.abort();
     }
     this.tasks = [];
+    for (const b of this.batchList) if (b.stage === "preparing") b.stage = "canceled";
+    this.batchList = [];
     this.emit();
   }
 
@@ -476,7 +702,7 @@ export class UploadManager {
   /** Picks up a remembered session for this file, or creates a new upload. */
   private async begin(task: Task, signal: AbortSignal) {
     const { file } = task;
-    const saved = this.saved.find(file);
+    const saved = this.saved.find(file, task.view.folderId);
     if (saved) {
       const state = await this.backend.transfer
         .querySession(saved.location, file.size, signal)
@@ -507,6 +733,8 @@ export class UploadManager {
       size: file.size,
       content_type: contentTypeOf(file),
       crc32c,
+      ...(task.view.folderId !== null ? { folder_id: task.view.folderId } : {}),
+      ...(task.onConflict ? { on_conflict: task.onConflict } : {}),
     });
     task.target = upload;
     this.update(task, { fileId: record.id });
@@ -522,6 +750,7 @@ export class UploadManager {
       name: task.file.name,
       size: task.file.size,
       lastModified: task.file.lastModified,
+      folderId: task.view.folderId,
     });
   }
 

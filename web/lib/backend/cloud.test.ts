@@ -183,4 +183,37 @@ describe("CloudBackend", () => {
     await expect(b.changePassword("a", "b")).rejects.toMatchObject({ code: "not_supported" });
     expect(fetch).not.toHaveBeenCalled();
   });
+
+  it("listens to a folder with the queries the rules allow: mine, in that folder", async () => {
+    auth.currentUser = user;
+    const fs = await import("firebase/firestore");
+    vi.mocked(fs.where).mockImplementation(
+      (field, op, value) => ["where", field, op, value] as never,
+    );
+    vi.mocked(fs.orderBy).mockImplementation((field, dir) => ["orderBy", field, dir] as never);
+    vi.mocked(fs.collection).mockImplementation((_db, name) => ["collection", name] as never);
+    vi.mocked(fs.query).mockImplementation(((...parts: unknown[]) => parts) as never);
+    const queries: unknown[] = [];
+    vi.mocked(fs.onSnapshot).mockImplementation(((q: unknown) => {
+      queries.push(q);
+      return () => {};
+    }) as never);
+    const b = new CloudBackend(config(true));
+    const live = b.live();
+    live.subscribeFolders("d1", () => {});
+    live.subscribeFilesIn(null, () => {});
+    await vi.waitFor(() => expect(queries).toHaveLength(2));
+    const has = (q: unknown, part: unknown[]) =>
+      (q as unknown[]).some((p) => JSON.stringify(p) === JSON.stringify(part));
+    const [folders, files] = queries;
+    expect(has(folders, ["collection", "folders"])).toBe(true);
+    expect(has(folders, ["where", "owner_id", "==", "u1"])).toBe(true);
+    expect(has(folders, ["where", "parent", "==", "d1"])).toBe(true);
+    expect(has(folders, ["orderBy", "name_key", null])).toBe(true);
+    expect(has(files, ["collection", "files"])).toBe(true);
+    expect(has(files, ["where", "parent", "==", ""])).toBe(true);
+    expect(has(files, ["where", "status", "==", "ready"])).toBe(true);
+    expect(has(files, ["orderBy", "updated_at", "desc"])).toBe(true);
+    live.close();
+  });
 });

@@ -167,12 +167,12 @@ export class CloudBackend extends SelfHostedBackend {
     if (!this.liveData) {
       const sdk = this.firebase();
       this.liveData = new FirestoreLive({
-        listen: (name, onResult, onError) => {
+        listen: (name, onResult, onError, parent) => {
           let stop: (() => void) | null = null;
           let stopped = false;
           sdk.then(
             (s) => {
-              if (!stopped) stop = s.listen(name, onResult, onError);
+              if (!stopped) stop = s.listen(name, onResult, onError, parent);
             },
             (e) => {
               if (!stopped) onError(e);

@@ -4,10 +4,25 @@
 // epoch and the last sequence number and pass them on reconnect, so a resumed
 // connection neither misses nor repeats a change; when resuming is impossible
 // the server sends a fresh snapshot instead.
+//
+// A folder's contents are read from the same state: its subfolders and files
+// are the ones whose parent is that folder. The snapshot holds only the 1000
+// most recently changed files (and folders; a server may leave folders out
+// altogether), so a folder it does not cover in full is listed once through
+// the API when someone first looks at it, after the snapshot, and kept up to
+// date by the changes from then on, like everything else.
 
-import type { Activity, FileRecord, LiveData, LiveStatus, Unsubscribe } from "./types";
+import { ApiError } from "./errors";
+import type { Activity, FileRecord, Folder, LiveData, LiveStatus, Unsubscribe } from "./types";
 
-export type Collection = "files" | "shared" | "activity";
+export type Collection = "files" | "folders" | "shared" | "activity";
+
+const COLLECTIONS: ReadonlySet<string> = new Set<Collection>([
+  "files",
+  "folders",
+  "shared",
+  "activity",
+]);
 
 export type FeedMessage =
   | {
@@ -17,30 +32,65 @@ export type FeedMessage =
       files: FileRecord[];
       shared: FileRecord[];
       activity: Activity[];
+      /** Left out by servers that send no folders in the snapshot. */
+      folders?: Folder[];
     }
   | { type: "resumed"; epoch: string; seq: number }
   | {
       type: "change";
       seq: number;
-      collection: Collection;
+      /** One of ours, or one a newer server added (ignored). */
+      collection: Collection | (string & {});
       kind: "added" | "modified" | "removed";
       id: string;
-      doc: FileRecord | Activity | null;
+      doc: FileRecord | Folder | Activity | null;
     };
+
+/** The collections subscribed to whole. */
+type WholeCollection = Exclude<Collection, "folders">;
+
+/** The collections a folder's contents come from. */
+export type FolderCollection = "files" | "folders";
 
 export interface FeedState {
   epoch: string | null;
   seq: number;
   files: Map<string, FileRecord>;
+  folders: Map<string, Folder>;
   shared: Map<string, FileRecord>;
   activity: Map<string, Activity>;
+  /**
+   * Whether the last snapshot held all my files / all my folders (fewer than
+   * the server sends at most), so that a folder's contents can be read from
+   * it without listing the folder.
+   */
+  complete: Record<FolderCollection, boolean>;
+  /**
+   * The number of the last change to each file and folder ("files:ID",
+   * "folders:ID"), while listings are under way: a change newer than a
+   * listing wins over what the listing says.
+   */
+  touched: Map<string, number>;
 }
 
 /** How many activity entries the client keeps. */
 export const ACTIVITY_LIMIT = 500;
+/** The most files (and folders) a snapshot carries per collection. */
+export const SNAPSHOT_LIMIT = 1000;
+/** Files asked for when a folder is listed (the API's largest page). */
+export const LISTING_LIMIT = 1000;
 
 export function emptyFeedState(): FeedState {
-  return { epoch: null, seq: 0, files: new Map(), shared: new Map(), activity: new Map() };
+  return {
+    epoch: null,
+    seq: 0,
+    files: new Map(),
+    folders: new Map(),
+    shared: new Map(),
+    activity: new Map(),
+    complete: { files: false, folders: false },
+    touched: new Map(),
+  };
 }
 
 function byId<T extends { id: string }>(docs: T[]): Map<string, T> {
@@ -53,13 +103,20 @@ function byId<T extends { id: string }>(docs: T[]): Map<string, T> {
  */
 export function applyFeedMessage(state: FeedState, msg: FeedMessage): Set<Collection> {
   switch (msg.type) {
-    case "snapshot":
+    case "snapshot": {
       state.epoch = msg.epoch;
       state.seq = msg.seq;
       state.files = byId(msg.files ?? []);
       state.shared = byId(msg.shared ?? []);
       state.activity = byId(msg.activity ?? []);
-      return new Set<Collection>(["files", "shared", "activity"]);
+      state.complete.files = (msg.files ?? []).length < SNAPSHOT_LIMIT;
+      // Without folders in the snapshot the ones known are kept, but none is
+      // trusted until its parent is listed again (the feed does that).
+      if (Array.isArray(msg.folders)) state.folders = byId(msg.folders);
+      state.complete.folders = Array.isArray(msg.folders) && msg.folders.length < SNAPSHOT_LIMIT;
+      state.touched.clear();
+      return new Set<Collection>(["files", "folders", "shared", "activity"]);
+    }
     case "resumed":
       state.epoch = msg.epoch;
       state.seq = msg.seq;
@@ -68,18 +125,80 @@ export function applyFeedMessage(state: FeedState, msg: FeedMessage): Set<Collec
       // A change we have already applied (a resend after reconnect): skip it.
       if (msg.seq <= state.seq) return new Set();
       state.seq = msg.seq;
-      const map = state[msg.collection] as Map<string, FileRecord | Activity>;
-      if (!map) return new Set();
+      // A collection this page does not know (a newer server's): its
+      // number still counts, for resuming.
+      if (!COLLECTIONS.has(msg.collection)) return new Set();
+      const collection = msg.collection as Collection;
+      const map = state[collection] as Map<string, FileRecord | Folder | Activity>;
       if (msg.kind === "removed" || msg.doc === null) {
         map.delete(msg.id);
       } else {
         map.set(msg.id, msg.doc);
-        if (msg.collection === "activity" && map.size > ACTIVITY_LIMIT) trimActivity(state);
+        if (collection === "activity" && map.size > ACTIVITY_LIMIT) trimActivity(state);
       }
-      return new Set([msg.collection]);
+      if (collection === "files" || collection === "folders") {
+        state.touched.set(`${collection}:${msg.id}`, msg.seq);
+      }
+      return new Set([collection]);
     }
     default:
       return new Set();
+  }
+}
+
+/** The folder a file or folder is in (null: the top; older servers say nothing: the top). */
+export function parentOf(kind: FolderCollection, item: FileRecord | Folder): string | null {
+  return kind === "files"
+    ? ((item as FileRecord).folder_id ?? null)
+    : ((item as Folder).parent_id ?? null);
+}
+
+/** What `state` says is directly in `parent`: ready files, or folders. */
+export function contentsOf(
+  state: FeedState,
+  kind: FolderCollection,
+  parent: string | null,
+): (FileRecord | Folder)[] {
+  const out: (FileRecord | Folder)[] = [];
+  for (const item of state[kind].values()) {
+    if (parentOf(kind, item) !== parent) continue;
+    if (kind === "files" && (item as FileRecord).status !== "ready") continue;
+    out.push(item);
+  }
+  return out;
+}
+
+/**
+ * Puts a listing of `parent` (asked for when the feed stood at `since`)
+ * into the state: what it names is there now, and what it leaves out is
+ * gone, except for a file or folder a change after `since` spoke of (the
+ * change is at least as new as the listing).
+ */
+export function mergeListing(
+  state: FeedState,
+  kind: FolderCollection,
+  parent: string | null,
+  items: (FileRecord | Folder)[],
+  since: number,
+): void {
+  const map = state[kind] as Map<string, FileRecord | Folder>;
+  const fresh = (id: string) => (state.touched.get(`${kind}:${id}`) ?? 0) > since;
+  const listed = new Set<string>();
+  for (const item of items) {
+    listed.add(item.id);
+    if (!fresh(item.id)) map.set(item.id, item);
+  }
+  // A full page of files may leave older ones out: only what is newer than
+  // its oldest is known to be gone.
+  let oldest: string | null = null;
+  if (kind === "files" && items.length >= LISTING_LIMIT) {
+    oldest = items.reduce((m, f) => (f.updated_at < m ? f.updated_at : m), items[0]!.updated_at);
+  }
+  for (const [id, item] of map) {
+    if (listed.has(id) || fresh(id) || parentOf(kind, item) !== parent) continue;
+    if (kind === "files" && (item as FileRecord).status !== "ready") continue;
+    if (oldest !== null && item.updated_at < oldest) continue;
+    map.delete(id);
   }
 }
 
@@ -120,6 +239,38 @@ export interface FeedOptions {
   /** Opens a socket; a seam for tests. */
   connect: (url: string) => SocketLike;
   location: { protocol: string; host: string };
+  /**
+   * Lists what is directly in a folder, for folders the snapshot does not
+   * cover in full. Without it, a folder's contents are what the snapshot
+   * and the changes say.
+   */
+  list?: {
+    folders(parent: string | null): Promise<Folder[]>;
+    files(parent: string | null): Promise<FileRecord[]>;
+  };
+  /** Waits before listing a folder again after a failure; a seam for tests. */
+  backoff?: (attempt: number) => number;
+}
+
+/** Someone looking at a folder's files or subfolders. */
+interface FolderWatch {
+  kind: FolderCollection;
+  parent: string | null;
+  listeners: Set<Listener<never>>;
+  /**
+   * Whether its contents are known on this connection. Kept after the last
+   * subscriber leaves: the changes keep them right until the next snapshot,
+   * so going back to a folder shows it at once.
+   */
+  state: "unlisted" | "listing" | "listed";
+  /** What subscribers were told last, to tell them only of a difference. */
+  last: (FileRecord | Folder)[] | null;
+  attempt: number;
+  retry: ReturnType<typeof setTimeout> | null;
+}
+
+function sameItems<T>(a: T[] | null, b: T[]): boolean {
+  return a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** A live connection's status, told to each subscriber at once and on every change. */
@@ -151,11 +302,15 @@ export class WebSocketFeed implements LiveData {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
-  private listeners: Record<Collection, Set<Listener<never>>> = {
+  private listeners: Record<WholeCollection, Set<Listener<never>>> = {
     files: new Set(),
     shared: new Set(),
     activity: new Set(),
   };
+  private watches = new Map<string, FolderWatch>();
+  /** Counts snapshots: a listing asked for before the last one is stale. */
+  private generation = 0;
+  private listings = 0;
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(private readonly options: FeedOptions) {
@@ -175,12 +330,21 @@ export class WebSocketFeed implements LiveData {
     return this.listen("activity", onChange as Listener<never>);
   }
 
+  subscribeFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe {
+    return this.watch("folders", parent, onChange as Listener<never>);
+  }
+
+  subscribeFilesIn(parent: string | null, onChange: (files: FileRecord[]) => void): Unsubscribe {
+    return this.watch("files", parent, onChange as Listener<never>);
+  }
+
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe {
     return this.status.subscribe(onChange);
   }
 
   close(): void {
     this.closed = true;
+    for (const w of this.watches.values()) if (w.retry) clearTimeout(w.retry);
     if (this.timer) clearTimeout(this.timer);
     if (typeof window !== "undefined") window.removeEventListener("online", this.onOnline);
     const socket = this.socket;
@@ -188,7 +352,7 @@ export class WebSocketFeed implements LiveData {
     socket?.close(1000, "bye");
   }
 
-  private listen(collection: Collection, listener: Listener<never>): Unsubscribe {
+  private listen(collection: WholeCollection, listener: Listener<never>): Unsubscribe {
     this.listeners[collection].add(listener);
     // Listener semantics: a subscriber gets the current set at once when we
     // already have one.
@@ -196,9 +360,112 @@ export class WebSocketFeed implements LiveData {
     return () => this.listeners[collection].delete(listener);
   }
 
-  private current(collection: Collection): FileRecord[] | Activity[] {
+  private current(collection: WholeCollection): FileRecord[] | Activity[] {
     if (collection === "activity") return sortActivity([...this.state.activity.values()]);
     return [...this.state[collection].values()];
+  }
+
+  private watch(kind: FolderCollection, parent: string | null, listener: Listener<never>) {
+    const key = `${kind}:${parent ?? ""}`;
+    let w = this.watches.get(key);
+    if (!w) {
+      w = {
+        kind,
+        parent,
+        listeners: new Set(),
+        state: "unlisted",
+        last: null,
+        attempt: 0,
+        retry: null,
+      };
+      this.watches.set(key, w);
+    }
+    const watch = w;
+    watch.listeners.add(listener);
+    if (this.known(watch)) {
+      const value = contentsOf(this.state, kind, parent);
+      watch.last = value;
+      (listener as Listener<unknown>)(value);
+    } else {
+      this.ensureListed(watch);
+    }
+    return () => {
+      watch.listeners.delete(listener);
+    };
+  }
+
+  /** Whether a folder's contents can be told: after a snapshot, and a listing if it needs one. */
+  private known(w: FolderWatch): boolean {
+    return this.received && (this.state.complete[w.kind] || w.state === "listed");
+  }
+
+  private tell(w: FolderWatch) {
+    if (!w.listeners.size || !this.known(w)) return;
+    const value = contentsOf(this.state, w.kind, w.parent);
+    if (sameItems(w.last, value)) return;
+    w.last = value;
+    for (const l of w.listeners) (l as Listener<unknown>)(value);
+  }
+
+  private ensureListed(w: FolderWatch) {
+    // Before the snapshot there is nothing to list against: the snapshot
+    // lists what is looked at.
+    if (!this.received || this.closed || w.state !== "unlisted") return;
+    if (this.state.complete[w.kind]) return this.tell(w);
+    const list = this.options.list?.[w.kind];
+    if (!list) {
+      w.state = "listed";
+      return this.tell(w);
+    }
+    w.state = "listing";
+    const generation = this.generation;
+    const since = this.state.seq;
+    this.listings++;
+    list(w.parent)
+      .catch((e: unknown) => {
+        // The folder is gone (deleted meanwhile): it holds nothing.
+        if (e instanceof ApiError && e.status === 404) return [];
+        throw e;
+      })
+      .then(
+        (items: (FileRecord | Folder)[]) => {
+          if (generation !== this.generation || this.closed) return;
+          mergeListing(this.state, w.kind, w.parent, items, since);
+          w.state = "listed";
+          w.attempt = 0;
+          this.tell(w);
+        },
+        () => {
+          if (generation !== this.generation || this.closed) return;
+          w.state = "unlisted";
+          w.retry = setTimeout(
+            () => {
+              w.retry = null;
+              if (w.listeners.size) this.ensureListed(w);
+            },
+            (this.options.backoff ?? backoff)(w.attempt++),
+          );
+        },
+      )
+      .finally(() => {
+        // Changes are remembered only while a listing may need them.
+        if (--this.listings === 0) this.state.touched.clear();
+      });
+  }
+
+  /** After a snapshot: every folder is listed again before it is told, the watched ones now. */
+  private relist() {
+    this.generation++;
+    for (const w of this.watches.values()) {
+      if (w.retry) clearTimeout(w.retry);
+      w.retry = null;
+      w.attempt = 0;
+      w.state = "unlisted";
+    }
+    for (const w of this.watches.values()) {
+      if (w.listeners.size) this.ensureListed(w);
+      else if (!this.state.complete[w.kind]) this.watches.delete(`${w.kind}:${w.parent ?? ""}`);
+    }
   }
 
   private open() {
@@ -214,14 +481,21 @@ export class WebSocketFeed implements LiveData {
         return;
       }
       const touched = applyFeedMessage(this.state, msg);
+      // Changes are remembered only while a listing may need them.
+      if (this.listings === 0) this.state.touched.clear();
       if (msg.type === "snapshot" || msg.type === "resumed") {
         this.attempt = 0;
         this.received = true;
         this.status.set("live");
       }
+      if (msg.type === "snapshot") this.relist();
       for (const c of touched) {
+        if (c === "folders") continue;
         const value = this.current(c);
         for (const l of this.listeners[c]) (l as Listener<unknown>)(value);
+      }
+      if (touched.has("files") || touched.has("folders")) {
+        for (const w of this.watches.values()) if (touched.has(w.kind)) this.tell(w);
       }
     };
     socket.onclose = (ev) => {

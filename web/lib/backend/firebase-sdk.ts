@@ -43,7 +43,7 @@ export interface FirebaseSession {
   signInWithGoogle(): Promise<FirebaseUser>;
   sendVerification(user: FirebaseUser): Promise<void>;
   signOut(): Promise<void>;
-  /** The three live queries, each carrying the reader's id as firestore.rules require. */
+  /** The live queries, each carrying the reader's id as firestore.rules require. */
   listen: Listen;
 }
 
@@ -57,21 +57,33 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
   }
   const ready = auth.authStateReady();
 
-  const queryFor = (name: LiveCollection, uid: string): Query => {
+  const queryFor = (name: LiveCollection, uid: string, parent: string | null): Query => {
     // Ready files, newest first: the ones I own, or the ones shared with me.
-    const readyFiles = (mine: ReturnType<typeof where>) =>
+    const readyFiles = (...mine: ReturnType<typeof where>[]) =>
       query(
         collection(db, "files"),
-        mine,
+        ...mine,
         where("status", "==", "ready"),
         orderBy("updated_at", "desc"),
         limit(LIST_LIMIT),
       );
+    // Documents say "" for the top.
+    const inFolder = where("parent", "==", parent ?? "");
     switch (name) {
       case "files":
         return readyFiles(where("owner_id", "==", uid));
       case "shared":
         return readyFiles(where("readers", "array-contains", uid));
+      case "folder-files":
+        return readyFiles(where("owner_id", "==", uid), inFolder);
+      case "folders":
+        return query(
+          collection(db, "folders"),
+          where("owner_id", "==", uid),
+          inFolder,
+          orderBy("name_key"),
+          limit(LIST_LIMIT),
+        );
       case "activity":
         return query(
           collection(db, "activity"),
@@ -107,14 +119,14 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
       }),
     sendVerification: (user) => sendEmailVerification(user),
     signOut: () => attempt(() => signOut(auth)),
-    listen(name, onResult, onError) {
+    listen(name, onResult, onError, parent = null) {
       const uid = auth.currentUser?.uid;
       if (!uid) {
         onError(new Error("signed out"));
         return () => {};
       }
       return onSnapshot(
-        queryFor(name, uid),
+        queryFor(name, uid, parent),
         { includeMetadataChanges: true },
         (snap) =>
           onResult({

@@ -1,14 +1,16 @@
 import { describe, expect, it, vi } from "vitest";
 import {
   FirestoreLive,
+  LINGER_MS,
   activityFromDoc,
   diffById,
   fileFromDoc,
+  folderFromDoc,
   isoTime,
   type LiveCollection,
   type ResultSet,
 } from "./firestore-live";
-import type { Activity, FileRecord, LiveStatus } from "./types";
+import type { Activity, FileRecord, Folder, LiveStatus } from "./types";
 
 /** A Firestore Timestamp stand-in. */
 const ts = (iso: string) => ({ toDate: () => new Date(iso) });
@@ -62,6 +64,7 @@ describe("documents as records", () => {
       status: "ready",
       created_at: "2026-11-22T00:00:00.000Z",
       updated_at: "2026-11-22T01:00:00.000Z",
+      folder_id: null,
     } satisfies FileRecord);
   });
 
@@ -248,6 +251,82 @@ describe("FirestoreLive", () => {
       expect(calls).toBeGreaterThanOrEqual(3);
       expect(statuses.at(-1)).toBe("offline");
       live.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("folders in the cloud", () => {
+  it('maps a folders document (parent "" is the top) and a file\'s parent', () => {
+    expect(
+      folderFromDoc("d1", {
+        id: "d1",
+        owner_id: "u1",
+        name: "Trip",
+        name_key: "trip",
+        parent: "",
+        ancestors: [],
+        created_at: ts("2026-11-22T00:00:00.000Z"),
+        updated_at: ts("2026-11-22T01:00:00.000Z"),
+      }),
+    ).toEqual({
+      id: "d1",
+      owner_id: "u1",
+      name: "Trip",
+      parent_id: null,
+      created_at: "2026-11-22T00:00:00.000Z",
+      updated_at: "2026-11-22T01:00:00.000Z",
+    } satisfies Folder);
+    expect(folderFromDoc("d2", { name: "day 1", parent: "d1" }).parent_id).toBe("d1");
+    expect(fileFromDoc("f1", { ...fileDoc("f1", "a.txt").data, parent: "d1" }).folder_id).toBe(
+      "d1",
+    );
+  });
+
+  it("listens to a folder's folders and files per folder, and stops a while after the last subscriber", () => {
+    vi.useFakeTimers();
+    try {
+      const starts: string[] = [];
+      const results = new Map<string, (r: ResultSet) => void>();
+      const stopped: string[] = [];
+      const live = new FirestoreLive({
+        listen: (name, onResult, _onError, parent) => {
+          const key = `${name}:${parent ?? "top"}`;
+          starts.push(key);
+          results.set(key, onResult);
+          return () => stopped.push(key);
+        },
+      });
+      const folders: string[][] = [];
+      const stop = live.subscribeFolders(null, (f) => folders.push(f.map((x) => x.name)));
+      const files = vi.fn();
+      live.subscribeFilesIn("d1", files);
+      expect(starts).toEqual(["folders:top", "folder-files:d1"]);
+      results.get("folders:top")!({
+        docs: [{ id: "d1", data: { name: "Trip", parent: "" } }],
+        fromCache: false,
+      });
+      results.get("folder-files:d1")!({ docs: [fileDoc("f1", "a.txt")], fromCache: false });
+      expect(folders).toEqual([["Trip"]]);
+      expect(files.mock.calls[0]![0].map((f: FileRecord) => f.name)).toEqual(["a.txt"]);
+
+      // Back to it before the linger is over: the same listener, at once.
+      stop();
+      vi.advanceTimersByTime(LINGER_MS - 1);
+      const again = vi.fn();
+      const stopAgain = live.subscribeFolders(null, again);
+      expect(again).toHaveBeenCalledTimes(1);
+      expect(starts).toHaveLength(2);
+      stopAgain();
+      vi.advanceTimersByTime(LINGER_MS);
+      expect(stopped).toEqual(["folders:top"]);
+      // Later: a new listener.
+      live.subscribeFolders(null, () => {});
+      expect(starts.at(-1)).toBe("folders:top");
+      expect(starts).toHaveLength(3);
+      live.close();
+      expect(stopped).toContain("folder-files:d1");
     } finally {
       vi.useRealTimers();
     }

@@ -15,12 +15,18 @@ import type {
   ActivityKind,
   FileRecord,
   FileStatus,
+  Folder,
   LiveData,
   LiveStatus,
   Unsubscribe,
 } from "./types";
 
-export type LiveCollection = "files" | "shared" | "activity";
+/**
+ * The queries: my ready files, the ones shared with me, my activity (each
+ * one for the whole time the page is open), and per folder its subfolders
+ * and its ready files (while someone looks at the folder).
+ */
+export type LiveCollection = "files" | "shared" | "activity" | "folders" | "folder-files";
 
 /** A Firestore Timestamp (anything with toDate), or a string / Date already. */
 type TimeLike = { toDate(): Date } | Date | string | null | undefined;
@@ -51,6 +57,20 @@ export function fileFromDoc(id: string, d: Data): FileRecord {
     content_type: str(d.content_type) || "application/octet-stream",
     crc32c: str(d.crc32c),
     status: (d.status === "pending" ? "pending" : "ready") as FileStatus,
+    created_at: isoTime(d.created_at as TimeLike),
+    updated_at: isoTime(d.updated_at as TimeLike),
+    // "" at the top (and documents from before folders have none).
+    folder_id: optStr(d.parent),
+  };
+}
+
+/** `folders/{id}` (`FolderDoc`) as the API's Folder. */
+export function folderFromDoc(id: string, d: Data): Folder {
+  return {
+    id: str(d.id) || id,
+    owner_id: str(d.owner_id),
+    name: str(d.name),
+    parent_id: optStr(d.parent),
     created_at: isoTime(d.created_at as TimeLike),
     updated_at: isoTime(d.updated_at as TimeLike),
   };
@@ -116,19 +136,27 @@ export interface ResultSet {
 }
 
 /**
- * Starts one of the three queries for the signed-in user and reports every
+ * Starts one of the queries for the signed-in user and reports every
  * result set (the whole current set each time) or the error that ended it.
+ * `parent`: for "folders" and "folder-files", the folder (null: the top).
  */
 export type Listen = (
   collection: LiveCollection,
   onResult: (result: ResultSet) => void,
   onError: (error: unknown) => void,
+  parent?: string | null,
 ) => Unsubscribe;
 
 type Listener = (value: never) => void;
+type Doc = FileRecord | Folder | Activity;
+
+/** How long a folder's queries go on after its last subscriber left: going back is instant. */
+export const LINGER_MS = 30_000;
 
 interface Channel {
-  map: Map<string, FileRecord | Activity>;
+  collection: LiveCollection;
+  parent: string | null;
+  map: Map<string, Doc>;
   /** Had a result at least once. */
   received: boolean;
   /** The last result came from the server, not only the cache. */
@@ -137,7 +165,11 @@ interface Channel {
   failures: number;
   timer: ReturnType<typeof setTimeout> | null;
   listeners: Set<Listener>;
+  /** A folder's channel with nobody subscribed: when it stops. */
+  linger: ReturnType<typeof setTimeout> | null;
 }
+
+const perFolder = (c: LiveCollection) => c === "folders" || c === "folder-files";
 
 export interface FirestoreLiveOptions {
   listen: Listen;
@@ -146,38 +178,36 @@ export interface FirestoreLiveOptions {
 }
 
 /**
- * LiveData on Firestore listeners. Each collection's query starts with its
- * first subscriber and runs until close(); a listener that fails (Firestore
- * ends a listener on any error) is started again with backoff.
+ * LiveData on Firestore listeners. Each query starts with its first
+ * subscriber; the three whole-collection ones run until close(), a folder's
+ * stop a while after its last subscriber left. A listener that fails
+ * (Firestore ends a listener on any error) is started again with backoff.
  */
 export class FirestoreLive implements LiveData {
-  private channels: Record<LiveCollection, Channel>;
+  private channels = new Map<string, Channel>();
   private status = new StatusCell();
   private closed = false;
 
-  constructor(private readonly options: FirestoreLiveOptions) {
-    const channel = (): Channel => ({
-      map: new Map(),
-      received: false,
-      synced: false,
-      stop: null,
-      failures: 0,
-      timer: null,
-      listeners: new Set(),
-    });
-    this.channels = { files: channel(), shared: channel(), activity: channel() };
-  }
+  constructor(private readonly options: FirestoreLiveOptions) {}
 
   subscribeFiles(onChange: (files: FileRecord[]) => void): Unsubscribe {
-    return this.subscribe("files", onChange as Listener);
+    return this.subscribe(this.channel("files"), onChange as Listener);
   }
 
   subscribeShared(onChange: (files: FileRecord[]) => void): Unsubscribe {
-    return this.subscribe("shared", onChange as Listener);
+    return this.subscribe(this.channel("shared"), onChange as Listener);
   }
 
   subscribeActivity(onChange: (activity: Activity[]) => void): Unsubscribe {
-    return this.subscribe("activity", onChange as Listener);
+    return this.subscribe(this.channel("activity"), onChange as Listener);
+  }
+
+  subscribeFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe {
+    return this.subscribe(this.channel("folders", parent), onChange as Listener);
+  }
+
+  subscribeFilesIn(parent: string | null, onChange: (files: FileRecord[]) => void): Unsubscribe {
+    return this.subscribe(this.channel("folder-files", parent), onChange as Listener);
   }
 
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe {
@@ -186,88 +216,126 @@ export class FirestoreLive implements LiveData {
 
   close(): void {
     this.closed = true;
-    for (const c of Object.values(this.channels)) {
-      if (c.timer) clearTimeout(c.timer);
-      c.timer = null;
-      c.stop?.();
-      c.stop = null;
-    }
+    for (const c of this.channels.values()) this.halt(c);
   }
 
-  /** Applies one whole result set to a collection; tells subscribers if it changed. */
-  private onResult(name: LiveCollection, result: ResultSet) {
-    const c = this.channels[name];
+  private channel(collection: LiveCollection, parent: string | null = null): Channel {
+    const key = perFolder(collection) ? `${collection}:${parent ?? ""}` : collection;
+    let c = this.channels.get(key);
+    if (!c) {
+      c = {
+        collection,
+        parent: perFolder(collection) ? parent : null,
+        map: new Map(),
+        received: false,
+        synced: false,
+        stop: null,
+        failures: 0,
+        timer: null,
+        listeners: new Set(),
+        linger: null,
+      };
+      this.channels.set(key, c);
+    }
+    return c;
+  }
+
+  private halt(c: Channel) {
+    if (c.timer) clearTimeout(c.timer);
+    if (c.linger) clearTimeout(c.linger);
+    c.timer = null;
+    c.linger = null;
+    c.stop?.();
+    c.stop = null;
+  }
+
+  /** Applies one whole result set to a channel; tells subscribers if it changed. */
+  private onResult(c: Channel, result: ResultSet) {
     c.failures = 0;
     c.synced = !result.fromCache;
-    const next =
-      name === "activity"
-        ? result.docs.map((d) => activityFromDoc(d.id, d.data))
-        : result.docs.map((d) => fileFromDoc(d.id, d.data));
-    const diff = diffById(c.map, next as (FileRecord | Activity)[]);
+    const toRecord =
+      c.collection === "activity"
+        ? activityFromDoc
+        : c.collection === "folders"
+          ? folderFromDoc
+          : fileFromDoc;
+    const next: Doc[] = result.docs.map((d) => toRecord(d.id, d.data));
+    const diff = diffById(c.map, next);
     const first = !c.received;
     c.received = true;
     if (!isEmptyDiff(diff)) applyDiff(c.map, diff);
     if (first || !isEmptyDiff(diff)) {
-      const value = this.current(name);
+      const value = this.current(c);
       for (const l of c.listeners) (l as (v: unknown) => void)(value);
     }
     this.updateStatus();
   }
 
-  private onError(name: LiveCollection) {
-    const c = this.channels[name];
+  private onError(c: Channel) {
     c.stop = null;
     c.synced = false;
     if (this.closed) return;
     const delay = (this.options.backoff ?? backoff)(c.failures++);
     c.timer = setTimeout(() => {
       c.timer = null;
-      this.start(name);
+      this.start(c);
     }, delay);
     this.updateStatus();
   }
 
-  private subscribe(name: LiveCollection, listener: Listener): Unsubscribe {
-    const c = this.channels[name];
+  private subscribe(c: Channel, listener: Listener): Unsubscribe {
     c.listeners.add(listener);
-    if (c.received) (listener as (v: unknown) => void)(this.current(name));
-    if (!c.stop && !c.timer) this.start(name);
-    return () => c.listeners.delete(listener);
+    if (c.linger) clearTimeout(c.linger);
+    c.linger = null;
+    if (c.received) (listener as (v: unknown) => void)(this.current(c));
+    if (!c.stop && !c.timer) this.start(c);
+    return () => {
+      c.listeners.delete(listener);
+      if (!perFolder(c.collection) || c.listeners.size || this.closed) return;
+      c.linger = setTimeout(() => {
+        c.linger = null;
+        if (c.listeners.size) return;
+        this.halt(c);
+        this.channels.delete(`${c.collection}:${c.parent ?? ""}`);
+        this.updateStatus();
+      }, LINGER_MS);
+    };
   }
 
-  private start(name: LiveCollection) {
+  private start(c: Channel) {
     if (this.closed) return;
-    const c = this.channels[name];
     let active = true;
     let inner: Unsubscribe | null = null;
     c.stop = () => {
       active = false;
       inner?.();
     };
-    inner = this.options.listen(
-      name,
-      (r) => {
-        if (active) this.onResult(name, r);
-      },
-      () => {
-        if (!active) return;
-        active = false;
-        inner?.();
-        this.onError(name);
-      },
-    );
+    const onResult = (r: ResultSet) => {
+      if (active) this.onResult(c, r);
+    };
+    const onError = () => {
+      if (!active) return;
+      active = false;
+      inner?.();
+      this.onError(c);
+    };
+    inner = perFolder(c.collection)
+      ? this.options.listen(c.collection, onResult, onError, c.parent)
+      : this.options.listen(c.collection, onResult, onError);
     // It failed while starting: the listener is already over.
     if (!active) inner();
   }
 
-  private current(name: LiveCollection): FileRecord[] | Activity[] {
-    const values = [...this.channels[name].map.values()];
-    if (name === "activity") return sortActivity(values as Activity[]).slice(0, ACTIVITY_LIMIT);
-    return values as FileRecord[];
+  private current(c: Channel): Doc[] {
+    const values = [...c.map.values()];
+    if (c.collection === "activity") {
+      return sortActivity(values as Activity[]).slice(0, ACTIVITY_LIMIT);
+    }
+    return values;
   }
 
   private updateStatus() {
-    const active = Object.values(this.channels).filter((c) => c.stop || c.timer);
+    const active = [...this.channels.values()].filter((c) => c.stop || c.timer);
     let status: LiveStatus;
     if (active.some((c) => c.failures >= 3)) status = "offline";
     else if (active.some((c) => c.timer || (c.received && !c.synced))) status = "reconnecting";

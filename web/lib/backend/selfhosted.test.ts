@@ -124,4 +124,56 @@ describe("SelfHostedBackend", () => {
       }),
     ).toBe("The current password is wrong.");
   });
+
+  it("speaks the folders API: lists, makes, moves, deletes (with the CSRF token)", async () => {
+    const calls: [string, RequestInit][] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        if (url === "/api/auth/signin") {
+          return new Response(
+            JSON.stringify({ user: { id: "u", email: "a@x.io" }, csrf_token: "T" }),
+          );
+        }
+        if (url.startsWith("/api/folders?") || (url === "/api/folders" && init.method === "GET")) {
+          return new Response(JSON.stringify({ folders: [{ id: "d1" }] }));
+        }
+        if (url.startsWith("/api/files?")) {
+          return new Response(JSON.stringify({ files: [], next_cursor: null }));
+        }
+        if (init.method === "DELETE") {
+          return new Response(JSON.stringify({ deleted: { folders: 2, files: 5 } }));
+        }
+        return new Response(JSON.stringify({ folder: { id: "d1" }, file: { id: "f1" } }), {
+          status: init.method === "POST" ? 201 : 200,
+        });
+      }),
+    );
+    const b = new SelfHostedBackend(config);
+    await b.signIn("a@x.io", "pw");
+    expect(await b.listFolders(null)).toEqual([{ id: "d1" }]);
+    await b.listFolders("a/b");
+    await b.createFolder("Trip", null);
+    await b.createFolder("day 1", "d1");
+    await b.updateFolder("d1", { parent_id: null });
+    await b.updateFile("f1", { folder_id: "d1" });
+    expect(await b.deleteFolder("d1")).toEqual({ folders: 2, files: 5 });
+    await b.listFiles({ scope: "mine", within: null });
+    await b.listFiles({ scope: "mine", within: "d1" });
+    const sent = calls.slice(1).map(([url, init]) => [init.method, url, init.body ?? null]);
+    expect(sent).toEqual([
+      ["GET", "/api/folders", null],
+      ["GET", "/api/folders?parent=a%2Fb", null],
+      ["POST", "/api/folders", '{"name":"Trip","parent_id":null}'],
+      ["POST", "/api/folders", '{"name":"day 1","parent_id":"d1"}'],
+      ["PATCH", "/api/folders/d1", '{"parent_id":null}'],
+      ["PATCH", "/api/files/f1", '{"folder_id":"d1"}'],
+      ["DELETE", "/api/folders/d1", null],
+      ["GET", "/api/files?scope=mine&within=top", null],
+      ["GET", "/api/files?scope=mine&within=d1", null],
+    ]);
+    const del = calls.find(([, init]) => init.method === "DELETE")!;
+    expect((del[1].headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+  });
 });

@@ -2,7 +2,7 @@
 // its blob endpoint for bytes, and its WebSocket feed for live data.
 
 import { ApiError, NetworkError, errorFromBody, isAbort } from "./errors";
-import { WebSocketFeed } from "./feed";
+import { LISTING_LIMIT, WebSocketFeed } from "./feed";
 import type {
   Activity,
   ApiToken,
@@ -11,11 +11,16 @@ import type {
   Config,
   CreatedLink,
   CreatedToken,
+  DeletedFolder,
+  FileChange,
   FileDetails,
   FilePage,
   FileQuery,
   Features,
   FileRecord,
+  Folder,
+  FolderChange,
+  FolderDetails,
   Link,
   LiveData,
   Me,
@@ -296,6 +301,7 @@ export class SelfHostedBackend implements Backend {
     if (q.order) params.set("order", q.order);
     if (q.limit) params.set("limit", String(q.limit));
     if (q.cursor) params.set("cursor", q.cursor);
+    if (q.within !== undefined) params.set("within", q.within ?? "top");
     return this.request("GET", `/api/files?${params}`);
   }
 
@@ -303,9 +309,38 @@ export class SelfHostedBackend implements Backend {
     return this.request("GET", `/api/files/${enc(id)}`);
   }
 
-  async renameFile(id: string, name: string): Promise<FileRecord> {
-    return (await this.request<{ file: FileRecord }>("PATCH", `/api/files/${enc(id)}`, { name }))
+  renameFile(id: string, name: string): Promise<FileRecord> {
+    return this.updateFile(id, { name });
+  }
+
+  async updateFile(id: string, change: FileChange): Promise<FileRecord> {
+    return (await this.request<{ file: FileRecord }>("PATCH", `/api/files/${enc(id)}`, change))
       .file;
+  }
+
+  async listFolders(parent: string | null): Promise<Folder[]> {
+    const query = parent === null ? "" : `?parent=${enc(parent)}`;
+    return (await this.request<{ folders: Folder[] }>("GET", `/api/folders${query}`)).folders;
+  }
+
+  getFolder(id: string): Promise<FolderDetails> {
+    return this.request("GET", `/api/folders/${enc(id)}`);
+  }
+
+  async createFolder(name: string, parent: string | null): Promise<Folder> {
+    return (
+      await this.request<{ folder: Folder }>("POST", "/api/folders", { name, parent_id: parent })
+    ).folder;
+  }
+
+  async updateFolder(id: string, change: FolderChange): Promise<Folder> {
+    return (await this.request<{ folder: Folder }>("PATCH", `/api/folders/${enc(id)}`, change))
+      .folder;
+  }
+
+  async deleteFolder(id: string): Promise<DeletedFolder> {
+    return (await this.request<{ deleted: DeletedFolder }>("DELETE", `/api/folders/${enc(id)}`))
+      .deleted;
   }
 
   deleteFile(id: string): Promise<void> {
@@ -411,6 +446,20 @@ export class SelfHostedBackend implements Backend {
       this.feed = new WebSocketFeed({
         connect: (url) => new WebSocket(url),
         location: window.location,
+        // What the snapshot does not cover in full, a folder at a time.
+        list: {
+          folders: (parent) => this.listFolders(parent),
+          files: async (parent) =>
+            (
+              await this.listFiles({
+                scope: "mine",
+                within: parent,
+                sort: "updated",
+                order: "desc",
+                limit: LISTING_LIMIT,
+              })
+            ).files,
+        },
       });
     }
     return this.feed;

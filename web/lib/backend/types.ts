@@ -57,6 +57,45 @@ export interface FileRecord {
   status: FileStatus;
   created_at: string;
   updated_at: string;
+  /** The folder it is in; null at the top. */
+  folder_id: string | null;
+}
+
+/** One of my folders. Names are unique (case-insensitively) among the files and folders beside it. */
+export interface Folder {
+  id: string;
+  owner_id: string;
+  name: string;
+  /** The folder it is in; null at the top. */
+  parent_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FolderDetails {
+  folder: Folder;
+  /** The folders above it, the top first: its breadcrumbs. */
+  path: Folder[];
+}
+
+/** What deleting a folder removed, itself included. */
+export interface DeletedFolder {
+  folders: number;
+  files: number;
+}
+
+/** A change to a folder's name or place; a field left out stays as it is. */
+export interface FolderChange {
+  name?: string;
+  /** null: to the top. */
+  parent_id?: string | null;
+}
+
+/** A change to a file's name or place; a field left out stays as it is. */
+export interface FileChange {
+  name?: string;
+  /** null: to the top. */
+  folder_id?: string | null;
 }
 
 export interface Share {
@@ -109,6 +148,7 @@ export type ActivityKind =
   | "downloaded"
   | "viewed"
   | "renamed"
+  | "moved"
   | "deleted";
 
 export interface Activity {
@@ -120,6 +160,10 @@ export interface Activity {
   actor_id: string | null;
   actor_email: string | null;
   link_id: string | null;
+  /**
+   * renamed: the old name; moved: the destination folder's name ("" for
+   * the top); shared/unshared: the address.
+   */
   detail: string | null;
   at: string;
 }
@@ -156,11 +200,21 @@ export interface UploadStart {
   upload: UploadTarget;
 }
 
+/**
+ * What completing an upload does if its name is taken in its folder by then:
+ * keep both (the server names the new one "report (2).pdf"), or replace the
+ * file that has it.
+ */
+export type OnConflict = "keep_both" | "replace";
+
 export interface NewUpload {
   name: string;
   size: number;
   content_type: string;
   crc32c: string;
+  /** The folder it goes in; null or left out: the top. */
+  folder_id?: string | null;
+  on_conflict?: OnConflict;
 }
 
 export interface NewLink {
@@ -187,6 +241,8 @@ export interface FileQuery {
   order?: SortOrder;
   limit?: number;
   cursor?: string;
+  /** scope "mine" only: the files directly in this folder (null: at the top); left out: all. */
+  within?: string | null;
 }
 
 export interface FilePage {
@@ -241,6 +297,10 @@ export interface LiveData {
   subscribeShared(onChange: (files: FileRecord[]) => void): Unsubscribe;
   /** Activity on my files, newest first. */
   subscribeActivity(onChange: (activity: Activity[]) => void): Unsubscribe;
+  /** My folders directly in `parent` (null: the top). */
+  subscribeFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe;
+  /** My ready files directly in `parent` (null: the top). */
+  subscribeFilesIn(parent: string | null, onChange: (files: FileRecord[]) => void): Unsubscribe;
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe;
   close(): void;
 }
@@ -301,9 +361,21 @@ export interface Backend {
   listFiles(query: FileQuery): Promise<FilePage>;
   getFile(id: string): Promise<FileDetails>;
   renameFile(id: string, name: string): Promise<FileRecord>;
+  /** Renames and/or moves one of my files (409 name_taken). */
+  updateFile(id: string, change: FileChange): Promise<FileRecord>;
   deleteFile(id: string): Promise<void>;
   downloadUrl(id: string, inline: boolean): Promise<SignedUrl>;
   fileActivity(id: string): Promise<Activity[]>;
+
+  /** My folders directly in `parent` (null: the top), by name. */
+  listFolders(parent: string | null): Promise<Folder[]>;
+  getFolder(id: string): Promise<FolderDetails>;
+  /** 409 name_taken when a file or folder there has the name. */
+  createFolder(name: string, parent: string | null): Promise<Folder>;
+  /** Renames and/or moves a folder with everything in it (409 name_taken, invalid_move). */
+  updateFolder(id: string, change: FolderChange): Promise<Folder>;
+  /** Deletes the folder and everything in it. */
+  deleteFolder(id: string): Promise<DeletedFolder>;
 
   share(fileId: string, email: string): Promise<Share>;
   unshare(fileId: string, email: string): Promise<void>;

@@ -1,7 +1,12 @@
-import { FilesScreen } from "@/components/FilesScreen";
+import { Suspense } from "react";
+import { MyFilesFromQuery } from "@/components/FilesScreen";
 
 export const metadata = { title: "My files · livedrop" };
 
 export default function FilesPage() {
-  return <FilesScreen scope="mine" />;
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <MyFilesFromQuery />
+    </Suspense>
+  );
 }
