@@ -12,7 +12,6 @@ use common::cli::{BIN, Out, PASSWORD, Person, Server, random_bytes, wait_exit, w
 use serde_json::json;
 use tempfile::TempDir;
 
-
 #[test]
 fn signing_up_stores_a_private_revocable_token_and_logging_out_revokes_it() {
     let server = Server::start();

@@ -11,7 +11,6 @@ use std::path::Path;
 use common::cli::{Person, Server, random_bytes};
 use serde_json::Value;
 
-
 /// `ls PATH --json` of a folder: its folders' and files' names.
 fn listed(p: &Person, folder: &str) -> (Vec<String>, Vec<String>) {
     let v = p.run(&["ls", folder, "--json"]).ok().json();
