@@ -396,7 +396,7 @@ pub async fn activity(
 
 #[derive(Deserialize)]
 pub struct ShareWith {
-    email: String,
+    pub(super) email: String,
 }
 
 pub async fn share(

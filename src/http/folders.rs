@@ -102,16 +102,11 @@ pub async fn resolve(
     Ok(axum::Json(body).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct ShareWith {
-    email: String,
-}
-
 pub async fn share(
     State(state): State<AppState>,
     Rechecked(p): Rechecked,
     Path(id): Path<String>,
-    Json(s): Json<ShareWith>,
+    Json(s): Json<super::api::ShareWith>,
 ) -> Reply {
     let share = state.service.share_folder(&p.user, &FolderId::parse(&id)?, Email::parse(&s.email)?).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "share": share }))).into_response())

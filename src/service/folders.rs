@@ -54,9 +54,14 @@ impl Service {
 
     /// A folder as someone it is shared with sees it change.
     pub(super) fn shared_folder_change(f: &Folder, viewer: &UserId, kind: ChangeKind) -> Change {
+        Self::folder_change_for(f, viewer, Collection::SharedFolders, kind)
+    }
+
+    /// The folder's change as `user` sees it in `collection`.
+    fn folder_change_for(f: &Folder, user: &UserId, collection: Collection, kind: ChangeKind) -> Change {
         Change {
-            user: viewer.clone(),
-            collection: Collection::SharedFolders,
+            user: user.clone(),
+            collection,
             kind,
             id: f.id.to_string(),
             doc: if kind == ChangeKind::Removed { None } else { super::doc(f) },
@@ -155,13 +160,7 @@ impl Service {
     }
 
     fn folder_change(f: &Folder, kind: ChangeKind) -> Change {
-        Change {
-            user: f.owner_id.clone(),
-            collection: Collection::Folders,
-            kind,
-            id: f.id.to_string(),
-            doc: if kind == ChangeKind::Removed { None } else { super::doc(f) },
-        }
+        Self::folder_change_for(f, &f.owner_id, Collection::Folders, kind)
     }
 
     pub async fn create_folder(&self, user: &User, parent: Option<FolderId>, name: FileName) -> Result<Folder> {

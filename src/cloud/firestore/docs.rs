@@ -146,8 +146,10 @@ pub(crate) fn folder_ref(s: &str) -> Result<Option<FolderId>> {
 }
 
 /// The document id of an invitation: one per file and address.
-pub(crate) fn invitation_id(file: &FileId, email: &Email) -> String {
-    format!("{file}.{}", sha256_hex(email.as_str()))
+/// The document id of an invitation: one per file (or folder, in
+/// `folder_invitations`) and address.
+pub(crate) fn invitation_id(of: &impl std::fmt::Display, email: &Email) -> String {
+    format!("{of}.{}", sha256_hex(email.as_str()))
 }
 
 /// The document id of an address in `emails`. Hashed because an address may

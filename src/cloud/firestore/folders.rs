@@ -39,11 +39,6 @@ pub(super) fn owned_folder_doc(doc: Option<&Document>, owner: &UserId) -> Result
     }
 }
 
-/// The document id of a folder's invitation: one per folder and address.
-fn folder_invitation_id(folder: &FolderId, email: &Email) -> String {
-    format!("{folder}.{}", sha256_hex(email.as_str()))
-}
-
 #[async_trait]
 impl FolderSharing for FirestoreStore {
     async fn share_folder(&self, folder: &Folder, user: &UserId, _at: Timestamp) -> Result<bool> {
@@ -89,7 +84,7 @@ impl FolderSharing for FirestoreStore {
 
     async fn invite_to_folder(&self, folder: &Folder, email: &Email, at: Timestamp) -> Result<bool> {
         let path = self.path(FOLDERS, folder.id.as_str());
-        let id = folder_invitation_id(&folder.id, email);
+        let id = invitation_id(&folder.id, email);
         let invitation = self.path(FOLDER_INVITATIONS, &id);
         self.rpc
             .transact(|| async {
@@ -121,7 +116,7 @@ impl FolderSharing for FirestoreStore {
     async fn unshare_folder(&self, folder: &Folder, user: Option<&UserId>, email: &Email) -> Result<Option<bool>> {
         let owner = folder.owner_id.as_str();
         let path = self.path(FOLDERS, folder.id.as_str());
-        let id = folder_invitation_id(&folder.id, email);
+        let id = invitation_id(&folder.id, email);
         let invitation = self.path(FOLDER_INVITATIONS, &id);
         let below = self.folders_below(owner, folder.id.as_str()).await?;
         self.rpc
@@ -211,19 +206,7 @@ impl FolderSharing for FirestoreStore {
     }
 
     async fn folders_shared_with(&self, user: &UserId) -> Result<Vec<Folder>> {
-        let docs = self
-            .query(
-                FOLDERS,
-                |f| f.field("readers").array_contains(user.as_str()),
-                vec![
-                    ("name_key", FirestoreQueryDirection::Ascending),
-                    ("__name__", FirestoreQueryDirection::Ascending),
-                ],
-                None,
-                None,
-            )
-            .await?;
-        docs.iter().map(|d| decode::<FolderDoc>(d)?.folder()).collect()
+        self.folders_by_name(|f| f.field("readers").array_contains(user.as_str())).await
     }
 
     async fn claim_folder_invitations(&self, user: &User, at: Timestamp) -> Result<Vec<FolderId>> {
@@ -354,6 +337,19 @@ impl FirestoreStore {
         docs.iter().map(decode::<FolderDoc>).collect()
     }
 
+    /// The folders `filter` picks, by name.
+    async fn folders_by_name(
+        &self,
+        filter: impl Fn(
+            ::firestore::select_filter_builder::FirestoreQueryFilterBuilder,
+        ) -> Option<::firestore::FirestoreQueryFilter>,
+    ) -> Result<Vec<Folder>> {
+        let order =
+            vec![("name_key", FirestoreQueryDirection::Ascending), ("__name__", FirestoreQueryDirection::Ascending)];
+        let docs = self.query(FOLDERS, filter, order, None, None).await?;
+        docs.iter().map(|d| decode::<FolderDoc>(d)?.folder()).collect()
+    }
+
     /// Rolls `tx` back and fails with `e`.
     async fn refuse<T>(&self, tx: TxId, e: Error) -> Result<T, TxFail> {
         self.rpc.rollback(tx).await;
@@ -432,19 +428,10 @@ impl FolderStore for FirestoreStore {
 
     async fn folders_in(&self, owner: &UserId, parent: Option<&FolderId>) -> Result<Vec<Folder>> {
         let parent = parent.map(|p| p.to_string()).unwrap_or_default();
-        let docs = self
-            .query(
-                FOLDERS,
-                |f| f.for_all([f.field("owner_id").eq(owner.as_str()), f.field("parent").eq(parent.as_str())]),
-                vec![
-                    ("name_key", FirestoreQueryDirection::Ascending),
-                    ("__name__", FirestoreQueryDirection::Ascending),
-                ],
-                None,
-                None,
-            )
-            .await?;
-        docs.iter().map(|d| decode::<FolderDoc>(d)?.folder()).collect()
+        self.folders_by_name(|f| {
+            f.for_all([f.field("owner_id").eq(owner.as_str()), f.field("parent").eq(parent.as_str())])
+        })
+        .await
     }
 
     async fn entry_named(&self, owner: &UserId, parent: Option<&FolderId>, name: &FileName) -> Result<Option<Entry>> {
