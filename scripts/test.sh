@@ -76,10 +76,16 @@ step "browser tests in cloud mode (emulators, fake-gcs-server, livedrop serve --
 step "vercel build: the Vercel output (static web app + the three Rust functions), offline"
 # The CLI needs a project file to stay offline, and VERCEL_BUILD_IMAGE makes its
 # Rust builder run plain `cargo build --release` instead of cargo-zigbuild.
+# What this step proves is the output's shape (routes, functions, static
+# pages), not the optimiser's, so its release profile is made as cheap as a
+# debug build: that took it from about 10 minutes to 3 (2026-12-02). A deploy
+# runs the real release profile; the benchmarks build it too.
 npm --prefix scripts/vercel install --no-audit --no-fund --loglevel=error
 lockfiles_unchanged
 mkdir -p .vercel && { [ -f .vercel/project.json ] || echo '{"settings":{}}' > .vercel/project.json; }
-VERCEL_BUILD_IMAGE=1 VERCEL_TELEMETRY_DISABLED=1 scripts/vercel/node_modules/.bin/vercel build --yes
+CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=0 \
+  CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+  VERCEL_BUILD_IMAGE=1 VERCEL_TELEMETRY_DISABLED=1 scripts/vercel/node_modules/.bin/vercel build --yes
 for f in files account public; do test -d ".vercel/output/functions/api/$f.func"; done
 test -f .vercel/output/static/s/index.html
 # Left in the tree, the output's function links and the build cache that

@@ -258,6 +258,11 @@ async fn names_and_bad_input(deployment: Deployment) {
     ann.get("/api/resolve?path=Docs/nothing").await.expect_error(404, "not_found");
     ann.get("/api/resolve?path=Docs/r.txt/deeper").await.expect_error(404, "not_found");
     ann.get("/api/resolve").await.expect_error(400, "invalid_request");
+    // The longest path is counted in characters, as the schema counts them;
+    // four-byte ones, percent-encoded, still reach the handler (no bodiless 414).
+    let clef = "%F0%9D%84%9E";
+    ann.get(&format!("/api/resolve?path={}", clef.repeat(4096))).await.expect_error(404, "not_found");
+    ann.get(&format!("/api/resolve?path={}", clef.repeat(4097))).await.expect_error(400, "invalid_request");
     // A file cannot take a name a folder has.
     let moved = ann.patch(&format!("/api/files/{}", id(&second["id"])), json!({ "name": "inner" })).await;
     moved.expect_error(409, "name_taken");
