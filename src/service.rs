@@ -494,7 +494,7 @@ impl Service {
         }
         let _w = self.gate.read().await;
         let a = Self::file_activity(ActivityKind::Uploaded, user, None);
-        let done = self.store.mark_ready(id, now(), info.generation, Some(Box::new(a.clone()))).await?;
+        let done = self.store.mark_ready(&f, now(), info.generation, Some(Box::new(a.clone()))).await?;
         let ready = done.file;
         // Only a resumable upload has sessions to end (see `upload_target`).
         if ready.size > self.config.resumable_threshold {

@@ -401,7 +401,7 @@ async fn the_first_sign_in_turns_waiting_invitations_into_shares() {
         at,
     );
     fx.store.insert_pending_file(&file, 1 << 30).await.unwrap();
-    fx.store.mark_ready(&file.id, at, None, None).await.unwrap();
+    fx.store.mark_ready(&file, at, None, None).await.unwrap();
     let carol = Email::parse("carol@example.com").unwrap();
     fx.store.add_invitation(&file.id, &carol, at, None, None).await.unwrap();
 

@@ -230,7 +230,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
         store.insert_pending_file(f, u64::MAX).await.unwrap();
     }
     for f in [&shared, &private, &bobs] {
-        store.mark_ready(&f.id, now(), None, None).await.unwrap();
+        store.mark_ready(f, now(), None, None).await.unwrap();
     }
     store.add_share(&shared.id, &bob.id, now(), None, None).await.unwrap();
     let invited = Email::parse("carol@example.com").unwrap();
@@ -272,7 +272,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     livedrop::store::FolderStore::create_folder(&store, &folder).await.unwrap();
     let in_folder = FileRecord { folder_id: Some(folder.id.clone()), ..new_file(&ann, "in-trip.txt") };
     store.insert_pending_file(&in_folder, u64::MAX).await.unwrap();
-    store.mark_ready(&in_folder.id, now(), None, None).await.unwrap();
+    store.mark_ready(&in_folder, now(), None, None).await.unwrap();
     // Trip/day is shared with bob (the reader), through Trip's share.
     let day = Folder {
         id: FolderId::generate(),
@@ -287,7 +287,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let uploading_in_day = FileRecord { folder_id: Some(day.id.clone()), ..new_file(&ann, "uploading.jpg") };
     store.insert_pending_file(&in_day, u64::MAX).await.unwrap();
     store.insert_pending_file(&uploading_in_day, u64::MAX).await.unwrap();
-    store.mark_ready(&in_day.id, now(), None, None).await.unwrap();
+    store.mark_ready(&in_day, now(), None, None).await.unwrap();
     livedrop::store::FolderSharing::share_folder(&store, &folder, &bob.id, now()).await.unwrap();
 
     let mut rig = Rig {

@@ -216,7 +216,7 @@ async fn listeners_see_what_the_rules_allow_as_it_changes() {
         now(),
     );
     store.insert_pending_file(&f, u64::MAX).await.unwrap();
-    store.mark_ready(&f.id, now(), None, None).await.unwrap();
+    store.mark_ready(&f, now(), None, None).await.unwrap();
     anns_files.sees("ann's files after an upload", &[f.id.as_str()]).await;
 
     // Sharing puts it in bob's list; unsharing takes it out again.

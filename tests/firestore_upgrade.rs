@@ -86,7 +86,7 @@ async fn files_written_before_folders_land_at_the_top_and_keep_their_names() {
         now,
     );
     store.insert_pending_file(&new, u64::MAX).await.unwrap();
-    assert_eq!(store.mark_ready(&new.id, now, None, None).await.unwrap().file.name.as_str(), "report (2).pdf");
+    assert_eq!(store.mark_ready(&new, now, None, None).await.unwrap().file.name.as_str(), "report (2).pdf");
     // The second keeps its name until it is renamed, and then holds the new one.
     let second = FileId::parse("bbbb-second").unwrap();
     let renamed =
@@ -101,6 +101,7 @@ async fn files_written_before_folders_land_at_the_top_and_keep_their_names() {
     );
     // The pending upload completes at the top.
     let pending = FileId::parse("dddd-pending").unwrap();
+    let pending = store.file(&pending).await.unwrap().unwrap();
     let done = store.mark_ready(&pending, now, None, None).await.unwrap();
     assert_eq!((done.file.name.as_str(), done.file.folder_id), ("upload.bin", None));
 }

@@ -128,7 +128,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .await
         .unwrap_err();
     trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
-    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f.id, now(), None, None)).await.unwrap();
+    trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f, now(), None, None)).await.unwrap();
     trips(&s, &mut t, "place_file", 3, s.place_file(&f.id, &FileName::parse("g.bin").unwrap(), None, now(), None))
         .await
         .unwrap();

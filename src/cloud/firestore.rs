@@ -305,15 +305,22 @@ impl MetadataStore for FirestoreStore {
 
     async fn mark_ready(
         &self,
-        id: &FileId,
+        hint: &FileRecord,
         at: Timestamp,
         generation: Option<i64>,
         activity: Option<FileActivity>,
     ) -> Result<Completed> {
-        let path = self.path(FILES, id.as_str());
+        let path = self.path(FILES, hint.id.as_str());
+        // Where its name and folder are if the file is as the caller read
+        // it: read with it, in the transaction's first round trip.
+        let hinted = FileDoc::from(hint, vec![]);
+        let mut paths = vec![path.clone(), self.path(NAMES, &hinted.name_id())];
+        if !hinted.parent.is_empty() {
+            paths.push(self.path(FOLDERS, &hinted.parent));
+        }
         self.rpc
             .transact(|| async {
-                let (tx, docs) = self.rpc.get(std::slice::from_ref(&path), None, true).await?;
+                let (tx, mut docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let Some(doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
                     self.rpc.rollback(tx).await;
@@ -324,7 +331,9 @@ impl MetadataStore for FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Err(Error::NotPending.into());
                 }
-                let claim = self.claim_name(&tx, &doc, file.on_conflict).await?;
+                let read =
+                    (doc.name_id() == hinted.name_id() && doc.parent == hinted.parent).then(|| docs.split_off(1));
+                let claim = self.claim_name(&tx, &doc, file.on_conflict, read).await?;
                 let key = claim.name.key();
                 let patch = ReadyPatch {
                     status: FileStatus::Ready.as_str(),

@@ -235,10 +235,12 @@ pub trait MetadataStore: FolderStore + FolderSharing {
     /// the file's name is taken in its folder by then, its `on_conflict`
     /// decides: the first free "name (n)", or the file that has it is
     /// deleted (a folder is never replaced: the name is numbered then).
-    /// `activity` is made from the file as it becomes ready.
+    /// `activity` is made from the file as it becomes ready. `file` is the
+    /// pending record as the caller read it: its id, and where its name
+    /// probably is (the store checks, and looks again if it moved).
     async fn mark_ready(
         &self,
-        id: &FileId,
+        file: &FileRecord,
         at: Timestamp,
         generation: Option<i64>,
         activity: Option<FileActivity>,

@@ -538,12 +538,12 @@ impl MetadataStore for SqliteStore {
 
     async fn mark_ready(
         &self,
-        id: &FileId,
+        file: &FileRecord,
         at: Timestamp,
         generation: Option<i64>,
         activity: Option<FileActivity>,
     ) -> Result<Completed> {
-        let id = id.clone();
+        let id = file.id.clone();
         self.db
             .write(move |tx| {
                 let file = get_file(tx, id.as_str())?.ok_or(Error::not_found("file"))?;

@@ -71,7 +71,7 @@ fn pending(owner: &User, folder: Option<&Folder>, n: &str, on_conflict: OnConfli
 async fn ready(s: &Arc<dyn MetadataStore>, owner: &User, folder: Option<&Folder>, n: &str) -> FileRecord {
     let f = pending(owner, folder, n, OnConflict::KeepBoth);
     s.insert_pending_file(&f, u64::MAX).await.unwrap();
-    s.mark_ready(&f.id, now(), None, None).await.unwrap().file
+    s.mark_ready(&f, now(), None, None).await.unwrap().file
 }
 
 async fn names_in(s: &Arc<dyn MetadataStore>, owner: &User, within: Within) -> Vec<String> {
@@ -163,8 +163,8 @@ async fn conflicts(s: Arc<dyn MetadataStore>) {
     let y = pending(&ann, Some(&d), "report.pdf", OnConflict::KeepBoth);
     s.insert_pending_file(&x, u64::MAX).await.unwrap();
     s.insert_pending_file(&y, u64::MAX).await.unwrap();
-    let x = s.mark_ready(&x.id, now(), None, None).await.unwrap();
-    let y = s.mark_ready(&y.id, now(), None, None).await.unwrap();
+    let x = s.mark_ready(&x, now(), None, None).await.unwrap();
+    let y = s.mark_ready(&y, now(), None, None).await.unwrap();
     assert_eq!(x.file.name.as_str(), "report (2).pdf");
     assert_eq!(y.file.name.as_str(), "report (3).pdf");
     assert!(x.replaced.is_none() && y.replaced.is_none());
@@ -174,7 +174,7 @@ async fn conflicts(s: Arc<dyn MetadataStore>) {
     let z = pending(&ann, Some(&d), "REPORT.pdf", OnConflict::Replace);
     s.insert_pending_file(&z, u64::MAX).await.unwrap();
     let used = s.usage(&ann.id).await.unwrap();
-    let done = s.mark_ready(&z.id, now(), None, None).await.unwrap();
+    let done = s.mark_ready(&z, now(), None, None).await.unwrap();
     assert_eq!(done.file.name.as_str(), "REPORT.pdf");
     let (old, readers) = done.replaced.expect("the old file was replaced");
     assert_eq!(old.id, first.id);
@@ -189,7 +189,7 @@ async fn conflicts(s: Arc<dyn MetadataStore>) {
     folder(&s, &ann, Some(&d), "notes").await;
     let n = pending(&ann, Some(&d), "notes", OnConflict::Replace);
     s.insert_pending_file(&n, u64::MAX).await.unwrap();
-    assert_eq!(s.mark_ready(&n.id, now(), None, None).await.unwrap().file.name.as_str(), "notes (2)");
+    assert_eq!(s.mark_ready(&n, now(), None, None).await.unwrap().file.name.as_str(), "notes (2)");
 }
 
 async fn moves(s: Arc<dyn MetadataStore>) {

@@ -61,7 +61,7 @@ async fn file(s: &Arc<dyn MetadataStore>, owner: &User, name: &str, size: u64, r
         now(),
     );
     s.insert_pending_file(&f, u64::MAX).await.unwrap();
-    if ready { s.mark_ready(&f.id, now(), None, None).await.unwrap().file } else { f }
+    if ready { s.mark_ready(&f, now(), None, None).await.unwrap().file } else { f }
 }
 
 fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Link {
@@ -117,12 +117,15 @@ async fn ready_once(s: Arc<dyn MetadataStore>) {
     let f = file(&s, &ann, "r.txt", 5, false).await;
     let stored = s.file(&f.id).await.unwrap().unwrap();
     assert_eq!(stored, f, "a record reads back exactly as written");
-    let ready = s.mark_ready(&f.id, now(), Some(1_700_000_000_123_456), None).await.unwrap().file;
+    let ready = s.mark_ready(&f, now(), Some(1_700_000_000_123_456), None).await.unwrap().file;
     assert_eq!(ready.status, FileStatus::Ready);
     assert_eq!(ready.generation, Some(1_700_000_000_123_456), "the verified generation is kept");
     assert_eq!(s.file(&f.id).await.unwrap().unwrap(), ready, "and reads back");
-    assert!(matches!(s.mark_ready(&f.id, now(), None, None).await, Err(Error::NotPending)));
-    assert!(matches!(s.mark_ready(&FileId::generate(), now(), None, None).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.mark_ready(&f, now(), None, None).await, Err(Error::NotPending)));
+    assert!(matches!(
+        s.mark_ready(&FileRecord { id: FileId::generate(), ..f.clone() }, now(), None, None).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 async fn lists(s: Arc<dyn MetadataStore>) {
@@ -360,10 +363,10 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
     let f = file(&s, &ann, "a.txt", 1, false).await;
-    s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded)))).await.unwrap();
+    s.mark_ready(&f, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded)))).await.unwrap();
     // Refused changes record nothing.
     assert!(
-        s.mark_ready(&f.id, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded))))
+        s.mark_ready(&f, now(), None, Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Uploaded))))
             .await
             .is_err()
     );

@@ -284,15 +284,29 @@ impl FirestoreStore {
     /// transaction `tx`: its own if free; else, by `on_conflict`, the same
     /// name in place of the file that has it, or the first free
     /// "name (n)", looked up 50 at a time.
-    pub(super) async fn claim_name(&self, tx: &TxId, doc: &FileDoc, on_conflict: OnConflict) -> Result<Claim, TxFail> {
+    ///
+    /// `read` is the name's holder and the folder (if any), when they were
+    /// read already in `tx`.
+    pub(super) async fn claim_name(
+        &self,
+        tx: &TxId,
+        doc: &FileDoc,
+        on_conflict: OnConflict,
+        read: Option<Vec<Option<Document>>>,
+    ) -> Result<Claim, TxFail> {
         let name = FileName::parse(&doc.name)?;
-        let mut paths = vec![self.name_path(&doc.owner_id, &doc.parent, &name)];
-        if !doc.parent.is_empty() {
-            // A folder deleted while the upload went on takes it with it.
-            paths.push(self.path(FOLDERS, &doc.parent));
-        }
-        let (_, found) = self.rpc.get(&paths, Some(tx), false).await?;
-        if !doc.parent.is_empty() && found[1].is_none() {
+        let found = match read {
+            Some(found) => found,
+            None => {
+                let mut paths = vec![self.name_path(&doc.owner_id, &doc.parent, &name)];
+                if !doc.parent.is_empty() {
+                    paths.push(self.path(FOLDERS, &doc.parent));
+                }
+                self.rpc.get(&paths, Some(tx), false).await?.1
+            }
+        };
+        // A folder deleted while the upload went on takes it with it.
+        if !doc.parent.is_empty() && found.get(1).is_none_or(Option::is_none) {
             return Err(Error::not_found("folder").into());
         }
         match found[0].as_ref().map(decode::<NameDoc>).transpose()? {
