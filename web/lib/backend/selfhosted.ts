@@ -5,6 +5,7 @@ import { ApiError, NetworkError, errorFromBody, isAbort } from "./errors";
 import { LISTING_LIMIT, WebSocketFeed } from "./feed";
 import type {
   Activity,
+  ArchivePage,
   ApiToken,
   Backend,
   BlobTransfer,
@@ -349,6 +350,10 @@ export class SelfHostedBackend implements Backend {
 
   downloadUrl(id: string, inline: boolean): Promise<SignedUrl> {
     return this.request("POST", `/api/files/${enc(id)}/download`, inline ? { inline } : {});
+  }
+
+  archivePage(folderId: string, cursor: string | null): Promise<ArchivePage> {
+    return this.request("POST", `/api/folders/${enc(folderId)}/archive`, cursor ? { cursor } : {});
   }
 
   async fileActivity(id: string): Promise<Activity[]> {

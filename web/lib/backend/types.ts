@@ -188,6 +188,38 @@ export interface SignedUrl {
   expires_at: string;
 }
 
+/**
+ * One page of a folder's archive (POST /api/folders/{id}/archive): what a
+ * ZIP of it holds, in the order it is written (depth first, each folder's
+ * files before the folders in it, by name), each file with a signed URL
+ * fresh for this page.
+ */
+export interface ArchivePage {
+  /** The folder's name: the archive is "<name>.zip", its entries under "<name>/". */
+  name: string;
+  entries: ArchiveEntry[];
+  /** Pass back for the next page; null after the last. */
+  next_cursor: string | null;
+}
+
+export type ArchiveEntry =
+  | {
+      kind: "folder";
+      /** Relative to the archived folder, names joined by "/". */
+      path: string;
+      updated_at: string;
+    }
+  | {
+      kind: "file";
+      path: string;
+      file_id: string;
+      size: number;
+      updated_at: string;
+      /** Signed GET for the file's bytes, and when it stops working. */
+      url: string;
+      expires_at: string;
+    };
+
 export interface UploadTarget {
   method: "PUT" | "POST";
   url: string;
@@ -370,6 +402,8 @@ export interface Backend {
   /** My folders directly in `parent` (null: the top), by name. */
   listFolders(parent: string | null): Promise<Folder[]>;
   getFolder(id: string): Promise<FolderDetails>;
+  /** One page of what a ZIP of the folder holds (owner or whoever it is shared with). */
+  archivePage(folderId: string, cursor: string | null): Promise<ArchivePage>;
   /** 409 name_taken when a file or folder there has the name. */
   createFolder(name: string, parent: string | null): Promise<Folder>;
   /** Renames and/or moves a folder with everything in it (409 name_taken, invalid_move). */
