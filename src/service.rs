@@ -22,7 +22,9 @@ use crate::mail::{Postman, letters};
 use crate::ratelimit::RateLimiter;
 use crate::store::{FileGuard, FileQuery, MailPreferences, MetadataStore, Page, Scope, SortKey, Within};
 
+mod archive;
 mod folders;
+pub use archive::{ARCHIVE_PAGE, ArchiveEntry, ArchivePage};
 pub use folders::{FolderChange, FolderView};
 
 /// Now, to the millisecond that every store keeps.

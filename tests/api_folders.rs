@@ -44,6 +44,8 @@ const READS: &[(&str, [u16; 6])] = &[
     ("list folders in Trip", [200, 200, 404, 404, 404, 401]),
     ("list files in day", [200, 200, 200, 404, 404, 401]),
     ("list files in Trip", [200, 200, 404, 404, 404, 401]),
+    ("archive day", [200, 200, 200, 404, 404, 401]),
+    ("archive Trip", [200, 200, 404, 404, 404, 401]),
     ("get img", [200, 200, 200, 404, 404, 401]),
     ("download img", [200, 200, 200, 404, 404, 401]),
     ("get a.txt", [200, 200, 404, 200, 404, 401]),
@@ -69,6 +71,8 @@ async fn perform(op: &str, c: &Client, w: &World, n: usize) -> common::Reply {
         "list folders in Trip" => c.get(&format!("/api/folders?parent={trip}")).await,
         "list files in day" => c.get(&format!("/api/files?within={day}")).await,
         "list files in Trip" => c.get(&format!("/api/files?within={trip}")).await,
+        "archive day" => c.post(&format!("/api/folders/{day}/archive"), json!({})).await,
+        "archive Trip" => c.post(&format!("/api/folders/{trip}/archive"), json!({})).await,
         "get img" => c.get(&format!("/api/files/{img}")).await,
         "download img" => c.post(&format!("/api/files/{img}/download"), json!({})).await,
         "get a.txt" => c.get(&format!("/api/files/{a}")).await,
@@ -282,4 +286,112 @@ async fn names_paths_and_bad_input_self_hosted() {
 #[tokio::test]
 async fn names_paths_and_bad_input_in_the_cloud() {
     names_and_bad_input(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}
+
+/// Every page of a folder's archive, from the first.
+async fn archive_pages(c: &Client, folder: &str) -> Vec<Value> {
+    let mut pages = vec![c.post(&format!("/api/folders/{folder}/archive"), json!({})).await.expect(200)];
+    while let Some(cursor) = pages.last().unwrap()["next_cursor"].as_str() {
+        let body = json!({ "cursor": cursor });
+        pages.push(c.post(&format!("/api/folders/{folder}/archive"), body).await.expect(200));
+    }
+    pages
+}
+
+fn paths(page: &Value) -> Vec<String> {
+    page["entries"].as_array().unwrap().iter().map(|e| id(&e["path"])).collect()
+}
+
+async fn archives(deployment: Deployment) {
+    let (ann, _) = deployment.person("ann").await;
+    let (bob, bob_email) = deployment.person("bob").await;
+    let (eve, _) = deployment.person("eve").await;
+    let trip = folder(&ann, "Trip 2026", None).await;
+    for (name, body) in [("b.txt", &b"bee"[..]), ("A.txt", b"ay"), ("\u{e9}t\u{e9}.txt", b"summer")] {
+        ann.upload_in(name, body, Some(&trip)).await;
+    }
+    let z = folder(&ann, "z", Some(&trip)).await;
+    let day = folder(&ann, "day", Some(&trip)).await;
+    ann.upload_in("img.jpg", b"pixels", Some(&day)).await;
+    let many = folder(&ann, "many", Some(&day)).await;
+    let page = livedrop::service::ARCHIVE_PAGE;
+    for i in 0..page {
+        ann.upload_in(&format!("f{i:03}.txt"), format!("file {i}").as_bytes(), Some(&many)).await;
+    }
+    // A pending upload is not in it.
+    ann.begin_in("unfinished.txt", b"soon", Some(&trip)).await.expect(201);
+
+    let pages = archive_pages(&ann, &trip).await;
+    assert_eq!(pages.len(), 2, "{} entries, {page} a page", page + 7);
+    assert_eq!(pages[0]["name"], "Trip 2026");
+    let all: Vec<String> = pages.iter().flat_map(paths).collect();
+    // Depth first; in each folder its files, then its folders, by name
+    // whatever the case.
+    let mut want: Vec<String> = ["A.txt", "b.txt", "\u{e9}t\u{e9}.txt", "day", "day/img.jpg", "day/many"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    want.extend((0..page).map(|i| format!("day/many/f{i:03}.txt")));
+    want.push("z".into());
+    assert_eq!(all, want, "{}", deployment.name());
+    let first = &pages[0]["entries"][0];
+    assert_eq!((first["kind"].as_str(), first["size"].as_u64()), (Some("file"), Some(2)));
+    assert_eq!(ann.fetch(first["url"].as_str().unwrap()).await, b"ay");
+    let last = &pages[1]["entries"][pages[1]["entries"].as_array().unwrap().len() - 1];
+    assert_eq!((last["kind"].as_str(), last.get("url")), (Some("folder"), None));
+    assert_eq!(pages[1]["next_cursor"], Value::Null);
+
+    // The same cursor again: the same page, signed afresh.
+    let cursor = pages[0]["next_cursor"].as_str().unwrap().to_owned();
+    let again = ann.post(&format!("/api/folders/{trip}/archive"), json!({ "cursor": cursor })).await.expect(200);
+    assert_eq!(paths(&again), paths(&pages[1]));
+    // Changes behind the cursor move nothing ahead of it: nothing twice,
+    // nothing lost.
+    ann.upload_in("0 early.txt", b"early", Some(&many)).await;
+    ann.patch(&format!("/api/folders/{z}"), json!({ "name": "Zed" })).await.expect(200);
+    let after = ann.post(&format!("/api/folders/{trip}/archive"), json!({ "cursor": cursor })).await.expect(200);
+    let tail: Vec<String> = paths(&after);
+    assert!(!tail.iter().any(|p| p.contains("early")), "{tail:?}");
+    assert_eq!(tail.last().map(String::as_str), Some("Zed"));
+
+    // Whoever the folder is shared with archives it too, from where it is
+    // shared with them; anyone else finds nothing.
+    share_folder(&ann, &day, &bob_email).await;
+    let bobs = archive_pages(&bob, &day).await;
+    assert_eq!(bobs[0]["name"], "day");
+    assert_eq!(&paths(&bobs[0])[..3], ["img.jpg", "many", "many/0 early.txt"]);
+    assert_eq!(bob.fetch(bobs[0]["entries"][0]["url"].as_str().unwrap()).await, b"pixels");
+    bob.post(&format!("/api/folders/{trip}/archive"), json!({})).await.expect_error(404, "not_found");
+    eve.post(&format!("/api/folders/{day}/archive"), json!({})).await.expect_error(404, "not_found");
+
+    // Bad input.
+    let empty = folder(&ann, "empty", None).await;
+    let none = ann.post(&format!("/api/folders/{empty}/archive"), json!({})).await.expect(200);
+    assert_eq!((none["entries"].clone(), none["next_cursor"].clone()), (json!([]), Value::Null));
+    for bad in
+        [json!({ "cursor": "not base64!" }), json!({ "cursor": "e30" }), json!({ "cursor": 7 }), json!({ "x": 1 })]
+    {
+        ann.post(&format!("/api/folders/{trip}/archive"), bad).await.expect_error(400, "invalid_request");
+    }
+    // A cursor naming a path outside the folder is just a place in the order.
+    let dots = base64_json(&json!({ "p": ["..", "etc"], "d": true }));
+    ann.post(&format!("/api/folders/{trip}/archive"), json!({ "cursor": dots }))
+        .await
+        .expect_error(400, "invalid_request");
+    ann.post("/api/folders/no-such/archive", json!({})).await.expect_error(404, "not_found");
+}
+
+fn base64_json(v: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[tokio::test]
+async fn archives_list_the_tree_page_by_page_self_hosted() {
+    archives(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn archives_list_the_tree_page_by_page_in_the_cloud() {
+    archives(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
 }

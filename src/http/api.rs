@@ -34,7 +34,7 @@ fn no_content() -> Reply {
 }
 
 /// A JSON body that may be left out entirely (`POST` with nothing in it).
-fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T> {
+pub(super) fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

@@ -108,6 +108,23 @@ pub async fn resolve(
     Ok(axum::Json(body).into_response())
 }
 
+/// A page of what a ZIP of the folder holds, with signed URLs.
+pub async fn archive(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Reply {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        cursor: Option<String>,
+    }
+    let b: Body = super::api::optional_body(&body)?;
+    let page = state.service.archive_page(&p.user, &FolderId::parse(&id)?, b.cursor.as_deref()).await?;
+    Ok(axum::Json(page).into_response())
+}
+
 pub async fn share(
     State(state): State<AppState>,
     Rechecked(p): Rechecked,

@@ -119,6 +119,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/files/{id}", get(api::file_details).patch(api::rename_file).delete(api::delete_file)),
         ("/api/folders", get(folders::list).post(folders::create)),
         ("/api/folders/{id}", get(folders::get).patch(folders::update).delete(folders::delete)),
+        ("/api/folders/{id}/archive", post(folders::archive)),
         ("/api/folders/{id}/shares", post(folders::share)),
         ("/api/folders/{id}/shares/{email}", delete(folders::unshare)),
         ("/api/resolve", get(folders::resolve)),

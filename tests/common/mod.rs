@@ -293,8 +293,13 @@ impl Client {
     /// Downloads a file (as owner or recipient) through its signed URL.
     pub async fn download(&self, id: &str) -> Vec<u8> {
         let signed = self.post(&format!("/api/files/{id}/download"), json!({})).await.expect(200);
-        let resp = self.http.get(self.url(signed["url"].as_str().unwrap())).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
+        self.fetch(signed["url"].as_str().unwrap()).await
+    }
+
+    /// The bytes at a signed URL (absolute, or a path on this server).
+    pub async fn fetch(&self, url: &str) -> Vec<u8> {
+        let resp = self.http.get(self.url(url)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
         resp.bytes().await.unwrap().to_vec()
     }
 

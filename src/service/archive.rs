@@ -1,0 +1,234 @@
+//! A folder's archive: what "download all as ZIP" holds, page by page,
+//! with a signed URL for each file's bytes.
+//!
+//! The archive is built where it is saved (the browser, the CLI), from the
+//! files' signed URLs, so its bytes never pass through a Vercel function
+//! and no server holds it. This module only says what goes in it, in the
+//! order it is written:
+//! depth first; in each folder its files, then its folders, each by
+//! `FileName::key` (the order is decided here, not by a store's collation,
+//! so both backends give the same one).
+//!
+//! A page's cursor is the path of the entry before it, not an offset:
+//! a file added, renamed or deleted while a long download runs moves
+//! nothing that is already listed, and no entry is listed twice (a ZIP with
+//! one name twice unpacks to one file, silently). Asking for a page by the
+//! same cursor again gives it again with fresh URLs: that is how a client
+//! re-signs URLs that expired while earlier files were downloading.
+
+use std::cmp::Ordering;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::future::BoxFuture;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::Service;
+use crate::domain::{FileName, FileRecord, Folder, FolderId, User, UserId};
+use crate::error::{Error, Result};
+use crate::store::{FileQuery, Scope, SortKey, Within};
+
+/// Entries per page: each file's signed URL is good for
+/// `download_url_ttl` (minutes), so a page is what a client fetches well
+/// within that, and its answer stays far below Vercel's 4.5 MB.
+pub const ARCHIVE_PAGE: usize = 200;
+
+/// The longest cursor taken: a path of `MAX_FOLDER_DEPTH + 1` longest
+/// names, as JSON, then base64.
+const MAX_CURSOR_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Serialize)]
+pub struct ArchivePage {
+    /// The folder's name: entries go under "<name>/" in the archive.
+    pub name: String,
+    pub entries: Vec<ArchiveEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ArchiveEntry {
+    Folder {
+        /// Names from the archived folder down, joined by "/"; every name
+        /// is a `FileName` (no slash, never "." or ".."), so no entry can
+        /// point outside the archive's folder.
+        path: String,
+        updated_at: Timestamp,
+    },
+    File {
+        path: String,
+        file_id: String,
+        size: u64,
+        updated_at: Timestamp,
+        url: String,
+        expires_at: Timestamp,
+    },
+}
+
+/// Where the previous page ended: the last entry's names, and whether it
+/// was a folder.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(rename = "p")]
+    path: Vec<String>,
+    #[serde(rename = "d")]
+    folder: bool,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(s: &str) -> Result<Self> {
+        let bad = || Error::InvalidRequest("cursor is not one this folder's archive gave".into());
+        if s.len() > MAX_CURSOR_BYTES {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if c.path.is_empty() || c.path.len() > crate::store::MAX_FOLDER_DEPTH + 1 {
+            return Err(bad());
+        }
+        for name in &c.path {
+            FileName::parse(name).map_err(|_| bad())?;
+        }
+        Ok(c)
+    }
+
+    /// The key of the cursor's name at `depth`.
+    fn key(&self, depth: usize) -> Option<String> {
+        self.path.get(depth).map(|n| n.to_lowercase())
+    }
+}
+
+/// A page being filled, and where the walk is.
+struct Walk<'a> {
+    service: &'a Service,
+    owner: UserId,
+    after: Option<Cursor>,
+    entries: Vec<ArchiveEntry>,
+    last: Option<Cursor>,
+}
+
+impl Walk<'_> {
+    fn full(&self) -> bool {
+        self.entries.len() >= ARCHIVE_PAGE
+    }
+
+    fn push(&mut self, entry: ArchiveEntry, names: Vec<String>, folder: bool) {
+        self.entries.push(entry);
+        self.last = Some(Cursor { path: names, folder });
+    }
+
+    /// Every ready file directly in `folder`, by key.
+    async fn files_in(&self, folder: &FolderId) -> Result<Vec<FileRecord>> {
+        let mut files = Vec::new();
+        let mut offset = 0;
+        loop {
+            let q = FileQuery {
+                user: self.owner.clone(),
+                scope: Scope::Mine,
+                within: Within::Folder(folder.clone()),
+                sort: SortKey::Name,
+                descending: false,
+                offset,
+                limit: 1000,
+            };
+            let page = self.service.store.list_files(&q).await?;
+            files.extend(page.items);
+            match page.next_offset {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+        files.sort_by_cached_key(|f| f.name.key());
+        Ok(files)
+    }
+
+    /// Lists what is in `folder` (at `names` from the archived one) into
+    /// the page, from after the cursor while `resuming` (the cursor's path
+    /// starts with `names`), until the page is full.
+    fn visit<'b>(&'b mut self, folder: FolderId, names: Vec<String>, resuming: bool) -> BoxFuture<'b, Result<()>> {
+        Box::pin(async move {
+            let depth = names.len();
+            // How the cursor's name at this depth places each name here.
+            let (cursor_key, cursor_here_is_file, cursor_deeper) = match (&self.after, resuming) {
+                (Some(c), true) => (c.key(depth), c.path.len() == depth + 1 && !c.folder, c.path.len() > depth + 1),
+                _ => (None, false, false),
+            };
+            let after_cursor = |key: &str| cursor_key.as_deref().is_none_or(|c| key.cmp(c) == Ordering::Greater);
+
+            // Files come before folders: if the cursor stopped at a folder
+            // here, or below one, every file here was listed already.
+            let files_listed = cursor_key.is_some() && !cursor_here_is_file;
+            if !files_listed {
+                for f in self.files_in(&folder).await? {
+                    if self.full() {
+                        return Ok(());
+                    }
+                    let key = f.name.key();
+                    if !after_cursor(&key) {
+                        continue;
+                    }
+                    let url = self.service.sign_get(&f, false)?;
+                    let mut path = names.clone();
+                    path.push(f.name.as_str().to_owned());
+                    let entry = ArchiveEntry::File {
+                        path: path.join("/"),
+                        file_id: f.id.to_string(),
+                        size: f.size,
+                        updated_at: f.updated_at,
+                        url: url.url,
+                        expires_at: url.expires_at,
+                    };
+                    self.push(entry, path, false);
+                }
+            }
+
+            let mut folders = self.service.store.folders_in(&self.owner, Some(&folder)).await?;
+            folders.sort_by_cached_key(|d| d.name.key());
+            for d in folders {
+                if self.full() {
+                    return Ok(());
+                }
+                let key = d.name.key();
+                let mut path = names.clone();
+                path.push(d.name.as_str().to_owned());
+                let (listed, inside) = match cursor_key.as_deref().map(|c| key.as_str().cmp(c)) {
+                    // Before the cursor: listed with everything in it.
+                    Some(Ordering::Less) => continue,
+                    // The cursor's folder: listed itself, and the cursor
+                    // is in it if it goes deeper.
+                    Some(Ordering::Equal) if !cursor_here_is_file => (true, cursor_deeper),
+                    _ => (false, false),
+                };
+                if !listed {
+                    self.push(
+                        ArchiveEntry::Folder { path: path.join("/"), updated_at: d.updated_at },
+                        path.clone(),
+                        true,
+                    );
+                }
+                self.visit(d.id.clone(), path, inside).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Service {
+    /// A page of what a ZIP of the folder holds, for its owner or anyone
+    /// it is shared with (it or a folder above it); anyone else's folder is
+    /// "not found". `cursor`: the previous page's `next_cursor`.
+    pub async fn archive_page(&self, user: &User, id: &FolderId, cursor: Option<&str>) -> Result<ArchivePage> {
+        let root: Folder = self.visible_folder(user, id).await?;
+        let after = cursor.map(Cursor::decode).transpose()?;
+        let resuming = after.is_some();
+        let mut walk = Walk { service: self, owner: root.owner_id.clone(), after, entries: Vec::new(), last: None };
+        walk.visit(root.id.clone(), Vec::new(), resuming).await?;
+        let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
+        Ok(ArchivePage { name: root.name.as_str().to_owned(), entries: walk.entries, next_cursor })
+    }
+}
