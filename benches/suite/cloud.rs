@@ -150,6 +150,15 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     c.within(s, "GET /api/folders?parent=", false, 2, service.folders_in(&ann, Some(&trip.id))).await?;
     let within = FileQuery { within: Within::Folder(trip.id.clone()), ..q.clone() };
     c.within(s, "GET /api/files?within= (owner)", false, 2, service.list(&ann, within.clone())).await?;
+    // The folder, its tree in one query, files 30 folders a query.
+    c.within(
+        s,
+        "POST /api/folders/{id}/archive (a page, 31 folders)",
+        false,
+        4,
+        service.archive_page(&ann, &trip.id, None),
+    )
+    .await?;
     let to_top = livedrop::service::FileChange { name: None, folder: Some(None) };
     c.within(s, "PATCH /api/files/{id} (move)", true, 4, service.update_file(&ann, &f.id, to_top)).await?;
     let back = livedrop::service::FileChange { name: None, folder: Some(Some(trip.id.clone())) };

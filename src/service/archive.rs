@@ -17,6 +17,7 @@
 //! re-signs URLs that expired while earlier files were downloading.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,7 +28,6 @@ use serde::{Deserialize, Serialize};
 use super::Service;
 use crate::domain::{FileName, FileRecord, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
-use crate::store::{FileQuery, Scope, SortKey, Within};
 
 /// Entries per page: each file's signed URL is good for
 /// `download_url_ttl` (minutes), so a page is what a client fetches well
@@ -103,16 +103,50 @@ impl Cursor {
     }
 }
 
-/// A page being filled, and where the walk is.
+/// Folders whose files one store call reads: Firestore's `in` takes 30.
+const FILES_BATCH: usize = 30;
+
+/// A page being filled, and where the walk is. The folder's whole tree
+/// is read first, in one call; files are read as the walk reaches their
+/// folders, `FILES_BATCH` folders at a time, so a page costs a few round
+/// trips in the cloud, not two a folder.
 struct Walk<'a> {
     service: &'a Service,
     owner: UserId,
     after: Option<Cursor>,
+    /// Each folder's folders, by key.
+    children: HashMap<FolderId, Vec<Folder>>,
+    /// Every folder of the tree, in the order the walk reaches them.
+    order: Vec<FolderId>,
+    /// Each folder's ready files, by key, once read.
+    files: HashMap<FolderId, Vec<FileRecord>>,
     entries: Vec<ArchiveEntry>,
     last: Option<Cursor>,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    async fn new(service: &'a Service, root: &Folder, after: Option<Cursor>) -> Result<Walk<'a>> {
+        let mut children: HashMap<FolderId, Vec<Folder>> = HashMap::new();
+        for d in service.store.folders_below(root).await? {
+            if let Some(p) = d.parent.clone() {
+                children.entry(p).or_default().push(d);
+            }
+        }
+        for list in children.values_mut() {
+            list.sort_by_cached_key(|d| d.name.key());
+        }
+        let mut order = Vec::new();
+        let mut stack = vec![root.id.clone()];
+        while let Some(id) = stack.pop() {
+            if let Some(list) = children.get(&id) {
+                stack.extend(list.iter().rev().map(|d| d.id.clone()));
+            }
+            order.push(id);
+        }
+        let owner = root.owner_id.clone();
+        Ok(Walk { service, owner, after, children, order, files: HashMap::new(), entries: Vec::new(), last: None })
+    }
+
     fn full(&self) -> bool {
         self.entries.len() >= ARCHIVE_PAGE
     }
@@ -122,29 +156,34 @@ impl Walk<'_> {
         self.last = Some(Cursor { path: names, folder });
     }
 
-    /// Every ready file directly in `folder`, by key.
-    async fn files_in(&self, folder: &FolderId) -> Result<Vec<FileRecord>> {
-        let mut files = Vec::new();
-        let mut offset = 0;
-        loop {
-            let q = FileQuery {
-                user: self.owner.clone(),
-                scope: Scope::Mine,
-                within: Within::Folder(folder.clone()),
-                sort: SortKey::Name,
-                descending: false,
-                offset,
-                limit: 1000,
-            };
-            let page = self.service.store.list_files(&q).await?;
-            files.extend(page.items);
-            match page.next_offset {
-                Some(next) => offset = next,
-                None => break,
+    /// The ready files directly in `folder`, by key: read with those of
+    /// the folders the walk reaches next.
+    async fn take_files(&mut self, folder: &FolderId) -> Result<Vec<FileRecord>> {
+        if !self.files.contains_key(folder) {
+            let from = self.order.iter().position(|d| d == folder).unwrap_or(self.order.len());
+            let mut batch: Vec<FolderId> = vec![folder.clone()];
+            batch.extend(
+                self.order[from..]
+                    .iter()
+                    .filter(|d| *d != folder && !self.files.contains_key(*d))
+                    .take(FILES_BATCH - 1)
+                    .cloned(),
+            );
+            for d in &batch {
+                self.files.insert(d.clone(), Vec::new());
+            }
+            for f in self.service.store.ready_files_in(&self.owner, &batch).await? {
+                if let Some(list) = f.folder_id.clone().and_then(|d| self.files.get_mut(&d)) {
+                    list.push(f);
+                }
+            }
+            for d in &batch {
+                if let Some(list) = self.files.get_mut(d) {
+                    list.sort_by_cached_key(|f| f.name.key());
+                }
             }
         }
-        files.sort_by_cached_key(|f| f.name.key());
-        Ok(files)
+        Ok(self.files.remove(folder).unwrap_or_default())
     }
 
     /// Lists what is in `folder` (at `names` from the archived one) into
@@ -164,12 +203,11 @@ impl Walk<'_> {
             // here, or below one, every file here was listed already.
             let files_listed = cursor_key.is_some() && !cursor_here_is_file;
             if !files_listed {
-                for f in self.files_in(&folder).await? {
+                for f in self.take_files(&folder).await? {
                     if self.full() {
                         return Ok(());
                     }
-                    let key = f.name.key();
-                    if !after_cursor(&key) {
+                    if !after_cursor(&f.name.key()) {
                         continue;
                     }
                     let url = self.service.sign_get(&f, false)?;
@@ -187,16 +225,13 @@ impl Walk<'_> {
                 }
             }
 
-            let mut folders = self.service.store.folders_in(&self.owner, Some(&folder)).await?;
-            folders.sort_by_cached_key(|d| d.name.key());
-            for d in folders {
+            for d in self.children.get(&folder).cloned().unwrap_or_default() {
                 if self.full() {
                     return Ok(());
                 }
-                let key = d.name.key();
                 let mut path = names.clone();
                 path.push(d.name.as_str().to_owned());
-                let (listed, inside) = match cursor_key.as_deref().map(|c| key.as_str().cmp(c)) {
+                let (listed, inside) = match cursor_key.as_deref().map(|c| d.name.key().as_str().cmp(c)) {
                     // Before the cursor: listed with everything in it.
                     Some(Ordering::Less) => continue,
                     // The cursor's folder: listed itself, and the cursor
@@ -226,7 +261,7 @@ impl Service {
         let root: Folder = self.visible_folder(user, id).await?;
         let after = cursor.map(Cursor::decode).transpose()?;
         let resuming = after.is_some();
-        let mut walk = Walk { service: self, owner: root.owner_id.clone(), after, entries: Vec::new(), last: None };
+        let mut walk = Walk::new(self, &root, after).await?;
         walk.visit(root.id.clone(), Vec::new(), resuming).await?;
         let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
         Ok(ArchivePage { name: root.name.as_str().to_owned(), entries: walk.entries, next_cursor })

@@ -143,6 +143,12 @@ pub trait FolderStore: Send + Sync + 'static {
     async fn folders_of(&self, owner: &UserId, limit: u64) -> Result<Vec<Folder>>;
     /// The owner's folders directly in `parent` (`None`: the top), by name.
     async fn folders_in(&self, owner: &UserId, parent: Option<&FolderId>) -> Result<Vec<Folder>>;
+    /// Every folder inside `folder` (as read before: its id and owner),
+    /// however deep, not itself; in no order.
+    async fn folders_below(&self, folder: &Folder) -> Result<Vec<Folder>>;
+    /// The owner's ready files directly in any of `folders`, in no order:
+    /// a tree's files, a few dozen folders a round trip.
+    async fn ready_files_in(&self, owner: &UserId, folders: &[FolderId]) -> Result<Vec<FileRecord>>;
     /// What has `name` directly in `parent`, to name things by path.
     async fn entry_named(&self, owner: &UserId, parent: Option<&FolderId>, name: &FileName) -> Result<Option<Entry>>;
     /// Renames and/or moves a folder (as read before: its id and owner).

@@ -120,6 +120,27 @@ async fn tree(s: Arc<dyn MetadataStore>) {
         other => panic!("{other:?}"),
     }
     assert!(s.entry_named(&ann.id, Some(&day1.id), &name("img2.jpg")).await.unwrap().is_none());
+
+    // A whole tree, for its archive: the folders below, and the ready
+    // files of many folders at once (more than one batch of 30 in the cloud).
+    let mut below =
+        folder_names(&s.folders_below(&trip).await.unwrap()).into_iter().map(String::from).collect::<Vec<_>>();
+    below.sort();
+    assert_eq!(below, ["Day 1", "day 2", "raw"], "everything below, not itself");
+    assert!(s.folders_below(&deep).await.unwrap().is_empty());
+    let stranger = Folder { owner_id: person(&s).await.id, ..trip.clone() };
+    assert!(s.folders_below(&stranger).await.unwrap().is_empty(), "only the owner's");
+    let mut many = vec![day1.id.clone(), day2.id.clone()];
+    many.extend((0..40).map(|_| FolderId::generate()));
+    many.push(deep.id.clone());
+    s.insert_pending_file(&pending(&ann, Some(&day1), "unfinished.txt", OnConflict::KeepBoth), u64::MAX).await.unwrap();
+    let mut files: Vec<String> =
+        s.ready_files_in(&ann.id, &many).await.unwrap().into_iter().map(|f| f.name.as_str().to_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["img1.jpg", "img2.jpg"], "ready ones only, from every folder asked for");
+    let someone = person(&s).await;
+    assert!(s.ready_files_in(&someone.id, &many).await.unwrap().is_empty(), "only the owner's");
+    assert!(s.ready_files_in(&ann.id, &[]).await.unwrap().is_empty());
 }
 
 async fn unique_names(s: Arc<dyn MetadataStore>) {

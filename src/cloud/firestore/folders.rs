@@ -44,7 +44,7 @@ impl FolderSharing for FirestoreStore {
     async fn share_folder(&self, folder: &Folder, user: &UserId, _at: Timestamp) -> Result<bool> {
         let owner = folder.owner_id.as_str();
         let path = self.path(FOLDERS, folder.id.as_str());
-        let below = self.folders_below(owner, folder.id.as_str()).await?;
+        let below = self.folder_docs_below(owner, folder.id.as_str()).await?;
         let uid = vec![user.to_string()];
         let later = self
             .rpc
@@ -118,7 +118,7 @@ impl FolderSharing for FirestoreStore {
         let path = self.path(FOLDERS, folder.id.as_str());
         let id = invitation_id(&folder.id, email);
         let invitation = self.path(FOLDER_INVITATIONS, &id);
-        let below = self.folders_below(owner, folder.id.as_str()).await?;
+        let below = self.folder_docs_below(owner, folder.id.as_str()).await?;
         self.rpc
             .transact(|| async {
                 let mut paths = vec![path.clone(), invitation.clone()];
@@ -338,7 +338,7 @@ impl FirestoreStore {
     }
 
     /// Every folder inside `id` (not itself).
-    async fn folders_below(&self, owner: &str, id: &str) -> Result<Vec<FolderDoc>> {
+    async fn folder_docs_below(&self, owner: &str, id: &str) -> Result<Vec<FolderDoc>> {
         let docs = self
             .query(
                 FOLDERS,
@@ -448,6 +448,38 @@ impl FolderStore for FirestoreStore {
         .await
     }
 
+    async fn folders_below(&self, folder: &Folder) -> Result<Vec<Folder>> {
+        let below = self.folder_docs_below(folder.owner_id.as_str(), folder.id.as_str()).await?;
+        below.iter().map(FolderDoc::folder).collect()
+    }
+
+    async fn ready_files_in(&self, owner: &UserId, folders: &[FolderId]) -> Result<Vec<FileRecord>> {
+        let mut files = Vec::new();
+        // `in` takes at most 30 values.
+        for chunk in folders.chunks(30) {
+            let parents: Vec<String> = chunk.iter().map(|d| d.to_string()).collect();
+            let docs = self
+                .query(
+                    FILES,
+                    |f| {
+                        f.for_all([
+                            f.field("owner_id").eq(owner.as_str()),
+                            f.field("parent").is_in(parents.clone()),
+                            f.field("status").eq(FileStatus::Ready.as_str()),
+                        ])
+                    },
+                    vec![],
+                    None,
+                    None,
+                )
+                .await?;
+            for d in &docs {
+                files.push(decode::<FileDoc>(d)?.record()?);
+            }
+        }
+        Ok(files)
+    }
+
     async fn entry_named(&self, owner: &UserId, parent: Option<&FolderId>, name: &FileName) -> Result<Option<Entry>> {
         let parent = parent.map(|p| p.to_string()).unwrap_or_default();
         let Some(held) = self.get_one::<NameDoc>(NAMES, &name_id(owner.as_str(), &parent, &name.key())).await? else {
@@ -483,7 +515,7 @@ impl FolderStore for FirestoreStore {
         // it moves could keep its old ancestors (a known window).
         // (Whether it moves is decided by the folder as the transaction
         // reads it, not as the caller last saw it.)
-        let below = self.folders_below(owner, folder.id.as_str()).await?;
+        let below = self.folder_docs_below(owner, folder.id.as_str()).await?;
         let (placed, rewrites) = self
             .rpc
             .transact(|| async {
@@ -570,7 +602,7 @@ impl FolderStore for FirestoreStore {
             return Ok(None);
         }
         let mut docs = vec![top];
-        let mut below = self.folders_below(owner, folder.id.as_str()).await?;
+        let mut below = self.folder_docs_below(owner, folder.id.as_str()).await?;
         below.sort_by_key(|d| d.ancestors.len());
         docs.extend(below);
         let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{FILE_COLS, SqliteStore, file_row, ms, parse_col, reader_ids_of, ts};
-use crate::domain::{Email, FileId, FileName, Folder, FolderId, User, UserId};
+use crate::domain::{Email, FileId, FileName, FileRecord, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
 use crate::store::{DeletedTree, Entry, FolderSharing, FolderStore, MAX_FOLDER_DEPTH};
 
@@ -219,6 +219,35 @@ impl FolderStore for SqliteStore {
                 ))?
                 .query_map(params![owner.as_str(), parent.as_ref().map(|p| p.as_str()).unwrap_or("")], folder_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn folders_below(&self, folder: &Folder) -> Result<Vec<Folder>> {
+        let folder = folder.clone();
+        self.db
+            .read(move |c| {
+                let mut below: Vec<Folder> = subtree(c, &folder.id)?.into_iter().skip(1).map(|(d, _)| d).collect();
+                below.retain(|d| d.owner_id == folder.owner_id);
+                Ok(below)
+            })
+            .await
+    }
+
+    async fn ready_files_in(&self, owner: &UserId, folders: &[FolderId]) -> Result<Vec<FileRecord>> {
+        let (owner, folders) = (owner.clone(), folders.to_vec());
+        self.db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {FILE_COLS} FROM files f WHERE f.owner_id = ?1 AND f.folder_id = ?2 AND f.status = 'ready'"
+                ))?;
+                let mut files = Vec::new();
+                for d in &folders {
+                    for f in stmt.query_map(params![owner.as_str(), d.as_str()], file_row)? {
+                        files.push(f?);
+                    }
+                }
+                Ok(files)
             })
             .await
     }
