@@ -467,9 +467,13 @@ impl ActivityKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Activity {
     pub id: ActivityId,
-    /// Whose log this is: the file's owner.
+    /// Whose log this is: the file's (or folder's) owner.
     pub owner_id: UserId,
-    pub file_id: FileId,
+    /// The file it is about; `None` for what is done to a whole folder.
+    pub file_id: Option<FileId>,
+    /// The folder, for what is done to a whole folder (a ZIP of it).
+    pub folder_id: Option<FolderId>,
+    /// The file's name, or the folder's.
     pub file_name: String,
     pub kind: ActivityKind,
     /// Who did it, when a signed-in person did.

@@ -330,7 +330,8 @@ impl Service {
         Activity {
             id: ActivityId::generate(),
             owner_id: f.owner_id.clone(),
-            file_id: f.id.clone(),
+            file_id: Some(f.id.clone()),
+            folder_id: None,
             file_name: f.name.as_str().to_owned(),
             kind,
             actor_id: actor.map(|u| u.id.clone()),

@@ -303,7 +303,7 @@ fn paths(page: &Value) -> Vec<String> {
 }
 
 async fn archives(deployment: Deployment) {
-    let (ann, _) = deployment.person("ann").await;
+    let (ann, ann_email) = deployment.person("ann").await;
     let (bob, bob_email) = deployment.person("bob").await;
     let (eve, _) = deployment.person("eve").await;
     let trip = folder(&ann, "Trip 2026", None).await;
@@ -362,6 +362,24 @@ async fn archives(deployment: Deployment) {
     assert_eq!(&paths(&bobs[0])[..3], ["img.jpg", "many", "many/0 early.txt"]);
     assert_eq!(bob.fetch(bobs[0]["entries"][0]["url"].as_str().unwrap()).await, b"pixels");
     bob.post(&format!("/api/folders/{trip}/archive"), json!({})).await.expect_error(404, "not_found");
+    // Each download is in the owner's log once, however many pages it
+    // takes; asking for a page again to re-sign it is not another.
+    let body = json!({ "again": true });
+    bob.post(&format!("/api/folders/{day}/archive"), body).await.expect(200);
+    let log = ann.get("/api/activity").await.expect(200);
+    let zips: Vec<(Value, Value, Value)> = log["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["detail"] == "zip")
+        .map(|a| (a["actor_email"].clone(), a["file_name"].clone(), a["file_id"].clone()))
+        .collect();
+    assert_eq!(
+        zips,
+        [(json!(bob_email), json!("day"), Value::Null), (json!(ann_email), json!("Trip 2026"), Value::Null)],
+        "{}",
+        deployment.name()
+    );
     eve.post(&format!("/api/folders/{day}/archive"), json!({})).await.expect_error(404, "not_found");
 
     // Bad input.

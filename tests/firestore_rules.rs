@@ -251,7 +251,8 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let activity = Activity {
         id: ActivityId::generate(),
         owner_id: ann.id.clone(),
-        file_id: shared.id.clone(),
+        file_id: Some(shared.id.clone()),
+        folder_id: None,
         file_name: "shared.txt".into(),
         kind: ActivityKind::Shared,
         actor_id: Some(ann.id.clone()),

@@ -229,7 +229,8 @@ async fn listeners_see_what_the_rules_allow_as_it_changes() {
     let a = Activity {
         id: ActivityId::generate(),
         owner_id: ann.id.clone(),
-        file_id: f.id.clone(),
+        file_id: Some(f.id.clone()),
+        folder_id: None,
         file_name: "live.txt".into(),
         kind: ActivityKind::Downloaded,
         actor_id: None,

@@ -186,7 +186,8 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     let a = Activity {
         id: ActivityId::generate(),
         owner_id: ann.id.clone(),
-        file_id: f.id.clone(),
+        file_id: Some(f.id.clone()),
+        folder_id: None,
         file_name: "g.bin".into(),
         kind: ActivityKind::Uploaded,
         actor_id: Some(ann.id.clone()),

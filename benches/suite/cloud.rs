@@ -150,13 +150,14 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     c.within(s, "GET /api/folders?parent=", false, 2, service.folders_in(&ann, Some(&trip.id))).await?;
     let within = FileQuery { within: Within::Folder(trip.id.clone()), ..q.clone() };
     c.within(s, "GET /api/files?within= (owner)", false, 2, service.list(&ann, within.clone())).await?;
-    // The folder, its tree in one query, files 30 folders a query.
+    // The folder, its tree in one query, files 30 folders a query, and the
+    // activity record of the download.
     c.within(
         s,
-        "POST /api/folders/{id}/archive (a page, 31 folders)",
-        false,
-        4,
-        service.archive_page(&ann, &trip.id, None),
+        "POST /api/folders/{id}/archive (first page, 31 folders: reads, and the log)",
+        true,
+        5,
+        service.archive_page(&ann, &trip.id, None, false),
     )
     .await?;
     let to_top = livedrop::service::FileChange { name: None, folder: Some(None) };

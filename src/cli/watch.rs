@@ -77,6 +77,7 @@ pub fn activity_line(a: &Value) -> String {
         "unshared" => format!("{who} stopped sharing {file} with {detail}"),
         "link_created" => format!("{who} made a public link to {file}"),
         "link_revoked" => format!("{who} revoked a public link to {file}"),
+        "downloaded" if a["folder_id"].is_string() && detail == "zip" => format!("{who} downloaded {file} as ZIP"),
         "downloaded" if a["actor_email"].is_string() => format!("{who} downloaded {file}"),
         "downloaded" if detail.is_empty() => format!("{file} was downloaded through a public link"),
         "downloaded" => format!("{file} was downloaded through a public link ({detail})"),
@@ -220,6 +221,8 @@ mod tests {
     fn activity_reads_as_a_sentence() {
         let a = json!({ "kind": "shared", "actor_email": "ann@x.test", "file_name": "a.txt", "detail": "bob@x.test" });
         assert_eq!(activity_line(&a), "ann@x.test shared a.txt with bob@x.test");
+        let z = json!({ "kind": "downloaded", "actor_email": "bob@x.test", "file_name": "Trip", "folder_id": "f1", "detail": "zip" });
+        assert_eq!(activity_line(&z), "bob@x.test downloaded Trip as ZIP");
         let d = json!({ "kind": "downloaded", "actor_email": null, "file_name": "a.txt", "detail": null });
         assert_eq!(activity_line(&d), "a.txt was downloaded through a public link");
     }

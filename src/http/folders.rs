@@ -119,9 +119,11 @@ pub async fn archive(
     #[serde(deny_unknown_fields)]
     struct Body {
         cursor: Option<String>,
+        #[serde(default)]
+        again: bool,
     }
     let b: Body = super::api::optional_body(&body)?;
-    let page = state.service.archive_page(&p.user, &FolderId::parse(&id)?, b.cursor.as_deref()).await?;
+    let page = state.service.archive_page(&p.user, &FolderId::parse(&id)?, b.cursor.as_deref(), b.again).await?;
     Ok(axum::Json(page).into_response())
 }
 

@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::Service;
-use crate::domain::{FileName, FileRecord, Folder, FolderId, User, UserId};
+use crate::domain::{Activity, ActivityId, ActivityKind, FileName, FileRecord, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
 
 /// Entries per page: each file's signed URL is good for
@@ -102,6 +102,9 @@ impl Cursor {
         self.path.get(depth).map(|n| n.to_lowercase())
     }
 }
+
+/// The detail of the activity record of a folder downloaded as a ZIP.
+pub const ZIP_DETAIL: &str = "zip";
 
 /// Folders whose files one store call reads: Firestore's `in` takes 30.
 const FILES_BATCH: usize = 30;
@@ -257,13 +260,43 @@ impl Service {
     /// A page of what a ZIP of the folder holds, for its owner or anyone
     /// it is shared with (it or a folder above it); anyone else's folder is
     /// "not found". `cursor`: the previous page's `next_cursor`.
-    pub async fn archive_page(&self, user: &User, id: &FolderId, cursor: Option<&str>) -> Result<ArchivePage> {
+    ///
+    /// The first page starts a download: the owner's log records it once
+    /// ("downloaded Trip as ZIP"), however many files and pages follow.
+    /// `again` asks for a page a second time, only to sign its URLs
+    /// afresh, and records nothing.
+    pub async fn archive_page(
+        &self,
+        user: &User,
+        id: &FolderId,
+        cursor: Option<&str>,
+        again: bool,
+    ) -> Result<ArchivePage> {
         let root: Folder = self.visible_folder(user, id).await?;
         let after = cursor.map(Cursor::decode).transpose()?;
         let resuming = after.is_some();
         let mut walk = Walk::new(self, &root, after).await?;
         walk.visit(root.id.clone(), Vec::new(), resuming).await?;
         let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
-        Ok(ArchivePage { name: root.name.as_str().to_owned(), entries: walk.entries, next_cursor })
+        let entries = walk.entries;
+        if cursor.is_none() && !again {
+            let a = Activity {
+                id: ActivityId::generate(),
+                owner_id: root.owner_id.clone(),
+                file_id: None,
+                folder_id: Some(root.id.clone()),
+                file_name: root.name.as_str().to_owned(),
+                kind: ActivityKind::Downloaded,
+                actor_id: Some(user.id.clone()),
+                actor_email: Some(user.email.clone()),
+                link_id: None,
+                detail: Some(ZIP_DETAIL.into()),
+                at: super::now(),
+            };
+            let _w = self.gate.read().await;
+            self.store.append_activity(&a).await?;
+            self.feed.publish(vec![Self::activity_change(&a)]);
+        }
+        Ok(ArchivePage { name: root.name.as_str().to_owned(), entries, next_cursor })
     }
 }

@@ -182,6 +182,10 @@ const MIGRATIONS: &[Step] = &[
     CREATE INDEX folder_invitations_email ON folder_invitations (email);",
     ),
     Step::Rust(folders::fill_name_keys),
+    // 5: activity about a whole folder. Its `file_id` is '' (the column is
+    // NOT NULL since step 1, and rebuilding the table for it is not worth
+    // the risk to the log).
+    Step::Sql("ALTER TABLE activity ADD COLUMN folder_id TEXT;"),
 ];
 
 /// One step of `MIGRATIONS`.
@@ -353,7 +357,11 @@ fn activity_row(row: &Row<'_>) -> rusqlite::Result<Activity> {
     Ok(Activity {
         id: parse_col(ActivityId::parse(&row.get::<_, String>(0)?))?,
         owner_id: parse_col(UserId::parse(&row.get::<_, String>(1)?))?,
-        file_id: parse_col(FileId::parse(&row.get::<_, String>(2)?))?,
+        file_id: match row.get::<_, String>(2)? {
+            none if none.is_empty() => None,
+            id => Some(parse_col(FileId::parse(&id))?),
+        },
+        folder_id: opt_col(row, 10, FolderId::parse)?,
         file_name: row.get(3)?,
         kind: parse_col(ActivityKind::parse(&kind).ok_or_else(|| Error::internal(format!("activity kind {kind}"))))?,
         actor_id: opt_col(row, 5, UserId::parse)?,
@@ -915,7 +923,8 @@ impl MetadataStore for SqliteStore {
         let (owner, file) = (owner.clone(), file.cloned());
         self.db
             .read(move |c| {
-                const COLS: &str = "id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at";
+                const COLS: &str =
+                    "id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at, folder_id";
                 let rows = match file {
                     Some(f) => c
                         .prepare_cached(&format!(
@@ -938,19 +947,20 @@ impl MetadataStore for SqliteStore {
 fn insert_activity(tx: &rusqlite::Transaction<'_>, a: Option<&Activity>) -> Result<()> {
     let Some(a) = a else { return Ok(()) };
     tx.execute(
-        "INSERT INTO activity (id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO activity (id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at, folder_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             a.id.as_str(),
             a.owner_id.as_str(),
-            a.file_id.as_str(),
+            a.file_id.as_ref().map(|f| f.as_str()).unwrap_or(""),
             a.file_name,
             a.kind.as_str(),
             a.actor_id.as_ref().map(|u| u.as_str().to_owned()),
             a.actor_email.as_ref().map(|e| e.as_str().to_owned()),
             a.link_id.as_ref().map(|l| l.as_str().to_owned()),
             a.detail,
-            ms(a.at)
+            ms(a.at),
+            a.folder_id.as_ref().map(|d| d.as_str().to_owned())
         ],
     )?;
     Ok(())

@@ -315,7 +315,8 @@ async fn activity(s: Arc<dyn MetadataStore>) {
         let a = Activity {
             id: ActivityId::generate(),
             owner_id: ann.id.clone(),
-            file_id: file.id.clone(),
+            file_id: Some(file.id.clone()),
+            folder_id: None,
             file_name: file.name.as_str().into(),
             kind,
             actor_id: Some(ann.id.clone()),
@@ -334,13 +335,26 @@ async fn activity(s: Arc<dyn MetadataStore>) {
     assert_eq!(s.activity(&ann.id, Some(&f.id), 10).await.unwrap().len(), 2);
     assert_eq!(s.activity(&ann.id, None, 1).await.unwrap().len(), 1);
     assert!(s.activity(&UserId::generate(), None, 10).await.unwrap().is_empty());
+    // A record about a whole folder has no file, and reads back as written.
+    let zip = Activity {
+        file_id: None,
+        folder_id: Some(FolderId::generate()),
+        file_name: "Trip".into(),
+        kind: ActivityKind::Downloaded,
+        detail: Some("zip".into()),
+        ..record(&f, ActivityKind::Downloaded)
+    };
+    s.append_activity(&zip).await.unwrap();
+    assert_eq!(s.activity(&ann.id, None, 1).await.unwrap(), [zip]);
+    assert_eq!(s.activity(&ann.id, Some(&f.id), 10).await.unwrap().len(), 2, "not one of the file's");
 }
 
 fn record(f: &FileRecord, kind: ActivityKind) -> Activity {
     Activity {
         id: ActivityId::generate(),
         owner_id: f.owner_id.clone(),
-        file_id: f.id.clone(),
+        file_id: Some(f.id.clone()),
+        folder_id: None,
         file_name: f.name.as_str().into(),
         kind,
         actor_id: None,

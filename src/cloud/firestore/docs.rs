@@ -405,7 +405,10 @@ pub(crate) struct RevokedPatch {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ActivityDoc {
     pub owner_id: String,
+    /// "" for what is done to a whole folder.
     pub file_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
     pub file_name: String,
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,7 +427,8 @@ impl ActivityDoc {
     pub fn from(a: &Activity) -> Self {
         Self {
             owner_id: a.owner_id.to_string(),
-            file_id: a.file_id.to_string(),
+            file_id: a.file_id.as_ref().map(|f| f.to_string()).unwrap_or_default(),
+            folder_id: a.folder_id.as_ref().map(|d| d.to_string()),
             file_name: a.file_name.clone(),
             kind: a.kind.as_str().to_owned(),
             actor_id: a.actor_id.as_ref().map(|u| u.to_string()),
@@ -439,7 +443,11 @@ impl ActivityDoc {
         Ok(Activity {
             id: ActivityId::parse(id).map_err(|e| bad("activity id", e))?,
             owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
-            file_id: FileId::parse(&self.file_id).map_err(|e| bad("file id", e))?,
+            file_id: match self.file_id.as_str() {
+                "" => None,
+                id => Some(FileId::parse(id).map_err(|e| bad("file id", e))?),
+            },
+            folder_id: self.folder_id.as_deref().map(FolderId::parse).transpose().map_err(|e| bad("folder id", e))?,
             file_name: self.file_name.clone(),
             kind: ActivityKind::parse(&self.kind).ok_or_else(|| bad("activity kind", &self.kind))?,
             actor_id: self.actor_id.as_deref().map(UserId::parse).transpose().map_err(|e| bad("actor id", e))?,
