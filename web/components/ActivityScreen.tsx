@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useMemo } from "react";
 import { describeActivity, visibleActivity } from "@/lib/activity";
+import { folderHref } from "@/lib/folders";
 import { formatDate, timeAgo } from "@/lib/format";
 import { useLiveActivity, useNow, useSession } from "./session";
 
@@ -33,6 +34,10 @@ export function ActivityScreen() {
                 <span>
                   {a.kind === "deleted" ? (
                     describeActivity(a, me.user.id, true)
+                  ) : a.file_id === null ? (
+                    <Link href={folderHref(a.folder_id)}>
+                      {describeActivity(a, me.user.id, true)}
+                    </Link>
                   ) : (
                     <Link href={`/file/?id=${encodeURIComponent(a.file_id)}`}>
                       {describeActivity(a, me.user.id, true)}

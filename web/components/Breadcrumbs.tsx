@@ -2,17 +2,33 @@ import Link from "next/link";
 import type { Folder } from "@/lib/backend";
 import { folderHref } from "@/lib/folders";
 
-/** My files › Trip › day 1: every folder above is a link; the folder itself is where we are. */
-export function Breadcrumbs({ path, folder }: { path: Folder[]; folder: Folder }) {
+/**
+ * My files › Trip › day 1: every folder above is a link; the folder itself
+ * is where we are. In a folder shared with me: Shared with me › the folder
+ * shared with me › ...
+ */
+export function Breadcrumbs({
+  path,
+  folder,
+  top = "My files",
+  href = folderHref,
+}: {
+  path: Folder[];
+  folder: Folder;
+  /** What the first crumb says; it links to `href(null)`. */
+  top?: string;
+  /** Where a folder's page is (null: the top). */
+  href?: (id: string | null) => string;
+}) {
   return (
     <nav aria-label="Breadcrumbs" className="crumbs">
       <ol>
         <li>
-          <Link href={folderHref(null)}>My files</Link>
+          <Link href={href(null)}>{top}</Link>
         </li>
         {path.map((f) => (
           <li key={f.id}>
-            <Link href={folderHref(f.id)} title={f.name}>
+            <Link href={href(f.id)} title={f.name}>
               {f.name}
             </Link>
           </li>

@@ -176,6 +176,33 @@ describe("FileTable with folders", () => {
     expect(names()).toEqual(["zebra"]);
   });
 
+  it("lists folders shared with me as links into Shared with me, with their owner when known", () => {
+    const shared = folders.map((f) => ({ ...f, owner_id: f.id === "d1" ? "bob" : "ann" }));
+    render(
+      <FileTable
+        files={[files[1]!]}
+        folders={shared}
+        folderLink={(id) => `/shared/?folder=${id}`}
+        folderOwner={(f) => (f.owner_id === "bob" ? "bob@x.io" : null)}
+        scope="shared"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        emptyText="none"
+      />,
+    );
+    expect(screen.getByRole("link", { name: "Apples" }).getAttribute("href")).toMatch(
+      /^\/shared\/?\?folder=d1$/,
+    );
+    const apples = screen.getByRole("link", { name: "Apples" }).closest("tr")!;
+    expect(within(apples).getByText("bob@x.io")).toBeTruthy();
+    const zebra = screen.getByRole("link", { name: "zebra" }).closest("tr")!;
+    expect(zebra.querySelector(".col-owner")!.textContent).toBe("");
+    // Nothing of theirs to act on: only downloads.
+    expect(screen.queryByRole("button", { name: /^More actions/ })).toBeNull();
+    expect(screen.getByRole("button", { name: "Download beta.png" })).toBeTruthy();
+  });
+
   it("waits for folders as for files, and is empty only when both are", () => {
     const { rerender } = render(
       <FileTable

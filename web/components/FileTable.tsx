@@ -12,8 +12,12 @@ import { FolderIcon } from "./FolderIcon";
 
 interface FileTableProps {
   files: FileRecord[] | null;
-  /** A folder's subfolders, listed before its files; left out where there are none (shared). */
+  /** Folders, listed before the files; left out where there are none. */
   folders?: Folder[] | null;
+  /** Where a folder's page is: My files' by default. */
+  folderLink?: (id: string) => string;
+  /** Who a folder is shared by ("You" for mine by default; null: not known). */
+  folderOwner?: (folder: Folder) => string | null;
   scope: "mine" | "shared";
   meId: string;
   now: number;
@@ -51,6 +55,8 @@ export function FileTable({
   fileActions,
   folderActions,
   folders,
+  folderLink = folderHref,
+  folderOwner,
   emptyText,
 }: FileTableProps) {
   const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({
@@ -142,23 +148,29 @@ export function FileTable({
           <tbody>
             {folderRows.map((d) => {
               const fresh = now - Date.parse(d.updated_at) < FRESH_MS;
+              const owner = folderOwner ? folderOwner(d) : "You";
               return (
                 <tr key={d.id} className={fresh ? "fresh" : undefined} data-folder-id={d.id}>
                   <td className="col-name">
                     <div className="file-name">
                       <FolderIcon />
-                      <Link className="ellipsis" href={folderHref(d.id)} title={d.name}>
+                      <Link className="ellipsis" href={folderLink(d.id)} title={d.name}>
                         {d.name}
                       </Link>
                     </div>
                   </td>
                   <td className="col-size" />
                   <td className="col-type">Folder</td>
-                  <td className="col-owner">You</td>
+                  <td className="col-owner ellipsis" title={owner ?? undefined}>
+                    {owner ?? ""}
+                  </td>
                   <td className="col-date" title={formatDate(d.updated_at)}>
                     {timeAgo(d.updated_at, now)}
                   </td>
-                  <td className="col-meta-m ellipsis">Folder · {timeAgo(d.updated_at, now)}</td>
+                  <td className="col-meta-m ellipsis">
+                    Folder · {scope === "shared" && owner ? `${owner} · ` : ""}
+                    {timeAgo(d.updated_at, now)}
+                  </td>
                   <td className="col-actions">
                     <div className="row">
                       {folderActions ? (

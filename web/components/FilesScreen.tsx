@@ -11,12 +11,18 @@ import {
   type OnConflict,
 } from "@/lib/backend";
 import { uploadTree, type PickedTree } from "@/lib/folder-upload";
-import { folderHref } from "@/lib/folders";
+import { folderHref, sharedFolderHref } from "@/lib/folders";
 import { formatBytes } from "@/lib/format";
 import { Breadcrumbs } from "./Breadcrumbs";
 import { FileTable } from "./FileTable";
 import type { Movable } from "./FolderDialogs";
-import { useFolderPlace, useLiveFilesIn, useLiveFolders } from "./live-folders";
+import {
+  useFolderPlace,
+  useLiveFilesIn,
+  useLiveFolders,
+  useLiveSharedFilesIn,
+  useLiveSharedFolders,
+} from "./live-folders";
 import { RowMenu, type MenuAction } from "./RowMenu";
 import { UploadPanel } from "./UploadPanel";
 import { useLiveFiles, useNow, useSession } from "./session";
@@ -92,11 +98,17 @@ export function FilesScreen({
   folderId = null,
 }: {
   scope: "mine" | "shared";
-  /** My files: the folder shown (null: the top). */
+  /** The folder shown (null: the top): one of mine, or one shared with me. */
   folderId?: string | null;
 }) {
   // A folder of its own: what was paged in, dialogs and messages belong to it.
-  return scope === "mine" ? <MyFiles key={folderId ?? ""} folderId={folderId} /> : <SharedFiles />;
+  return scope === "mine" ? (
+    <MyFiles key={folderId ?? ""} folderId={folderId} />
+  ) : folderId === null ? (
+    <SharedFiles />
+  ) : (
+    <SharedFolder key={folderId} folderId={folderId} />
+  );
 }
 
 /**
@@ -107,6 +119,12 @@ export function FilesScreen({
 export function MyFilesFromQuery() {
   const folder = useSearchParams().get("folder") || null;
   return <FilesScreen scope="mine" folderId={folder} />;
+}
+
+/** Shared with me at the folder in the query (/shared/?folder=ID), as My files. */
+export function SharedFilesFromQuery() {
+  const folder = useSearchParams().get("folder") || null;
+  return <FilesScreen scope="shared" folderId={folder} />;
 }
 
 function useDownload(backend: Backend, setError: (e: string | null) => void) {
@@ -121,13 +139,37 @@ function useDownload(backend: Backend, setError: (e: string | null) => void) {
   };
 }
 
+/** Owners' addresses seen on files so far, by owner id: folders carry only the id. */
+const ownerEmails = new Map<string, string>();
+
+/** Who owns what, as far as the files at hand (and those seen before) say. */
+function useOwnerEmails(
+  a: FileRecord[] | null,
+  b: FileRecord[] | null,
+  c: FileRecord[] | null = null,
+): (id: string) => string | null {
+  const known = useMemo(() => {
+    for (const list of [a, b, c]) {
+      for (const f of list ?? []) ownerEmails.set(f.owner_id, f.owner_email);
+    }
+    return new Map(ownerEmails);
+  }, [a, b, c]);
+  return (id) => known.get(id) ?? null;
+}
+
+/** The top of "Shared with me": the folders shared with me, then the files. */
 function SharedFiles() {
   const { backend, me } = useSession();
   const files = useLiveFiles("shared");
+  const folders = useLiveSharedFolders(backend, null);
   const now = useNow(5000);
   const [error, setError] = useState<string | null>(null);
   const older = useOlderFiles(backend, "shared", undefined, files);
   const download = useDownload(backend, setError);
+  const ownerOf = useOwnerEmails(files, older.ready);
+  useEffect(() => {
+    document.title = "Shared with me · livedrop";
+  }, []);
   const shownError = error ?? older.error;
   return (
     <>
@@ -141,11 +183,95 @@ function SharedFiles() {
       ) : null}
       <FileTable
         files={older.ready}
+        folders={folders}
+        folderLink={sharedFolderHref}
+        folderOwner={(f) => ownerOf(f.owner_id)}
         scope="shared"
         meId={me.user.id}
         now={now}
         onDownload={download}
-        emptyText="Nothing is shared with you yet. Files appear here the moment someone shares them."
+        emptyText="Nothing is shared with you yet. Files and folders appear here the moment someone shares them."
+      />
+      {older.more ? <LoadOlder onClick={older.load} busy={older.loading} /> : null}
+    </>
+  );
+}
+
+/**
+ * A folder shared with me (itself, or one above it), to browse and
+ * download from, live; nothing in it is mine to rename, move or delete.
+ */
+function SharedFolder({ folderId }: { folderId: string }) {
+  const { backend, me } = useSession();
+  const router = useRouter();
+  const place = useFolderPlace(backend, folderId, true);
+  const folders = useLiveSharedFolders(backend, folderId);
+  const files = useLiveSharedFilesIn(backend, folderId);
+  const shared = useLiveFiles("shared");
+  const now = useNow(5000);
+  const [error, setError] = useState<string | null>(null);
+  const older = useOlderFiles(backend, "shared", folderId, files);
+  const download = useDownload(backend, setError);
+  const ownerOf = useOwnerEmails(shared, files, older.ready);
+
+  const here = place.kind === "folder" ? place.folder : null;
+  // My own folder (a link of mine, or one I was sent): My files shows it.
+  const mine = here !== null && here.owner_id === me.user.id;
+  useEffect(() => {
+    if (mine) router.replace(folderHref(folderId));
+  }, [mine, router, folderId]);
+  const title = here?.name ?? "Shared with me";
+  useEffect(() => {
+    document.title = `${title} · livedrop`;
+  }, [title]);
+
+  if (mine) return <p className="muted">Opening…</p>;
+  if (place.kind === "missing" || place.kind === "error") {
+    return (
+      <div className="card narrow" role="alert">
+        <h1>Folder not available</h1>
+        <p>
+          {place.kind === "missing"
+            ? "This folder is not shared with you (any more), or it was deleted."
+            : place.message}
+        </p>
+        <Link href={sharedFolderHref(null)}>Back to Shared with me</Link>
+      </div>
+    );
+  }
+
+  const owner = here ? ownerOf(here.owner_id) : null;
+  const shownError = error ?? older.error;
+  return (
+    <>
+      {here && place.kind === "folder" ? (
+        <Breadcrumbs path={place.path} folder={here} top="Shared with me" href={sharedFolderHref} />
+      ) : null}
+      <div className="page-head">
+        <h1 className={here ? "ellipsis" : undefined} title={here?.name}>
+          {place.kind === "loading" ? "Loading…" : title}
+        </h1>
+        {owner ? (
+          <span className="muted grow ellipsis" data-testid="shared-by">
+            Shared by {owner}
+          </span>
+        ) : null}
+      </div>
+      {shownError ? (
+        <p className="alert" role="alert">
+          {shownError}
+        </p>
+      ) : null}
+      <FileTable
+        files={older.ready}
+        folders={folders}
+        folderLink={sharedFolderHref}
+        folderOwner={(f) => ownerOf(f.owner_id)}
+        scope="shared"
+        meId={me.user.id}
+        now={now}
+        onDownload={download}
+        emptyText="This folder is empty. What its owner puts in it appears here at once."
       />
       {older.more ? <LoadOlder onClick={older.load} busy={older.loading} /> : null}
     </>
@@ -169,6 +295,7 @@ type Dialogs =
   | { kind: "move"; what: Movable }
   | { kind: "delete-folder"; folder: Folder; current: boolean }
   | { kind: "share"; file: FileRecord }
+  | { kind: "share-folder"; folder: Folder }
   | { kind: "conflict"; taken: string[]; answer: (c: OnConflict | null) => void };
 
 function MyFiles({ folderId }: { folderId: string | null }) {
@@ -185,6 +312,12 @@ function MyFiles({ folderId }: { folderId: string | null }) {
   const download = useDownload(backend, setError);
 
   const here = place.kind === "folder" ? place.folder : null;
+  // Someone else's folder, shared with me (the link in their letter is a
+  // My files one): Shared with me shows it.
+  const theirs = here !== null && here.owner_id !== me.user.id;
+  useEffect(() => {
+    if (theirs && folderId) router.replace(sharedFolderHref(folderId));
+  }, [theirs, router, folderId]);
   const trail = useMemo(
     () => (place.kind === "folder" ? [...place.path, place.folder] : []),
     [place],
@@ -243,7 +376,12 @@ function MyFiles({ folderId }: { folderId: string | null }) {
   );
 
   const folderActions = (f: Folder, current = false): MenuAction[] => [
+    { label: "Share", onSelect: () => setDialog({ kind: "share-folder", folder: f }) },
     { label: "Rename", onSelect: () => setDialog({ kind: "rename-folder", folder: f }) },
+    {
+      label: "Download as ZIP",
+      onSelect: () => void import("./ZipButton").then((m) => m.startZipDownload(backend, f)),
+    },
     {
       label: "Move",
       onSelect: () => setDialog({ kind: "move", what: { kind: "folder", item: f } }),
@@ -259,6 +397,7 @@ function MyFiles({ folderId }: { folderId: string | null }) {
     { label: "Move", onSelect: () => setDialog({ kind: "move", what: { kind: "file", item: f } }) },
   ];
 
+  if (theirs) return <p className="muted">Opening…</p>;
   if (place.kind === "missing" || place.kind === "error") {
     return (
       <div className="card narrow" role="alert">
@@ -342,6 +481,9 @@ function MyFiles({ folderId }: { folderId: string | null }) {
       ) : null}
       {dialog.kind === "share" ? (
         <ShareDialog backend={backend} file={dialog.file} onClose={close} />
+      ) : null}
+      {dialog.kind === "share-folder" ? (
+        <ShareDialog backend={backend} folder={dialog.folder} onClose={close} />
       ) : null}
       {dialog.kind === "conflict" ? (
         <ConflictDialog taken={dialog.taken} onChoose={dialog.answer} />

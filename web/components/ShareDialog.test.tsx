@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { Backend, FileRecord, Link, Share } from "@/lib/backend";
+import type { Backend, FileRecord, Folder, Link, Share } from "@/lib/backend";
 import { ApiError } from "@/lib/backend";
 import { ShareDialog, linkSummary } from "./ShareDialog";
 
@@ -117,5 +117,54 @@ describe("ShareDialog", () => {
     expect(linkSummary(link, Date.parse("2026-01-10T12:00:00Z"))).toBe(
       "Created 2 min ago · expires in 7 days · password · 2 of 5 downloads",
     );
+  });
+});
+
+describe("ShareDialog for a folder", () => {
+  const folder = { id: "d1", name: "Project", owner_id: "u1", parent_id: null } as Folder;
+
+  function folderBackend() {
+    return {
+      folderShares: vi.fn(async (): Promise<Share[]> => [
+        { email: "bob@x.io", user_id: "u2", pending: false },
+      ]),
+      shareFolder: vi.fn(async (_id: string, email: string): Promise<Share> => ({
+        email,
+        user_id: "u3",
+        pending: false,
+      })),
+      unshareFolder: vi.fn(async () => {}),
+    } satisfies Pick<Backend, "folderShares" | "shareFolder" | "unshareFolder">;
+  }
+
+  it("shares with people only: adds, lists and removes them, with no public links", async () => {
+    const b = folderBackend();
+    render(<ShareDialog backend={b} folder={folder} onClose={() => {}} origin="http://h" />);
+    expect(screen.getByRole("heading", { name: "Share “Project”" })).toBeTruthy();
+    expect(await screen.findByText("bob@x.io")).toBeTruthy();
+    expect(b.folderShares).toHaveBeenCalledWith("d1");
+    expect(screen.queryByText("Public links")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Create link" })).toBeNull();
+
+    fireEvent.change(screen.getByLabelText("E-mail address"), { target: { value: "cy@x.io" } });
+    fireEvent.click(screen.getByRole("button", { name: "Share" }));
+    expect(await screen.findByText(/Shared with cy@x.io/)).toBeTruthy();
+    expect(b.shareFolder).toHaveBeenCalledWith("d1", "cy@x.io");
+    const people = screen.getByRole("list", { name: "People with access" });
+    expect(people.textContent).toContain("cy@x.io");
+
+    fireEvent.click(screen.getByRole("button", { name: "Stop sharing with bob@x.io" }));
+    expect(await screen.findByText("bob@x.io no longer has access.")).toBeTruthy();
+    expect(b.unshareFolder).toHaveBeenCalledWith("d1", "bob@x.io");
+    expect(screen.getByRole("list", { name: "People with access" }).textContent).not.toContain(
+      "bob@x.io",
+    );
+  });
+
+  it("shows why the shares could not be read", async () => {
+    const b = folderBackend();
+    b.folderShares.mockRejectedValueOnce(new ApiError(404, "not_found", "folder not found"));
+    render(<ShareDialog backend={b} folder={folder} onClose={() => {}} origin="http://h" />);
+    expect((await screen.findByRole("alert")).textContent).toMatch(/not found|not exist/i);
   });
 });

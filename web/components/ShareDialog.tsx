@@ -6,6 +6,7 @@ import {
   type Backend,
   type CreatedLink,
   type FileRecord,
+  type Folder,
   type Link,
   type Share,
 } from "@/lib/backend";
@@ -22,12 +23,59 @@ const EXPIRY: { label: string; seconds: number | null }[] = [
   { label: "Never", seconds: null },
 ];
 
-interface ShareDialogProps {
-  backend: Pick<Backend, "getFile" | "share" | "unshare" | "createLink" | "revokeLink">;
-  file: FileRecord;
+type ShareDialogProps = {
   onClose: () => void;
   /** The page origin the links are made absolute with. */
   origin?: string;
+} & (
+  | {
+      /** A file: people, and public links. */
+      file: FileRecord;
+      folder?: undefined;
+      backend: Pick<Backend, "getFile" | "share" | "unshare" | "createLink" | "revokeLink">;
+    }
+  | {
+      /** A folder, with everything in it: people only (folders have no public links). */
+      folder: Folder;
+      file?: undefined;
+      backend: Pick<Backend, "folderShares" | "shareFolder" | "unshareFolder">;
+    }
+);
+
+/** What the dialog does with people, for a file or a folder. */
+interface PeopleOps {
+  id: string;
+  name: string;
+  noun: "file" | "folder";
+  load(): Promise<{ shares: Share[]; links: Link[] | null }>;
+  share(email: string): Promise<Share>;
+  unshare(email: string): Promise<void>;
+}
+
+function peopleOps(props: ShareDialogProps): PeopleOps {
+  if (props.folder) {
+    const { backend, folder } = props;
+    return {
+      id: folder.id,
+      name: folder.name,
+      noun: "folder",
+      load: async () => ({ shares: await backend.folderShares(folder.id), links: null }),
+      share: (email) => backend.shareFolder(folder.id, email),
+      unshare: (email) => backend.unshareFolder(folder.id, email),
+    };
+  }
+  const { backend, file } = props;
+  return {
+    id: file.id,
+    name: file.name,
+    noun: "file",
+    load: async () => {
+      const d = await backend.getFile(file.id);
+      return { shares: d.shares ?? [], links: d.links ?? [] };
+    },
+    share: (email) => backend.share(file.id, email),
+    unshare: (email) => backend.unshare(file.id, email),
+  };
 }
 
 export function linkSummary(link: Link, now: number): string {
@@ -42,7 +90,11 @@ export function linkSummary(link: Link, now: number): string {
   return parts.join(" · ");
 }
 
-export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps) {
+/** Sharing a file (people and public links) or a folder (people). */
+export function ShareDialog(props: ShareDialogProps) {
+  const { onClose, origin } = props;
+  const ops = peopleOps(props);
+  const file = props.file;
   const [shares, setShares] = useState<Share[] | null>(null);
   const [links, setLinks] = useState<Link[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -60,18 +112,20 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
 
   useEffect(() => {
     let live = true;
-    backend.getFile(file.id).then(
+    ops.load().then(
       (d) => {
         if (!live) return;
-        setShares(d.shares ?? []);
-        setLinks(d.links ?? []);
+        setShares(d.shares);
+        setLinks(d.links);
       },
       (e) => live && setLoadError(describeError(e)),
     );
     return () => {
       live = false;
     };
-  }, [backend, file.id]);
+    // ops stands for the backend and the id.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.backend, ops.id]);
 
   const addPerson = async (e: FormEvent) => {
     e.preventDefault();
@@ -81,7 +135,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
     setPeopleMsg(null);
     setInvite(null);
     try {
-      const share = await backend.share(file.id, address);
+      const share = await ops.share(address);
       setShares((s) => [...(s ?? []).filter((x) => x.email !== share.email), share]);
       setEmail("");
       if (share.invite_url) setInvite({ email: share.email, url: base + share.invite_url });
@@ -91,7 +145,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
           ? `Shared with ${share.email}. It appears on their screen now.`
           : share.invite_url
             ? `${share.email} has no confirmed account yet, and this server sends no e-mail. Send them the invitation link below yourself.`
-            : `${share.email} has no confirmed account yet. They will see the file once they sign up with this address and confirm it.`,
+            : `${share.email} has no confirmed account yet. They will see the ${ops.noun} once they sign up with this address and confirm it.`,
       });
     } catch (err) {
       setPeopleMsg({ ok: false, text: describeError(err) });
@@ -103,7 +157,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
   const removePerson = async (share: Share) => {
     setPeopleMsg(null);
     try {
-      await backend.unshare(file.id, share.email);
+      await ops.unshare(share.email);
       setShares((s) => (s ?? []).filter((x) => x.email !== share.email));
       setPeopleMsg({ ok: true, text: `${share.email} no longer has access.` });
     } catch (err) {
@@ -113,6 +167,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
 
   const createLink = async (e: FormEvent) => {
     e.preventDefault();
+    if (!props.file) return;
     setLinkError(null);
     const seconds = EXPIRY[Number(expiry)]?.seconds ?? null;
     const max = maxDownloads.trim() ? Number(maxDownloads) : null;
@@ -122,7 +177,7 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
     }
     setBusy(true);
     try {
-      const link = await backend.createLink(file.id, {
+      const link = await props.backend.createLink(props.file.id, {
         ...(seconds !== null ? { expires_in_seconds: seconds } : {}),
         ...(password ? { password } : {}),
         ...(max !== null ? { max_downloads: max } : {}),
@@ -139,9 +194,10 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
   };
 
   const revoke = async (link: Link) => {
+    if (!props.file) return;
     setLinkError(null);
     try {
-      await backend.revokeLink(link.id);
+      await props.backend.revokeLink(link.id);
       setLinks((l) => (l ?? []).map((x) => (x.id === link.id ? { ...x, revoked: true } : x)));
       if (created?.link.id === link.id) setCreated(null);
     } catch (err) {
@@ -153,9 +209,11 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
   const activeLinks = (links ?? []).filter((l) => !l.revoked);
 
   return (
-    <Dialog title={`Share “${file.name}”`} onClose={onClose}>
+    <Dialog title={`Share “${ops.name}”`} onClose={onClose}>
       <p className="muted" style={{ marginTop: 0 }}>
-        {formatBytes(file.size)}
+        {file
+          ? formatBytes(file.size)
+          : "A folder: the people you share it with see everything in it, the folders in it too, as it changes."}
       </p>
       {loadError ? (
         <p className="alert" role="alert">
@@ -226,83 +284,87 @@ export function ShareDialog({ backend, file, onClose, origin }: ShareDialogProps
         </ul>
       )}
 
-      <h3 style={{ marginTop: 20 }}>Public links</h3>
-      {created ? (
-        <div className="link-out" data-testid="new-link">
-          <div>
-            <label htmlFor="new-link-url">New link (shown once — copy it now)</label>
-            <CopyField id="new-link-url" value={createdUrl} />
-            <p className="hint">
-              Anyone with this link can download the file
-              {created.link.has_password ? " with the password" : ""}.
-            </p>
-          </div>
-          <QrCode text={createdUrl} label="QR code of the new link" />
-        </div>
-      ) : null}
-      <form onSubmit={createLink}>
-        <div className="grid-3">
-          <div className="field">
-            <label htmlFor="link-expiry">Expires after</label>
-            <select id="link-expiry" value={expiry} onChange={(e) => setExpiry(e.target.value)}>
-              {EXPIRY.map((x, i) => (
-                <option key={x.label} value={String(i)}>
-                  {x.label}
-                </option>
+      {file ? (
+        <>
+          <h3 style={{ marginTop: 20 }}>Public links</h3>
+          {created ? (
+            <div className="link-out" data-testid="new-link">
+              <div>
+                <label htmlFor="new-link-url">New link (shown once — copy it now)</label>
+                <CopyField id="new-link-url" value={createdUrl} />
+                <p className="hint">
+                  Anyone with this link can download the file
+                  {created.link.has_password ? " with the password" : ""}.
+                </p>
+              </div>
+              <QrCode text={createdUrl} label="QR code of the new link" />
+            </div>
+          ) : null}
+          <form onSubmit={createLink}>
+            <div className="grid-3">
+              <div className="field">
+                <label htmlFor="link-expiry">Expires after</label>
+                <select id="link-expiry" value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+                  {EXPIRY.map((x, i) => (
+                    <option key={x.label} value={String(i)}>
+                      {x.label}
+                    </option>
+                  ))}
+                </select>
+              </div>
+              <div className="field">
+                <label htmlFor="link-password">Password</label>
+                <input
+                  id="link-password"
+                  type="password"
+                  placeholder="None"
+                  autoComplete="new-password"
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                />
+              </div>
+              <div className="field">
+                <label htmlFor="link-max">Download limit</label>
+                <input
+                  id="link-max"
+                  type="number"
+                  placeholder="No limit"
+                  min={1}
+                  inputMode="numeric"
+                  value={maxDownloads}
+                  onChange={(e) => setMaxDownloads(e.target.value)}
+                />
+              </div>
+            </div>
+            {linkError ? (
+              <p className="alert" role="alert">
+                {linkError}
+              </p>
+            ) : null}
+            <button type="submit" disabled={busy}>
+              Create link
+            </button>
+          </form>
+          {activeLinks.length > 0 ? (
+            <ul className="list" aria-label="Active links" style={{ marginTop: 10 }}>
+              {activeLinks.map((l) => (
+                <li key={l.id}>
+                  <span className="grow" style={{ fontSize: "0.9em" }}>
+                    {linkSummary(l, now)}
+                  </span>
+                  <button
+                    type="button"
+                    className="small danger"
+                    onClick={() => revoke(l)}
+                    aria-label={`Revoke the link created ${timeAgo(l.created_at, now)}`}
+                  >
+                    Revoke
+                  </button>
+                </li>
               ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="link-password">Password</label>
-            <input
-              id="link-password"
-              type="password"
-              placeholder="None"
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="link-max">Download limit</label>
-            <input
-              id="link-max"
-              type="number"
-              placeholder="No limit"
-              min={1}
-              inputMode="numeric"
-              value={maxDownloads}
-              onChange={(e) => setMaxDownloads(e.target.value)}
-            />
-          </div>
-        </div>
-        {linkError ? (
-          <p className="alert" role="alert">
-            {linkError}
-          </p>
-        ) : null}
-        <button type="submit" disabled={busy}>
-          Create link
-        </button>
-      </form>
-      {activeLinks.length > 0 ? (
-        <ul className="list" aria-label="Active links" style={{ marginTop: 10 }}>
-          {activeLinks.map((l) => (
-            <li key={l.id}>
-              <span className="grow" style={{ fontSize: "0.9em" }}>
-                {linkSummary(l, now)}
-              </span>
-              <button
-                type="button"
-                className="small danger"
-                onClick={() => revoke(l)}
-                aria-label={`Revoke the link created ${timeAgo(l.created_at, now)}`}
-              >
-                Revoke
-              </button>
-            </li>
-          ))}
-        </ul>
+            </ul>
+          ) : null}
+        </>
       ) : null}
     </Dialog>
   );

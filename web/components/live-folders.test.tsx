@@ -94,3 +94,42 @@ describe("useLiveFolders", () => {
     expect(result.current!.map((f) => f.id)).toEqual(["b"]);
   });
 });
+
+describe("useFolderPlace in a folder shared with me", () => {
+  it("starts at the folder shared with me, and is missing once it is unshared", async () => {
+    const project = { ...folder("p", "Project", "theirs"), owner_id: "ann" };
+    const drafts = { ...folder("d", "Drafts", "p"), owner_id: "ann" };
+    let roots = [project];
+    const subs = new Set<{ parent: string | null; cb: (f: Folder[]) => void }>();
+    const listing = (parent: string | null) =>
+      parent === null ? roots : [drafts].filter((f) => f.parent_id === parent);
+    const getFolder = vi.fn(async (id: string): Promise<FolderDetails> => {
+      if (!roots.length) throw new ApiError(404, "not_found", "folder not found");
+      return id === "d" ? { folder: drafts, path: [project] } : { folder: project, path: [] };
+    });
+    const subscribeFolders = vi.fn();
+    const backend = {
+      getFolder,
+      live: () => ({
+        subscribeFolders,
+        subscribeSharedFolders: (parent: string | null, cb: (f: Folder[]) => void) => {
+          const s = { parent, cb };
+          subs.add(s);
+          cb(listing(parent));
+          return () => subs.delete(s);
+        },
+      }),
+    } as unknown as Backend;
+    const { result } = renderHook(() => useFolderPlace(backend, "d", true));
+    await waitFor(() => expect(names(result.current)).toEqual(["Project", "Drafts"]));
+    expect(subscribeFolders).not.toHaveBeenCalled();
+    // Renamed by its owner: told by the folders shared with me.
+    roots = [{ ...project, name: "Project 2" }];
+    act(() => subs.forEach((s) => s.cb(listing(s.parent))));
+    expect(names(result.current)).toEqual(["Project 2", "Drafts"]);
+    // Unshared: gone from there, so the path is asked for again, and it is not found.
+    roots = [];
+    act(() => subs.forEach((s) => s.cb(listing(s.parent))));
+    await waitFor(() => expect(result.current.kind).toBe("missing"));
+  });
+});

@@ -36,6 +36,29 @@ export function useLiveFilesIn(backend: Backend, parent: string | null): FileRec
   return state && state.parent === parent ? state.files : null;
 }
 
+/**
+ * Folders shared with me, live; null until known. `parent` null: the ones
+ * shared with me themselves; else those in a folder I see through a share.
+ */
+export function useLiveSharedFolders(backend: Backend, parent: string | null): Folder[] | null {
+  const [state, setState] = useState<{ parent: string | null; folders: Folder[] } | null>(null);
+  useEffect(
+    () => backend.live().subscribeSharedFolders(parent, (folders) => setState({ parent, folders })),
+    [backend, parent],
+  );
+  return state && state.parent === parent ? state.folders : null;
+}
+
+/** The ready files in a folder I see through a share, live; null until known. */
+export function useLiveSharedFilesIn(backend: Backend, parent: string): FileRecord[] | null {
+  const [state, setState] = useState<{ parent: string; files: FileRecord[] } | null>(null);
+  useEffect(
+    () => backend.live().subscribeSharedFilesIn(parent, (files) => setState({ parent, files })),
+    [backend, parent],
+  );
+  return state && state.parent === parent ? state.files : null;
+}
+
 export type FolderPlace =
   | { kind: "top" }
   | { kind: "loading" }
@@ -50,8 +73,11 @@ type Loaded = { id: string; result: FolderDetails | "missing" | { error: string 
  * Where folder `id` is (null: the top), live: its name and those above it
  * follow renames from the listings they are in; when one of them is no
  * longer where it was (moved, or deleted), the path is asked for again.
+ * `shared`: a folder I see through a share, whose path starts at the folder
+ * shared with me, which is in the listing of the folders shared with me
+ * (unshared: it is no longer there, and the folder is missing).
  */
-export function useFolderPlace(backend: Backend, id: string | null): FolderPlace {
+export function useFolderPlace(backend: Backend, id: string | null, shared = false): FolderPlace {
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [attempt, setAttempt] = useState(0);
 
@@ -93,8 +119,11 @@ export function useFolderPlace(backend: Backend, id: string | null): FolderPlace
     const parents = [null, ...chain.slice(0, -1).map((f) => f.id)];
     const lists: (Folder[] | null)[] = parents.map(() => null);
     const live = backend.live();
+    const subscribe = shared
+      ? live.subscribeSharedFolders.bind(live)
+      : live.subscribeFolders.bind(live);
     const stops = parents.map((parent, i) =>
-      live.subscribeFolders(parent, (folders) => {
+      subscribe(parent, (folders) => {
         lists[i] = folders;
         setLevels({ key: chainKey, lists: [...lists] });
         // Moved or deleted: ask where it is now.
@@ -104,7 +133,7 @@ export function useFolderPlace(backend: Backend, id: string | null): FolderPlace
     return () => stops.forEach((stop) => stop());
     // chainKey stands for chain.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [backend, chainKey]);
+  }, [backend, chainKey, shared]);
 
   if (id === null) return { kind: "top" };
   if (!loaded || loaded.id !== id) return { kind: "loading" };

@@ -34,6 +34,8 @@ function fakeBackend(me: Me | null) {
     subscribeActivity: () => () => {},
     subscribeFolders: () => () => {},
     subscribeFilesIn: () => () => {},
+    subscribeSharedFolders: () => () => {},
+    subscribeSharedFilesIn: () => () => {},
     subscribeStatus: () => () => {},
     close: () => {},
   };

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Page } from "@playwright/test";
-import { PASSWORD, makeFile, newUser, shot, upload, expect, test } from "./helpers";
+import { PASSWORD, makeFile, newUser, proveAddress, shot, upload, expect, test } from "./helpers";
 
 const trees = mkdtempSync(join(tmpdir(), "ld-e2e-trees-"));
 process.on("exit", () => rmSync(trees, { recursive: true, force: true }));
@@ -272,4 +272,125 @@ test("folders on a 375-pixel phone: nothing scrolls sideways, menus stay on scre
   found.push(...(await problems("move dialog")));
   expect(found, found.join("\n")).toEqual([]);
   await context.close();
+});
+
+test("a shared folder: the recipient browses its tree live, downloads, and loses it when unshared", async ({
+  browser,
+}) => {
+  const owner = await newUser(browser, "olga");
+  const recipient = await newUser(browser, "ravi");
+  await proveAddress(owner, recipient);
+  const o = owner.page;
+  const r = recipient.page;
+
+  // The owner's tree: Project with readme.txt, and Drafts in it with draft.txt.
+  await newFolder(o, "Project");
+  await link(o, "Project").click();
+  await expect(heading(o)).toHaveText("Project");
+  await upload(o, makeFile("readme.txt", "read me"));
+  await expect(link(o, "readme.txt")).toBeVisible();
+  await newFolder(o, "Drafts");
+  await link(o, "Drafts").click();
+  await expect(heading(o)).toHaveText("Drafts");
+  await upload(o, makeFile("draft.txt", "a draft"));
+  await expect(link(o, "draft.txt")).toBeVisible();
+  await crumbs(o).getByRole("link", { name: "My files" }).click();
+  await expect(heading(o)).toHaveText("My files");
+
+  // The recipient watches "Shared with me" while the owner shares the folder.
+  await r.getByRole("link", { name: "Shared with me" }).first().click();
+  await expect(heading(r)).toHaveText("Shared with me");
+  await rowAction(o, "Project", "Share");
+  const dialog = o.getByRole("dialog");
+  await expect(dialog.getByRole("heading", { name: "Share “Project”" })).toBeVisible();
+  // Folders have no public links (yet): people only.
+  await expect(dialog.getByRole("heading", { name: "Public links" })).toHaveCount(0);
+  await dialog.getByLabel("E-mail address").fill(recipient.email);
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await expect(dialog.getByText(`Shared with ${recipient.email}`)).toBeVisible();
+  await expect(dialog.getByRole("list", { name: "People with access" })).toContainText(
+    recipient.email,
+  );
+  await expect(link(r, "Project")).toBeVisible({ timeout: 3000 });
+  await o.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  // Only the folder: what is in it stays in it.
+  await expect(link(r, "readme.txt")).toHaveCount(0);
+  await shot(r, "34-shared-folder-top");
+
+  // The recipient opens it: breadcrumbs from the folder shared with them,
+  // and nothing to rename, move, delete or share.
+  await link(r, "Project").click();
+  await expect(r).toHaveURL(/\/shared\/\?folder=[\w-]+$/);
+  await expect(heading(r)).toHaveText("Project");
+  await expect(crumbs(r).getByRole("listitem")).toHaveText(["Shared with me", "Project"]);
+  await expect(link(r, "readme.txt")).toBeVisible();
+  await expect(link(r, "Drafts")).toBeVisible();
+  await expect(r.getByRole("button", { name: /^More actions/ })).toHaveCount(0);
+  await expect(r.getByRole("button", { name: /^Share / })).toHaveCount(0);
+  await link(r, "Drafts").click();
+  await expect(heading(r)).toHaveText("Drafts");
+  await expect(crumbs(r).getByRole("listitem")).toHaveText(["Shared with me", "Project", "Drafts"]);
+  await expect(link(r, "draft.txt")).toBeVisible();
+
+  // The owner adds a file and renames one: the recipient sees both at once.
+  await link(o, "Project").click();
+  await link(o, "Drafts").click();
+  await expect(heading(o)).toHaveText("Drafts");
+  const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 13) % 256));
+  await upload(o, makeFile("data.bin", body));
+  await expect(link(r, "data.bin")).toBeVisible({ timeout: 3000 });
+  await rowAction(o, "draft.txt", "Rename");
+  await o.getByRole("dialog").getByLabel("Name").fill("final.txt");
+  await o.getByRole("dialog").getByRole("button", { name: "Rename" }).click();
+  await expect(link(r, "final.txt")).toBeVisible({ timeout: 3000 });
+  await expect(link(r, "draft.txt")).toHaveCount(0);
+  await shot(r, "35-shared-folder-inside");
+
+  // Sorting as in My files.
+  const names = r.locator("tbody tr .col-name a");
+  await r.getByRole("button", { name: "Name", exact: true }).click();
+  await expect(names).toHaveText(["data.bin", "final.txt"]);
+  await r.getByRole("button", { name: "Name", exact: true }).click();
+  await expect(names).toHaveText(["final.txt", "data.bin"]);
+
+  // The recipient downloads: the bytes are the owner's.
+  const downloading = r.waitForEvent("download");
+  await r.getByRole("button", { name: "Download data.bin" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe("data.bin");
+  expect(readFileSync((await download.path())!)).toEqual(body);
+
+  // On a 375-pixel phone: nothing scrolls sideways, no axe problems.
+  await r.setViewportSize({ width: 375, height: 740 });
+  expect(
+    await r.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    ),
+  ).toBe(0);
+  const problems = (
+    await new AxeBuilder({ page: r }).withTags(["wcag2a", "wcag2aa"]).analyze()
+  ).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(problems, problems.join("\n")).toEqual([]);
+  await shot(r, "36-phone-shared-folder");
+  await r.setViewportSize({ width: 1280, height: 720 });
+
+  // Back at the top: the folder, not the files in it.
+  await crumbs(r).getByRole("link", { name: "Shared with me" }).click();
+  await expect(link(r, "Project")).toBeVisible();
+  await expect(link(r, "data.bin")).toHaveCount(0);
+
+  // The owner unshares from the folder's own menu: gone from the recipient's screen at once.
+  await crumbs(o).getByRole("link", { name: "Project" }).click();
+  await expect(heading(o)).toHaveText("Project");
+  await o.getByRole("button", { name: "More actions for Project", exact: true }).click();
+  await o.getByRole("menuitem", { name: "Share" }).click();
+  await dialog.getByRole("button", { name: `Stop sharing with ${recipient.email}` }).click();
+  await expect(dialog.getByText(`${recipient.email} no longer has access.`)).toBeVisible();
+  await expect(link(r, "Project")).toHaveCount(0, { timeout: 3000 });
+  await expect(r.getByText("Nothing is shared with you yet")).toBeVisible();
+  await owner.context.close();
+  await recipient.context.close();
 });

@@ -6,6 +6,7 @@ const base: Activity = {
   id: "a1",
   owner_id: "me",
   file_id: "f1",
+  folder_id: null,
   file_name: "plan.pdf",
   kind: "uploaded",
   actor_id: "me",
@@ -19,6 +20,20 @@ describe("describeActivity", () => {
   it("says You for my own actions", () => {
     expect(describeActivity(base, "me")).toBe("You uploaded the file");
     expect(describeActivity(base, "me", true)).toBe("You uploaded “plan.pdf”");
+  });
+  it("tells a folder downloaded as ZIP", () => {
+    const a = {
+      ...base,
+      kind: "downloaded" as const,
+      file_id: null,
+      folder_id: "d1",
+      file_name: "Trip 2026",
+      actor_id: "u2",
+      actor_email: "bob@x.io",
+      detail: "zip",
+    };
+    expect(describeActivity(a, "me", true)).toBe("bob@x.io downloaded “Trip 2026” as ZIP");
+    expect(describeActivity(a, "me")).toBe("bob@x.io downloaded the folder as ZIP");
   });
   it("names the recipient who downloaded", () => {
     const a = { ...base, kind: "downloaded" as const, actor_id: "u2", actor_email: "bob@x.io" };

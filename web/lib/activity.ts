@@ -12,7 +12,7 @@ export function actorName(a: Activity, meId: string | null): string {
 export function describeActivity(a: Activity, meId: string | null, withFileName = false): string {
   const who = actorName(a, meId);
   const file = withFileName ? ` “${a.file_name}”` : "";
-  const it = withFileName ? file.trim() : "the file";
+  const it = withFileName ? file.trim() : a.folder_id ? "the folder" : "the file";
   switch (a.kind) {
     case "uploaded":
       return `${who} uploaded ${it}`;
@@ -25,6 +25,7 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
     case "link_revoked":
       return `${who} revoked a public link to ${it}`;
     case "downloaded": {
+      if (a.folder_id && a.detail === "zip") return `${who} downloaded ${it} as ZIP`;
       const via = !a.actor_id && a.link_id ? " through a public link" : "";
       const used = a.detail ? ` (${a.detail})` : "";
       const subject = !a.actor_id && a.link_id ? "Someone" : who;

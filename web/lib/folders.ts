@@ -9,6 +9,11 @@ export function folderHref(id: string | null): string {
   return id === null ? "/files/" : `/files/?folder=${encodeURIComponent(id)}`;
 }
 
+/** A folder shared with me, in "Shared with me" (null: its top). */
+export function sharedFolderHref(id: string | null): string {
+  return id === null ? "/shared/" : `/shared/?folder=${encodeURIComponent(id)}`;
+}
+
 /** A name as the server compares names within a folder: case-insensitively. */
 export function nameKey(name: string): string {
   return name.toLowerCase();

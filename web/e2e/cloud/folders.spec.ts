@@ -3,6 +3,7 @@
 // folder's `parent` as firestore.rules require) bring a second browser of
 // the same person every new folder, upload, move, rename and deletion.
 
+import { readFileSync } from "node:fs";
 import type { Browser, Page } from "@playwright/test";
 import { PASSWORD, email, makeFile, upload, expect, test } from "../helpers";
 
@@ -80,4 +81,90 @@ test("cloud: folders, live in a second browser of the same person", async ({ bro
   await expect(o.getByText("This folder does not exist: it may have been deleted.")).toBeVisible();
   await other.context.close();
   await me.context.close();
+});
+
+const crumbs = (page: Page) => page.getByRole("navigation", { name: "Breadcrumbs" });
+
+async function newFolder(page: Page, name: string) {
+  await page.getByRole("button", { name: "New folder" }).click();
+  await page.getByRole("dialog").getByLabel("Name").fill(name);
+  await page.getByRole("dialog").getByRole("button", { name: "Create" }).click();
+  await expect(link(page, name)).toBeVisible();
+}
+
+test("cloud: a shared folder, browsed live by the recipient until it is unshared", async ({
+  browser,
+}) => {
+  const owner = await signUp(browser, "ofra");
+  const recipient = await signUp(browser, "rudi");
+  const o = owner.page;
+  const r = recipient.page;
+
+  await newFolder(o, "Project");
+  await link(o, "Project").click();
+  await expect(heading(o)).toHaveText("Project");
+  await newFolder(o, "Drafts");
+  await link(o, "Drafts").click();
+  await expect(heading(o)).toHaveText("Drafts");
+  await upload(o, makeFile("cloud-draft.txt", "a draft"));
+  await expect(link(o, "cloud-draft.txt")).toBeVisible();
+  await crumbs(o).getByRole("link", { name: "My files" }).click();
+  await expect(heading(o)).toHaveText("My files");
+
+  // Shared from the row's menu: the recipient's listener brings the folder.
+  await r.getByRole("link", { name: "Shared with me" }).first().click();
+  await expect(heading(r)).toHaveText("Shared with me");
+  await o.getByRole("button", { name: "More actions for Project", exact: true }).click();
+  await o.getByRole("menuitem", { name: "Share" }).click();
+  const dialog = o.getByRole("dialog");
+  await expect(dialog.getByRole("heading", { name: "Public links" })).toHaveCount(0);
+  await dialog.getByLabel("E-mail address").fill(recipient.email);
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await expect(dialog.getByText(`Shared with ${recipient.email}`)).toBeVisible();
+  await expect(link(r, "Project")).toBeVisible({ timeout: 5000 });
+  await o.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+
+  // The recipient browses in: breadcrumbs from the shared folder, no owner actions.
+  await link(r, "Project").click();
+  await expect(r).toHaveURL(/\/shared\/\?folder=[\w-]+$/);
+  await expect(heading(r)).toHaveText("Project");
+  await link(r, "Drafts").click();
+  await expect(heading(r)).toHaveText("Drafts");
+  await expect(crumbs(r).getByRole("listitem")).toHaveText(["Shared with me", "Project", "Drafts"]);
+  await expect(link(r, "cloud-draft.txt")).toBeVisible();
+  await expect(r.getByRole("button", { name: /^More actions/ })).toHaveCount(0);
+
+  // The owner adds a file and renames one: both arrive live.
+  await link(o, "Project").click();
+  await link(o, "Drafts").click();
+  await expect(heading(o)).toHaveText("Drafts");
+  // Binary, so that Chromium saves it (the storage emulator ignores the disposition).
+  const body = Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 11) % 256));
+  await upload(o, makeFile("cloud-shared.bin", body));
+  await expect(link(r, "cloud-shared.bin")).toBeVisible({ timeout: 5000 });
+  await o.getByRole("button", { name: "More actions for cloud-draft.txt" }).click();
+  await o.getByRole("menuitem", { name: "Rename" }).click();
+  await o.getByRole("dialog").getByLabel("Name").fill("cloud-final.txt");
+  await o.getByRole("dialog").getByRole("button", { name: "Rename" }).click();
+  await expect(link(r, "cloud-final.txt")).toBeVisible({ timeout: 5000 });
+  await expect(link(r, "cloud-draft.txt")).toHaveCount(0);
+
+  const downloading = r.waitForEvent("download");
+  await r.getByRole("button", { name: "Download cloud-shared.bin" }).click();
+  expect(readFileSync((await (await downloading).path())!)).toEqual(body);
+
+  // Unshared from the current folder's menu: gone from the recipient's top at once.
+  await crumbs(r).getByRole("link", { name: "Shared with me" }).click();
+  await expect(link(r, "Project")).toBeVisible();
+  await expect(link(r, "cloud-shared.bin")).toHaveCount(0);
+  await crumbs(o).getByRole("link", { name: "Project" }).click();
+  await expect(heading(o)).toHaveText("Project");
+  await o.getByRole("button", { name: "More actions for Project", exact: true }).click();
+  await o.getByRole("menuitem", { name: "Share" }).click();
+  await dialog.getByRole("button", { name: `Stop sharing with ${recipient.email}` }).click();
+  await expect(dialog.getByText(`${recipient.email} no longer has access.`)).toBeVisible();
+  await expect(link(r, "Project")).toHaveCount(0, { timeout: 5000 });
+  await recipient.context.close();
+  await owner.context.close();
 });

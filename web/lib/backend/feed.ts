@@ -11,16 +11,34 @@
 // altogether), so a folder it does not cover in full is listed once through
 // the API when someone first looks at it, after the snapshot, and kept up to
 // date by the changes from then on, like everything else.
+//
+// Folders shared with me work the same way: the snapshot carries the ones
+// shared with me themselves (`shared_folders`), changes carry every folder
+// I see through them (and `shared` every file I see, whether shared with me
+// itself or through its folder), and what is in one of them is listed
+// through the API when someone first looks at it. "Shared with me" lists
+// only the files shared with me themselves: a file that arrives by a change
+// is placed by its folder (one I see through a share is not), and when its
+// folder is one the page does not know, the API is asked.
 
 import { ApiError } from "./errors";
-import type { Activity, FileRecord, Folder, LiveData, LiveStatus, Unsubscribe } from "./types";
+import type {
+  Activity,
+  FileRecord,
+  Folder,
+  FolderDetails,
+  LiveData,
+  LiveStatus,
+  Unsubscribe,
+} from "./types";
 
-export type Collection = "files" | "folders" | "shared" | "activity";
+export type Collection = "files" | "folders" | "shared" | "shared_folders" | "activity";
 
 const COLLECTIONS: ReadonlySet<string> = new Set<Collection>([
   "files",
   "folders",
   "shared",
+  "shared_folders",
   "activity",
 ]);
 
@@ -34,6 +52,8 @@ export type FeedMessage =
       activity: Activity[];
       /** Left out by servers that send no folders in the snapshot. */
       folders?: Folder[];
+      /** The folders shared with me themselves; left out by servers without them. */
+      shared_folders?: Folder[];
     }
   | { type: "resumed"; epoch: string; seq: number }
   | {
@@ -47,27 +67,41 @@ export type FeedMessage =
     };
 
 /** The collections subscribed to whole. */
-type WholeCollection = Exclude<Collection, "folders">;
+type WholeCollection = Exclude<Collection, "folders" | "shared_folders">;
 
-/** The collections a folder's contents come from. */
-export type FolderCollection = "files" | "folders";
+/**
+ * The collections a folder's contents come from: my files and folders, or
+ * the files and folders I see through a share.
+ */
+export type FolderCollection = "files" | "folders" | "shared" | "shared_folders";
+
+const isFileKind = (kind: FolderCollection) => kind === "files" || kind === "shared";
 
 export interface FeedState {
   epoch: string | null;
   seq: number;
   files: Map<string, FileRecord>;
   folders: Map<string, Folder>;
+  /** Files shared with me: themselves (`direct`) or through a folder. */
   shared: Map<string, FileRecord>;
+  /** The ids in `shared` of the files shared with me themselves. */
+  direct: Set<string>;
+  /** Folders I see through a share: the ones shared with me (`roots`), and those in them. */
+  shared_folders: Map<string, Folder>;
+  /** The ids in `shared_folders` of the folders shared with me themselves. */
+  roots: Set<string>;
+  /** Whether `roots` is known to be all of them (from the snapshot or a listing). */
+  rootsKnown: boolean;
   activity: Map<string, Activity>;
   /**
    * Whether the last snapshot held all my files / all my folders (fewer than
    * the server sends at most), so that a folder's contents can be read from
    * it without listing the folder.
    */
-  complete: Record<FolderCollection, boolean>;
+  complete: Record<"files" | "folders", boolean>;
   /**
    * The number of the last change to each file and folder ("files:ID",
-   * "folders:ID"), while listings are under way: a change newer than a
+   * "folders:ID", "shared:ID", "shared_folders:ID"), while listings are under way: a change newer than a
    * listing wins over what the listing says.
    */
   touched: Map<string, number>;
@@ -87,6 +121,10 @@ export function emptyFeedState(): FeedState {
     files: new Map(),
     folders: new Map(),
     shared: new Map(),
+    direct: new Set(),
+    shared_folders: new Map(),
+    roots: new Set(),
+    rootsKnown: false,
     activity: new Map(),
     complete: { files: false, folders: false },
     touched: new Map(),
@@ -108,6 +146,12 @@ export function applyFeedMessage(state: FeedState, msg: FeedMessage): Set<Collec
       state.seq = msg.seq;
       state.files = byId(msg.files ?? []);
       state.shared = byId(msg.shared ?? []);
+      state.direct = new Set(state.shared.keys());
+      // Only the ones shared with me themselves: those in them are listed
+      // again when looked at.
+      state.shared_folders = byId(msg.shared_folders ?? []);
+      state.roots = new Set(state.shared_folders.keys());
+      state.rootsKnown = Array.isArray(msg.shared_folders);
       state.activity = byId(msg.activity ?? []);
       state.complete.files = (msg.files ?? []).length < SNAPSHOT_LIMIT;
       // Without folders in the snapshot the ones known are kept, but none is
@@ -115,7 +159,7 @@ export function applyFeedMessage(state: FeedState, msg: FeedMessage): Set<Collec
       if (Array.isArray(msg.folders)) state.folders = byId(msg.folders);
       state.complete.folders = Array.isArray(msg.folders) && msg.folders.length < SNAPSHOT_LIMIT;
       state.touched.clear();
-      return new Set<Collection>(["files", "folders", "shared", "activity"]);
+      return new Set<Collection>(["files", "folders", "shared", "shared_folders", "activity"]);
     }
     case "resumed":
       state.epoch = msg.epoch;
@@ -132,11 +176,17 @@ export function applyFeedMessage(state: FeedState, msg: FeedMessage): Set<Collec
       const map = state[collection] as Map<string, FileRecord | Folder | Activity>;
       if (msg.kind === "removed" || msg.doc === null) {
         map.delete(msg.id);
+        if (collection === "shared") state.direct.delete(msg.id);
+        if (collection === "shared_folders") state.roots.delete(msg.id);
       } else {
         map.set(msg.id, msg.doc);
         if (collection === "activity" && map.size > ACTIVITY_LIMIT) trimActivity(state);
+        // Only a share of the file itself shows a file at its owner's top.
+        if (collection === "shared" && (msg.doc as FileRecord).folder_id == null) {
+          state.direct.add(msg.id);
+        }
       }
-      if (collection === "files" || collection === "folders") {
+      if (collection !== "activity") {
         state.touched.set(`${collection}:${msg.id}`, msg.seq);
       }
       return new Set([collection]);
@@ -148,21 +198,42 @@ export function applyFeedMessage(state: FeedState, msg: FeedMessage): Set<Collec
 
 /** The folder a file or folder is in (null: the top; older servers say nothing: the top). */
 export function parentOf(kind: FolderCollection, item: FileRecord | Folder): string | null {
-  return kind === "files"
+  return isFileKind(kind)
     ? ((item as FileRecord).folder_id ?? null)
     : ((item as Folder).parent_id ?? null);
 }
 
-/** What `state` says is directly in `parent`: ready files, or folders. */
+/**
+ * Whether `state` holds all of what is in `parent` without listing it: my
+ * files or folders after a snapshot that had them all, the folders shared
+ * with me (`parent` null) once known; never what is in a shared folder.
+ */
+export function isComplete(state: FeedState, kind: FolderCollection, parent: string | null) {
+  if (kind === "files" || kind === "folders") return state.complete[kind];
+  return kind === "shared_folders" && parent === null && state.rootsKnown;
+}
+
+/** The files shared with me themselves (not those I see through a folder). */
+export function directShares(state: FeedState): FileRecord[] {
+  return [...state.shared.values()].filter((f) => state.direct.has(f.id));
+}
+
+/**
+ * What `state` says is directly in `parent`: ready files, or folders; for
+ * "shared_folders" with `parent` null, the folders shared with me.
+ */
 export function contentsOf(
   state: FeedState,
   kind: FolderCollection,
   parent: string | null,
 ): (FileRecord | Folder)[] {
+  if (kind === "shared_folders" && parent === null) {
+    return [...state.roots].flatMap((id) => state.shared_folders.get(id) ?? []);
+  }
   const out: (FileRecord | Folder)[] = [];
   for (const item of state[kind].values()) {
     if (parentOf(kind, item) !== parent) continue;
-    if (kind === "files" && (item as FileRecord).status !== "ready") continue;
+    if (isFileKind(kind) && (item as FileRecord).status !== "ready") continue;
     out.push(item);
   }
   return out;
@@ -188,15 +259,22 @@ export function mergeListing(
     listed.add(item.id);
     if (!fresh(item.id)) map.set(item.id, item);
   }
+  if (kind === "shared_folders" && parent === null) {
+    // The folders shared with me: the listing says which they are.
+    for (const id of listed) if (!fresh(id)) state.roots.add(id);
+    for (const id of state.roots) if (!listed.has(id) && !fresh(id)) state.roots.delete(id);
+    state.rootsKnown = true;
+    return;
+  }
   // A full page of files may leave older ones out: only what is newer than
   // its oldest is known to be gone.
   let oldest: string | null = null;
-  if (kind === "files" && items.length >= LISTING_LIMIT) {
+  if (isFileKind(kind) && items.length >= LISTING_LIMIT) {
     oldest = items.reduce((m, f) => (f.updated_at < m ? f.updated_at : m), items[0]!.updated_at);
   }
   for (const [id, item] of map) {
     if (listed.has(id) || fresh(id) || parentOf(kind, item) !== parent) continue;
-    if (kind === "files" && (item as FileRecord).status !== "ready") continue;
+    if (isFileKind(kind) && (item as FileRecord).status !== "ready") continue;
     if (oldest !== null && item.updated_at < oldest) continue;
     map.delete(id);
   }
@@ -247,6 +325,12 @@ export interface FeedOptions {
   list?: {
     folders(parent: string | null): Promise<Folder[]>;
     files(parent: string | null): Promise<FileRecord[]>;
+    /** Null: the folders shared with me; else the folders in one I see. */
+    shared_folders?(parent: string | null): Promise<Folder[]>;
+    /** The ready files in a folder I see through a share. */
+    shared?(parent: string | null): Promise<FileRecord[]>;
+    /** A folder and its path as I see it (404: I do not see it). */
+    folder?(id: string): Promise<FolderDetails>;
   };
   /** Waits before listing a folder again after a failure; a seam for tests. */
   backoff?: (attempt: number) => number;
@@ -311,6 +395,10 @@ export class WebSocketFeed implements LiveData {
   /** Counts snapshots: a listing asked for before the last one is stale. */
   private generation = 0;
   private listings = 0;
+  /** The folders shared with me changed while they were being listed. */
+  private rootsAgain = false;
+  /** Folders asked about, to place files in them (see `place`). */
+  private asking = new Map<string, Promise<FolderDetails | null | undefined>>();
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(private readonly options: FeedOptions) {
@@ -338,6 +426,17 @@ export class WebSocketFeed implements LiveData {
     return this.watch("files", parent, onChange as Listener<never>);
   }
 
+  subscribeSharedFolders(
+    parent: string | null,
+    onChange: (folders: Folder[]) => void,
+  ): Unsubscribe {
+    return this.watch("shared_folders", parent, onChange as Listener<never>);
+  }
+
+  subscribeSharedFilesIn(parent: string, onChange: (files: FileRecord[]) => void): Unsubscribe {
+    return this.watch("shared", parent, onChange as Listener<never>);
+  }
+
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe {
     return this.status.subscribe(onChange);
   }
@@ -362,6 +461,7 @@ export class WebSocketFeed implements LiveData {
 
   private current(collection: WholeCollection): FileRecord[] | Activity[] {
     if (collection === "activity") return sortActivity([...this.state.activity.values()]);
+    if (collection === "shared") return directShares(this.state);
     return [...this.state[collection].values()];
   }
 
@@ -396,7 +496,7 @@ export class WebSocketFeed implements LiveData {
 
   /** Whether a folder's contents can be told: after a snapshot, and a listing if it needs one. */
   private known(w: FolderWatch): boolean {
-    return this.received && (this.state.complete[w.kind] || w.state === "listed");
+    return this.received && (isComplete(this.state, w.kind, w.parent) || w.state === "listed");
   }
 
   private tell(w: FolderWatch) {
@@ -411,7 +511,7 @@ export class WebSocketFeed implements LiveData {
     // Before the snapshot there is nothing to list against: the snapshot
     // lists what is looked at.
     if (!this.received || this.closed || w.state !== "unlisted") return;
-    if (this.state.complete[w.kind]) return this.tell(w);
+    if (isComplete(this.state, w.kind, w.parent)) return this.tell(w);
     const list = this.options.list?.[w.kind];
     if (!list) {
       w.state = "listed";
@@ -434,6 +534,10 @@ export class WebSocketFeed implements LiveData {
           w.state = "listed";
           w.attempt = 0;
           this.tell(w);
+          if (w.kind === "shared_folders" && w.parent === null && this.rootsAgain) {
+            this.rootsAgain = false;
+            this.rootsChanged();
+          }
         },
         () => {
           if (generation !== this.generation || this.closed) return;
@@ -456,6 +560,7 @@ export class WebSocketFeed implements LiveData {
   /** After a snapshot: every folder is listed again before it is told, the watched ones now. */
   private relist() {
     this.generation++;
+    this.rootsAgain = false;
     for (const w of this.watches.values()) {
       if (w.retry) clearTimeout(w.retry);
       w.retry = null;
@@ -464,7 +569,9 @@ export class WebSocketFeed implements LiveData {
     }
     for (const w of this.watches.values()) {
       if (w.listeners.size) this.ensureListed(w);
-      else if (!this.state.complete[w.kind]) this.watches.delete(`${w.kind}:${w.parent ?? ""}`);
+      else if (!isComplete(this.state, w.kind, w.parent)) {
+        this.watches.delete(`${w.kind}:${w.parent ?? ""}`);
+      }
     }
   }
 
@@ -489,14 +596,12 @@ export class WebSocketFeed implements LiveData {
         this.status.set("live");
       }
       if (msg.type === "snapshot") this.relist();
+      if (msg.type === "change" && msg.kind !== "removed" && msg.doc) this.place(msg);
       for (const c of touched) {
-        if (c === "folders") continue;
-        const value = this.current(c);
-        for (const l of this.listeners[c]) (l as Listener<unknown>)(value);
+        if (c === "folders" || c === "shared_folders") continue;
+        this.tellWhole(c);
       }
-      if (touched.has("files") || touched.has("folders")) {
-        for (const w of this.watches.values()) if (touched.has(w.kind)) this.tell(w);
-      }
+      for (const w of this.watches.values()) if (touched.has(w.kind)) this.tell(w);
     };
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
@@ -513,6 +618,76 @@ export class WebSocketFeed implements LiveData {
     socket.onerror = () => {
       // onclose follows and reconnects.
     };
+  }
+
+  private tellWhole(c: WholeCollection) {
+    const value = this.current(c);
+    for (const l of this.listeners[c]) (l as Listener<unknown>)(value);
+  }
+
+  /**
+   * Finds out where a shared file or folder that a change brought belongs
+   * when the page cannot tell: a folder whose folder it does not know may
+   * be newly shared with me (the folders shared with me are listed again),
+   * and a file in a folder it does not know is shared with me itself unless
+   * I see that folder (the API is asked).
+   */
+  private place(msg: Extract<FeedMessage, { type: "change" }>) {
+    const s = this.state;
+    if (msg.collection === "shared_folders") {
+      const f = msg.doc as Folder;
+      if (s.roots.has(f.id) || (f.parent_id !== null && s.shared_folders.has(f.parent_id))) return;
+      this.rootsChanged();
+    } else if (msg.collection === "shared") {
+      const f = msg.doc as FileRecord;
+      if (s.direct.has(f.id) || f.folder_id == null || s.shared_folders.has(f.folder_id)) return;
+      const ask = this.options.list?.folder;
+      if (!ask) {
+        s.direct.add(f.id);
+        return;
+      }
+      const generation = this.generation;
+      const folderId = f.folder_id;
+      let pending = this.asking.get(folderId);
+      if (!pending) {
+        pending = ask(folderId).then(
+          (d) => d,
+          (e: unknown) => (e instanceof ApiError && e.status === 404 ? null : undefined),
+        );
+        this.asking.set(folderId, pending);
+        void pending.finally(() => this.asking.delete(folderId));
+      }
+      void pending.then((d) => {
+        if (generation !== this.generation || this.closed || d === undefined) return;
+        if (d === null) {
+          // Not a folder I see: the file is shared with me itself.
+          if (!s.shared.has(f.id)) return;
+          s.direct.add(f.id);
+          this.tellWhole("shared");
+          return;
+        }
+        // A folder I see: it and those above it (from the one shared with me) are known now.
+        for (const x of [...d.path, d.folder]) {
+          if (!s.shared_folders.has(x.id)) s.shared_folders.set(x.id, x);
+        }
+        const top = d.path[0] ?? d.folder;
+        if (!s.roots.has(top.id)) this.rootsChanged();
+      });
+    }
+  }
+
+  /** The folders shared with me may have changed: they are listed again. */
+  private rootsChanged() {
+    this.state.rootsKnown = false;
+    const w = this.watches.get("shared_folders:");
+    if (!w) return;
+    // A listing under way may have been answered before the change.
+    if (w.state === "listing") {
+      this.rootsAgain = true;
+      return;
+    }
+    w.state = "unlisted";
+    if (w.listeners.size) this.ensureListed(w);
   }
 
   private scheduleReconnect() {

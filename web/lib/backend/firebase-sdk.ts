@@ -84,6 +84,25 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
           orderBy("name_key"),
           limit(LIST_LIMIT),
         );
+      case "shared-files":
+        // Whoever sees the folder: firestore.rules check its `viewers`
+        // against the folder this query names.
+        return readyFiles(inFolder);
+      case "shared-folders":
+        return parent === null
+          ? query(
+              collection(db, "folders"),
+              where("readers", "array-contains", uid),
+              orderBy("name_key"),
+              limit(LIST_LIMIT),
+            )
+          : query(
+              collection(db, "folders"),
+              inFolder,
+              where("viewers", "array-contains", uid),
+              orderBy("name_key"),
+              limit(LIST_LIMIT),
+            );
       case "activity":
         return query(
           collection(db, "activity"),

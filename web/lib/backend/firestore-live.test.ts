@@ -81,6 +81,7 @@ describe("documents as records", () => {
       id: "a1",
       owner_id: "u1",
       file_id: "f1",
+      folder_id: null,
       file_name: "x",
       kind: "link_created",
       actor_id: null,
@@ -89,6 +90,19 @@ describe("documents as records", () => {
       detail: null,
       at: "2026-11-22T01:02:03.004Z",
     } satisfies Activity);
+  });
+
+  it("maps a folder's activity document: its file_id is empty", () => {
+    const a = activityFromDoc("a2", {
+      owner_id: "u1",
+      file_id: "",
+      folder_id: "d1",
+      file_name: "Trip",
+      kind: "downloaded",
+      detail: "zip",
+      at: ts("2026-11-22T01:02:03.004Z"),
+    });
+    expect([a.file_id, a.folder_id, a.detail]).toEqual([null, "d1", "zip"]);
   });
 
   it("writes times with fixed-width milliseconds, so they sort as text", () => {
@@ -327,6 +341,88 @@ describe("folders in the cloud", () => {
       expect(starts).toHaveLength(3);
       live.close();
       expect(stopped).toContain("folder-files:d1");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("folders shared with me in the cloud", () => {
+  function recorder() {
+    const starts: string[] = [];
+    const listeners = new Map<
+      string,
+      { onResult: (r: ResultSet) => void; onError: (e: unknown) => void }
+    >();
+    const listen = (
+      name: LiveCollection,
+      onResult: (r: ResultSet) => void,
+      onError: (e: unknown) => void,
+      parent?: string | null,
+    ) => {
+      const key = `${name}:${parent ?? "top"}`;
+      starts.push(key);
+      listeners.set(key, { onResult, onError });
+      return () => {};
+    };
+    return { starts, listeners, listen };
+  }
+
+  it("listens to the folders shared with me, and per folder to what is in one", () => {
+    const fs = recorder();
+    const live = new FirestoreLive({ listen: fs.listen });
+    let top: string[] = [];
+    let inside: string[] = [];
+    let files: string[] = [];
+    live.subscribeSharedFolders(null, (f) => (top = f.map((x) => x.name)));
+    live.subscribeSharedFolders("p", (f) => (inside = f.map((x) => x.name)));
+    live.subscribeSharedFilesIn("p", (f) => (files = f.map((x) => x.name)));
+    expect(fs.starts).toEqual(["shared-folders:top", "shared-folders:p", "shared-files:p"]);
+    fs.listeners.get("shared-folders:top")!.onResult({
+      docs: [{ id: "p", data: { name: "Project", parent: "theirs", owner_id: "u1" } }],
+      fromCache: false,
+    });
+    fs.listeners.get("shared-folders:p")!.onResult({
+      docs: [{ id: "s", data: { name: "Drafts", parent: "p" } }],
+      fromCache: false,
+    });
+    fs.listeners
+      .get("shared-files:p")!
+      .onResult({ docs: [fileDoc("f1", "a.txt")], fromCache: false });
+    expect(top).toEqual(["Project"]);
+    expect(inside).toEqual(["Drafts"]);
+    expect(files).toEqual(["a.txt"]);
+    // Unshared: the folder leaves the first query's result.
+    fs.listeners.get("shared-folders:top")!.onResult({ docs: [], fromCache: false });
+    expect(top).toEqual([]);
+    live.close();
+  });
+
+  it("takes a refused query for a folder's files (no longer mine to see) as empty, without retrying", () => {
+    vi.useFakeTimers();
+    try {
+      const fs = recorder();
+      const live = new FirestoreLive({ listen: fs.listen, backoff: () => 10 });
+      const statuses: LiveStatus[] = [];
+      live.subscribeStatus((s) => statuses.push(s));
+      // The page's own queries go on.
+      live.subscribeFiles(() => {});
+      fs.listeners.get("files:top")!.onResult({ docs: [], fromCache: false });
+      let files: string[] | null = null;
+      live.subscribeSharedFilesIn("p", (f) => (files = f.map((x) => x.name)));
+      fs.listeners
+        .get("shared-files:p")!
+        .onResult({ docs: [fileDoc("f1", "a.txt")], fromCache: false });
+      expect(files).toEqual(["a.txt"]);
+      fs.listeners.get("shared-files:p")!.onError({ code: "permission-denied" });
+      expect(files).toEqual([]);
+      vi.advanceTimersByTime(1000);
+      expect(fs.starts).toEqual(["files:top", "shared-files:p"]);
+      expect(statuses).toEqual(["connecting", "live"]);
+      // Looked at again (shared again, say): asked again.
+      live.subscribeSharedFilesIn("p", () => {});
+      expect(fs.starts).toEqual(["files:top", "shared-files:p", "shared-files:p"]);
+      live.close();
     } finally {
       vi.useRealTimers();
     }

@@ -24,9 +24,12 @@ import type {
 /**
  * The queries: my ready files, the ones shared with me, my activity (each
  * one for the whole time the page is open), and per folder its subfolders
- * and its ready files (while someone looks at the folder).
+ * and its ready files (while someone looks at the folder); for folders
+ * shared with me, "shared-folders" (with no folder: the ones shared with me
+ * themselves) and "shared-files", per folder too.
  */
-export type LiveCollection = "files" | "shared" | "activity" | "folders" | "folder-files";
+export type LiveCollection =
+  "files" | "shared" | "activity" | "folders" | "folder-files" | "shared-folders" | "shared-files";
 
 /** A Firestore Timestamp (anything with toDate), or a string / Date already. */
 type TimeLike = { toDate(): Date } | Date | string | null | undefined;
@@ -81,7 +84,9 @@ export function activityFromDoc(id: string, d: Data): Activity {
   return {
     id,
     owner_id: str(d.owner_id),
-    file_id: str(d.file_id),
+    // "" in the document for what is done to a whole folder.
+    file_id: optStr(d.file_id) || null,
+    folder_id: optStr(d.folder_id),
     file_name: str(d.file_name),
     kind: str(d.kind) as ActivityKind,
     actor_id: optStr(d.actor_id),
@@ -169,7 +174,20 @@ interface Channel {
   linger: ReturnType<typeof setTimeout> | null;
 }
 
-const perFolder = (c: LiveCollection) => c === "folders" || c === "folder-files";
+const perFolder = (c: LiveCollection) =>
+  c === "folders" || c === "folder-files" || c === "shared-folders" || c === "shared-files";
+
+/**
+ * Whether a listener's error says the folder is not mine to see (any more):
+ * its files' query is refused by the rules once I am not among its
+ * viewers, or it is gone. That is an answer, not a failure: the folder
+ * holds nothing I see, and asking again would be refused again.
+ */
+export function isRefused(e: unknown): boolean {
+  return (
+    typeof e === "object" && e !== null && (e as { code?: unknown }).code === "permission-denied"
+  );
+}
 
 export interface FirestoreLiveOptions {
   listen: Listen;
@@ -208,6 +226,17 @@ export class FirestoreLive implements LiveData {
 
   subscribeFilesIn(parent: string | null, onChange: (files: FileRecord[]) => void): Unsubscribe {
     return this.subscribe(this.channel("folder-files", parent), onChange as Listener);
+  }
+
+  subscribeSharedFolders(
+    parent: string | null,
+    onChange: (folders: Folder[]) => void,
+  ): Unsubscribe {
+    return this.subscribe(this.channel("shared-folders", parent), onChange as Listener);
+  }
+
+  subscribeSharedFilesIn(parent: string, onChange: (files: FileRecord[]) => void): Unsubscribe {
+    return this.subscribe(this.channel("shared-files", parent), onChange as Listener);
   }
 
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe {
@@ -256,7 +285,7 @@ export class FirestoreLive implements LiveData {
     const toRecord =
       c.collection === "activity"
         ? activityFromDoc
-        : c.collection === "folders"
+        : c.collection === "folders" || c.collection === "shared-folders"
           ? folderFromDoc
           : fileFromDoc;
     const next: Doc[] = result.docs.map((d) => toRecord(d.id, d.data));
@@ -271,10 +300,16 @@ export class FirestoreLive implements LiveData {
     this.updateStatus();
   }
 
-  private onError(c: Channel) {
+  private onError(c: Channel, error: unknown) {
     c.stop = null;
-    c.synced = false;
     if (this.closed) return;
+    if (c.collection === "shared-files" && isRefused(error)) {
+      // Unshared or deleted: nothing in it is mine to see. It is asked
+      // again only when someone subscribes again.
+      this.onResult(c, { docs: [], fromCache: false });
+      return;
+    }
+    c.synced = false;
     const delay = (this.options.backoff ?? backoff)(c.failures++);
     c.timer = setTimeout(() => {
       c.timer = null;
@@ -313,11 +348,11 @@ export class FirestoreLive implements LiveData {
     const onResult = (r: ResultSet) => {
       if (active) this.onResult(c, r);
     };
-    const onError = () => {
+    const onError = (e: unknown) => {
       if (!active) return;
       active = false;
       inner?.();
-      this.onError(c);
+      this.onError(c, e);
     };
     inner = perFolder(c.collection)
       ? this.options.listen(c.collection, onResult, onError, c.parent)

@@ -78,7 +78,15 @@ describe("the app's live queries", () => {
     );
     const { startFirebase } = await import("./firebase-sdk");
     const session = startFirebase({ options: {} } as never);
-    const names = ["files", "shared", "folder-files", "folders", "activity"] as const;
+    const names = [
+      "files",
+      "shared",
+      "folder-files",
+      "folders",
+      "shared-folders",
+      "shared-files",
+      "activity",
+    ] as const;
     for (const name of names) {
       session.listen(
         name,

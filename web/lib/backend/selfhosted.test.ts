@@ -176,4 +176,47 @@ describe("SelfHostedBackend", () => {
     const del = calls.find(([, init]) => init.method === "DELETE")!;
     expect((del[1].headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
   });
+
+  it("speaks the folder sharing API: folders shared with me, a folder's shares, share, unshare", async () => {
+    const calls: [string, RequestInit][] = [];
+    const share = { email: "b@x.io", user_id: "u2", pending: false };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        if (url === "/api/auth/signin") {
+          return new Response(
+            JSON.stringify({ user: { id: "u", email: "a@x.io" }, csrf_token: "T" }),
+          );
+        }
+        if (url.startsWith("/api/folders?")) {
+          return new Response(JSON.stringify({ folders: [{ id: "p" }] }));
+        }
+        if (url.startsWith("/api/files?")) {
+          return new Response(JSON.stringify({ files: [], next_cursor: null }));
+        }
+        if (init.method === "DELETE") return new Response(null, { status: 204 });
+        if (init.method === "POST") return new Response(JSON.stringify({ share }), { status: 201 });
+        return new Response(JSON.stringify({ folder: { id: "p" }, path: [], shares: [share] }));
+      }),
+    );
+    const b = new SelfHostedBackend(config);
+    await b.signIn("a@x.io", "pw");
+    expect(await b.listSharedFolders()).toEqual([{ id: "p" }]);
+    expect(await b.folderShares("p")).toEqual([share]);
+    expect(await b.shareFolder("p", "b@x.io")).toEqual(share);
+    await b.unshareFolder("p", "b+1@x.io");
+    await b.listFiles({ scope: "shared", within: "p" });
+    const sent = calls.slice(1).map(([url, init]) => [init.method, url, init.body ?? null]);
+    expect(sent).toEqual([
+      ["GET", "/api/folders?scope=shared", null],
+      ["GET", "/api/folders/p", null],
+      ["POST", "/api/folders/p/shares", '{"email":"b@x.io"}'],
+      ["DELETE", "/api/folders/p/shares/b%2B1%40x.io", null],
+      ["GET", "/api/files?scope=shared&within=p", null],
+    ]);
+    for (const [, init] of calls.slice(3, 5)) {
+      expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+    }
+  });
 });

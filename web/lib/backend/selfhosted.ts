@@ -324,8 +324,28 @@ export class SelfHostedBackend implements Backend {
     return (await this.request<{ folders: Folder[] }>("GET", `/api/folders${query}`)).folders;
   }
 
+  async listSharedFolders(): Promise<Folder[]> {
+    return (await this.request<{ folders: Folder[] }>("GET", "/api/folders?scope=shared")).folders;
+  }
+
   getFolder(id: string): Promise<FolderDetails> {
     return this.request("GET", `/api/folders/${enc(id)}`);
+  }
+
+  async folderShares(folderId: string): Promise<Share[]> {
+    return (await this.getFolder(folderId)).shares ?? [];
+  }
+
+  async shareFolder(folderId: string, email: string): Promise<Share> {
+    return (
+      await this.request<{ share: Share }>("POST", `/api/folders/${enc(folderId)}/shares`, {
+        email,
+      })
+    ).share;
+  }
+
+  unshareFolder(folderId: string, email: string): Promise<void> {
+    return this.request("DELETE", `/api/folders/${enc(folderId)}/shares/${enc(email)}`);
   }
 
   async createFolder(name: string, parent: string | null): Promise<Folder> {
@@ -352,8 +372,13 @@ export class SelfHostedBackend implements Backend {
     return this.request("POST", `/api/files/${enc(id)}/download`, inline ? { inline } : {});
   }
 
-  archivePage(folderId: string, cursor: string | null): Promise<ArchivePage> {
-    return this.request("POST", `/api/folders/${enc(folderId)}/archive`, cursor ? { cursor } : {});
+  archivePage(
+    folderId: string,
+    cursor: string | null,
+    options: { again?: boolean } = {},
+  ): Promise<ArchivePage> {
+    const body = { ...(cursor ? { cursor } : {}), ...(options.again ? { again: true } : {}) };
+    return this.request("POST", `/api/folders/${enc(folderId)}/archive`, body);
   }
 
   async fileActivity(id: string): Promise<Activity[]> {
@@ -464,6 +489,19 @@ export class SelfHostedBackend implements Backend {
                 limit: LISTING_LIMIT,
               })
             ).files,
+          shared_folders: (parent) =>
+            parent === null ? this.listSharedFolders() : this.listFolders(parent),
+          shared: async (parent) =>
+            (
+              await this.listFiles({
+                scope: "shared",
+                within: parent,
+                sort: "updated",
+                order: "desc",
+                limit: LISTING_LIMIT,
+              })
+            ).files,
+          folder: (id) => this.getFolder(id),
         },
       });
     }

@@ -74,8 +74,13 @@ export interface Folder {
 
 export interface FolderDetails {
   folder: Folder;
-  /** The folders above it, the top first: its breadcrumbs. */
+  /**
+   * The folders above it, the top first: its breadcrumbs. For someone it is
+   * shared with, from the folder shared with them down.
+   */
   path: Folder[];
+  /** Only for the owner: the people and invitations the folder itself is shared with. */
+  shares?: Share[];
 }
 
 /** What deleting a folder removed, itself included. */
@@ -154,7 +159,11 @@ export type ActivityKind =
 export interface Activity {
   id: string;
   owner_id: string;
-  file_id: string;
+  /** null for what is done to a whole folder (downloaded as ZIP). */
+  file_id: string | null;
+  /** The folder, for what is done to a whole folder. */
+  folder_id: string | null;
+  /** The file's name, or the folder's. */
   file_name: string;
   kind: ActivityKind;
   actor_id: string | null;
@@ -162,7 +171,7 @@ export interface Activity {
   link_id: string | null;
   /**
    * renamed: the old name; moved: the destination folder's name ("" for
-   * the top); shared/unshared: the address.
+   * the top); shared/unshared: the address; a folder downloaded: "zip".
    */
   detail: string | null;
   at: string;
@@ -273,7 +282,11 @@ export interface FileQuery {
   order?: SortOrder;
   limit?: number;
   cursor?: string;
-  /** scope "mine" only: the files directly in this folder (null: at the top); left out: all. */
+  /**
+   * The files directly in this folder (null: my files at the top); left
+   * out: all. A folder id works in either scope for a folder I own or one
+   * shared with me (the files are listed as its owner's).
+   */
   within?: string | null;
 }
 
@@ -333,6 +346,14 @@ export interface LiveData {
   subscribeFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe;
   /** My ready files directly in `parent` (null: the top). */
   subscribeFilesIn(parent: string | null, onChange: (files: FileRecord[]) => void): Unsubscribe;
+  /**
+   * Folders shared with me: with `parent` null, the ones shared with me
+   * themselves (the top of "Shared with me"); else those directly in
+   * `parent`, a folder I see through a share of it or of one above it.
+   */
+  subscribeSharedFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe;
+  /** The ready files directly in `parent`, a folder shared with me (it or one above it). */
+  subscribeSharedFilesIn(parent: string, onChange: (files: FileRecord[]) => void): Unsubscribe;
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe;
   close(): void;
 }
@@ -399,11 +420,24 @@ export interface Backend {
   downloadUrl(id: string, inline: boolean): Promise<SignedUrl>;
   fileActivity(id: string): Promise<Activity[]>;
 
-  /** My folders directly in `parent` (null: the top), by name. */
+  /**
+   * My folders directly in `parent` (null: the top), by name; `parent` may
+   * also be a folder shared with me (it or one above it).
+   */
   listFolders(parent: string | null): Promise<Folder[]>;
+  /** The folders shared with me themselves, by name. */
+  listSharedFolders(): Promise<Folder[]>;
   getFolder(id: string): Promise<FolderDetails>;
-  /** One page of what a ZIP of the folder holds (owner or whoever it is shared with). */
-  archivePage(folderId: string, cursor: string | null): Promise<ArchivePage>;
+  /**
+   * One page of what a ZIP of the folder holds (owner or whoever it is
+   * shared with). The first page is logged as a download of the folder;
+   * `again` asks for a page a second time only to re-sign its URLs.
+   */
+  archivePage(
+    folderId: string,
+    cursor: string | null,
+    options?: { again?: boolean },
+  ): Promise<ArchivePage>;
   /** 409 name_taken when a file or folder there has the name. */
   createFolder(name: string, parent: string | null): Promise<Folder>;
   /** Renames and/or moves a folder with everything in it (409 name_taken, invalid_move). */
@@ -413,6 +447,12 @@ export interface Backend {
 
   share(fileId: string, email: string): Promise<Share>;
   unshare(fileId: string, email: string): Promise<void>;
+  /** Who one of my folders is shared with (itself, not through a folder above it). */
+  folderShares(folderId: string): Promise<Share[]>;
+  /** Shares one of my folders, and everything in it, with a person by e-mail. */
+  shareFolder(folderId: string, email: string): Promise<Share>;
+  /** Takes one of my folders back from a person (or their invitation). */
+  unshareFolder(folderId: string, email: string): Promise<void>;
   listLinks(fileId: string): Promise<Link[]>;
   createLink(fileId: string, options: NewLink): Promise<CreatedLink>;
   revokeLink(linkId: string): Promise<void>;

@@ -1,7 +1,12 @@
-import { FilesScreen } from "@/components/FilesScreen";
+import { Suspense } from "react";
+import { SharedFilesFromQuery } from "@/components/FilesScreen";
 
 export const metadata = { title: "Shared with me · livedrop" };
 
 export default function SharedPage() {
-  return <FilesScreen scope="shared" />;
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <SharedFilesFromQuery />
+    </Suspense>
+  );
 }
