@@ -123,7 +123,9 @@ pub async fn archive(
         again: bool,
     }
     let b: Body = super::api::optional_body(&body)?;
-    let page = state.service.archive_page(&p.user, &FolderId::parse(&id)?, b.cursor.as_deref(), b.again).await?;
+    // An empty cursor is none: the first page.
+    let cursor = b.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = state.service.archive_page(&p.user, &FolderId::parse(&id)?, cursor, b.again).await?;
     Ok(axum::Json(page).into_response())
 }
 

@@ -19,14 +19,12 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::BoxFuture;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Service;
-use crate::domain::{Activity, ActivityId, ActivityKind, FileName, FileRecord, Folder, FolderId, User, UserId};
+use crate::domain::{Activity, ActivityId, ActivityKind, FileRecord, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
 
 /// Entries per page: each file's signed URL is good for
@@ -34,9 +32,9 @@ use crate::error::{Error, Result};
 /// within that, and its answer stays far below Vercel's 4.5 MB.
 pub const ARCHIVE_PAGE: usize = 200;
 
-/// The longest cursor taken: a path of `MAX_FOLDER_DEPTH + 1` longest
-/// names, as JSON, then base64.
-const MAX_CURSOR_BYTES: usize = 16 * 1024;
+/// The longest cursor taken, in characters (as the schema counts them):
+/// past a path of `MAX_FOLDER_DEPTH + 1` names of 255 bytes.
+const MAX_CURSOR_CHARS: usize = 16 * 1024;
 
 #[derive(Debug, Serialize)]
 pub struct ArchivePage {
@@ -67,34 +65,31 @@ pub enum ArchiveEntry {
 }
 
 /// Where the previous page ended: the last entry's names, and whether it
-/// was a folder.
-#[derive(Debug, Serialize, Deserialize)]
+/// was a folder. Written "f:" (a file) or "d:" (a folder), then the names
+/// joined by "/", which no name holds. Any such string is a place in the
+/// order, whether or not the names exist (any more): the walk only
+/// compares keys with it, so there is nothing to validate but its form.
+#[derive(Debug)]
 struct Cursor {
-    #[serde(rename = "p")]
     path: Vec<String>,
-    #[serde(rename = "d")]
     folder: bool,
 }
 
 impl Cursor {
     fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        format!("{}:{}", if self.folder { 'd' } else { 'f' }, self.path.join("/"))
     }
 
     fn decode(s: &str) -> Result<Self> {
-        let bad = || Error::InvalidRequest("cursor is not one this folder's archive gave".into());
-        if s.len() > MAX_CURSOR_BYTES {
-            return Err(bad());
+        if s.chars().count() > MAX_CURSOR_CHARS {
+            return Err(Error::InvalidRequest(format!("cursor is longer than {MAX_CURSOR_CHARS} characters")));
         }
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if c.path.is_empty() || c.path.len() > crate::store::MAX_FOLDER_DEPTH + 1 {
-            return Err(bad());
-        }
-        for name in &c.path {
-            FileName::parse(name).map_err(|_| bad())?;
-        }
-        Ok(c)
+        let (folder, path) = match s.split_at_checked(2) {
+            Some(("d:", p)) => (true, p),
+            Some(("f:", p)) => (false, p),
+            _ => return Err(Error::InvalidRequest("cursor is not one this folder's archive gave".into())),
+        };
+        Ok(Cursor { path: path.split('/').map(str::to_owned).collect(), folder })
     }
 
     /// The key of the cursor's name at `depth`.
