@@ -179,6 +179,9 @@ impl OnConflict {
 pub struct Folder {
     pub id: FolderId,
     pub owner_id: UserId,
+    /// The owner's address when the folder was made, as files keep it: what
+    /// the people it is shared with see it "shared by".
+    pub owner_email: Email,
     pub name: FileName,
     /// `None` at the top.
     #[serde(rename = "parent_id")]

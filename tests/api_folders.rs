@@ -149,6 +149,12 @@ async fn every_actor_sees_exactly_what_the_folders_above_give(deployment: Deploy
         }
     };
     assert_eq!(shared_top(&trip_r).await, ["Trip"]);
+    let listed = trip_r.get("/api/folders?scope=shared").await.expect(200);
+    assert_eq!(
+        listed["folders"][0]["owner_email"],
+        owner.get("/api/me").await.expect(200)["user"]["email"],
+        "shared by"
+    );
     assert_eq!(shared_top(&day_r).await, ["day"]);
     assert!(shared_top(&file_r).await.is_empty());
     let in_day = day_r.get(&format!("/api/files?within={}", w.day)).await.expect(200);

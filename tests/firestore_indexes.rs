@@ -131,6 +131,7 @@ async fn every_query_the_store_makes_has_its_index() {
     let folder = Folder {
         id: FolderId::generate(),
         owner_id: ann.id.clone(),
+        owner_email: ann.email.clone(),
         name: FileName::parse("f").unwrap(),
         parent: None,
         created_at: jiff::Timestamp::now(),

@@ -265,6 +265,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let folder = Folder {
         id: FolderId::generate(),
         owner_id: ann.id.clone(),
+        owner_email: ann.email.clone(),
         name: FileName::parse("Trip").unwrap(),
         parent: None,
         created_at: now(),
@@ -278,6 +279,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let day = Folder {
         id: FolderId::generate(),
         owner_id: ann.id.clone(),
+        owner_email: ann.email.clone(),
         name: FileName::parse("day").unwrap(),
         parent: Some(folder.id.clone()),
         created_at: now(),

@@ -105,3 +105,48 @@ async fn files_written_before_folders_land_at_the_top_and_keep_their_names() {
     let done = store.mark_ready(&pending, now, None, None).await.unwrap();
     assert_eq!((done.file.name.as_str(), done.file.folder_id), ("upload.bin", None));
 }
+
+#[tokio::test]
+async fn folders_written_before_they_named_their_owner_take_the_owners_address() {
+    let emulator = FirestoreEmulator::from_env_or_start().await.expect("a Firestore emulator");
+    let host = emulator.host().to_owned();
+    let project = format!("demo-livedrop-upgrade-{}", &sha256_hex(&random_token(16))[..10]);
+    let http = reqwest::Client::new();
+    let base = format!("http://{host}/v1/projects/{project}/databases/(default)/documents");
+    let ann = User { id: UserId::generate(), email: Email::parse("ann-folders@example.com").unwrap() };
+    let at = "2026-12-01T10:00:00Z";
+    // As schema 1 (the first release with folders) wrote them.
+    let writes = [
+        ("meta/schema".to_owned(), json!({ "fields": { "version": { "integerValue": "1" } } })),
+        (
+            format!("users/{}", ann.id),
+            json!({ "fields": { "id": string(ann.id.as_str()), "email": string(ann.email.as_str()) } }),
+        ),
+        (
+            "folders/trip-folder".to_owned(),
+            json!({ "fields": {
+                "id": string("trip-folder"),
+                "owner_id": string(ann.id.as_str()),
+                "name": string("Trip"),
+                "name_key": string("trip"),
+                "parent": string(""),
+                "ancestors": { "arrayValue": {} },
+                "readers": { "arrayValue": {} },
+                "viewers": { "arrayValue": {} },
+                "invitations": { "arrayValue": {} },
+                "created_at": { "timestampValue": at },
+                "updated_at": { "timestampValue": at },
+            }}),
+        ),
+    ];
+    for (path, doc) in writes {
+        let r = http.patch(format!("{base}/{path}")).bearer_auth("owner").json(&doc).send().await.unwrap();
+        assert!(r.status().is_success(), "writing {path}: {}", r.text().await.unwrap());
+    }
+    let store = FirestoreStore::connect_emulator(&project, &host).await.unwrap();
+    assert_eq!(store.upgrade().await.unwrap(), 1, "the folder is upgraded");
+    assert_eq!(store.upgrade().await.unwrap(), 0);
+    let trip = store.folder(&FolderId::parse("trip-folder").unwrap()).await.unwrap().unwrap();
+    assert_eq!((trip.owner_email, trip.name.as_str()), (ann.email.clone(), "Trip"));
+    assert_eq!(store.folders_in(&ann.id, None).await.unwrap().len(), 1);
+}

@@ -166,6 +166,7 @@ impl Service {
     pub async fn create_folder(&self, user: &User, parent: Option<FolderId>, name: FileName) -> Result<Folder> {
         let at = now();
         let folder = Folder {
+            owner_email: user.email.clone(),
             id: FolderId::generate(),
             owner_id: user.id.clone(),
             name,

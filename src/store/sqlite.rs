@@ -186,6 +186,11 @@ const MIGRATIONS: &[Step] = &[
     // NOT NULL since step 1, and rebuilding the table for it is not worth
     // the risk to the log).
     Step::Sql("ALTER TABLE activity ADD COLUMN folder_id TEXT;"),
+    // 6: a folder keeps its owner's address, as a file does.
+    Step::Sql(
+        "ALTER TABLE folders ADD COLUMN owner_email TEXT NOT NULL DEFAULT '';
+         UPDATE folders SET owner_email = ifnull((SELECT email FROM users WHERE users.id = folders.owner_id), '');",
+    ),
 ];
 
 /// One step of `MIGRATIONS`.

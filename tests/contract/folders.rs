@@ -51,6 +51,7 @@ async fn folder(s: &Arc<dyn MetadataStore>, owner: &User, parent: Option<&Folder
     let f = Folder {
         id: FolderId::generate(),
         owner_id: owner.id.clone(),
+        owner_email: owner.email.clone(),
         name: name(n),
         parent: parent.map(|p| p.id.clone()),
         created_at: at,
@@ -251,6 +252,7 @@ async fn moves(s: Arc<dyn MetadataStore>) {
     let too_deep = Folder {
         id: FolderId::generate(),
         owner_id: ann.id.clone(),
+        owner_email: ann.email.clone(),
         name: name("y"),
         parent: Some(last.id.clone()),
         created_at: at,
@@ -320,6 +322,7 @@ async fn strangers(s: Arc<dyn MetadataStore>) {
     let inside = Folder {
         id: FolderId::generate(),
         owner_id: bob.id.clone(),
+        owner_email: bob.email.clone(),
         name: name("in"),
         parent: Some(mine.id.clone()),
         created_at: at,

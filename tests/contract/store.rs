@@ -326,6 +326,8 @@ async fn activity(s: Arc<dyn MetadataStore>) {
             at: now(),
         };
         s.append_activity(&a).await.unwrap();
+        // Newest first is by time, to the millisecond stores keep.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     let all = s.activity(&ann.id, None, 10).await.unwrap();
     assert_eq!(

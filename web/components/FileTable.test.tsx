@@ -144,6 +144,7 @@ describe("FileTable with folders", () => {
   const folder = (id: string, name: string, updated = "2026-01-01T00:00:00Z"): Folder => ({
     id,
     owner_id: "me",
+    owner_email: "owner@example.com",
     name,
     parent_id: null,
     created_at: updated,

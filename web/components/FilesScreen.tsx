@@ -139,24 +139,6 @@ function useDownload(backend: Backend, setError: (e: string | null) => void) {
   };
 }
 
-/** Owners' addresses seen on files so far, by owner id: folders carry only the id. */
-const ownerEmails = new Map<string, string>();
-
-/** Who owns what, as far as the files at hand (and those seen before) say. */
-function useOwnerEmails(
-  a: FileRecord[] | null,
-  b: FileRecord[] | null,
-  c: FileRecord[] | null = null,
-): (id: string) => string | null {
-  const known = useMemo(() => {
-    for (const list of [a, b, c]) {
-      for (const f of list ?? []) ownerEmails.set(f.owner_id, f.owner_email);
-    }
-    return new Map(ownerEmails);
-  }, [a, b, c]);
-  return (id) => known.get(id) ?? null;
-}
-
 /** The top of "Shared with me": the folders shared with me, then the files. */
 function SharedFiles() {
   const { backend, me } = useSession();
@@ -166,7 +148,6 @@ function SharedFiles() {
   const [error, setError] = useState<string | null>(null);
   const older = useOlderFiles(backend, "shared", undefined, files);
   const download = useDownload(backend, setError);
-  const ownerOf = useOwnerEmails(files, older.ready);
   useEffect(() => {
     document.title = "Shared with me · livedrop";
   }, []);
@@ -185,7 +166,7 @@ function SharedFiles() {
         files={older.ready}
         folders={folders}
         folderLink={sharedFolderHref}
-        folderOwner={(f) => ownerOf(f.owner_id)}
+        folderOwner={(f) => f.owner_email}
         scope="shared"
         meId={me.user.id}
         now={now}
@@ -207,12 +188,10 @@ function SharedFolder({ folderId }: { folderId: string }) {
   const place = useFolderPlace(backend, folderId, true);
   const folders = useLiveSharedFolders(backend, folderId);
   const files = useLiveSharedFilesIn(backend, folderId);
-  const shared = useLiveFiles("shared");
   const now = useNow(5000);
   const [error, setError] = useState<string | null>(null);
   const older = useOlderFiles(backend, "shared", folderId, files);
   const download = useDownload(backend, setError);
-  const ownerOf = useOwnerEmails(shared, files, older.ready);
 
   const here = place.kind === "folder" ? place.folder : null;
   // My own folder (a link of mine, or one I was sent): My files shows it.
@@ -240,7 +219,7 @@ function SharedFolder({ folderId }: { folderId: string }) {
     );
   }
 
-  const owner = here ? ownerOf(here.owner_id) : null;
+  const owner = here?.owner_email ?? null;
   const shownError = error ?? older.error;
   return (
     <>
@@ -266,7 +245,7 @@ function SharedFolder({ folderId }: { folderId: string }) {
         files={older.ready}
         folders={folders}
         folderLink={sharedFolderHref}
-        folderOwner={(f) => ownerOf(f.owner_id)}
+        folderOwner={(f) => f.owner_email}
         scope="shared"
         meId={me.user.id}
         now={now}

@@ -6,6 +6,7 @@ import { ConflictDialog, DeleteFolderDialog, MoveDialog, NameDialog } from "./Fo
 const folder = (id: string, name: string, parent: string | null): Folder => ({
   id,
   owner_id: "me",
+  owner_email: "owner@example.com",
   name,
   parent_id: parent,
   created_at: "",

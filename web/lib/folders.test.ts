@@ -14,6 +14,7 @@ import {
 const folder = (id: string, name: string, parent: string | null = null, updated = ""): Folder => ({
   id,
   owner_id: "u",
+  owner_email: "owner@example.com",
   name,
   parent_id: parent,
   created_at: updated,

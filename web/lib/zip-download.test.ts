@@ -25,6 +25,7 @@ const text = (s: string) => new TextEncoder().encode(s);
 const FOLDER: Folder = {
   id: "f1",
   owner_id: "u1",
+  owner_email: "owner@example.com",
   name: "Trip",
   parent_id: null,
   created_at: "2026-01-02T03:04:05Z",

@@ -84,6 +84,9 @@ pub(crate) struct NameDoc {
 pub(crate) struct FolderDoc {
     pub id: String,
     pub owner_id: String,
+    /// Since schema 2 (`upgrade`); "" in a folder written before.
+    #[serde(default)]
+    pub owner_email: String,
     pub name: String,
     pub name_key: String,
     /// The folder it is in, "" at the top: what listing a folder queries.
@@ -119,6 +122,7 @@ impl FolderDoc {
             invitations: vec![],
             id: f.id.to_string(),
             owner_id: f.owner_id.to_string(),
+            owner_email: f.owner_email.to_string(),
             name: f.name.as_str().to_owned(),
             name_key: f.name.key(),
             parent: f.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
@@ -132,6 +136,7 @@ impl FolderDoc {
         Ok(Folder {
             id: FolderId::parse(&self.id).map_err(|e| bad("folder id", e))?,
             owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
+            owner_email: Email::parse(&self.owner_email).map_err(|e| bad("owner e-mail", e))?,
             name: FileName::parse(&self.name).map_err(|e| bad("folder name", e))?,
             parent: folder_ref(&self.parent)?,
             created_at: self.created_at,

@@ -17,7 +17,7 @@ use crate::error::Result;
 use ::firestore::FirestoreQueryDirection;
 
 /// Where this release's documents are.
-pub(crate) const SCHEMA: i64 = 1;
+pub(crate) const SCHEMA: i64 = 2;
 const PAGE: u64 = 100;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -33,6 +33,8 @@ impl FirestoreStore {
     /// the top has taken it (an earlier release let one owner keep two
     /// files of one name: the oldest by id keeps it, the others keep their
     /// names until they are next renamed or moved).
+    ///
+    /// Step 2: each folder gets its owner's address (`owner_email`).
     pub async fn upgrade(&self) -> Result<u64> {
         let meta = self.get_one::<SchemaDoc>(META, "schema").await?.unwrap_or_default();
         if meta.version >= SCHEMA {
@@ -56,6 +58,28 @@ impl FirestoreStore {
                 page.iter().filter(|d| !d.fields.contains_key("parent")).map(|d| d.name.clone()).collect();
             if !old.is_empty() {
                 changed += self.upgrade_files(&old).await?;
+            }
+            if (page.len() as u64) < PAGE {
+                break;
+            }
+        }
+        let mut after = String::new();
+        loop {
+            let page = self
+                .query(
+                    FOLDERS,
+                    |f| f.field("id").greater_than(after.as_str()),
+                    vec![("id", FirestoreQueryDirection::Ascending)],
+                    None,
+                    Some(PAGE),
+                )
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = decode::<FolderDoc>(last)?.id;
+            let old: Vec<String> =
+                page.iter().filter(|d| !d.fields.contains_key("owner_email")).map(|d| d.name.clone()).collect();
+            if !old.is_empty() {
+                changed += self.upgrade_folders(&old).await?;
             }
             if (page.len() as u64) < PAGE {
                 break;
@@ -95,6 +119,36 @@ impl FirestoreStore {
             })
             .await
     }
+}
+
+impl FirestoreStore {
+    /// Step 2 for the folders at `paths`, in one transaction: each takes
+    /// its owner's address from `users/`.
+    async fn upgrade_folders(&self, paths: &[String]) -> Result<u64> {
+        self.rpc
+            .transact(|| async {
+                let (tx, found) = self.rpc.get(paths, None, true).await?;
+                let tx = tx.unwrap_or_default();
+                let docs: Vec<FolderDoc> = found.iter().flatten().map(decode::<FolderDoc>).collect::<Result<_>>()?;
+                let users: Vec<String> = docs.iter().map(|d| self.path(USERS, &d.owner_id)).collect();
+                let (_, owners) = self.rpc.get(&users, Some(&tx), false).await?;
+                let mut writes = Vec::new();
+                for (d, owner) in docs.iter().zip(&owners) {
+                    let Some(owner) = owner.as_ref().map(decode::<UserDoc>).transpose()? else { continue };
+                    let patch = OwnerPatch { owner_email: &owner.email };
+                    writes.push(rpc::patch(&self.path(FOLDERS, &d.id), &patch)?);
+                }
+                let n = writes.len() as u64;
+                self.rpc.commit(Some(tx), writes).await?;
+                Ok(n)
+            })
+            .await
+    }
+}
+
+#[derive(Serialize)]
+struct OwnerPatch<'a> {
+    owner_email: &'a str,
 }
 
 #[derive(Serialize)]

@@ -10,7 +10,7 @@ use crate::domain::{Email, FileId, FileName, FileRecord, Folder, FolderId, User,
 use crate::error::{Error, Result};
 use crate::store::{DeletedTree, Entry, FolderSharing, FolderStore, MAX_FOLDER_DEPTH};
 
-pub(super) const FOLDER_COLS: &str = "d.id, d.owner_id, d.name, d.parent_id, d.created_at, d.updated_at";
+pub(super) const FOLDER_COLS: &str = "d.id, d.owner_id, d.name, d.parent_id, d.created_at, d.updated_at, d.owner_email";
 
 pub(super) fn folder_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
     Ok(Folder {
@@ -20,6 +20,7 @@ pub(super) fn folder_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
         parent: row.get::<_, Option<String>>(3)?.map(|p| parse_col(FolderId::parse(&p))).transpose()?,
         created_at: ts(row.get(4)?),
         updated_at: ts(row.get(5)?),
+        owner_email: parse_col(Email::parse(&row.get::<_, String>(6)?))?,
     })
 }
 
@@ -151,7 +152,7 @@ fn subtree(c: &Connection, id: &FolderId) -> Result<Vec<(Folder, usize)>> {
              SELECT d.id, down.n + 1 FROM folders d JOIN down ON d.parent_id = down.id)
          SELECT {FOLDER_COLS}, down.n FROM down JOIN folders d ON d.id = down.id ORDER BY down.n, d.id"
     ))?
-    .query_map([id.as_str()], |r| Ok((folder_row(r)?, r.get::<_, i64>(6)? as usize)))?
+    .query_map([id.as_str()], |r| Ok((folder_row(r)?, r.get::<_, i64>(7)? as usize)))?
     .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -169,8 +170,8 @@ impl FolderStore for SqliteStore {
                 }
                 name_free(tx, &f.owner_id, f.parent.as_ref(), &f.name, None, None)?;
                 tx.execute(
-                    "INSERT INTO folders (id, owner_id, parent_id, name, name_key, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO folders (id, owner_id, parent_id, name, name_key, created_at, updated_at, owner_email)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
                         f.id.as_str(),
                         f.owner_id.as_str(),
@@ -178,7 +179,8 @@ impl FolderStore for SqliteStore {
                         f.name.as_str(),
                         f.name.key(),
                         ms(f.created_at),
-                        ms(f.updated_at)
+                        ms(f.updated_at),
+                        f.owner_email.as_str()
                     ],
                 )?;
                 Ok(())

@@ -15,6 +15,7 @@ import type { FileRecord, Folder } from "./types";
 const folder = (id: string, parent: string | null, name = id): Folder => ({
   id,
   owner_id: "u",
+  owner_email: "owner@example.com",
   name,
   parent_id: parent,
   created_at: "2026-01-01T00:00:00.000Z",

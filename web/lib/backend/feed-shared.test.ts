@@ -20,6 +20,7 @@ import type { FileRecord, Folder, FolderDetails } from "./types";
 const folder = (id: string, parent: string | null, name = id): Folder => ({
   id,
   owner_id: "owner",
+  owner_email: "owner@example.com",
   name,
   parent_id: parent,
   created_at: "2026-01-01T00:00:00.000Z",

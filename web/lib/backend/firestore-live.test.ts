@@ -277,6 +277,7 @@ describe("folders in the cloud", () => {
       folderFromDoc("d1", {
         id: "d1",
         owner_id: "u1",
+        owner_email: "ann@example.com",
         name: "Trip",
         name_key: "trip",
         parent: "",
@@ -287,6 +288,7 @@ describe("folders in the cloud", () => {
     ).toEqual({
       id: "d1",
       owner_id: "u1",
+      owner_email: "ann@example.com",
       name: "Trip",
       parent_id: null,
       created_at: "2026-11-22T00:00:00.000Z",

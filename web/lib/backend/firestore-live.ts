@@ -72,6 +72,7 @@ export function folderFromDoc(id: string, d: Data): Folder {
   return {
     id: str(d.id) || id,
     owner_id: str(d.owner_id),
+    owner_email: str(d.owner_email),
     name: str(d.name),
     parent_id: optStr(d.parent),
     created_at: isoTime(d.created_at as TimeLike),

@@ -65,6 +65,8 @@ export interface FileRecord {
 export interface Folder {
   id: string;
   owner_id: string;
+  /** The owner's address: who it is shared by. */
+  owner_email: string;
   name: string;
   /** The folder it is in; null at the top. */
   parent_id: string | null;
