@@ -658,7 +658,7 @@ impl Service {
         let _w = self.gate.read().await;
         let kind = if renamed { ActivityKind::Renamed } else { ActivityKind::Moved };
         let a = Self::file_activity(kind, user, detail);
-        let placed = self.store.place_file(id, &name, folder.as_ref(), now(), Some(Box::new(a.clone()))).await?;
+        let placed = self.store.place_file(&f, &name, folder.as_ref(), now(), Some(Box::new(a.clone()))).await?;
         let mut changes = if placed.status == FileStatus::Ready {
             // Who could see it before and who can now: a move out of a
             // shared folder takes it from those it leaves.

@@ -89,8 +89,9 @@ async fn files_written_before_folders_land_at_the_top_and_keep_their_names() {
     assert_eq!(store.mark_ready(&new, now, None, None).await.unwrap().file.name.as_str(), "report (2).pdf");
     // The second keeps its name until it is renamed, and then holds the new one.
     let second = FileId::parse("bbbb-second").unwrap();
+    let record = store.file(&second).await.unwrap().unwrap();
     let renamed =
-        store.place_file(&second, &FileName::parse("old report.pdf").unwrap(), None, now, None).await.unwrap();
+        store.place_file(&record, &FileName::parse("old report.pdf").unwrap(), None, now, None).await.unwrap();
     assert_eq!(renamed.folder_id, None);
     let held = store.entry_named(&ann.id, None, &FileName::parse("old report.pdf").unwrap()).await.unwrap();
     assert!(matches!(&held, Some(Entry::File(f)) if f.id == second), "{held:?}");

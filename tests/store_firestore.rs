@@ -129,7 +129,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .unwrap_err();
     trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
     trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f, now(), None, None)).await.unwrap();
-    trips(&s, &mut t, "place_file", 3, s.place_file(&f.id, &FileName::parse("g.bin").unwrap(), None, now(), None))
+    trips(&s, &mut t, "place_file", 3, s.place_file(&f, &FileName::parse("g.bin").unwrap(), None, now(), None))
         .await
         .unwrap();
     let q = FileQuery {
@@ -202,7 +202,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     let renamed = Activity { id: ActivityId::generate(), kind: ActivityKind::Renamed, ..a.clone() };
     let name = FileName::parse("h.bin").unwrap();
     let renamed: livedrop::store::FileActivity = Box::new(move |_| renamed.clone());
-    trips(&s, &mut t, "place_file (with its activity)", 3, s.place_file(&f.id, &name, None, now(), Some(renamed)))
+    trips(&s, &mut t, "place_file (with its activity)", 3, s.place_file(&f, &name, None, now(), Some(renamed)))
         .await
         .unwrap();
     trips(&s, &mut t, "activity", 2, s.activity(&ann.id, None, 50)).await.unwrap();

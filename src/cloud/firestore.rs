@@ -364,35 +364,36 @@ impl MetadataStore for FirestoreStore {
 
     async fn place_file(
         &self,
-        id: &FileId,
+        file: &FileRecord,
         name: &FileName,
         folder: Option<&FolderId>,
         at: Timestamp,
         activity: Option<FileActivity>,
     ) -> Result<FileRecord> {
-        let path = self.path(FILES, id.as_str());
+        let path = self.path(FILES, file.id.as_str());
         let parent = folder.map(|d| d.to_string()).unwrap_or_default();
         let key = name.key();
+        // An owner never changes, so the name's holder is known before the
+        // file is read again: file, name and folder in one round trip.
+        let new_name = self.path(NAMES, &name_id(file.owner_id.as_str(), &parent, &key));
         self.rpc
             .transact(|| async {
-                let mut paths = vec![path.clone()];
+                let mut paths = vec![path.clone(), new_name.clone()];
                 paths.extend(folder.map(|d| self.path(FOLDERS, d.as_str())));
                 let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
-                let Some(doc) = docs[0].as_ref().map(decode::<FileDoc>).transpose()? else {
+                let doc = docs[0].as_ref().map(decode::<FileDoc>).transpose()?;
+                let Some(doc) = doc.filter(|d| d.owner_id == file.owner_id.as_str()) else {
                     self.rpc.rollback(tx).await;
                     return Err(Error::not_found("file").into());
                 };
                 let ready = doc.status == FileStatus::Ready.as_str();
-                let new_name = self.path(NAMES, &name_id(&doc.owner_id, &parent, &key));
                 let checked = async {
                     if folder.is_some() {
-                        owned_folder_doc(docs[1].as_ref(), &UserId::parse(&doc.owner_id)?)?;
+                        owned_folder_doc(docs[2].as_ref(), &file.owner_id)?;
                     }
                     if ready {
-                        let (_, held) =
-                            self.rpc.get(std::slice::from_ref(&new_name), Some(&tx), false).await.map_err(done)?;
-                        if let Some(h) = held[0].as_ref().map(decode::<NameDoc>).transpose()? {
+                        if let Some(h) = docs[1].as_ref().map(decode::<NameDoc>).transpose()? {
                             if h.id != doc.id {
                                 return Err(Error::NameTaken { name: name.as_str().to_owned() });
                             }

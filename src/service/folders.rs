@@ -138,8 +138,10 @@ impl Service {
             .unshare_folder(&f, to.as_ref().map(|u| &u.id), &email)
             .await?
             .ok_or(Error::not_found("share"))?;
-        if let (Some(u), true) = (to, reader) {
-            // Through another share above it they may still see it.
+        if let (Some(u), true, true) = (to, reader, self.feed.delivers()) {
+            // Through another share above it they may still see it. (In the
+            // cloud nothing is published: listeners follow Firestore, so no
+            // round trip is spent to find out.)
             if !self.store.viewers(&f.id).await?.contains(&u.id) {
                 self.feed.publish(vec![Self::shared_folder_change(&f, &u.id, ChangeKind::Removed)]);
             }

@@ -251,12 +251,12 @@ pub trait MetadataStore: FolderStore + FolderSharing {
         generation: Option<i64>,
         activity: Option<FileActivity>,
     ) -> Result<Completed>;
-    /// Renames and/or moves a file to `folder` (`None`: the top), which
-    /// must be its owner's; `Error::NameTaken` if a ready file there has
-    /// the name.
+    /// Renames and/or moves a file (as read before: its id and owner) to
+    /// `folder` (`None`: the top), which must be its owner's;
+    /// `Error::NameTaken` if a ready file there has the name.
     async fn place_file(
         &self,
-        id: &FileId,
+        file: &FileRecord,
         name: &FileName,
         folder: Option<&FolderId>,
         at: Timestamp,

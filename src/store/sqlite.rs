@@ -589,13 +589,13 @@ impl MetadataStore for SqliteStore {
 
     async fn place_file(
         &self,
-        id: &FileId,
+        file: &FileRecord,
         name: &FileName,
         folder: Option<&FolderId>,
         at: Timestamp,
         activity: Option<FileActivity>,
     ) -> Result<FileRecord> {
-        let (id, name, folder) = (id.clone(), name.clone(), folder.cloned());
+        let (id, name, folder) = (file.id.clone(), name.clone(), folder.cloned());
         self.db
             .write(move |tx| {
                 let file = get_file(tx, id.as_str())?.ok_or(Error::not_found("file"))?;

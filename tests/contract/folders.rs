@@ -155,12 +155,12 @@ async fn unique_names(s: Arc<dyn MetadataStore>) {
         Folder { id: FolderId::generate(), parent: Some(docs.id.clone()), name: name("A.TXT"), ..again.clone() };
     assert!(matches!(s.create_folder(&clash).await, Err(Error::NameTaken { .. })), "a file holds its name too");
     let b = ready(&s, &ann, Some(&docs), "b.txt").await;
-    let renamed = s.place_file(&b.id, &name("a.txt"), Some(&docs.id), now(), None).await;
+    let renamed = s.place_file(&b, &name("a.txt"), Some(&docs.id), now(), None).await;
     assert!(matches!(renamed, Err(Error::NameTaken { .. })), "{renamed:?}");
     // A file may change only the case of its own name; the name it left is free.
-    s.place_file(&f.id, &name("A.txt"), Some(&docs.id), now(), None).await.unwrap();
-    s.place_file(&b.id, &name("c.txt"), Some(&docs.id), now(), None).await.unwrap();
-    s.place_file(&f.id, &name("b.txt"), Some(&docs.id), now(), None).await.unwrap();
+    s.place_file(&f, &name("A.txt"), Some(&docs.id), now(), None).await.unwrap();
+    s.place_file(&b, &name("c.txt"), Some(&docs.id), now(), None).await.unwrap();
+    s.place_file(&f, &name("b.txt"), Some(&docs.id), now(), None).await.unwrap();
     let a2 = ready(&s, &ann, Some(&docs), "a.txt").await;
     assert_eq!(a2.name.as_str(), "a.txt", "a.txt was freed by the rename");
     // The same name in another folder, or another owner's, is free.
@@ -221,11 +221,11 @@ async fn moves(s: Arc<dyn MetadataStore>) {
     let c = folder(&s, &ann, Some(&b), "c").await;
     let f = ready(&s, &ann, Some(&c), "f.txt").await;
     // A file moves between folders and to the top.
-    let moved = s.place_file(&f.id, &f.name, Some(&a.id), now(), None).await.unwrap();
+    let moved = s.place_file(&f, &f.name, Some(&a.id), now(), None).await.unwrap();
     assert_eq!(moved.folder_id.as_ref(), Some(&a.id));
     assert_eq!(names_in(&s, &ann, Within::Folder(a.id.clone())).await, ["f.txt"]);
     assert!(names_in(&s, &ann, Within::Folder(c.id.clone())).await.is_empty());
-    s.place_file(&f.id, &f.name, None, now(), None).await.unwrap();
+    s.place_file(&f, &f.name, None, now(), None).await.unwrap();
     assert_eq!(names_in(&s, &ann, Within::Top).await, ["f.txt"]);
     // Not into itself, nor below itself.
     for into in [&a, &b, &c] {
@@ -266,7 +266,7 @@ async fn moves(s: Arc<dyn MetadataStore>) {
     // A file goes only into its owner's folder.
     let bob = person(&s).await;
     let theirs = folder(&s, &bob, None, "theirs").await;
-    let r = s.place_file(&f.id, &f.name, Some(&theirs.id), now(), None).await;
+    let r = s.place_file(&f, &f.name, Some(&theirs.id), now(), None).await;
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
     let r = s.insert_pending_file(&pending(&ann, Some(&theirs), "x", OnConflict::KeepBoth), u64::MAX).await;
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");

@@ -387,7 +387,7 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
             .is_err()
     );
     let name = FileName::parse("b.txt").unwrap();
-    s.place_file(&f.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed))))
+    s.place_file(&f, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed))))
         .await
         .unwrap();
     // Changes that change nothing record nothing.
@@ -440,7 +440,7 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     assert!(s.delete_file(&g.id, None, Some(record(&g, ActivityKind::Deleted))).await.unwrap().is_none());
     assert!(s.insert_link(&link_for(&g, None, None), Some(record(&g, ActivityKind::LinkCreated))).await.is_err());
     assert!(
-        s.place_file(&g.id, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed))))
+        s.place_file(&g, &name, None, now(), Some(Box::new(|f: &FileRecord| record(f, ActivityKind::Renamed))))
             .await
             .is_err()
     );
