@@ -9,7 +9,8 @@
 //!   it to HTTP in one place.
 //! - `service`: the use cases (upload, complete, list, rename, delete,
 //!   share, link, download, activity, the reconcile sweep) over the traits
-//!   below; `service::folders` those of folders.
+//!   below; `service::folders` those of folders, `service::archive` what
+//!   a folder's ZIP holds, page by page, with signed URLs.
 //! - `store`: the metadata traits, one per concern (`MetadataStore` for
 //!   people, files, shares, links and activity, built on `FolderStore` for
 //!   the tree and `FolderSharing` for who sees a folder), their SQLite
