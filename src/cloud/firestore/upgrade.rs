@@ -8,6 +8,7 @@
 //! instance stopped half-way, leave nothing half-done: the next start goes
 //! on from the documents themselves.
 
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::docs::*;
@@ -25,7 +26,47 @@ pub(crate) struct SchemaDoc {
     pub version: i64,
 }
 
+/// The one field of a document the upgrade pages by.
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
 impl FirestoreStore {
+    /// Pages through `collection` by id and hands the paths of each page's
+    /// documents that lack `field` to `upgrade`; returns what it changed.
+    async fn upgrade_lacking<'a>(
+        &'a self,
+        collection: &str,
+        field: &str,
+        upgrade: impl Fn(&'a Self, Vec<String>) -> BoxFuture<'a, Result<u64>>,
+    ) -> Result<u64> {
+        let mut changed = 0;
+        let mut after = String::new();
+        loop {
+            let page = self
+                .query(
+                    collection,
+                    |f| f.field("id").greater_than(after.as_str()),
+                    vec![("id", FirestoreQueryDirection::Ascending)],
+                    None,
+                    Some(PAGE),
+                )
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = decode::<IdOnly>(last)?.id;
+            let old: Vec<String> =
+                page.iter().filter(|d| !d.fields.contains_key(field)).map(|d| d.name.clone()).collect();
+            if !old.is_empty() {
+                changed += upgrade(self, old).await?;
+            }
+            if (page.len() as u64) < PAGE {
+                break;
+            }
+        }
+        Ok(changed)
+    }
+
     /// Upgrades what needs it; returns how many documents changed.
     ///
     /// Step 1 (folders): each file gets `parent: ""` (the top), and each
@@ -40,51 +81,12 @@ impl FirestoreStore {
         if meta.version >= SCHEMA {
             return Ok(0);
         }
-        let mut changed = 0;
-        let mut after = String::new();
-        loop {
-            let page = self
-                .query(
-                    FILES,
-                    |f| f.field("id").greater_than(after.as_str()),
-                    vec![("id", FirestoreQueryDirection::Ascending)],
-                    None,
-                    Some(PAGE),
-                )
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = decode::<FileDoc>(last)?.id;
-            let old: Vec<String> =
-                page.iter().filter(|d| !d.fields.contains_key("parent")).map(|d| d.name.clone()).collect();
-            if !old.is_empty() {
-                changed += self.upgrade_files(&old).await?;
-            }
-            if (page.len() as u64) < PAGE {
-                break;
-            }
-        }
-        let mut after = String::new();
-        loop {
-            let page = self
-                .query(
-                    FOLDERS,
-                    |f| f.field("id").greater_than(after.as_str()),
-                    vec![("id", FirestoreQueryDirection::Ascending)],
-                    None,
-                    Some(PAGE),
-                )
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = decode::<FolderDoc>(last)?.id;
-            let old: Vec<String> =
-                page.iter().filter(|d| !d.fields.contains_key("owner_email")).map(|d| d.name.clone()).collect();
-            if !old.is_empty() {
-                changed += self.upgrade_folders(&old).await?;
-            }
-            if (page.len() as u64) < PAGE {
-                break;
-            }
-        }
+        let mut changed = self
+            .upgrade_lacking(FILES, "parent", |s, old| Box::pin(async move { s.upgrade_files(&old).await }))
+            .await?;
+        changed += self
+            .upgrade_lacking(FOLDERS, "owner_email", |s, old| Box::pin(async move { s.upgrade_folders(&old).await }))
+            .await?;
         self.rpc
             .commit(None, vec![rpc::set(&self.path(META, "schema"), &SchemaDoc { version: SCHEMA })?])
             .await
