@@ -396,11 +396,29 @@ pub struct FileRecord {
     pub on_conflict: OnConflict,
 }
 
+/// What a public link opens: one file, or a folder with everything in it
+/// (what is in it when the link is used, not when it was made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    File(FileId),
+    Folder(FolderId),
+}
+
+impl LinkTarget {
+    /// The error for a target that is not there (any more).
+    pub fn not_found(&self) -> crate::error::Error {
+        crate::error::Error::not_found(match self {
+            LinkTarget::File(_) => "file",
+            LinkTarget::Folder(_) => "folder",
+        })
+    }
+}
+
 /// A public link. The token itself is never stored, only its SHA-256.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
     pub id: LinkId,
-    pub file_id: FileId,
+    pub target: LinkTarget,
     pub owner_id: UserId,
     pub token_hash: String,
     pub password_hash: Option<String>,

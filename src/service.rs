@@ -15,7 +15,7 @@ use tokio::sync::RwLock;
 use crate::blob::{BlobStore, Disposition, UploadTarget};
 use crate::config::Config;
 use crate::domain::*;
-use crate::error::{Error, LinkRefusal, Result};
+use crate::error::{Error, Result};
 use crate::feed::{Change, ChangeKind, ChangeSink, Collection};
 use crate::identity::Addresses;
 use crate::mail::{Postman, letters};
@@ -24,8 +24,10 @@ use crate::store::{FileGuard, FileQuery, MailPreferences, MetadataStore, Page, S
 
 mod archive;
 mod folders;
+mod links;
 pub use archive::{ARCHIVE_PAGE, ArchiveEntry, ArchivePage};
 pub use folders::{FolderChange, FolderView};
+pub use links::{LinkArchivePage, LinkListing, LinkView, NewLink, PublicLink};
 
 /// Now, to the millisecond that every store keeps.
 pub fn now() -> Timestamp {
@@ -85,44 +87,6 @@ pub struct Share {
 }
 
 #[derive(Debug, Serialize)]
-pub struct LinkView {
-    pub id: LinkId,
-    pub file_id: FileId,
-    pub has_password: bool,
-    pub expires_at: Option<Timestamp>,
-    pub max_downloads: Option<u64>,
-    pub downloads: u64,
-    pub revoked: bool,
-    pub created_at: Timestamp,
-}
-
-impl From<&Link> for LinkView {
-    fn from(l: &Link) -> Self {
-        Self {
-            id: l.id.clone(),
-            file_id: l.file_id.clone(),
-            has_password: l.password_hash.is_some(),
-            expires_at: l.expires_at,
-            max_downloads: l.max_downloads,
-            downloads: l.downloads,
-            revoked: l.revoked,
-            created_at: l.created_at,
-        }
-    }
-}
-
-/// What anyone holding a link may know about its file.
-#[derive(Debug, Serialize)]
-pub struct PublicLink {
-    pub name: FileName,
-    pub size: u64,
-    pub content_type: ContentType,
-    pub password_required: bool,
-    pub expires_at: Option<Timestamp>,
-    pub downloads_left: Option<u64>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct FileDetails {
     pub file: FileRecord,
     /// Only for the owner.
@@ -136,12 +100,6 @@ pub struct FileDetails {
 pub struct SignedUrl {
     pub url: String,
     pub expires_at: Timestamp,
-}
-
-pub struct NewLink {
-    pub expires_in: Option<SignedDuration>,
-    pub password: Option<Password>,
-    pub max_downloads: Option<u64>,
 }
 
 /// What a live connection starts from.
@@ -363,23 +321,6 @@ impl Service {
     ) -> impl Fn(&FileRecord) -> Activity + Clone + Send + Sync + 'static {
         let (id, at, actor) = (ActivityId::generate(), now(), actor.clone());
         move |f| Activity { id: id.clone(), at, ..Self::new_activity(f, kind, Some(&actor), None, detail.clone()) }
-    }
-
-    /// An activity record of a link, made by the store inside its
-    /// transaction from the link and its file as it reads them. The same
-    /// record each time it is made: the service announces what was written.
-    fn link_activity(
-        kind: ActivityKind,
-        actor: Option<User>,
-        detail: fn(&Link) -> Option<String>,
-    ) -> impl Fn(&Link, &FileRecord) -> Activity + Clone + Send + Sync + 'static {
-        let (id, at) = (ActivityId::generate(), now());
-        move |l, f| Activity {
-            id: id.clone(),
-            at,
-            detail: detail(l),
-            ..Self::new_activity(f, kind, actor.as_ref(), Some(&l.id), None)
-        }
     }
 
     /// The owner's feed hears of a written activity record.
@@ -871,122 +812,5 @@ impl Service {
         }
         self.feed.publish(changes);
         Ok(())
-    }
-
-    // ----- public links -----
-
-    pub async fn create_link(&self, user: &User, id: &FileId, new: NewLink) -> Result<(LinkView, String)> {
-        let f = self.owned(user, id).await?;
-        Self::ready(&f)?;
-        if new.max_downloads == Some(0) {
-            return Err(Error::InvalidRequest("max_downloads must be at least 1".into()));
-        }
-        if new.expires_in.is_some_and(|d| d <= SignedDuration::ZERO || d > SignedDuration::from_hours(24 * 366)) {
-            return Err(Error::InvalidRequest("expires_in_seconds must be between 1 s and a year".into()));
-        }
-        let password_hash = match new.password {
-            Some(p) => Some(tokio::task::spawn_blocking(move || hash_password(&p)).await.map_err(Error::internal)??),
-            None => None,
-        };
-        // 256 random bits; only the hash is stored.
-        let token = random_token(32);
-        let at = now();
-        let link = Link {
-            id: LinkId::generate(),
-            file_id: f.id.clone(),
-            owner_id: user.id.clone(),
-            token_hash: sha256_hex(&token),
-            password_hash,
-            expires_at: new.expires_in.map(|d| at + d),
-            max_downloads: new.max_downloads,
-            downloads: 0,
-            revoked: false,
-            created_at: at,
-        };
-        let _w = self.gate.read().await;
-        let a = Self::new_activity(&f, ActivityKind::LinkCreated, Some(user), Some(&link.id), None);
-        self.store.insert_link(&link, Some(a.clone())).await?;
-        self.feed.publish(vec![Self::activity_change(&a)]);
-        Ok((LinkView::from(&link), token))
-    }
-
-    pub async fn links(&self, user: &User, id: &FileId) -> Result<Vec<LinkView>> {
-        self.owned(user, id).await?;
-        Ok(self.store.links_for_file(id).await?.iter().map(LinkView::from).collect())
-    }
-
-    pub async fn revoke_link(&self, user: &User, id: &LinkId) -> Result<()> {
-        let link = match self.store.link(id).await? {
-            Some(l) if l.owner_id == user.id => l,
-            _ => return Err(Error::not_found("link")),
-        };
-        let _w = self.gate.read().await;
-        // The record names the file, read with the link as it is revoked.
-        let record = Self::link_activity(ActivityKind::LinkRevoked, Some(user.clone()), |_| None);
-        if let Some(f) = self.store.revoke_link(&link, Some(Box::new(record.clone()))).await? {
-            self.feed.publish(vec![Self::activity_change(&record(&link, &f))]);
-        }
-        Ok(())
-    }
-
-    /// The link, if it is usable now.
-    async fn usable_link(&self, token: &str) -> Result<Link> {
-        if token.is_empty() || token.len() > 128 {
-            return Err(Error::Link(LinkRefusal::NotAvailable));
-        }
-        let link =
-            self.store.link_by_token_hash(&sha256_hex(token)).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
-        if let Some(r) = link.refusal(now()) {
-            return Err(Error::Link(r));
-        }
-        Ok(link)
-    }
-
-    pub async fn link_info(&self, token: &str) -> Result<PublicLink> {
-        let link = self.usable_link(token).await?;
-        let f = self.store.file(&link.file_id).await?.ok_or(Error::Link(LinkRefusal::NotAvailable))?;
-        Ok(PublicLink {
-            name: f.name,
-            size: f.size,
-            content_type: f.content_type,
-            password_required: link.password_hash.is_some(),
-            expires_at: link.expires_at,
-            downloads_left: link.max_downloads.map(|m| m.saturating_sub(link.downloads)),
-        })
-    }
-
-    /// Checks the password, counts the download atomically and signs a URL.
-    pub async fn link_download(&self, token: &str, password: Option<String>, inline: bool) -> Result<SignedUrl> {
-        let link = self.usable_link(token).await?;
-        if let Some(hash) = &link.password_hash {
-            let Some(password) = password else { return Err(Error::PasswordRequired) };
-            // Counted before the check (atomically, and in the cloud in
-            // Firestore, which every function instance shares): parallel
-            // guesses make at most the limit's worth of checks.
-            let key = format!("link:{}", link.id);
-            self.link_passwords.begin(&key).await?;
-            let ok = password.len() <= Password::MAX_BYTES && {
-                let hash = hash.clone();
-                tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(Error::internal)?
-            };
-            if !ok {
-                return Err(Error::WrongPassword);
-            }
-            self.link_passwords.forgive(&key).await?;
-        }
-        let _w = self.gate.read().await;
-        // The record names the file and says how many downloads the link has
-        // had with this one: both read in the store's transaction.
-        let record = Self::link_activity(ActivityKind::Downloaded, None, |l| {
-            l.max_downloads.map(|m| format!("{} of {m} downloads used", l.downloads))
-        });
-        let counted = self.store.count_link_download(&link, now(), Some(Box::new(record.clone()))).await?;
-        let (link, f) = counted.map_err(Error::Link)?;
-        let url = self.sign_get(&f, inline)?;
-        self.feed.publish(vec![Self::activity_change(&record(&link, &f))]);
-        if !inline {
-            self.notice_download(&f, None).await;
-        }
-        Ok(url)
     }
 }

@@ -418,3 +418,185 @@ async fn archives_list_the_tree_page_by_page_self_hosted() {
 async fn archives_list_the_tree_page_by_page_in_the_cloud() {
     archives(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
 }
+
+/// Folder links, on both deployments: what the holder of a link to a
+/// folder, to a folder inside it and to one file inside it may reach, each
+/// cell asserted; then passwords, limits counted once per archive, tickets,
+/// moves, revoking and deleting.
+async fn folder_links(deployment: Deployment) {
+    let (ann, _) = deployment.person("ann").await;
+    let (bob, _) = deployment.person("bob").await;
+    let anon = deployment.anonymous();
+    let trip = folder(&ann, "Trip", None).await;
+    let day = folder(&ann, "day", Some(&trip)).await;
+    let other = folder(&ann, "Other", None).await;
+    let img = id(&ann.upload_in("img.jpg", b"pixels", Some(&day)).await["id"]);
+    let a = id(&ann.upload_in("a.txt", b"notes", Some(&trip)).await["id"]);
+    let top = id(&ann.upload_in("top.txt", b"top", None).await["id"]);
+    ann.begin_in("pending.txt", b"soon", Some(&trip)).await.expect(201);
+    let make = |path: String, body: Value| {
+        let ann = ann.clone();
+        async move { id(&ann.post(&path, body).await.expect(201)["token"]) }
+    };
+    let trip_link = make(format!("/api/folders/{trip}/links"), json!({})).await;
+    let day_link = make(format!("/api/folders/{day}/links"), json!({})).await;
+    let file_link = make(format!("/api/files/{a}/links"), json!({})).await;
+    let holders = [("Trip", &trip_link), ("day", &day_link), ("a.txt", &file_link)];
+
+    // (operation, status for the holder of the Trip link, the day link, the a.txt link)
+    let cells: &[(&str, [u16; 3])] = &[
+        ("info", [200, 200, 200]),
+        ("list", [200, 200, 404]),
+        ("list day", [200, 200, 404]),
+        ("list Trip", [200, 404, 404]),
+        ("list Other", [404, 404, 404]),
+        ("download img", [200, 200, 404]),
+        ("download a.txt", [200, 404, 200]),
+        ("download top.txt", [404, 404, 404]),
+        ("download, no file", [400, 400, 200]),
+        ("archive", [200, 200, 404]),
+        ("archive day", [200, 200, 404]),
+        ("archive Trip", [200, 404, 404]),
+    ];
+    let mut wrong = Vec::new();
+    for (op, want) in cells {
+        for (i, (holder, token)) in holders.iter().enumerate() {
+            let s = format!("/api/s/{token}");
+            let r = match *op {
+                "info" => anon.get(&s).await,
+                "list" => anon.post(&format!("{s}/list"), json!({})).await,
+                "list day" => anon.post(&format!("{s}/list"), json!({ "folder_id": day })).await,
+                "list Trip" => anon.post(&format!("{s}/list"), json!({ "folder_id": trip })).await,
+                "list Other" => anon.post(&format!("{s}/list"), json!({ "folder_id": other })).await,
+                "download img" => anon.post(&format!("{s}/download"), json!({ "file_id": img })).await,
+                "download a.txt" => anon.post(&format!("{s}/download"), json!({ "file_id": a })).await,
+                "download top.txt" => anon.post(&format!("{s}/download"), json!({ "file_id": top })).await,
+                "download, no file" => anon.post(&format!("{s}/download"), json!({})).await,
+                "archive" => anon.post(&format!("{s}/archive"), json!({})).await,
+                "archive day" => anon.post(&format!("{s}/archive"), json!({ "folder_id": day })).await,
+                "archive Trip" => anon.post(&format!("{s}/archive"), json!({ "folder_id": trip })).await,
+                other => panic!("no operation {other}"),
+            };
+            if r.status.as_u16() != want[i] {
+                wrong.push(format!("{op} with the {holder} link: {} (want {}) {}", r.status, want[i], r.body));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}:\n  {}", deployment.name(), wrong.join("\n  "));
+
+    // What the holder sees: the tree from the linked folder down, ready
+    // files only, no owner and no sharing.
+    let info = anon.get(&format!("/api/s/{trip_link}")).await.expect(200);
+    assert_eq!(
+        (info["kind"].as_str(), info["name"].as_str(), &info["size"]),
+        (Some("folder"), Some("Trip"), &Value::Null)
+    );
+    let listed = anon.post(&format!("/api/s/{trip_link}/list"), json!({})).await.expect(200);
+    let names = |v: &Value, k: &str| v[k].as_array().unwrap().iter().map(|f| id(&f["name"])).collect::<Vec<_>>();
+    assert_eq!(
+        (names(&listed, "folders"), names(&listed, "files")),
+        (vec!["day".to_owned()], vec!["a.txt".to_owned()])
+    );
+    assert_eq!(listed["path"], json!([]));
+    assert!(listed.to_string().find("owner").is_none(), "{listed}");
+    let inner = anon.post(&format!("/api/s/{trip_link}/list"), json!({ "folder_id": day })).await.expect(200);
+    assert_eq!((names(&inner, "path"), names(&inner, "files")), (vec!["Trip".to_owned()], vec!["img.jpg".to_owned()]));
+    let from_day = anon.post(&format!("/api/s/{day_link}/list"), json!({ "folder_id": day })).await.expect(200);
+    assert_eq!(from_day["path"], json!([]), "nothing above the linked folder");
+    let url = anon.post(&format!("/api/s/{day_link}/download"), json!({ "file_id": img })).await.expect(200);
+    assert_eq!(anon.fetch(url["url"].as_str().unwrap()).await, b"pixels");
+    // Links are their owner's to list; nobody else's.
+    let mine = ann.get(&format!("/api/folders/{trip}/links")).await.expect(200);
+    assert_eq!(mine["links"][0]["folder_id"], json!(trip));
+    assert_eq!(mine["links"][0]["file_id"], Value::Null);
+    bob.get(&format!("/api/folders/{trip}/links")).await.expect_error(404, "not_found");
+    anon.get(&format!("/api/folders/{trip}/links")).await.expect_error(401, "unauthenticated");
+    bob.post(&format!("/api/folders/{trip}/links"), json!({})).await.expect_error(404, "not_found");
+
+    // A file moved out of the folder is out of the link's reach at once.
+    ann.patch(&format!("/api/files/{img}"), json!({ "folder_id": null })).await.expect(200);
+    anon.post(&format!("/api/s/{trip_link}/download"), json!({ "file_id": img })).await.expect_error(404, "not_found");
+    let inner = anon.post(&format!("/api/s/{trip_link}/list"), json!({ "folder_id": day })).await.expect(200);
+    assert_eq!(inner["files"], json!([]));
+    ann.patch(&format!("/api/files/{img}"), json!({ "folder_id": day })).await.expect(200);
+
+    // A password and a limit of two: a ZIP counts once, however many
+    // times its pages are asked for with its ticket; a file counts once.
+    let body = json!({ "password": "correct horse", "max_downloads": 2 });
+    let locked = make(format!("/api/folders/{trip}/links"), body).await;
+    let s = format!("/api/s/{locked}");
+    anon.post(&format!("{s}/list"), json!({})).await.expect_error(401, "password_required");
+    anon.post(&format!("{s}/list"), json!({ "password": "wrong horse" })).await.expect_error(403, "wrong_password");
+    anon.post(&format!("{s}/list"), json!({ "password": "correct horse" })).await.expect(200);
+    anon.post(&format!("{s}/archive"), json!({})).await.expect_error(401, "password_required");
+    let first = anon.post(&format!("{s}/archive"), json!({ "password": "correct horse" })).await.expect(200);
+    let ticket = id(&first["ticket"]);
+    assert_eq!(paths(&first), ["a.txt", "day", "day/img.jpg"]);
+    let again = anon.post(&format!("{s}/archive"), json!({ "ticket": ticket, "cursor": "f:a.txt" })).await.expect(200);
+    assert_eq!(paths(&again), ["day", "day/img.jpg"]);
+    anon.post(&format!("{s}/archive"), json!({ "ticket": ticket })).await.expect(200);
+    assert_eq!(anon.get(&s).await.expect(200)["downloads_left"], 1, "{}", deployment.name());
+    // The ticket is for that archive of that link only.
+    anon.post(&format!("{s}/archive"), json!({ "ticket": ticket, "folder_id": day }))
+        .await
+        .expect_error(404, "not_found");
+    anon.post(&format!("/api/s/{trip_link}/archive"), json!({ "ticket": ticket })).await.expect_error(404, "not_found");
+    anon.post(&format!("{s}/archive"), json!({ "ticket": "no-such-ticket" })).await.expect_error(404, "not_found");
+    anon.post(&format!("{s}/archive"), json!({ "cursor": "f:a.txt" })).await.expect_error(400, "invalid_request");
+    let body = json!({ "password": "correct horse", "file_id": a });
+    anon.post(&format!("{s}/download"), body.clone()).await.expect(200);
+    anon.post(&format!("{s}/download"), body).await.expect_error(410, "link_exhausted");
+    anon.post(&format!("{s}/archive"), json!({ "password": "correct horse" }))
+        .await
+        .expect_error(410, "link_exhausted");
+    // The archive counted before the link was used up still finishes.
+    anon.post(&format!("{s}/archive"), json!({ "ticket": ticket, "cursor": "f:a.txt" })).await.expect(200);
+
+    // The owner's log: the ZIP and the file, each once, through the link.
+    let log = ann.get("/api/activity").await.expect(200);
+    let through: Vec<(String, String)> = log["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "downloaded" && a["link_id"].is_string())
+        .map(|a| (id(&a["file_name"]), a["detail"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert!(through.contains(&("Trip".to_owned(), "zip".to_owned())), "{through:?}");
+    assert_eq!(through.iter().filter(|(n, d)| n == "Trip" && d == "zip").count(), 1 + 2, "{through:?}");
+    assert!(through.iter().any(|(n, d)| n == "a.txt" && d == "2 of 2 downloads used"), "{through:?}");
+
+    // Bad input.
+    for bad in [json!({ "folder_id": 7 }), json!({ "x": 1 }), json!({ "cursor": "f:a" })] {
+        anon.post(&format!("/api/s/{trip_link}/list"), bad).await.expect_error(400, "invalid_request");
+    }
+    anon.post(&format!("/api/s/{trip_link}/list"), json!({ "folder_id": "no such" }))
+        .await
+        .expect_error(404, "not_found");
+    anon.post("/api/s/nosuchtoken/list", json!({})).await.expect_error(404, "link_not_available");
+    anon.post(&format!("/api/s/{trip_link}/download"), json!({ "file_id": "../../etc" }))
+        .await
+        .expect_error(404, "not_found");
+
+    // Revoking closes it, tickets and all; deleting the folder takes its
+    // links (and those of folders inside it) with it.
+    let trip_links = ann.get(&format!("/api/folders/{trip}/links")).await.expect(200);
+    let locked_id =
+        trip_links["links"].as_array().unwrap().iter().find(|l| l["max_downloads"] == 2).unwrap()["id"].clone();
+    ann.delete(&format!("/api/links/{}", id(&locked_id))).await.expect(204);
+    anon.post(&format!("{s}/archive"), json!({ "ticket": ticket })).await.expect_error(404, "link_not_available");
+    anon.get(&s).await.expect_error(404, "link_not_available");
+    ann.delete(&format!("/api/folders/{trip}")).await.expect(200);
+    for token in [&trip_link, &day_link, &file_link] {
+        anon.get(&format!("/api/s/{token}")).await.expect_error(404, "link_not_available");
+    }
+}
+
+#[tokio::test]
+async fn folder_links_reach_exactly_the_folder_self_hosted() {
+    folder_links(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn folder_links_reach_exactly_the_folder_in_the_cloud() {
+    folder_links(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}

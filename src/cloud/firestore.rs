@@ -45,7 +45,7 @@ use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::ratelimit::{Attempts, Limit, Window};
 use crate::store::{
-    Completed, FileActivity, FileGuard, FileQuery, LinkActivity, MetadataStore, Page, Scope, Sharing, SortKey,
+    Completed, FileActivity, FileGuard, FileQuery, LinkActivity, Linked, MetadataStore, Page, Scope, Sharing, SortKey,
     Unshared, Within,
 };
 use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
@@ -690,18 +690,20 @@ impl MetadataStore for FirestoreStore {
     }
 
     async fn insert_link(&self, link: &Link, activity: Option<Activity>) -> Result<()> {
+        // The id goes on what it opens, to delete with it; the write fails
+        // the commit if that is gone: no link to nothing.
+        let holder = match &link.target {
+            LinkTarget::File(f) => self.path(FILE_REFS, f.as_str()),
+            LinkTarget::Folder(d) => self.path(FOLDERS, d.as_str()),
+        };
         let writes = vec![
             rpc::create(&self.path(LINKS, link.id.as_str()), &LinkDoc::from(link))?,
-            // Fails the commit if the file is gone: no link to nothing.
-            rpc::if_exists(rpc::transform(
-                &self.path(FILE_REFS, link.file_id.as_str()),
-                vec![rpc::array_union("links", &[link.id.to_string()])],
-            )),
+            rpc::if_exists(rpc::transform(&holder, vec![rpc::array_union("links", &[link.id.to_string()])])),
         ];
         let writes = self.with_activity(writes, activity.as_ref())?;
         match self.rpc.commit(None, writes).await {
             Ok(()) => Ok(()),
-            Err(TxFail::NotFound) => Err(Error::not_found("file")),
+            Err(TxFail::NotFound) => Err(link.target.not_found()),
             Err(f) => Err(done(f)),
         }
     }
@@ -716,30 +718,30 @@ impl MetadataStore for FirestoreStore {
     }
 
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>> {
-        let docs = self.query(LINKS, |q| q.field("file_id").eq(file.as_str()), vec![], None, None).await?;
-        let mut links = docs.iter().map(|d| decode::<LinkDoc>(d)?.link(doc_id(d))).collect::<Result<Vec<_>>>()?;
-        links.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
-        Ok(links)
+        self.links_where("file_id", file.as_str()).await
     }
 
-    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<FileRecord>> {
-        let paths = [self.path(LINKS, link.id.as_str()), self.path(FILES, link.file_id.as_str())];
+    async fn links_for_folder(&self, folder: &FolderId) -> Result<Vec<Link>> {
+        self.links_where("folder_id", folder.as_str()).await
+    }
+
+    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<Linked>> {
+        let paths = [self.path(LINKS, link.id.as_str()), self.linked_path(&link.target)];
         self.rpc
             .transact(|| async {
                 let (tx, docs) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let current = docs[0].as_ref().map(decode::<LinkDoc>).transpose()?;
-                let file = docs[1].as_ref().map(decode::<FileDoc>).transpose()?;
-                let (Some(current), Some(file)) = (current.filter(|l| !l.revoked), file) else {
+                let opened = linked(&link.target, docs[1].as_ref())?;
+                let (Some(current), Some(opened)) = (current.filter(|l| !l.revoked), opened) else {
                     self.rpc.rollback(tx).await;
                     return Ok(None);
                 };
-                let file = file.record()?;
                 let revoked = Link { revoked: true, ..current.link(link.id.as_str())? };
-                let record = activity.as_ref().map(|a| a(&revoked, &file));
+                let record = activity.as_ref().map(|a| a(&revoked, &opened));
                 let patch = rpc::patch(&paths[0], &RevokedPatch { revoked: true })?;
                 self.rpc.commit(Some(tx), self.with_activity(vec![patch], record.as_ref())?).await?;
-                Ok(Some(file))
+                Ok(Some(opened))
             })
             .await
     }
@@ -749,9 +751,10 @@ impl MetadataStore for FirestoreStore {
         link: &Link,
         now: Timestamp,
         activity: Option<LinkActivity>,
-    ) -> Result<Result<(Link, FileRecord), LinkRefusal>> {
-        // The link and its file in the one read that begins the transaction.
-        let paths = [self.path(LINKS, link.id.as_str()), self.path(FILES, link.file_id.as_str())];
+    ) -> Result<Result<(Link, Linked), LinkRefusal>> {
+        // The link and what it opens in the one read that begins the
+        // transaction.
+        let paths = [self.path(LINKS, link.id.as_str()), self.linked_path(&link.target)];
         self.rpc
             .transact(|| async {
                 let (tx, docs) = self.rpc.get(&paths, None, true).await?;
@@ -765,17 +768,16 @@ impl MetadataStore for FirestoreStore {
                     self.rpc.rollback(tx).await;
                     return Ok(Err(refusal));
                 }
-                let Some(file) = docs[1].as_ref().map(decode::<FileDoc>).transpose()? else {
+                let Some(opened) = linked(&current.target, docs[1].as_ref())? else {
                     self.rpc.rollback(tx).await;
                     return Ok(Err(LinkRefusal::NotAvailable));
                 };
-                let file = file.record()?;
                 let counted = Link { downloads: current.downloads + 1, ..current };
                 let patch = DownloadsPatch { downloads: counted.downloads as i64 };
-                let record = activity.as_ref().map(|a| a(&counted, &file));
+                let record = activity.as_ref().map(|a| a(&counted, &opened));
                 let writes = self.with_activity(vec![rpc::patch(&paths[0], &patch)?], record.as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
-                Ok(Ok((counted, file)))
+                Ok(Ok((counted, opened)))
             })
             .await
     }
@@ -804,6 +806,19 @@ impl MetadataStore for FirestoreStore {
             .await?;
         docs.iter().map(|d| decode::<ActivityDoc>(d)?.activity(doc_id(d))).collect()
     }
+
+    async fn activity_record(&self, id: &ActivityId) -> Result<Option<Activity>> {
+        self.get_one::<ActivityDoc>(ACTIVITY, id.as_str()).await?.map(|d| d.activity(id.as_str())).transpose()
+    }
+}
+
+/// What a link opens, from its document as read (`None` if it is gone).
+fn linked(target: &LinkTarget, doc: Option<&Document>) -> Result<Option<Linked>> {
+    let Some(doc) = doc else { return Ok(None) };
+    Ok(Some(match target {
+        LinkTarget::File(_) => Linked::File(decode::<FileDoc>(doc)?.record()?),
+        LinkTarget::Folder(_) => Linked::Folder(decode::<FolderDoc>(doc)?.folder()?),
+    }))
 }
 
 /// Rate-limit windows in Firestore: every function instance counts in the
@@ -874,6 +889,23 @@ impl FirestoreStore {
 
     /// `writes`, and the write that records `activity` (stamped with the
     /// commit's time, the order of the activity list).
+    /// The document of what a link opens.
+    fn linked_path(&self, target: &LinkTarget) -> String {
+        match target {
+            LinkTarget::File(f) => self.path(FILES, f.as_str()),
+            LinkTarget::Folder(d) => self.path(FOLDERS, d.as_str()),
+        }
+    }
+
+    /// The links whose `field` (`file_id` or `folder_id`) is `id`, oldest
+    /// first.
+    async fn links_where(&self, field: &str, id: &str) -> Result<Vec<Link>> {
+        let docs = self.query(LINKS, |q| q.field(field).eq(id), vec![], None, None).await?;
+        let mut links = docs.iter().map(|d| decode::<LinkDoc>(d)?.link(doc_id(d))).collect::<Result<Vec<_>>>()?;
+        links.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(links)
+    }
+
     fn with_activity(&self, mut writes: Vec<Write>, activity: Option<&Activity>) -> Result<Vec<Write>> {
         if let Some(a) = activity {
             let path = self.path(ACTIVITY, a.id.as_str());

@@ -16,7 +16,7 @@ use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::identity::{LocalAccounts, NewSession, Proof};
 use crate::mail::{Postman, letters};
-use crate::service::{FileChange, NewLink, NewUpload};
+use crate::service::{FileChange, LinkView, NewLink, NewUpload};
 use crate::store::{FileQuery, Scope, SortKey, Within};
 
 type Reply = Result<Response>;
@@ -352,8 +352,6 @@ pub async fn delete_file(State(state): State<AppState>, Rechecked(p): Rechecked,
 pub struct DownloadOptions {
     #[serde(default)]
     inline: bool,
-    #[serde(default)]
-    password: Option<String>,
 }
 
 pub async fn download(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>, body: Bytes) -> Reply {
@@ -441,7 +439,14 @@ pub async fn create_link(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Reply {
-    let o: LinkOptions = optional_body(&body)?;
+    let new = new_link(&body)?;
+    let (link, token) = state.service.create_link(&p.user, &FileId::parse(&id)?, new).await?;
+    link_created(link, token)
+}
+
+/// A new link's options from a request body, for a file's or a folder's.
+pub(super) fn new_link(body: &Bytes) -> Result<NewLink> {
+    let o: LinkOptions = optional_body(body)?;
     let expires_in = o
         .expires_in_seconds
         .map(|s| {
@@ -451,8 +456,11 @@ pub async fn create_link(
         })
         .transpose()?;
     let password = o.password.filter(|p| !p.is_empty()).map(|p| Password::parse(&p)).transpose()?;
-    let new = NewLink { expires_in, password, max_downloads: o.max_downloads };
-    let (link, token) = state.service.create_link(&p.user, &FileId::parse(&id)?, new).await?;
+    Ok(NewLink { expires_in, password, max_downloads: o.max_downloads })
+}
+
+/// The answer to a new link: the only time its token is shown.
+pub(super) fn link_created(link: LinkView, token: String) -> Reply {
     created(json!({ "link": link, "url": format!("/s/{token}"), "token": token }))
 }
 
@@ -466,10 +474,64 @@ pub async fn link_info(State(state): State<AppState>, Path(token): Path<String>)
     ok(serde_json::to_value(state.service.link_info(&token).await?).map_err(Error::internal)?)
 }
 
+#[derive(Deserialize, Default)]
+pub struct LinkDownloadOptions {
+    #[serde(default)]
+    inline: bool,
+    #[serde(default)]
+    password: Option<String>,
+    /// A folder link's file.
+    #[serde(default)]
+    file_id: Option<String>,
+}
+
 pub async fn link_download(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Reply {
-    let opts: DownloadOptions = optional_body(&body)?;
-    let url = state.service.link_download(&token, opts.password, opts.inline).await?;
+    let opts: LinkDownloadOptions = optional_body(&body)?;
+    let file = opts.file_id.as_deref().map(FileId::parse).transpose()?;
+    let url = state.service.link_download(&token, opts.password, file.as_ref(), opts.inline).await?;
     ok(serde_json::to_value(url).map_err(Error::internal)?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LinkFolderOptions {
+    #[serde(default)]
+    password: Option<String>,
+    /// A folder inside the linked one; absent or `null`: the linked one.
+    #[serde(default)]
+    folder_id: Option<String>,
+    /// `archive` only: the previous page's `next_cursor`.
+    #[serde(default)]
+    cursor: Option<String>,
+    /// `archive` only: the first page's ticket.
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+impl LinkFolderOptions {
+    fn folder(&self) -> Result<Option<FolderId>> {
+        self.folder_id.as_deref().map(FolderId::parse).transpose()
+    }
+}
+
+pub async fn link_list(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Reply {
+    let o: LinkFolderOptions = optional_body(&body)?;
+    if o.cursor.is_some() || o.ticket.is_some() {
+        return Err(Error::InvalidRequest("cursor and ticket go with archive, not list".into()));
+    }
+    let folder = o.folder()?;
+    let listing = state.service.link_list(&token, o.password, folder.as_ref()).await?;
+    ok(serde_json::to_value(listing).map_err(Error::internal)?)
+}
+
+pub async fn link_archive(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Reply {
+    let o: LinkFolderOptions = optional_body(&body)?;
+    let folder = o.folder()?;
+    // An empty cursor is none: the first page.
+    let cursor = o.cursor.as_deref().filter(|c| !c.is_empty());
+    let ticket = o.ticket.as_deref().filter(|t| !t.is_empty());
+    let page = state.service.link_archive(&token, o.password, folder.as_ref(), cursor, ticket).await?;
+    ok(serde_json::to_value(page).map_err(Error::internal)?)
 }
 
 // ----- uploads -----

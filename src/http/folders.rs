@@ -129,6 +129,22 @@ pub async fn archive(
     Ok(axum::Json(page).into_response())
 }
 
+pub async fn links(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
+    let links = state.service.folder_links(&p.user, &FolderId::parse(&id)?).await?;
+    Ok(axum::Json(json!({ "links": links })).into_response())
+}
+
+pub async fn create_link(
+    State(state): State<AppState>,
+    Rechecked(p): Rechecked,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Reply {
+    let new = super::api::new_link(&body)?;
+    let (link, token) = state.service.create_folder_link(&p.user, &FolderId::parse(&id)?, new).await?;
+    super::api::link_created(link, token)
+}
+
 pub async fn share(
     State(state): State<AppState>,
     Rechecked(p): Rechecked,

@@ -120,6 +120,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/folders", get(folders::list).post(folders::create)),
         ("/api/folders/{id}", get(folders::get).patch(folders::update).delete(folders::delete)),
         ("/api/folders/{id}/archive", post(folders::archive)),
+        ("/api/folders/{id}/links", get(folders::links).post(folders::create_link)),
         ("/api/folders/{id}/shares", post(folders::share)),
         ("/api/folders/{id}/shares/{email}", delete(folders::unshare)),
         ("/api/resolve", get(folders::resolve)),
@@ -135,6 +136,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/activity", get(api::activity)),
         ("/api/s/{token}", get(api::link_info)),
         ("/api/s/{token}/download", post(api::link_download)),
+        ("/api/s/{token}/list", post(api::link_list)),
+        ("/api/s/{token}/archive", post(api::link_archive)),
         ("/api/feed", get(ws::feed)),
         ("/api/cron/sweep", get(api::cron_sweep)),
     ]

@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Service;
-use crate::domain::{Activity, ActivityId, ActivityKind, FileRecord, Folder, FolderId, User, UserId};
+use crate::domain::{Activity, ActivityKind, FileRecord, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
 
 /// Entries per page: each file's signed URL is good for
@@ -268,30 +268,26 @@ impl Service {
         again: bool,
     ) -> Result<ArchivePage> {
         let root: Folder = self.visible_folder(user, id).await?;
-        let after = cursor.map(Cursor::decode).transpose()?;
-        let resuming = after.is_some();
-        let mut walk = Walk::new(self, &root, after).await?;
-        walk.visit(root.id.clone(), Vec::new(), resuming).await?;
-        let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
-        let entries = walk.entries;
+        let page = self.archive_of(&root, cursor).await?;
         if cursor.is_none() && !again {
             let a = Activity {
-                id: ActivityId::generate(),
-                owner_id: root.owner_id.clone(),
-                file_id: None,
-                folder_id: Some(root.id.clone()),
-                file_name: root.name.as_str().to_owned(),
-                kind: ActivityKind::Downloaded,
-                actor_id: Some(user.id.clone()),
-                actor_email: Some(user.email.clone()),
-                link_id: None,
                 detail: Some(ZIP_DETAIL.into()),
-                at: super::now(),
+                ..Self::folder_activity(&root, ActivityKind::Downloaded, Some(user))
             };
             let _w = self.gate.read().await;
             self.store.append_activity(&a).await?;
             self.feed.publish(vec![Self::activity_change(&a)]);
         }
-        Ok(ArchivePage { name: root.name.as_str().to_owned(), entries, next_cursor })
+        Ok(page)
+    }
+
+    /// The page of `root`'s archive after `cursor`, whoever asks.
+    pub(super) async fn archive_of(&self, root: &Folder, cursor: Option<&str>) -> Result<ArchivePage> {
+        let after = cursor.map(Cursor::decode).transpose()?;
+        let resuming = after.is_some();
+        let mut walk = Walk::new(self, root, after).await?;
+        walk.visit(root.id.clone(), Vec::new(), resuming).await?;
+        let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
+        Ok(ArchivePage { name: root.name.as_str().to_owned(), entries: walk.entries, next_cursor })
     }
 }

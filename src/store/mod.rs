@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::domain::{
-    Activity, Crc32c, Email, FileId, FileName, FileRecord, Folder, FolderId, Link, LinkId, User, UserId,
+    Activity, ActivityId, Crc32c, Email, FileId, FileName, FileRecord, Folder, FolderId, Link, LinkId, User, UserId,
 };
 use crate::error::{LinkRefusal, Result};
 
@@ -91,9 +91,16 @@ pub struct Unshared {
     pub reader: bool,
 }
 
-/// The activity record of a change to a link, made from the link and its
-/// file as the store's transaction reads them.
-pub type LinkActivity = Box<dyn Fn(&Link, &FileRecord) -> Activity + Send + Sync>;
+/// What a link opens, as a store's transaction reads it with the link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Linked {
+    File(FileRecord),
+    Folder(Folder),
+}
+
+/// The activity record of a change to a link, made from the link and what
+/// it opens as the store's transaction reads them.
+pub type LinkActivity = Box<dyn Fn(&Link, &Linked) -> Activity + Send + Sync>;
 
 /// What completing an upload did.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,24 +324,30 @@ pub trait MetadataStore: FolderStore + FolderSharing {
     async fn insert_link(&self, link: &Link, activity: Option<Activity>) -> Result<()>;
     async fn link(&self, id: &LinkId) -> Result<Option<Link>>;
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<Link>>;
+    /// Links made for the file, oldest first.
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>>;
-    /// Revokes `link` (as read before: its id and file). Returns its file,
-    /// read in the same transaction, if this call revoked it; `None` (and no
-    /// activity) if it was revoked already.
-    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<FileRecord>>;
-    /// Counts one download through `link` (as read before: its id and file)
-    /// if it is not revoked, expired or exhausted at `now` and its file is
-    /// there, atomically: two racing downloads of a limit-1 link give
-    /// exactly one `Ok`. Returns the counted link and its file, read in the
-    /// same transaction; `activity` describes the counted download.
+    /// Links made for the folder itself, oldest first.
+    async fn links_for_folder(&self, folder: &FolderId) -> Result<Vec<Link>>;
+    /// Revokes `link` (as read before: its id and target). Returns what it
+    /// opens, read in the same transaction, if this call revoked it; `None`
+    /// (and no activity) if it was revoked already.
+    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<Linked>>;
+    /// Counts one download through `link` (as read before: its id and
+    /// target) if it is not revoked, expired or exhausted at `now` and what
+    /// it opens is there, atomically: two racing downloads of a limit-1
+    /// link give exactly one `Ok`. Returns the counted link and what it
+    /// opens, read in the same transaction; `activity` describes the
+    /// counted download.
     async fn count_link_download(
         &self,
         link: &Link,
         now: Timestamp,
         activity: Option<LinkActivity>,
-    ) -> Result<Result<(Link, FileRecord), LinkRefusal>>;
+    ) -> Result<Result<(Link, Linked), LinkRefusal>>;
 
     async fn append_activity(&self, activity: &Activity) -> Result<()>;
+    /// One record of anyone's log, by its id.
+    async fn activity_record(&self, id: &ActivityId) -> Result<Option<Activity>>;
     /// Newest first.
     async fn activity(&self, owner: &UserId, file: Option<&FileId>, limit: u64) -> Result<Vec<Activity>>;
 }

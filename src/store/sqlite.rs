@@ -13,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
 use super::{
-    Completed, Entry, FileActivity, FileGuard, FileQuery, LinkActivity, MailPreferences, MetadataStore, Page, Scope,
-    Sharing, SortKey, Unshared,
+    Completed, Entry, FileActivity, FileGuard, FileQuery, LinkActivity, Linked, MailPreferences, MetadataStore, Page,
+    Scope, Sharing, SortKey, Unshared,
 };
 use crate::domain::*;
 use crate::error::{Error, LinkRefusal, Result};
@@ -191,6 +191,33 @@ const MIGRATIONS: &[Step] = &[
         "ALTER TABLE folders ADD COLUMN owner_email TEXT NOT NULL DEFAULT '';
          UPDATE folders SET owner_email = ifnull((SELECT email FROM users WHERE users.id = folders.owner_id), '');",
     ),
+    // 7: a link opens a file or a folder. `file_id` was NOT NULL, so the
+    // table is made again (nothing refers to it); exactly one of the two
+    // columns is set, and each goes with what it opens.
+    Step::Sql(
+        "CREATE TABLE links_v7 (
+        id TEXT PRIMARY KEY,
+        file_id TEXT REFERENCES files (id) ON DELETE CASCADE,
+        folder_id TEXT REFERENCES folders (id) ON DELETE CASCADE,
+        owner_id TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        expires_at INTEGER,
+        max_downloads INTEGER,
+        downloads INTEGER NOT NULL DEFAULT 0,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        CHECK ((file_id IS NULL) != (folder_id IS NULL))
+    );
+    INSERT INTO links_v7 (id, file_id, owner_id, token_hash, password_hash, expires_at, max_downloads, downloads,
+        revoked, created_at)
+        SELECT id, file_id, owner_id, token_hash, password_hash, expires_at, max_downloads, downloads, revoked,
+        created_at FROM links;
+    DROP TABLE links;
+    ALTER TABLE links_v7 RENAME TO links;
+    CREATE INDEX links_file ON links (file_id);
+    CREATE INDEX links_folder ON links (folder_id);",
+    ),
 ];
 
 /// One step of `MIGRATIONS`.
@@ -334,13 +361,18 @@ fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
     })
 }
 
-const LINK_COLS: &str =
-    "id, file_id, owner_id, token_hash, password_hash, expires_at, max_downloads, downloads, revoked, created_at";
+const LINK_COLS: &str = "id, file_id, owner_id, token_hash, password_hash, expires_at, max_downloads, downloads, \
+    revoked, created_at, folder_id";
 
 fn link_row(row: &Row<'_>) -> rusqlite::Result<Link> {
+    let target = match (opt_col(row, 1, FileId::parse)?, opt_col(row, 10, FolderId::parse)?) {
+        (Some(f), _) => LinkTarget::File(f),
+        (None, Some(d)) => LinkTarget::Folder(d),
+        (None, None) => return parse_col(Err(Error::internal("a link that opens nothing"))),
+    };
     Ok(Link {
         id: parse_col(LinkId::parse(&row.get::<_, String>(0)?))?,
-        file_id: parse_col(FileId::parse(&row.get::<_, String>(1)?))?,
+        target,
         owner_id: parse_col(UserId::parse(&row.get::<_, String>(2)?))?,
         token_hash: row.get(3)?,
         password_hash: row.get(4)?,
@@ -542,7 +574,7 @@ impl MetadataStore for SqliteStore {
                 let sharing = Sharing {
                     readers: readers_of(c, &id)?,
                     invitations: invitations_of(c, &id)?,
-                    links: links_of(c, &id)?,
+                    links: links_of(c, "file_id", id.as_str())?,
                 };
                 Ok(Some((file, sharing)))
             })
@@ -825,16 +857,18 @@ impl MetadataStore for SqliteStore {
         let l = link.clone();
         self.db
             .write(move |tx| {
-                // The file may have been deleted since the service read it:
-                // "not found", as in Firestore, never a foreign-key failure.
-                if get_file(tx, l.file_id.as_str())?.is_none() {
-                    return Err(Error::not_found("file"));
-                }
+                // What it opens may have been deleted since the service read
+                // it: "not found", as in Firestore, never a foreign-key failure.
+                linked(tx, &l.target)?.ok_or_else(|| l.target.not_found())?;
+                let (file, folder) = match &l.target {
+                    LinkTarget::File(f) => (Some(f.as_str()), None),
+                    LinkTarget::Folder(d) => (None, Some(d.as_str())),
+                };
                 tx.execute(
-                    &format!("INSERT INTO links ({LINK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                    &format!("INSERT INTO links ({LINK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
                     params![
                         l.id.as_str(),
-                        l.file_id.as_str(),
+                        file,
                         l.owner_id.as_str(),
                         l.token_hash,
                         l.password_hash,
@@ -842,7 +876,8 @@ impl MetadataStore for SqliteStore {
                         l.max_downloads.map(|n| n as i64),
                         l.downloads as i64,
                         l.revoked as i64,
-                        ms(l.created_at)
+                        ms(l.created_at),
+                        folder
                     ],
                 )?;
                 insert_activity(tx, activity.as_ref())?;
@@ -873,19 +908,24 @@ impl MetadataStore for SqliteStore {
 
     async fn links_for_file(&self, file: &FileId) -> Result<Vec<Link>> {
         let file = file.clone();
-        self.db.read(move |c| links_of(c, &file)).await
+        self.db.read(move |c| links_of(c, "file_id", file.as_str())).await
     }
 
-    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<FileRecord>> {
+    async fn links_for_folder(&self, folder: &FolderId) -> Result<Vec<Link>> {
+        let folder = folder.clone();
+        self.db.read(move |c| links_of(c, "folder_id", folder.as_str())).await
+    }
+
+    async fn revoke_link(&self, link: &Link, activity: Option<LinkActivity>) -> Result<Option<Linked>> {
         let link = link.clone();
         self.db
             .write(move |tx| {
                 let n = tx.execute("UPDATE links SET revoked = 1 WHERE id = ?1 AND revoked = 0", [link.id.as_str()])?;
-                let file = if n == 1 { get_file(tx, link.file_id.as_str())? } else { None };
-                if let Some(f) = &file {
-                    insert_activity(tx, activity.map(|a| a(&Link { revoked: true, ..link }, f)).as_ref())?;
+                let opened = if n == 1 { linked(tx, &link.target)? } else { None };
+                if let Some(o) = &opened {
+                    insert_activity(tx, activity.map(|a| a(&Link { revoked: true, ..link }, o)).as_ref())?;
                 }
-                Ok(file)
+                Ok(opened)
             })
             .await
     }
@@ -895,7 +935,7 @@ impl MetadataStore for SqliteStore {
         link: &Link,
         now: Timestamp,
         activity: Option<LinkActivity>,
-    ) -> Result<Result<(Link, FileRecord), LinkRefusal>> {
+    ) -> Result<Result<(Link, Linked), LinkRefusal>> {
         let id = link.id.clone();
         self.db
             .write(move |tx| {
@@ -908,13 +948,13 @@ impl MetadataStore for SqliteStore {
                 if let Some(refusal) = link.refusal(now) {
                     return Ok(Err(refusal));
                 }
-                let Some(file) = get_file(tx, link.file_id.as_str())? else {
+                let Some(opened) = linked(tx, &link.target)? else {
                     return Ok(Err(LinkRefusal::NotAvailable));
                 };
                 tx.execute("UPDATE links SET downloads = downloads + 1 WHERE id = ?1", [id.as_str()])?;
                 let link = Link { downloads: link.downloads + 1, ..link };
-                insert_activity(tx, activity.map(|a| a(&link, &file)).as_ref())?;
-                Ok(Ok((link, file)))
+                insert_activity(tx, activity.map(|a| a(&link, &opened)).as_ref())?;
+                Ok(Ok((link, opened)))
             })
             .await
     }
@@ -928,8 +968,7 @@ impl MetadataStore for SqliteStore {
         let (owner, file) = (owner.clone(), file.cloned());
         self.db
             .read(move |c| {
-                const COLS: &str =
-                    "id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at, folder_id";
+                const COLS: &str = ACTIVITY_COLS;
                 let rows = match file {
                     Some(f) => c
                         .prepare_cached(&format!(
@@ -946,7 +985,24 @@ impl MetadataStore for SqliteStore {
             })
             .await
     }
+
+    async fn activity_record(&self, id: &ActivityId) -> Result<Option<Activity>> {
+        let id = id.clone();
+        self.db
+            .read(move |c| {
+                Ok(c.query_row(
+                    &format!("SELECT {ACTIVITY_COLS} FROM activity WHERE id = ?1"),
+                    [id.as_str()],
+                    activity_row,
+                )
+                .optional()?)
+            })
+            .await
+    }
 }
+
+const ACTIVITY_COLS: &str =
+    "id, owner_id, file_id, file_name, kind, actor_id, actor_email, link_id, detail, at, folder_id";
 
 /// Writes an activity record inside the caller's transaction.
 fn insert_activity(tx: &rusqlite::Transaction<'_>, a: Option<&Activity>) -> Result<()> {
@@ -995,10 +1051,19 @@ fn invitations_of(c: &Connection, file: &FileId) -> Result<Vec<Email>> {
     emails.iter().map(|e| Email::parse(e)).collect()
 }
 
-fn links_of(c: &Connection, file: &FileId) -> Result<Vec<Link>> {
-    Ok(c.prepare_cached(&format!("SELECT {LINK_COLS} FROM links WHERE file_id = ?1 ORDER BY created_at, id"))?
-        .query_map([file.as_str()], link_row)?
+/// The links whose `column` (`file_id` or `folder_id`) is `id`.
+fn links_of(c: &Connection, column: &'static str, id: &str) -> Result<Vec<Link>> {
+    Ok(c.prepare_cached(&format!("SELECT {LINK_COLS} FROM links WHERE {column} = ?1 ORDER BY created_at, id"))?
+        .query_map([id], link_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// What a link opens, if it is there.
+fn linked(c: &Connection, target: &LinkTarget) -> Result<Option<Linked>> {
+    Ok(match target {
+        LinkTarget::File(f) => get_file(c, f.as_str())?.map(Linked::File),
+        LinkTarget::Folder(d) => folders::get_folder(c, d.as_str())?.map(Linked::Folder),
+    })
 }
 
 /// The file a change is about, if it exists and `guard` lets the change go on.

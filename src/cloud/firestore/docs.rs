@@ -107,6 +107,11 @@ pub(crate) struct FolderDoc {
     /// with it.
     #[serde(default)]
     pub invitations: Vec<String>,
+    /// Ids of the public links made for it, to delete with it. (Ids open
+    /// nothing: a link is used by its token, and only its owner reads
+    /// `links`.)
+    #[serde(default)]
+    pub links: Vec<String>,
     #[serde(with = "::firestore::serialize_as_timestamp")]
     pub created_at: Timestamp,
     #[serde(with = "::firestore::serialize_as_timestamp")]
@@ -120,6 +125,7 @@ impl FolderDoc {
             readers: vec![],
             viewers,
             invitations: vec![],
+            links: vec![],
             id: f.id.to_string(),
             owner_id: f.owner_id.to_string(),
             owner_email: f.owner_email.to_string(),
@@ -347,7 +353,11 @@ pub(crate) struct InvitationDoc {
 /// `links/{link id}`. The token is never stored, only its SHA-256.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct LinkDoc {
+    /// What it opens: one of the two, the other "" (a file link written
+    /// before folders had links has no `folder_id`).
     pub file_id: String,
+    #[serde(default)]
+    pub folder_id: String,
     pub owner_id: String,
     pub token_hash: String,
     /// argon2id, present when the link has a password.
@@ -366,7 +376,14 @@ pub(crate) struct LinkDoc {
 impl LinkDoc {
     pub fn from(l: &Link) -> Self {
         Self {
-            file_id: l.file_id.to_string(),
+            file_id: match &l.target {
+                LinkTarget::File(f) => f.to_string(),
+                LinkTarget::Folder(_) => String::new(),
+            },
+            folder_id: match &l.target {
+                LinkTarget::File(_) => String::new(),
+                LinkTarget::Folder(d) => d.to_string(),
+            },
             owner_id: l.owner_id.to_string(),
             token_hash: l.token_hash.clone(),
             password_hash: l.password_hash.clone(),
@@ -381,7 +398,11 @@ impl LinkDoc {
     pub fn link(&self, id: &str) -> Result<Link> {
         Ok(Link {
             id: LinkId::parse(id).map_err(|e| bad("link id", e))?,
-            file_id: FileId::parse(&self.file_id).map_err(|e| bad("file id", e))?,
+            target: if self.folder_id.is_empty() {
+                LinkTarget::File(FileId::parse(&self.file_id).map_err(|e| bad("file id", e))?)
+            } else {
+                LinkTarget::Folder(FolderId::parse(&self.folder_id).map_err(|e| bad("folder id", e))?)
+            },
             owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
             token_hash: self.token_hash.clone(),
             password_hash: self.password_hash.clone(),

@@ -641,6 +641,7 @@ impl FolderStore for FirestoreStore {
             let mut writes = Vec::new();
             for d in chunk {
                 writes.extend(d.invitations.iter().map(|i| rpc::delete(&self.path(FOLDER_INVITATIONS, i))));
+                writes.extend(d.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))));
                 writes.push(rpc::delete(&self.name_path(owner, &d.parent, &FileName::parse(&d.name)?)));
                 writes.push(rpc::delete(&self.path(FOLDERS, &d.id)));
             }
