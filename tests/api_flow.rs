@@ -149,7 +149,7 @@ async fn owner_and_recipient_share_a_file_and_see_it_live() {
     let info = anon.get(&format!("/api/s/{token}")).await.expect(200);
     assert_eq!(
         info,
-        json!({ "name": "report.bin", "size": big.len(), "content_type": "text/plain",
+        json!({ "kind": "file", "name": "report.bin", "size": big.len(), "content_type": "text/plain",
         "password_required": true, "expires_at": null, "downloads_left": 1 })
     );
     anon.post(&format!("/api/s/{token}/download"), json!({})).await.expect_error(401, "password_required");

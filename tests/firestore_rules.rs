@@ -237,7 +237,7 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     store.add_invitation(&shared.id, &invited, now(), None, None).await.unwrap();
     let link = Link {
         id: LinkId::generate(),
-        file_id: shared.id.clone(),
+        target: LinkTarget::File(shared.id.clone()),
         owner_id: ann.id.clone(),
         token_hash: sha256_hex(&random_token(32)),
         password_hash: None,

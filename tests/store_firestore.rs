@@ -158,7 +158,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
     trips(&s, &mut t, "claim_invitations", 3, s.claim_invitations(&carl, now())).await.unwrap();
     let link = Link {
         id: LinkId::generate(),
-        file_id: f.id.clone(),
+        target: LinkTarget::File(f.id.clone()),
         owner_id: ann.id.clone(),
         token_hash: sha256_hex(&random_token(32)),
         password_hash: None,

@@ -124,7 +124,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     c.count(s, "GET /api/files/{id}/links", false, service.links(&ann, &file.id)).await?;
     c.count(s, "GET /api/files/{id} (owner, now shared and linked)", false, service.details(&ann, &file.id)).await?;
     c.count(s, "GET /api/s/{token} (resolve a link)", false, service.link_info(&token)).await?;
-    c.count(s, "POST /api/s/{token}/download", true, service.link_download(&token, None, false)).await?;
+    c.count(s, "POST /api/s/{token}/download", true, service.link_download(&token, None, None, false)).await?;
     c.count(s, "GET /api/activity", false, service.activity(&ann, None, 100)).await?;
     c.count(s, "GET /api/files/{id}/activity", false, service.activity(&ann, Some(&file.id), 100)).await?;
     c.count(s, "DELETE /api/links/{id}", true, service.revoke_link(&ann, &view.id)).await?;
@@ -158,6 +158,43 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
         true,
         5,
         service.archive_page(&ann, &trip.id, None, false),
+    )
+    .await?;
+    // A link to the folder: its holder lists a folder (the link, the
+    // folder's path up to the linked one, its folders and its files),
+    // downloads a file in it (the link, the file, its folder's path, the
+    // counting transaction), and downloads it all as a ZIP (the link, the
+    // path, the walk, the counting transaction).
+    let to_trip = NewLink { expires_in: None, password: None, max_downloads: None };
+    let (_, folder_token) = c
+        .within(s, "POST /api/folders/{id}/links", true, 2, service.create_folder_link(&ann, &trip.id, to_trip))
+        .await?;
+    c.within(s, "GET /api/folders/{id}/links", false, 2, service.folder_links(&ann, &trip.id)).await?;
+    c.within(s, "GET /api/s/{token} (a folder link)", false, 2, service.link_info(&folder_token)).await?;
+    c.within(s, "POST /api/s/{token}/list", false, 5, service.link_list(&folder_token, None, None)).await?;
+    c.within(
+        s,
+        "POST /api/s/{token}/download (a file in a folder link)",
+        true,
+        6,
+        service.link_download(&folder_token, None, Some(&f.id), false),
+    )
+    .await?;
+    let first = c
+        .within(
+            s,
+            "POST /api/s/{token}/archive (first page, 31 folders)",
+            true,
+            8,
+            service.link_archive(&folder_token, None, None, None, None),
+        )
+        .await?;
+    c.within(
+        s,
+        "POST /api/s/{token}/archive (again, with its ticket)",
+        false,
+        7,
+        service.link_archive(&folder_token, None, None, None, Some(&first.ticket)),
     )
     .await?;
     let to_top = livedrop::service::FileChange { name: None, folder: Some(None) };

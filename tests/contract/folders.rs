@@ -8,7 +8,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use livedrop::domain::*;
 use livedrop::error::Error;
-use livedrop::store::{Entry, FileQuery, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file};
+use livedrop::store::{
+    Entry, FileQuery, Linked, MAX_FOLDER_DEPTH, MetadataStore, Scope, SortKey, Within, pending_file,
+};
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -21,6 +23,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("deleting a folder takes everything in it", |s| Box::pin(delete_tree(s))),
         ("someone else's folder is not found", |s| Box::pin(strangers(s))),
         ("a folder's viewers are its readers and those of every folder above it", |s| Box::pin(sharing(s))),
+        ("a folder's links count, revoke and go with it", |s| Box::pin(folder_links(s))),
     ]
 }
 
@@ -400,4 +403,69 @@ async fn sharing(s: Arc<dyn MetadataStore>) {
     assert!(
         s.claim_folder_invitations(&User { id: UserId::generate(), email: other }, now()).await.unwrap().is_empty()
     );
+}
+
+async fn folder_links(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let trip = folder(&s, &ann, None, "Trip").await;
+    let day = folder(&s, &ann, Some(&trip), "day").await;
+    let link_to = |d: &Folder, max: Option<u64>| Link {
+        id: LinkId::generate(),
+        target: LinkTarget::Folder(d.id.clone()),
+        owner_id: ann.id.clone(),
+        token_hash: sha256_hex(&random_token(32)),
+        password_hash: None,
+        expires_at: None,
+        max_downloads: max,
+        downloads: 0,
+        revoked: false,
+        created_at: now(),
+    };
+    let to_trip = link_to(&trip, Some(1));
+    let to_day = link_to(&day, None);
+    // The record of the download: the id of a log entry is what asks for
+    // an archive's other pages, read back by id.
+    let record = |l: &Link, o: &Linked| {
+        let Linked::Folder(d) = o else { panic!("a folder link opened {o:?}") };
+        Activity {
+            id: ActivityId::generate(),
+            owner_id: d.owner_id.clone(),
+            file_id: None,
+            folder_id: Some(d.id.clone()),
+            file_name: d.name.as_str().to_owned(),
+            kind: ActivityKind::Downloaded,
+            actor_id: None,
+            actor_email: None,
+            link_id: Some(l.id.clone()),
+            detail: Some("zip".into()),
+            at: now(),
+        }
+    };
+    s.insert_link(&to_trip, None).await.unwrap();
+    s.insert_link(&to_day, None).await.unwrap();
+    assert_eq!(s.link_by_token_hash(&to_trip.token_hash).await.unwrap(), Some(to_trip.clone()));
+    assert_eq!(s.links_for_folder(&trip.id).await.unwrap(), vec![to_trip.clone()], "its own links only");
+    let a = record(&to_trip, &Linked::Folder(trip.clone()));
+    let want = a.clone();
+    let made = move |_: &Link, _: &Linked| want.clone();
+    let (counted, opened) = s.count_link_download(&to_trip, now(), Some(Box::new(made))).await.unwrap().unwrap();
+    assert_eq!((counted.downloads, opened), (1, Linked::Folder(trip.clone())));
+    assert_eq!(s.activity_record(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(s.activity_record(&ActivityId::generate()).await.unwrap(), None);
+    let again = s.count_link_download(&to_trip, now(), None).await.unwrap();
+    assert_eq!(again.map(|_| ()), Err(livedrop::error::LinkRefusal::Exhausted));
+    assert_eq!(s.revoke_link(&to_day, None).await.unwrap(), Some(Linked::Folder(day.clone())));
+    // A renamed or moved folder keeps its links.
+    s.place_folder(&day, &name("day 1"), None, now()).await.unwrap();
+    assert_eq!(s.links_for_folder(&day.id).await.unwrap().len(), 1);
+    s.place_folder(&day, &name("day 1"), Some(&trip.id), now()).await.unwrap();
+    // Deleting the tree takes every folder's links; a link to a folder
+    // that is gone is not made.
+    s.delete_folder(&trip).await.unwrap().unwrap();
+    for l in [&to_trip, &to_day] {
+        assert_eq!(s.link(&l.id).await.unwrap(), None, "{l:?}");
+    }
+    let late = link_to(&trip, None);
+    assert!(matches!(s.insert_link(&late, None).await, Err(Error::NotFound { .. })));
+    assert_eq!(s.link(&late.id).await.unwrap(), None);
 }

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use livedrop::domain::*;
 use livedrop::error::{Error, LinkRefusal};
 use livedrop::store::{
-    FileActivity, FileGuard, FileQuery, MetadataStore, Scope, Sharing, SortKey, Unshared, Within, pending_file,
+    FileActivity, FileGuard, FileQuery, Linked, MetadataStore, Scope, Sharing, SortKey, Unshared, Within, pending_file,
 };
 
 type Case = fn(Arc<dyn MetadataStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -67,7 +67,7 @@ async fn file(s: &Arc<dyn MetadataStore>, owner: &User, name: &str, size: u64, r
 fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Link {
     Link {
         id: LinkId::generate(),
-        file_id: f.id.clone(),
+        target: LinkTarget::File(f.id.clone()),
         owner_id: f.owner_id.clone(),
         token_hash: sha256_hex(&random_token(32)),
         password_hash: None,
@@ -76,6 +76,13 @@ fn link_for(f: &FileRecord, max: Option<u64>, expires: Option<Timestamp>) -> Lin
         downloads: 0,
         revoked: false,
         created_at: now(),
+    }
+}
+
+fn linked_file(o: &Linked) -> &FileRecord {
+    match o {
+        Linked::File(f) => f,
+        Linked::Folder(d) => panic!("a file link opened folder {d:?}"),
     }
 }
 
@@ -291,16 +298,16 @@ async fn link_refusals(s: Arc<dyn MetadataStore>) {
     let expiring = link_for(&f, None, Some(t + SignedDuration::from_secs(60)));
     s.insert_link(&expiring, None).await.unwrap();
     let (counted, file) = s.count_link_download(&expiring, t, None).await.unwrap().unwrap();
-    assert_eq!((counted.downloads, file), (1, f.clone()), "the counted link, and its file");
+    assert_eq!((counted.downloads, file), (1, Linked::File(f.clone())), "the counted link, and its file");
     assert_eq!(
         s.count_link_download(&expiring, t + SignedDuration::from_secs(61), None).await.unwrap().map(|_| ()),
         Err(LinkRefusal::Expired)
     );
     let revoked = link_for(&f, None, None);
     s.insert_link(&revoked, None).await.unwrap();
-    assert_eq!(s.revoke_link(&revoked, None).await.unwrap(), Some(f.clone()), "revoked, with its file");
+    assert_eq!(s.revoke_link(&revoked, None).await.unwrap(), Some(Linked::File(f.clone())), "revoked, with its file");
     assert_eq!(s.revoke_link(&revoked, None).await.unwrap(), None, "revoked already");
-    let refused = |r: livedrop::Result<Result<(Link, FileRecord), LinkRefusal>>| r.unwrap().map(|_| ());
+    let refused = |r: livedrop::Result<Result<(Link, Linked), LinkRefusal>>| r.unwrap().map(|_| ());
     assert_eq!(refused(s.count_link_download(&revoked, t, None).await), Err(LinkRefusal::NotAvailable));
     let never = link_for(&f, None, None);
     assert_eq!(refused(s.count_link_download(&never, t, None).await), Err(LinkRefusal::NotAvailable));
@@ -414,15 +421,15 @@ async fn activity_with_changes(s: Arc<dyn MetadataStore>) {
     s.insert_link(&link, Some(record(&f, ActivityKind::LinkCreated))).await.unwrap();
     // The download's record is made from the counted link.
     let counted = || -> livedrop::store::LinkActivity {
-        Box::new(|l: &Link, f: &FileRecord| Activity {
+        Box::new(|l: &Link, o: &Linked| Activity {
             detail: Some(format!("{} of 1", l.downloads)),
-            ..record(f, ActivityKind::Downloaded)
+            ..record(linked_file(o), ActivityKind::Downloaded)
         })
     };
     s.count_link_download(&link, now(), Some(counted())).await.unwrap().unwrap();
     assert!(s.count_link_download(&link, now(), Some(counted())).await.unwrap().is_err());
     let revoking = || -> livedrop::store::LinkActivity {
-        Box::new(|_: &Link, f: &FileRecord| record(f, ActivityKind::LinkRevoked))
+        Box::new(|_: &Link, o: &Linked| record(linked_file(o), ActivityKind::LinkRevoked))
     };
     assert!(s.revoke_link(&link, Some(revoking())).await.unwrap().is_some());
     assert!(s.revoke_link(&link, Some(revoking())).await.unwrap().is_none());
