@@ -152,7 +152,7 @@ include-operation-id = ["getFile", "renameFile", "downloadFile", "fileActivity",
 parameters = {{ "path.id" = {{ dictionary = "files", probability = 0.8 }} }}
 
 [[operations]]
-include-operation-id = ["linkInfo", "linkDownload"]
+include-operation-id = ["linkInfo", "linkDownload", "linkList", "linkArchive"]
 parameters = {{ "path.token" = {{ dictionary = "links", probability = 0.8 }} }}
 
 [[operations]]
@@ -207,7 +207,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 
 # A link the fuzzer made may have expired or run out of downloads (410).
 [[operations]]
-include-operation-id = ["linkInfo", "linkDownload"]
+include-operation-id = ["linkInfo", "linkDownload", "linkList", "linkArchive"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "410", "429", "5xx"]
 
 # The fuzzer learns the owner's address from the answers, and sharing a

@@ -404,9 +404,10 @@ impl Service {
     }
 
     /// A page of a ZIP of the folder `id` (the linked one if `None`)
-    /// through a folder link. Without `ticket`: the first page, once the
-    /// password is given, counting one download against the link's limit
-    /// and logging it; its answer carries the ticket. With the ticket
+    /// through a folder link. Without `ticket`: a new download (from the
+    /// first page, or from `cursor`: one resumed in another session), once
+    /// the password is given, counting one download against the link's
+    /// limit and logging it; its answer carries the ticket. With the ticket
     /// (the id of that log record): any page of the same archive, again
     /// too, counting nothing, for a day, while the link is not revoked or
     /// past its expiry.
@@ -424,11 +425,6 @@ impl Service {
                 let (root, _) = self.folder_in_link(&link, id).await?;
                 self.check_ticket(&link, &root, t).await?;
                 (link, root, t.to_owned())
-            }
-            None if cursor.is_some() => {
-                return Err(Error::InvalidRequest(
-                    "ticket: the one the archive's first page gave; a cursor goes with it".into(),
-                ));
             }
             None => {
                 let link = self.opened_link(token, password).await?;
