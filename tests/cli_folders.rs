@@ -284,3 +284,30 @@ fn listed_id(p: &Person, folder: &str, name: &str) -> String {
     let files: &Vec<Value> = v["files"].as_array().unwrap();
     files.iter().find(|f| f["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
 }
+
+/// `link FOLDER` makes a folder link; `open LINK` brings the folder back
+/// byte for byte, for someone with no account, counted as one download.
+#[test]
+fn a_folder_link_opens_as_the_whole_folder() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server.base, "ann@example.com");
+    std::fs::create_dir_all(ann.path("Trip/day 1/empty")).unwrap();
+    ann.write("Trip/a.txt", b"aaa");
+    ann.write("Trip/day 1/img.jpg", &random_bytes(200_000));
+    ann.write("Trip/day 1/ü ☃.txt", b"snow");
+    ann.run(&["put", "-r", "Trip"]).ok();
+    let made =
+        ann.input(&["link", "Trip", "--password-stdin", "--max-downloads", "1", "--json"], "sesame seeds\n").ok();
+    let url = made.json()["url"].as_str().unwrap().to_owned();
+    assert_eq!(made.json()["link"]["folder_id"].as_str().unwrap(), folder_id(&ann, "Trip"));
+
+    let bob = Person::new();
+    let info = bob.run(&["open", &url, "--info"]).ok();
+    assert!(info.stdout.contains("Trip/ (a folder)") && info.stdout.contains("needs a password"), "{}", info.stdout);
+    bob.input(&["open", &url, "--password-stdin", "-o", "got"], "wrong seeds\n").fails(7, "wrong password");
+    let got = bob.input(&["open", &url, "--password-stdin", "-o", "got"], "sesame seeds\n").ok();
+    assert!(got.stderr.contains("Trip: 3 files saved to got/Trip"), "{}", got.stderr);
+    assert_eq!(local_tree(&bob.path("got/Trip")), local_tree(&ann.path("Trip")));
+    // One download for the whole folder: the link is used up.
+    bob.input(&["open", &url, "--password-stdin", "-o", "again"], "sesame seeds\n").fails(7, "download limit");
+}

@@ -707,7 +707,12 @@ pub struct LinkOptions {
 
 pub async fn link(ctx: &Ctx, spec: &str, o: LinkOptions) -> Result<()> {
     let api = ctx.api()?;
-    let f = resolve(&api, spec, false).await?;
+    // A file, or a folder with everything in it.
+    let (at, f) = match paths::entry(&api, spec, false).await? {
+        Entry::File(f) => (format!("/api/files/{}/links", seg(str_field(&f, "id")?)), f),
+        Entry::Folder(d) => (format!("/api/folders/{}/links", seg(str_field(&d, "id")?)), d),
+        Entry::Top => return Err(CliError::usage("name a file or a folder: a path such as Trip/notes.txt")),
+    };
     let password = if o.password || o.password_stdin {
         Some(read_password("Password for the link: ", o.password_stdin, !o.password_stdin)?)
     } else {
@@ -718,7 +723,7 @@ pub async fn link(ctx: &Ctx, spec: &str, o: LinkOptions) -> Result<()> {
         "password": password,
         "max_downloads": o.max_downloads,
     });
-    let r = api.post(&format!("/api/files/{}/links", seg(str_field(&f, "id")?)), &body).await?;
+    let r = api.post(&at, &body).await?;
     let url = api.url(str_field(&r, "url")?)?;
     if o.json {
         let mut v = r.clone();
@@ -833,9 +838,14 @@ pub async fn open(ctx: &Ctx, link: &str, o: OpenOptions) -> Result<()> {
     let api = Api::new(base, Auth::Anonymous);
     let info = api.get(&format!("/api/s/{}", seg(&token))).await?;
     let name = str_field(&info, "name")?.to_owned();
-    let size = u64_field(&info, "size")?;
+    let folder = info["kind"] == "folder";
+    let size = if folder { 0 } else { u64_field(&info, "size")? };
     if o.info {
-        println!("{name} ({})", format::size(size));
+        if folder {
+            println!("{name}/ (a folder)");
+        } else {
+            println!("{name} ({})", format::size(size));
+        }
         if info["password_required"].as_bool().unwrap_or(false) {
             println!("needs a password");
         }
@@ -852,6 +862,9 @@ pub async fn open(ctx: &Ctx, link: &str, o: OpenOptions) -> Result<()> {
     } else {
         None
     };
+    if folder {
+        return super::tree::open_folder_link(ctx, &api, &token, &name, password, &o).await;
+    }
     let dest = destination(o.output.as_deref(), &name, o.force);
     if let Dest::File { path, force: false } = &dest {
         if path.exists() {

@@ -259,7 +259,7 @@ pub enum Command {
         #[arg(required = true)]
         emails: Vec<String>,
     },
-    /// Make a public link to a file; prints its URL.
+    /// Make a public link to a file, or to a folder with everything in it; prints its URL.
     Link {
         #[command(flatten)]
         conn: Conn,

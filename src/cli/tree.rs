@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::Ctx;
 use super::client::{Api, str_field};
 use super::error::{CliError, Exit, Result};
-use super::files::{Mine, Run, Target, get_file, get_one, list_in, put_one};
+use super::files::{Mine, OpenOptions, Run, Target, get_file, get_one, list_in, put_one};
 use super::format;
 use super::paths::{self, Entry, child_label};
 use super::transfer::{self, Dest, Options, UploadTo};
@@ -320,4 +320,90 @@ async fn same_file_here(path: &Path, f: &Value) -> bool {
         (Some(want), Ok(have)) => want == have,
         _ => false,
     }
+}
+
+/// `open LINK` of a folder link: the folder with everything in it, into
+/// `output/<its name>/`, through the link's archive pages. One download is
+/// counted against the link for the whole folder; the pages' ticket asks
+/// again for a page whose URLs are about to expire.
+pub async fn open_folder_link(
+    ctx: &Ctx,
+    api: &Api,
+    token: &str,
+    name: &str,
+    password: Option<String>,
+    o: &OpenOptions,
+) -> Result<()> {
+    let force = o.force;
+    let opts = Options::new(o.limit_rate, ctx.quiet)?;
+    let into = match o.output.as_deref() {
+        Some(p) if p.as_os_str() == "-" => {
+            return Err(CliError::usage("-o - writes one file to standard output; a folder needs a directory"));
+        }
+        Some(p) => p.to_owned(),
+        None => PathBuf::from("."),
+    };
+    let root = into.join(local_name(name)?);
+    // Checked before the download is counted against the link.
+    if !force && std::fs::symlink_metadata(&root).is_ok() {
+        return Err(CliError::local(format!("{} already exists", root.display()))
+            .hint("pass --force to write into it, or -o DIR to save the folder elsewhere"));
+    }
+    let at = format!("/api/s/{}/archive", super::client::seg(token));
+    let first = api.post(&at, &serde_json::json!({ "password": password })).await?;
+    let ticket = str_field(&first, "ticket")?.to_owned();
+    // Every page first (pages are cheap; the overall line knows what is
+    // coming), each with the cursor that gives it again.
+    let mut pages: Vec<(Option<String>, Value)> = vec![(None, first)];
+    while let Some(next) = pages.last().and_then(|(_, p)| p["next_cursor"].as_str()).map(str::to_owned) {
+        let page = api.post(&at, &serde_json::json!({ "ticket": ticket, "cursor": next })).await?;
+        pages.push((Some(next), page));
+    }
+    let entries = |p: &Value| p["entries"].as_array().cloned().unwrap_or_default();
+    let all: Vec<Value> = pages.iter().flat_map(|(_, p)| entries(p)).collect();
+    let files = all.iter().filter(|e| e["kind"] == "file").count();
+    let bytes: u64 = all.iter().filter_map(|e| e["size"].as_u64()).sum();
+    let opts = opts.with_overall(files, bytes, "downloaded");
+    std::fs::create_dir_all(&root).map_err(|e| CliError::io("make the directory", &root, &e))?;
+    let mut saved = 0usize;
+    for (cursor, page) in &pages {
+        let mut page = page.clone();
+        for i in 0..entries(&page).len() {
+            let mut e = entries(&page)[i].clone();
+            let mut path = root.clone();
+            for n in str_field(&e, "path")?.split('/') {
+                path.push(local_name(n)?);
+            }
+            if e["kind"] == "folder" {
+                std::fs::create_dir_all(&path).map_err(|err| CliError::io("make the directory", &path, &err))?;
+                continue;
+            }
+            // A URL about to expire: the same page again, signed afresh.
+            let expires = e["expires_at"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            if expires.is_none_or(|t| t < jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60)) {
+                page = api.post(&at, &serde_json::json!({ "ticket": ticket, "cursor": cursor })).await?;
+                let fresh = entries(&page).into_iter().find(|f| f["path"] == e["path"]);
+                e = fresh.ok_or_else(|| CliError::failure(format!("{} left the folder meanwhile", e["path"])))?;
+            }
+            let size = e["size"].as_u64().unwrap_or(0);
+            let src = transfer::Source {
+                url: api.url(str_field(&e, "url")?)?,
+                name: str_field(&e, "path")?.to_owned(),
+                size,
+                crc32c: None,
+                identity: format!("link-file:{}:{}", api.server(), str_field(&e, "file_id")?),
+            };
+            transfer::download(api.http(), &ctx.paths, src, Dest::File { path: path.clone(), force }, &opts).await?;
+            if let Some(o) = &opts.overall {
+                o.done(size);
+            }
+            opts.out(format!("saved {name}/{} ({}) to {}", str_field(&e, "path")?, format::size(size), path.display()));
+            saved += 1;
+        }
+    }
+    if let Some(o) = &opts.overall {
+        o.finish();
+    }
+    opts.say(format!("{name}: {saved} file{} saved to {}", if saved == 1 { "" } else { "s" }, root.display()));
+    Ok(())
 }
