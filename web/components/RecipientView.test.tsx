@@ -4,6 +4,7 @@ import { ApiError, type Backend, type PublicLink } from "@/lib/backend";
 import { RecipientView, tokenFromPath } from "./RecipientView";
 
 const info: PublicLink = {
+  kind: "file",
   name: "photo.png",
   size: 1_500_000,
   content_type: "image/png",

@@ -1,11 +1,25 @@
 "use client";
 
-import { useEffect, useState, type FormEvent } from "react";
-import { ApiError, describeError, loadBackend, type Backend, type PublicLink } from "@/lib/backend";
+import { Suspense, lazy, useCallback, useEffect, useState, type FormEvent } from "react";
+import {
+  ApiError,
+  describeError,
+  loadBackend,
+  type Backend,
+  type PublicFileLink,
+  type PublicLink,
+} from "@/lib/backend";
 import { previewKind } from "@/lib/files";
-import { describeType, formatBytes, formatDate, timeUntil } from "@/lib/format";
+import { describeType, formatBytes } from "@/lib/format";
+import { linkProblem, type ClosedCode } from "@/lib/links";
 import { FileIcon } from "./FileIcon";
+import { LinkFacts, PasswordField, type LinkViewProps, type OnClosed } from "./LinkParts";
 import { Preview } from "./Preview";
+
+// Its own chunk: a file's link, the most common, loads none of it.
+const FolderLinkView = lazy(() =>
+  import("./FolderLinkView").then((m) => ({ default: m.FolderLinkView })),
+);
 
 /** The token from /s/<token> (with or without a trailing slash). */
 export function tokenFromPath(pathname: string): string | null {
@@ -13,7 +27,7 @@ export function tokenFromPath(pathname: string): string | null {
   return m ? decodeURIComponent(m[1]!) : null;
 }
 
-const CLOSED: Record<string, { title: string; text: string }> = {
+const CLOSED: Record<ClosedCode, { title: string; text: string }> = {
   link_not_available: {
     title: "This link is not available",
     text: "It may have been revoked by its owner, or the address is not quite right. Ask the person who sent it for a new link.",
@@ -30,7 +44,7 @@ const CLOSED: Record<string, { title: string; text: string }> = {
 
 type State =
   | { kind: "loading" }
-  | { kind: "closed"; code: string }
+  | { kind: "closed"; code: ClosedCode; note?: string }
   | { kind: "error"; text: string }
   | { kind: "ready"; backend: Backend; token: string; info: PublicLink };
 
@@ -40,14 +54,13 @@ interface RecipientViewProps {
   load?: () => Promise<Backend>;
 }
 
+/** A public link's page: a file to download, or a folder to look through. */
 export function RecipientView({ token: given, load = loadBackend }: RecipientViewProps) {
   const [state, setState] = useState<State>({ kind: "loading" });
-  const [password, setPassword] = useState("");
-  const [passwordError, setPasswordError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [previewUrl, setPreviewUrl] = useState<string | null>(null);
+  const onClosed: OnClosed = useCallback(
+    (code, note) => setState({ kind: "closed", code, note }),
+    [],
+  );
 
   useEffect(() => {
     const token = given !== undefined ? given : tokenFromPath(window.location.pathname);
@@ -62,7 +75,8 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
         document.title = `${info.name} · livedrop`;
       } catch (e) {
         if (!live) return;
-        if (e instanceof ApiError && CLOSED[e.code]) setState({ kind: "closed", code: e.code });
+        const problem = linkProblem(e);
+        if (problem.kind === "closed") setState({ kind: "closed", code: problem.code });
         else if (e instanceof ApiError && e.status === 404)
           setState({ kind: "closed", code: "link_not_available" });
         else setState({ kind: "error", text: describeError(e) });
@@ -73,18 +87,13 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
     };
   }, [given, load]);
 
-  if (state.kind === "loading") {
-    return (
-      <div className="card recipient" aria-busy="true">
-        <p className="muted">Opening the link…</p>
-      </div>
-    );
-  }
+  if (state.kind === "loading") return <Opening />;
   if (state.kind === "closed") {
-    const c = CLOSED[state.code]!;
+    const c = CLOSED[state.code];
     return (
       <div className="card recipient" role="alert" data-testid="link-closed">
         <h1>{c.title}</h1>
+        {state.note ? <p className="alert ok">{state.note}</p> : null}
         <p className="muted">{c.text}</p>
       </div>
     );
@@ -102,8 +111,34 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
   }
 
   const { backend, token, info } = state;
+  return info.kind === "folder" ? (
+    <Suspense fallback={<Opening />}>
+      <FolderLinkView backend={backend} token={token} info={info} onClosed={onClosed} />
+    </Suspense>
+  ) : (
+    <FileLinkView backend={backend} token={token} info={info} onClosed={onClosed} />
+  );
+}
+
+function Opening() {
+  return (
+    <div className="card recipient" aria-busy="true">
+      <p className="muted">Opening the link…</p>
+    </div>
+  );
+}
+
+/** A file's link: its name, size and type, Download, and Preview where it is safe. */
+function FileLinkView({ backend, token, info, onClosed }: LinkViewProps<PublicFileLink>) {
+  const [password, setPassword] = useState("");
+  const [passwordError, setPasswordError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [previewUrl, setPreviewUrl] = useState<string | null>(null);
+  const [left, setLeft] = useState(info.downloads_left);
+
   const kind = previewKind(info.content_type);
-  const left = info.downloads_left;
   // A preview uses a download: never let it take the last one.
   const canPreview = kind !== null && !previewUrl && (left === null || left > 1);
 
@@ -116,23 +151,13 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
         ...(info.password_required ? { password } : {}),
         ...(inline ? { inline: true } : {}),
       });
-      if (left !== null) {
-        setState({ ...state, info: { ...info, downloads_left: Math.max(0, left - 1) } });
-      }
+      if (left !== null) setLeft(Math.max(0, left - 1));
       return url;
     } catch (e) {
-      if (
-        e instanceof ApiError &&
-        (e.code === "wrong_password" || e.code === "password_required")
-      ) {
-        setPasswordError(
-          e.code === "wrong_password" ? "Wrong password. Try again." : "Enter the password.",
-        );
-      } else if (e instanceof ApiError && CLOSED[e.code]) {
-        setState({ kind: "closed", code: e.code });
-      } else {
-        setError(describeError(e));
-      }
+      const problem = linkProblem(e);
+      if (problem.kind === "password") setPasswordError(problem.text);
+      else if (problem.kind === "closed") onClosed(problem.code);
+      else setError(problem.text);
       return null;
     } finally {
       setBusy(false);
@@ -160,14 +185,7 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
       <p className="muted" style={{ marginTop: 0 }}>
         {formatBytes(info.size)} · {describeType(info.content_type)}
       </p>
-      <p className="hint">
-        {info.expires_at ? (
-          <span title={formatDate(info.expires_at)}>Link expires {timeUntil(info.expires_at)}</span>
-        ) : (
-          "Link does not expire"
-        )}
-        {left !== null ? ` · ${left} ${left === 1 ? "download" : "downloads"} left` : ""}
-      </p>
+      <LinkFacts expiresAt={info.expires_at} left={left} />
 
       {previewUrl ? (
         <Preview
@@ -182,30 +200,12 @@ export function RecipientView({ token: given, load = loadBackend }: RecipientVie
 
       <form onSubmit={download}>
         {info.password_required ? (
-          <div className="field">
-            <label htmlFor="link-password">This file is protected by a password</label>
-            <input
-              id="link-password"
-              type="password"
-              autoComplete="off"
-              required
-              autoFocus
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              aria-invalid={passwordError ? true : undefined}
-              aria-describedby={passwordError ? "link-password-error" : undefined}
-            />
-            {passwordError ? (
-              <p
-                id="link-password-error"
-                className="alert"
-                role="alert"
-                style={{ margin: "6px 0 0" }}
-              >
-                {passwordError}
-              </p>
-            ) : null}
-          </div>
+          <PasswordField
+            noun="file"
+            value={password}
+            onChange={setPassword}
+            error={passwordError}
+          />
         ) : null}
         {error ? (
           <p className="alert" role="alert">

@@ -1,14 +1,20 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { Backend, FileRecord, Folder, Link, Share } from "@/lib/backend";
+import type { FileRecord, Folder, Link, Share } from "@/lib/backend";
 import { ApiError } from "@/lib/backend";
-import { ShareDialog, linkSummary } from "./ShareDialog";
+import {
+  ShareDialog,
+  linkSummary,
+  type FileShareBackend,
+  type FolderShareBackend,
+} from "./ShareDialog";
 
 const file = { id: "f1", name: "plan.pdf", size: 2048 } as FileRecord;
 
 const link: Link = {
   id: "l1",
   file_id: "f1",
+  folder_id: null,
   has_password: true,
   expires_at: "2026-01-17T12:00:00Z",
   max_downloads: 5,
@@ -36,7 +42,7 @@ function fakeBackend() {
       url: "/s/tok",
     })),
     revokeLink: vi.fn(async () => {}),
-  } satisfies Pick<Backend, "getFile" | "share" | "unshare" | "createLink" | "revokeLink">;
+  } satisfies FileShareBackend;
 }
 
 describe("ShareDialog", () => {
@@ -134,17 +140,23 @@ describe("ShareDialog for a folder", () => {
         pending: false,
       })),
       unshareFolder: vi.fn(async () => {}),
-    } satisfies Pick<Backend, "folderShares" | "shareFolder" | "unshareFolder">;
+      folderLinks: vi.fn(async (): Promise<Link[]> => [folderLink]),
+      createFolderLink: vi.fn(async () => ({
+        link: { ...folderLink, id: "l9", downloads: 0, expires_at: null, max_downloads: 1 },
+        token: "ftok",
+        url: "/s/ftok",
+      })),
+      revokeLink: vi.fn(async () => {}),
+    } satisfies FolderShareBackend;
   }
+  const folderLink: Link = { ...link, id: "l8", file_id: null, folder_id: "d1" };
 
-  it("shares with people only: adds, lists and removes them, with no public links", async () => {
+  it("shares with people: adds, lists and removes them", async () => {
     const b = folderBackend();
     render(<ShareDialog backend={b} folder={folder} onClose={() => {}} origin="http://h" />);
     expect(screen.getByRole("heading", { name: "Share “Project”" })).toBeTruthy();
     expect(await screen.findByText("bob@x.io")).toBeTruthy();
     expect(b.folderShares).toHaveBeenCalledWith("d1");
-    expect(screen.queryByText("Public links")).toBeNull();
-    expect(screen.queryByRole("button", { name: "Create link" })).toBeNull();
 
     fireEvent.change(screen.getByLabelText("E-mail address"), { target: { value: "cy@x.io" } });
     fireEvent.click(screen.getByRole("button", { name: "Share" }));
@@ -159,6 +171,44 @@ describe("ShareDialog for a folder", () => {
     expect(screen.getByRole("list", { name: "People with access" }).textContent).not.toContain(
       "bob@x.io",
     );
+  });
+
+  it("lists, creates (password, limit, never expires) and revokes the folder's public links", async () => {
+    const b = folderBackend();
+    render(<ShareDialog backend={b} folder={folder} onClose={() => {}} origin="http://h" />);
+    expect(screen.getByRole("heading", { name: "Public links" })).toBeTruthy();
+    const active = await screen.findByRole("list", { name: "Active links" });
+    expect(active.textContent).toMatch(/password · 2 of 5 downloads/);
+    expect(b.folderLinks).toHaveBeenCalledWith("d1");
+    expect(screen.getByText(/whole folder as ZIP/)).toBeTruthy();
+
+    fireEvent.change(screen.getByLabelText("Expires after"), { target: { value: "4" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "pw" } });
+    fireEvent.change(screen.getByLabelText("Download limit"), { target: { value: "1" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create link" }));
+    const input = (await screen.findByLabelText(/New link/)) as HTMLInputElement;
+    expect(input.value).toBe("http://h/s/ftok");
+    expect(b.createFolderLink).toHaveBeenCalledWith("d1", { password: "pw", max_downloads: 1 });
+    expect(screen.getByText(/can open the folder and download what is in it/)).toBeTruthy();
+    expect(screen.getByRole("img", { name: "QR code of the new link" })).toBeTruthy();
+    expect(screen.getByRole("list", { name: "Active links" }).textContent).toMatch(
+      /never expires · password · 0 of 1 downloads/,
+    );
+
+    const revokes = screen.getAllByRole("button", { name: /Revoke the link/ });
+    fireEvent.click(revokes[0]!);
+    await waitFor(() => expect(screen.queryByTestId("new-link")).toBeNull());
+    expect(b.revokeLink).toHaveBeenCalledWith("l9");
+    expect(screen.getAllByRole("button", { name: /Revoke the link/ })).toHaveLength(1);
+  });
+
+  it("shows why the links could not be made", async () => {
+    const b = folderBackend();
+    b.createFolderLink.mockRejectedValueOnce(new ApiError(404, "not_found", "folder not found"));
+    render(<ShareDialog backend={b} folder={folder} onClose={() => {}} origin="http://h" />);
+    await screen.findByRole("list", { name: "Active links" });
+    fireEvent.click(screen.getByRole("button", { name: "Create link" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("folder not found");
   });
 
   it("shows why the shares could not be read", async () => {

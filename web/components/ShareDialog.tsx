@@ -8,6 +8,7 @@ import {
   type FileRecord,
   type Folder,
   type Link,
+  type NewLink,
   type Share,
 } from "@/lib/backend";
 import { formatBytes, timeAgo, timeUntil } from "@/lib/format";
@@ -23,6 +24,23 @@ const EXPIRY: { label: string; seconds: number | null }[] = [
   { label: "Never", seconds: null },
 ];
 
+/** What sharing a file asks of the backend. */
+export type FileShareBackend = Pick<
+  Backend,
+  "getFile" | "share" | "unshare" | "createLink" | "revokeLink"
+>;
+
+/** What sharing a folder asks of the backend. */
+export type FolderShareBackend = Pick<
+  Backend,
+  | "folderShares"
+  | "shareFolder"
+  | "unshareFolder"
+  | "folderLinks"
+  | "createFolderLink"
+  | "revokeLink"
+>;
+
 type ShareDialogProps = {
   onClose: () => void;
   /** The page origin the links are made absolute with. */
@@ -32,36 +50,46 @@ type ShareDialogProps = {
       /** A file: people, and public links. */
       file: FileRecord;
       folder?: undefined;
-      backend: Pick<Backend, "getFile" | "share" | "unshare" | "createLink" | "revokeLink">;
+      backend: FileShareBackend;
     }
   | {
-      /** A folder, with everything in it: people only (folders have no public links). */
+      /** A folder, with everything in it: people, and public links. */
       folder: Folder;
       file?: undefined;
-      backend: Pick<Backend, "folderShares" | "shareFolder" | "unshareFolder">;
+      backend: FolderShareBackend;
     }
 );
 
-/** What the dialog does with people, for a file or a folder. */
-interface PeopleOps {
+/** What the dialog does with people and links, for a file or a folder. */
+interface ShareOps {
   id: string;
   name: string;
   noun: "file" | "folder";
-  load(): Promise<{ shares: Share[]; links: Link[] | null }>;
+  load(): Promise<{ shares: Share[]; links: Link[] }>;
   share(email: string): Promise<Share>;
   unshare(email: string): Promise<void>;
+  createLink(options: NewLink): Promise<CreatedLink>;
+  revokeLink(linkId: string): Promise<void>;
 }
 
-function peopleOps(props: ShareDialogProps): PeopleOps {
+function shareOps(props: ShareDialogProps): ShareOps {
   if (props.folder) {
     const { backend, folder } = props;
     return {
       id: folder.id,
       name: folder.name,
       noun: "folder",
-      load: async () => ({ shares: await backend.folderShares(folder.id), links: null }),
+      load: async () => {
+        const [shares, links] = await Promise.all([
+          backend.folderShares(folder.id),
+          backend.folderLinks(folder.id),
+        ]);
+        return { shares, links };
+      },
       share: (email) => backend.shareFolder(folder.id, email),
       unshare: (email) => backend.unshareFolder(folder.id, email),
+      createLink: (options) => backend.createFolderLink(folder.id, options),
+      revokeLink: (linkId) => backend.revokeLink(linkId),
     };
   }
   const { backend, file } = props;
@@ -75,6 +103,8 @@ function peopleOps(props: ShareDialogProps): PeopleOps {
     },
     share: (email) => backend.share(file.id, email),
     unshare: (email) => backend.unshare(file.id, email),
+    createLink: (options) => backend.createLink(file.id, options),
+    revokeLink: (linkId) => backend.revokeLink(linkId),
   };
 }
 
@@ -90,10 +120,10 @@ export function linkSummary(link: Link, now: number): string {
   return parts.join(" · ");
 }
 
-/** Sharing a file (people and public links) or a folder (people). */
+/** Sharing a file or a folder: with people, and by public links. */
 export function ShareDialog(props: ShareDialogProps) {
   const { onClose, origin } = props;
-  const ops = peopleOps(props);
+  const ops = shareOps(props);
   const file = props.file;
   const [shares, setShares] = useState<Share[] | null>(null);
   const [links, setLinks] = useState<Link[] | null>(null);
@@ -167,7 +197,6 @@ export function ShareDialog(props: ShareDialogProps) {
 
   const createLink = async (e: FormEvent) => {
     e.preventDefault();
-    if (!props.file) return;
     setLinkError(null);
     const seconds = EXPIRY[Number(expiry)]?.seconds ?? null;
     const max = maxDownloads.trim() ? Number(maxDownloads) : null;
@@ -177,7 +206,7 @@ export function ShareDialog(props: ShareDialogProps) {
     }
     setBusy(true);
     try {
-      const link = await props.backend.createLink(props.file.id, {
+      const link = await ops.createLink({
         ...(seconds !== null ? { expires_in_seconds: seconds } : {}),
         ...(password ? { password } : {}),
         ...(max !== null ? { max_downloads: max } : {}),
@@ -194,10 +223,9 @@ export function ShareDialog(props: ShareDialogProps) {
   };
 
   const revoke = async (link: Link) => {
-    if (!props.file) return;
     setLinkError(null);
     try {
-      await props.backend.revokeLink(link.id);
+      await ops.revokeLink(link.id);
       setLinks((l) => (l ?? []).map((x) => (x.id === link.id ? { ...x, revoked: true } : x)));
       if (created?.link.id === link.id) setCreated(null);
     } catch (err) {
@@ -284,87 +312,91 @@ export function ShareDialog(props: ShareDialogProps) {
         </ul>
       )}
 
-      {file ? (
-        <>
-          <h3 style={{ marginTop: 20 }}>Public links</h3>
-          {created ? (
-            <div className="link-out" data-testid="new-link">
-              <div>
-                <label htmlFor="new-link-url">New link (shown once — copy it now)</label>
-                <CopyField id="new-link-url" value={createdUrl} />
-                <p className="hint">
-                  Anyone with this link can download the file
-                  {created.link.has_password ? " with the password" : ""}.
-                </p>
-              </div>
-              <QrCode text={createdUrl} label="QR code of the new link" />
-            </div>
-          ) : null}
-          <form onSubmit={createLink}>
-            <div className="grid-3">
-              <div className="field">
-                <label htmlFor="link-expiry">Expires after</label>
-                <select id="link-expiry" value={expiry} onChange={(e) => setExpiry(e.target.value)}>
-                  {EXPIRY.map((x, i) => (
-                    <option key={x.label} value={String(i)}>
-                      {x.label}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              <div className="field">
-                <label htmlFor="link-password">Password</label>
-                <input
-                  id="link-password"
-                  type="password"
-                  placeholder="None"
-                  autoComplete="new-password"
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                />
-              </div>
-              <div className="field">
-                <label htmlFor="link-max">Download limit</label>
-                <input
-                  id="link-max"
-                  type="number"
-                  placeholder="No limit"
-                  min={1}
-                  inputMode="numeric"
-                  value={maxDownloads}
-                  onChange={(e) => setMaxDownloads(e.target.value)}
-                />
-              </div>
-            </div>
-            {linkError ? (
-              <p className="alert" role="alert">
-                {linkError}
-              </p>
-            ) : null}
-            <button type="submit" disabled={busy}>
-              Create link
-            </button>
-          </form>
-          {activeLinks.length > 0 ? (
-            <ul className="list" aria-label="Active links" style={{ marginTop: 10 }}>
-              {activeLinks.map((l) => (
-                <li key={l.id}>
-                  <span className="grow" style={{ fontSize: "0.9em" }}>
-                    {linkSummary(l, now)}
-                  </span>
-                  <button
-                    type="button"
-                    className="small danger"
-                    onClick={() => revoke(l)}
-                    aria-label={`Revoke the link created ${timeAgo(l.created_at, now)}`}
-                  >
-                    Revoke
-                  </button>
-                </li>
+      <h3 style={{ marginTop: 20 }}>Public links</h3>
+      {created ? (
+        <div className="link-out" data-testid="new-link">
+          <div>
+            <label htmlFor="new-link-url">New link (shown once — copy it now)</label>
+            <CopyField id="new-link-url" value={createdUrl} />
+            <p className="hint">
+              {ops.noun === "folder"
+                ? "Anyone with this link can open the folder and download what is in it"
+                : "Anyone with this link can download the file"}
+              {created.link.has_password ? " with the password" : ""}.
+            </p>
+          </div>
+          <QrCode text={createdUrl} label="QR code of the new link" />
+        </div>
+      ) : null}
+      <form onSubmit={createLink}>
+        <div className="grid-3">
+          <div className="field">
+            <label htmlFor="link-expiry">Expires after</label>
+            <select id="link-expiry" value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+              {EXPIRY.map((x, i) => (
+                <option key={x.label} value={String(i)}>
+                  {x.label}
+                </option>
               ))}
-            </ul>
-          ) : null}
-        </>
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="link-password">Password</label>
+            <input
+              id="link-password"
+              type="password"
+              placeholder="None"
+              autoComplete="new-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="link-max">Download limit</label>
+            <input
+              id="link-max"
+              type="number"
+              placeholder="No limit"
+              min={1}
+              inputMode="numeric"
+              value={maxDownloads}
+              onChange={(e) => setMaxDownloads(e.target.value)}
+            />
+          </div>
+        </div>
+        {ops.noun === "folder" ? (
+          <p className="hint" style={{ marginTop: 0 }}>
+            Each file downloaded or previewed through the link counts as one download, and so does
+            the whole folder as ZIP.
+          </p>
+        ) : null}
+        {linkError ? (
+          <p className="alert" role="alert">
+            {linkError}
+          </p>
+        ) : null}
+        <button type="submit" disabled={busy}>
+          Create link
+        </button>
+      </form>
+      {activeLinks.length > 0 ? (
+        <ul className="list" aria-label="Active links" style={{ marginTop: 10 }}>
+          {activeLinks.map((l) => (
+            <li key={l.id}>
+              <span className="grow" style={{ fontSize: "0.9em" }}>
+                {linkSummary(l, now)}
+              </span>
+              <button
+                type="button"
+                className="small danger"
+                onClick={() => revoke(l)}
+                aria-label={`Revoke the link created ${timeAgo(l.created_at, now)}`}
+              >
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
       ) : null}
     </Dialog>
   );

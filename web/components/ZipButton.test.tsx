@@ -1,19 +1,24 @@
 import { act, fireEvent, render, screen } from "@testing-library/react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Backend, Folder } from "@/lib/backend";
-import type { ZipOptions, ZipProgress } from "@/lib/zip-download";
+import type { ArchiveSource, ZipOptions, ZipProgress } from "@/lib/zip-download";
 
 // The component is tested over a stand-in for the download itself
 // (lib/zip-download.test.ts tests that).
-const calls: { options: ZipOptions; resolve: () => void; reject: (e: unknown) => void }[] = [];
+const calls: {
+  archive: ArchiveSource;
+  options: ZipOptions;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}[] = [];
 vi.mock("@/lib/zip-download", async (importOriginal) => {
   const real = await importOriginal<typeof import("@/lib/zip-download")>();
   return {
     ...real,
-    downloadFolderZip: vi.fn(
-      (_b: Backend, _f: Folder, options: ZipOptions) =>
+    downloadZip: vi.fn(
+      (archive: ArchiveSource, options: ZipOptions) =>
         new Promise<void>((resolve, reject) => {
-          calls.push({ options, resolve, reject });
+          calls.push({ archive, options, resolve, reject });
           options.signal?.addEventListener("abort", () =>
             reject(new DOMException("aborted", "AbortError")),
           );
@@ -22,11 +27,12 @@ vi.mock("@/lib/zip-download", async (importOriginal) => {
   };
 });
 
-const { ZipButton, startZipDownload } = await import("./ZipButton");
-const { ZipUnsupportedError } = await import("@/lib/zip-download");
+const { ZipButton, startArchiveDownload, startZipDownload } = await import("./ZipButton");
+const { ZipUnsupportedError, folderArchive } = await import("@/lib/zip-download");
 
 const backend = {} as Backend;
 const folder = { id: "f1", name: "Trip" } as Folder;
+const archive = folderArchive(backend, folder);
 const progress = (p: Partial<ZipProgress>): ZipProgress => ({
   phase: "saving",
   listed: 5,
@@ -45,7 +51,7 @@ beforeEach(() => {
 
 describe("ZipButton", () => {
   it("shows bytes, speed and time left, then what it saved", async () => {
-    render(<ZipButton backend={backend} folder={folder} />);
+    render(<ZipButton archive={archive} />);
     fireEvent.click(screen.getByRole("button", { name: "Download as ZIP" }));
     expect(calls).toHaveLength(1);
     act(() => calls[0]!.options.onProgress!(progress({ phase: "listing", listed: 3 })));
@@ -63,11 +69,13 @@ describe("ZipButton", () => {
     expect(screen.getByText("Keep this page open until the download is done.")).toBeTruthy();
     await act(async () => calls[0]!.resolve());
     expect(screen.getByRole("status").textContent).toBe("Done: 3 files, 10 MB.");
+    // Full, though the last report was at a quarter.
+    expect(bar.getAttribute("aria-valuenow")).toBe("100");
     expect(screen.getByRole("button", { name: "Download again" })).toBeTruthy();
   });
 
   it("cancels", async () => {
-    render(<ZipButton backend={backend} folder={folder} />);
+    render(<ZipButton archive={archive} />);
     fireEvent.click(screen.getByRole("button", { name: "Download as ZIP" }));
     const signal = calls[0]!.options.signal!;
     await act(async () =>
@@ -78,7 +86,7 @@ describe("ZipButton", () => {
   });
 
   it("says clearly when this browser cannot save it", async () => {
-    render(<ZipButton backend={backend} folder={folder} />);
+    render(<ZipButton archive={archive} />);
     fireEvent.click(screen.getByRole("button", { name: "Download as ZIP" }));
     await act(async () =>
       calls[0]!.reject(new ZipUnsupportedError('… or the command line: livedrop get -r "Trip"')),
@@ -87,7 +95,7 @@ describe("ZipButton", () => {
   });
 
   it("notes when the archive is made in memory", () => {
-    render(<ZipButton backend={backend} folder={folder} />);
+    render(<ZipButton archive={archive} />);
     fireEvent.click(screen.getByRole("button", { name: "Download as ZIP" }));
     act(() => calls[0]!.options.onProgress!(progress({ via: "memory" })));
     expect(screen.getByText(/put together in memory first/)).toBeTruthy();
@@ -101,12 +109,36 @@ describe("startZipDownload", () => {
       startZipDownload(backend, folder);
     });
     expect(calls).toHaveLength(1);
+    expect(calls[0]!.archive.name).toBe("Trip");
     const panel = screen.getByRole("region", { name: "ZIP downloads" });
     expect(panel.textContent).toContain("Trip.zip");
     await act(async () => calls[0]!.resolve());
     await act(async () =>
       fireEvent.click(screen.getByRole("button", { name: "Dismiss the ZIP download of Trip" })),
     );
+    expect(screen.queryByRole("region", { name: "ZIP downloads" })).toBeNull();
+  });
+});
+
+describe("startArchiveDownload", () => {
+  it("runs any archive in the panel, one per id", async () => {
+    const through = { ...archive, name: "Shared trip" };
+    await act(async () => {
+      startArchiveDownload("link:tok:top", through);
+      startArchiveDownload("link:tok:top", through);
+      startArchiveDownload("folder:f1", archive);
+    });
+    expect(calls.map((c) => c.archive.name)).toEqual(["Shared trip", "Trip"]);
+    const panel = screen.getByRole("region", { name: "ZIP downloads" });
+    expect(panel.textContent).toContain("Shared trip.zip");
+    await act(async () => calls.forEach((c) => c.resolve()));
+    for (const name of ["Shared trip", "Trip"]) {
+      await act(async () =>
+        fireEvent.click(
+          screen.getByRole("button", { name: `Dismiss the ZIP download of ${name}` }),
+        ),
+      );
+    }
     expect(screen.queryByRole("region", { name: "ZIP downloads" })).toBeNull();
   });
 });

@@ -5,9 +5,11 @@ import { createRoot } from "react-dom/client";
 import { describeError, isAbort, type Backend, type Folder } from "@/lib/backend";
 import { formatBytes, formatDuration, formatSpeed } from "@/lib/format";
 import {
-  downloadFolderZip,
+  downloadZip,
+  folderArchive,
   ZipCanceledError,
   ZipUnsupportedError,
+  type ArchiveSource,
   type ZipProgress,
 } from "@/lib/zip-download";
 
@@ -19,19 +21,18 @@ type State =
   | { kind: "failed"; message: string; unsupported: boolean };
 
 /**
- * "Download as ZIP" for one folder: the button, then the archive's progress
- * (bytes, speed, time left), Cancel, and what happened. The archive is made
- * in this page and streamed to disk (lib/zip-download.ts), so the page has
- * to stay open until it is done.
+ * "Download as ZIP" for one folder (of mine, shared with me, or through a
+ * public link: `archive` says where its listing comes from): the button,
+ * then the archive's progress (bytes, speed, time left), Cancel, and what
+ * happened. The archive is made in this page and streamed to disk
+ * (lib/zip-download.ts), so the page has to stay open until it is done.
  */
 export function ZipButton({
-  backend,
-  folder,
+  archive,
   autoStart = false,
   onRunningChange,
 }: {
-  backend: Backend;
-  folder: Folder;
+  archive: ArchiveSource;
   /** Starts at once (the folder menu's "Download as ZIP"). */
   autoStart?: boolean;
   onRunningChange?: (running: boolean) => void;
@@ -47,7 +48,7 @@ export function ZipButton({
     abort.current?.abort();
     const controller = new AbortController();
     abort.current = controller;
-    downloadFolderZip(backend, folder, {
+    downloadZip(archive, {
       signal: controller.signal,
       onProgress: (progress) => {
         if (!controller.signal.aborted) setState({ kind: "running", progress });
@@ -58,7 +59,15 @@ export function ZipButton({
         abort.current = null;
         setState((s) =>
           s.kind === "running" && s.progress
-            ? { kind: "done", progress: { ...s.progress, phase: "done" } }
+            ? // The last report may be from before the last bytes went out.
+              {
+                kind: "done",
+                progress: {
+                  ...s.progress,
+                  phase: "done",
+                  written: s.progress.total ?? s.progress.written,
+                },
+              }
             : { kind: "idle" },
         );
       },
@@ -103,7 +112,7 @@ export function ZipButton({
     return () => removeEventListener("beforeunload", warn);
   }, [running, onRunningChange]);
 
-  const zipName = `${folder.name}.zip`;
+  const zipName = `${archive.name}.zip`;
   return (
     <div className="zip-download" data-testid="zip-download">
       <div className="row nowrap">
@@ -115,7 +124,7 @@ export function ZipButton({
             type="button"
             className="small danger"
             onClick={() => abort.current?.abort()}
-            aria-label={`Cancel the ZIP download of ${folder.name}`}
+            aria-label={`Cancel the ZIP download of ${archive.name}`}
           >
             Cancel
           </button>
@@ -125,12 +134,12 @@ export function ZipButton({
           </button>
         )}
       </div>
-      {state.kind !== "idle" ? <Status state={state} folder={folder} /> : null}
+      {state.kind !== "idle" ? <Status state={state} name={archive.name} /> : null}
     </div>
   );
 }
 
-function Status({ state, folder }: { state: Exclude<State, { kind: "idle" }>; folder: Folder }) {
+function Status({ state, name }: { state: Exclude<State, { kind: "idle" }>; name: string }) {
   if (state.kind === "failed") {
     return (
       <p className="alert" role="alert" style={{ margin: "6px 0 0" }}>
@@ -153,7 +162,7 @@ function Status({ state, folder }: { state: Exclude<State, { kind: "idle" }>; fo
       <div
         className={`progress ${state.kind === "done" ? "done" : ""}`}
         role="progressbar"
-        aria-label={`ZIP download of ${folder.name}`}
+        aria-label={`ZIP download of ${name}`}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={Math.round(pct)}
@@ -203,8 +212,9 @@ function statusText(state: Extract<State, { kind: "running" | "done" }>): string
 
 interface TrayItem {
   key: number;
-  backend: Backend;
-  folder: Folder;
+  /** What makes two downloads the same one (a folder's, or a folder's through a link). */
+  id: string;
+  archive: ArchiveSource;
 }
 
 let items: TrayItem[] = [];
@@ -225,6 +235,11 @@ const store = {
  * a time: asking again for one already there brings nothing new.
  */
 export function startZipDownload(backend: Backend, folder: Folder) {
+  startArchiveDownload(`folder:${folder.id}`, folderArchive(backend, folder));
+}
+
+/** startZipDownload for any archive; `id` tells two downloads of the same archive. */
+export function startArchiveDownload(id: string, archive: ArchiveSource) {
   if (typeof document === "undefined") return;
   if (!document.getElementById("zip-tray")) {
     const host = document.createElement("div");
@@ -232,8 +247,8 @@ export function startZipDownload(backend: Backend, folder: Folder) {
     document.body.appendChild(host);
     createRoot(host).render(<ZipTray />);
   }
-  if (items.some((i) => i.folder.id === folder.id)) return;
-  items = [...items, { key: nextKey++, backend, folder }];
+  if (items.some((i) => i.id === id)) return;
+  items = [...items, { key: nextKey++, id, archive }];
   emit();
 }
 
@@ -266,18 +281,13 @@ function TrayEntry({ item }: { item: TrayItem }) {
   const [running, setRunning] = useState(true);
   return (
     <div>
-      <ZipButton
-        backend={item.backend}
-        folder={item.folder}
-        autoStart
-        onRunningChange={setRunning}
-      />
+      <ZipButton archive={item.archive} autoStart onRunningChange={setRunning} />
       {running ? null : (
         <p style={{ margin: "6px 0 0", textAlign: "right" }}>
           <button
             type="button"
             className="small"
-            aria-label={`Dismiss the ZIP download of ${item.folder.name}`}
+            aria-label={`Dismiss the ZIP download of ${item.archive.name}`}
             onClick={() => {
               items = items.filter((i) => i.key !== item.key);
               emit();

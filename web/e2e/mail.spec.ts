@@ -88,6 +88,8 @@ test("letters arrive, and their links confirm, open the file and invite", async 
   await n.goto(linkIn(invitation));
   await expect(n).toHaveURL(/\/signin\/\?next=/);
   await n.getByRole("link", { name: "Create an account" }).click();
+  // The sign-in form has an E-mail field too: fill the sign-up form's.
+  await expect(n.getByRole("heading", { name: "Create an account" })).toBeVisible();
   await n.getByLabel("E-mail").fill(newcomer);
   await n.getByLabel("Password").fill(PASSWORD);
   await n.getByRole("button", { name: "Create account" }).click();

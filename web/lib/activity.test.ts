@@ -35,6 +35,29 @@ describe("describeActivity", () => {
     expect(describeActivity(a, "me", true)).toBe("bob@x.io downloaded “Trip 2026” as ZIP");
     expect(describeActivity(a, "me")).toBe("bob@x.io downloaded the folder as ZIP");
   });
+  it("tells a folder downloaded as ZIP through a public link, and a file from it", () => {
+    const zip = {
+      ...base,
+      kind: "downloaded" as const,
+      file_id: null,
+      folder_id: "d1",
+      file_name: "Trip",
+      actor_id: null,
+      actor_email: null,
+      link_id: "l1",
+      detail: "zip",
+    };
+    expect(describeActivity(zip, "me", true)).toBe(
+      "Someone downloaded “Trip” as ZIP through a public link",
+    );
+    expect(describeActivity(zip, "me")).toBe(
+      "Someone downloaded the folder as ZIP through a public link",
+    );
+    const one = { ...zip, file_id: "f9", folder_id: null, file_name: "day 1.txt", detail: null };
+    expect(describeActivity(one, "me", true)).toBe(
+      "Someone downloaded “day 1.txt” through a public link",
+    );
+  });
   it("names the recipient who downloaded", () => {
     const a = { ...base, kind: "downloaded" as const, actor_id: "u2", actor_email: "bob@x.io" };
     expect(describeActivity(a, "me")).toBe("bob@x.io downloaded the file");

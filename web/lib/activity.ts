@@ -25,10 +25,12 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
     case "link_revoked":
       return `${who} revoked a public link to ${it}`;
     case "downloaded": {
-      if (a.folder_id && a.detail === "zip") return `${who} downloaded ${it} as ZIP`;
-      const via = !a.actor_id && a.link_id ? " through a public link" : "";
+      // Through a public link (a file's, or a folder's: one file or the whole folder).
+      const byLink = !a.actor_id && a.link_id;
+      const subject = byLink ? "Someone" : who;
+      const via = byLink ? " through a public link" : "";
+      if (a.folder_id && a.detail === "zip") return `${subject} downloaded ${it} as ZIP${via}`;
       const used = a.detail ? ` (${a.detail})` : "";
-      const subject = !a.actor_id && a.link_id ? "Someone" : who;
       return `${subject} downloaded ${it}${via}${used}`;
     }
     case "viewed":

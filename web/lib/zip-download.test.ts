@@ -3,10 +3,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import type { ArchiveEntry, ArchivePage, Backend, Folder } from "./backend/types";
+import type {
+  ArchiveEntry,
+  ArchivePage,
+  Backend,
+  Folder,
+  LinkArchivePage,
+  LinkArchiveRequest,
+} from "./backend/types";
 import {
   contentDisposition,
   downloadFolderZip,
+  downloadZip,
+  linkArchive,
   IN_MEMORY_LIMIT,
   Rate,
   ZipCanceledError,
@@ -410,6 +419,88 @@ describe("downloadFolderZip", () => {
       { path: "Trip/zz/", size: 0 },
     ];
     expect(got.size).toBe(zipSize(names));
+  });
+});
+
+describe("downloadZip through a public link", () => {
+  /** The link's archive endpoint over fakeServer: a new ticket for each call without one. */
+  function linkServer(server: ReturnType<typeof fakeServer>) {
+    const bodies: LinkArchiveRequest[] = [];
+    let tickets = 0;
+    const request = async (body: LinkArchiveRequest): Promise<LinkArchivePage> => {
+      bodies.push(body);
+      const page = await server.backend.archivePage(FOLDER.id, body.cursor ?? null);
+      return { ...page, ticket: body.ticket ?? `t${++tickets}` };
+    };
+    return { bodies, request };
+  }
+
+  it("sends the password once, then the first page's ticket, re-signing with it too", async () => {
+    // The listing's URLs last 30 s (first 4 calls): every page is signed again.
+    const server = fakeServer(TREE, { ttl: (call) => (call <= 4 ? 0.5 : 5) });
+    const { bodies, request } = linkServer(server);
+    const archive = linkArchive(request, { id: "d7", name: "Trip", updated_at: AT }, "secret");
+    const { got, save } = collector();
+    await downloadZip(archive, { save, fetch: server.fetch });
+    const next = (cursor?: string) => ({
+      folder_id: "d7",
+      ticket: "t1",
+      ...(cursor ? { cursor } : {}),
+    });
+    expect(bodies).toEqual([
+      { folder_id: "d7", password: "secret" },
+      next("c2"),
+      next("c4"),
+      next("c6"),
+      // Signed again, each page by its own cursor (the first by none).
+      next(),
+      next("c2"),
+      next("c4"),
+    ]);
+    expect(got.name).toBe("Trip.zip");
+    expect(pythonRead(got.bytes!)).toHaveLength(8);
+
+    // Another download of the same archive starts afresh: password, new ticket.
+    bodies.length = 0;
+    await downloadZip(archive, { save: collector().save, fetch: server.fetch });
+    expect(bodies[0]).toEqual({ folder_id: "d7", password: "secret" });
+    expect(bodies[1]).toEqual({ folder_id: "d7", ticket: "t2", cursor: "c2" });
+  });
+
+  it("the linked folder itself, without a password: an empty first request", async () => {
+    const server = fakeServer(TREE.slice(0, 2));
+    const { bodies, request } = linkServer(server);
+    const { got, save } = collector();
+    await downloadZip(linkArchive(request, { id: null, name: "Trip", updated_at: AT }), {
+      save,
+      fetch: server.fetch,
+    });
+    expect(bodies).toEqual([{}]);
+    expect(pythonRead(got.bytes!).map((e) => e[0])).toEqual(["Trip/", "Trip/a.txt", "Trip/b.txt"]);
+  });
+
+  it("without a Service Worker, a large archive points at the files one at a time", async () => {
+    const request = async (): Promise<LinkArchivePage> => ({
+      name: "Big",
+      entries: [
+        {
+          kind: "file",
+          path: "movie.mkv",
+          file_id: "x",
+          size: 300 * 1024 * 1024,
+          updated_at: AT,
+          url: "https://storage.test/x",
+          expires_at: inMinutes(5),
+        },
+      ],
+      next_cursor: null,
+      ticket: "t",
+    });
+    const run = downloadZip(linkArchive(request, { id: null, name: "Big", updated_at: AT }), {
+      fetch: vi.fn() as unknown as typeof fetch,
+    });
+    await expect(run).rejects.toThrow(ZipUnsupportedError);
+    await expect(run).rejects.toThrow("or download its files one at a time.");
   });
 });
 

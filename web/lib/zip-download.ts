@@ -1,9 +1,12 @@
 // "Download as ZIP": a folder with everything in it, as one archive, made in
 // the page and saved to disk as it is made.
 //
-// 1. The whole listing first (POST /api/folders/{id}/archive, page by page):
-//    it is small (names, sizes, signed URLs), and with it zipSize() gives the
-//    archive's exact length, so the browser's download shows real progress.
+// 1. The whole listing first, page by page, from an ArchiveSource: a folder
+//    of mine or one shared with me (POST /api/folders/{id}/archive), or a
+//    folder seen through a public link (POST /api/s/{token}/archive, which
+//    hands out a ticket with its first page). It is small (names, sizes,
+//    signed URLs), and with it zipSize() gives the archive's exact length, so
+//    the browser's download shows real progress.
 // 2. The archive, from zipStream(): every entry under "<folder name>/", each
 //    file's bytes fetched from its signed URL only when its turn comes. A
 //    URL lasts minutes and a large download hours, so a URL that has expired
@@ -23,7 +26,14 @@
 // saved from that; a larger one is refused with an error saying why and
 // pointing at the command line, never buffered silently.
 
-import type { ArchiveEntry, ArchivePage, Backend, Folder } from "./backend/types";
+import type {
+  ArchiveEntry,
+  ArchivePage,
+  Backend,
+  Folder,
+  LinkArchivePage,
+  LinkArchiveRequest,
+} from "./backend/types";
 import { zipSize, zipStream, type ZipEntry } from "./zip";
 
 /** The in-memory fallback's limit: what a tab can hold without trouble. */
@@ -99,6 +109,78 @@ export class ZipCanceledError extends Error {
   override name = "ZipCanceledError";
 }
 
+/**
+ * Asks for one page of an archive's listing, by the cursor it starts at (null:
+ * the first). `again`: the page was had before, and is asked for only to
+ * sign its URLs afresh (never counted as another download).
+ */
+export type ArchivePages = (cursor: string | null, again: boolean) => Promise<ArchivePage>;
+
+/** What a ZIP is made of: a folder, and where its listing comes from. */
+export interface ArchiveSource {
+  /** The folder's name, until the listing says it; the archive is "<name>.zip". */
+  name: string;
+  /** The folder's own time, for the archive's top entry. */
+  updated_at: string;
+  /**
+   * Starts one download's listing: every page of that download is asked for
+   * through the function it returns (which may keep what the first page
+   * handed out), so each download starts afresh.
+   */
+  open(): ArchivePages;
+  /**
+   * Where else to turn when this browser cannot save the archive, the end of
+   * a sentence ("or …"); by default the command line.
+   */
+  elsewhere?: (root: string) => string;
+}
+
+/** A folder of mine, or one shared with me (POST /api/folders/{id}/archive). */
+export function folderArchive(
+  backend: Pick<Backend, "archivePage">,
+  folder: Folder,
+): ArchiveSource {
+  return {
+    name: folder.name,
+    updated_at: folder.updated_at,
+    open: () => (cursor, again) =>
+      again
+        ? backend.archivePage(folder.id, cursor, { again: true })
+        : backend.archivePage(folder.id, cursor),
+  };
+}
+
+/**
+ * A folder through a public link (POST /api/s/{token}/archive): `request`
+ * sends one page's request. The first page carries the password (counted
+ * as one download) and brings a ticket; every later page, and every page
+ * asked for again, carries the ticket instead (not counted).
+ */
+export function linkArchive(
+  request: (body: LinkArchiveRequest) => Promise<LinkArchivePage>,
+  folder: { id: string | null; name: string; updated_at: string },
+  password?: string,
+): ArchiveSource {
+  const where = folder.id !== null ? { folder_id: folder.id } : {};
+  return {
+    name: folder.name,
+    updated_at: folder.updated_at,
+    open: () => {
+      let ticket: string | null = null;
+      return async (cursor) => {
+        if (ticket === null) {
+          if (cursor !== null) throw new ZipDownloadError("The archive's first page went missing.");
+          const first = await request({ ...where, ...(password ? { password } : {}) });
+          ticket = first.ticket;
+          return first;
+        }
+        return request({ ...where, ticket, ...(cursor !== null ? { cursor } : {}) });
+      };
+    },
+    elsewhere: () => "or download its files one at a time.",
+  };
+}
+
 interface ListedFile {
   kind: "file";
   path: string;
@@ -126,6 +208,15 @@ interface Listing {
   cursors: (string | null)[];
 }
 
+/** downloadZip() of a folder of mine, or one shared with me. */
+export function downloadFolderZip(
+  backend: Pick<Backend, "archivePage">,
+  folder: Folder,
+  options: ZipOptions = {},
+): Promise<void> {
+  return downloadZip(folderArchive(backend, folder), options);
+}
+
 /**
  * Lists the folder, builds its ZIP and saves it ("<name>.zip", its entries
  * under "<name>/"). Resolves once the whole archive has gone to the browser;
@@ -133,11 +224,7 @@ interface Listing {
  * download was stopped in the browser, ZipUnsupportedError when it cannot be
  * saved here, ZipDownloadError or an ApiError otherwise.
  */
-export async function downloadFolderZip(
-  backend: Backend,
-  folder: Folder,
-  options: ZipOptions = {},
-): Promise<void> {
+export async function downloadZip(archive: ArchiveSource, options: ZipOptions = {}): Promise<void> {
   const signal = options.signal ?? new AbortController().signal;
   const now = options.now ?? (() => Date.now());
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -159,13 +246,14 @@ export async function downloadFolderZip(
   const saver = options.save ? Promise.resolve(options.save) : streamSaver();
   saver.catch(() => {}); // awaited below; not unhandled meanwhile
 
-  const listing = await list(backend, folder, signal, (n) => {
+  const pages = archive.open();
+  const listing = await list(pages, archive.name, signal, (n) => {
     progress.listed = n;
     report();
   });
-  const root = listing.name || folder.name || "folder";
+  const root = listing.name || archive.name || "folder";
   const entries: ZipEntry[] = [
-    { path: `${root}/`, size: 0, modified: new Date(folder.updated_at), open: never },
+    { path: `${root}/`, size: 0, modified: new Date(archive.updated_at), open: never },
     ...listing.entries.map((e) =>
       e.kind === "folder"
         ? { path: `${root}/${e.path}/`, size: 0, modified: e.modified, open: never }
@@ -186,10 +274,11 @@ export async function downloadFolderZip(
   if (!save) {
     const why = await unsupportedReason();
     if (total > IN_MEMORY_LIMIT) {
+      const elsewhere =
+        archive.elsewhere?.(root) ?? `or the command line: livedrop get -r "${root}"`;
       throw new ZipUnsupportedError(
         `This browser cannot save a ZIP this large as it is made (${why}). ` +
-          `Use a current Chrome, Edge or Firefox on an HTTPS address, or the command line: ` +
-          `livedrop get -r "${root}"`,
+          `Use a current Chrome, Edge or Firefox on an HTTPS address, ${elsewhere}`,
       );
     }
     // Small enough to build in memory first (and only then saved).
@@ -205,9 +294,7 @@ export async function downloadFolderZip(
     let p = resigning.get(page);
     if (!p) {
       p = (async () => {
-        const fresh = await backend.archivePage(folder.id, listing.cursors[page] ?? null, {
-          again: true,
-        });
+        const fresh = await pages(listing.cursors[page] ?? null, true);
         const urls = new Map<string, { url: string; expires_at: string }>();
         for (const e of fresh.entries) if (e.kind === "file") urls.set(e.file_id, e);
         for (const e of listing.entries) {
@@ -370,16 +457,16 @@ function never(): Promise<ReadableStream<Uint8Array>> {
 
 /** Every page of the folder's archive listing. */
 async function list(
-  backend: Backend,
-  folder: Folder,
+  pages: ArchivePages,
+  name: string,
   signal: AbortSignal,
   onListed: (n: number) => void,
 ): Promise<Listing> {
-  const listing: Listing = { name: folder.name, entries: [], cursors: [] };
+  const listing: Listing = { name, entries: [], cursors: [] };
   let cursor: string | null = null;
   for (let page = 0; ; page++) {
     signal.throwIfAborted();
-    const got: ArchivePage = await backend.archivePage(folder.id, cursor);
+    const got: ArchivePage = await pages(cursor, false);
     signal.throwIfAborted();
     if (page === 0 && got.name) listing.name = got.name;
     listing.cursors.push(cursor);
@@ -593,7 +680,7 @@ async function saveThroughWorker(
 
 /**
  * The fallback: the whole archive in memory, then saved from a Blob. Only
- * for archives up to IN_MEMORY_LIMIT (downloadFolderZip checks): beyond
+ * for archives up to IN_MEMORY_LIMIT (downloadZip checks): beyond
  * that a tab may run out of memory.
  */
 export const saveInMemory: SaveFn = async (stream, info) => {

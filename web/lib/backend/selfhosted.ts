@@ -23,6 +23,11 @@ import type {
   FolderChange,
   FolderDetails,
   Link,
+  LinkAccess,
+  LinkArchivePage,
+  LinkArchiveRequest,
+  LinkDownloadOptions,
+  LinkListing,
   LiveData,
   Me,
   NewLink,
@@ -404,6 +409,15 @@ export class SelfHostedBackend implements Backend {
     return this.request("POST", `/api/files/${enc(fileId)}/links`, options);
   }
 
+  async folderLinks(folderId: string): Promise<Link[]> {
+    return (await this.request<{ links: Link[] }>("GET", `/api/folders/${enc(folderId)}/links`))
+      .links;
+  }
+
+  createFolderLink(folderId: string, options: NewLink): Promise<CreatedLink> {
+    return this.request("POST", `/api/folders/${enc(folderId)}/links`, options);
+  }
+
   revokeLink(linkId: string): Promise<void> {
     return this.request("DELETE", `/api/links/${enc(linkId)}`);
   }
@@ -464,11 +478,16 @@ export class SelfHostedBackend implements Backend {
     return this.request("GET", `/api/s/${enc(token)}`, undefined, { anonymous: true });
   }
 
-  linkDownload(
-    token: string,
-    options: { password?: string; inline?: boolean },
-  ): Promise<SignedUrl> {
+  linkDownload(token: string, options: LinkDownloadOptions): Promise<SignedUrl> {
     return this.request("POST", `/api/s/${enc(token)}/download`, options, { anonymous: true });
+  }
+
+  linkList(token: string, options: LinkAccess & { folder_id?: string }): Promise<LinkListing> {
+    return this.request("POST", `/api/s/${enc(token)}/list`, options, { anonymous: true });
+  }
+
+  linkArchivePage(token: string, request: LinkArchiveRequest): Promise<LinkArchivePage> {
+    return this.request("POST", `/api/s/${enc(token)}/archive`, request, { anonymous: true });
   }
 
   live(): LiveData {

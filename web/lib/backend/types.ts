@@ -120,9 +120,13 @@ export interface Share {
   invite_url?: string;
 }
 
+/** A public link, to a file or to a folder (with everything in it). */
 export interface Link {
   id: string;
-  file_id: string;
+  /** The file it is a link to; null for a folder's link. */
+  file_id: string | null;
+  /** The folder it is a link to; null for a file's link. */
+  folder_id: string | null;
   has_password: boolean;
   expires_at: string | null;
   max_downloads: number | null;
@@ -266,13 +270,85 @@ export interface NewLink {
   max_downloads?: number;
 }
 
-export interface PublicLink {
+/** What a public link's page shows before anything is downloaded (GET /api/s/{token}). */
+export type PublicLink = PublicFileLink | PublicFolderLink;
+
+interface PublicLinkCommon {
+  /** The file's name, or the folder's. */
+  name: string;
+  password_required: boolean;
+  expires_at: string | null;
+  /** Downloads (previews and ZIPs included) the link still allows; null: no limit. */
+  downloads_left: number | null;
+}
+
+export interface PublicFileLink extends PublicLinkCommon {
+  kind: "file";
+  size: number;
+  content_type: string;
+}
+
+export interface PublicFolderLink extends PublicLinkCommon {
+  kind: "folder";
+  size: null;
+  content_type: null;
+}
+
+/** A folder seen through a folder's public link. */
+export interface LinkFolder {
+  id: string;
+  name: string;
+  updated_at: string;
+}
+
+/** A ready file seen through a folder's public link. */
+export interface LinkFile {
+  id: string;
   name: string;
   size: number;
   content_type: string;
-  password_required: boolean;
-  expires_at: string | null;
-  downloads_left: number | null;
+  updated_at: string;
+}
+
+/** One folder of a folder's public link (POST /api/s/{token}/list). */
+export interface LinkListing {
+  folder: LinkFolder;
+  /**
+   * Its breadcrumbs: from the linked folder down to the folder above it
+   * (empty for the linked folder itself).
+   */
+  path: { id: string; name: string }[];
+  folders: LinkFolder[];
+  files: LinkFile[];
+}
+
+/** What a call through a public link may carry. */
+export interface LinkAccess {
+  /** The link's password, when it has one. */
+  password?: string;
+}
+
+export interface LinkDownloadOptions extends LinkAccess {
+  inline?: boolean;
+  /** A folder's link: the file, anywhere inside the linked folder (required). */
+  file_id?: string;
+}
+
+/**
+ * A page of a folder link's archive (POST /api/s/{token}/archive). The
+ * first call carries the password and counts one download; it answers a
+ * ticket, which every later call for the same archive sends instead.
+ */
+export interface LinkArchiveRequest extends LinkAccess {
+  /** A folder inside the linked one; left out: the linked folder. */
+  folder_id?: string;
+  cursor?: string | null;
+  ticket?: string;
+}
+
+export interface LinkArchivePage extends ArchivePage {
+  /** Good for 24 h, for this link and this folder_id: later pages and re-signing. */
+  ticket: string;
 }
 
 export type SortKey = "name" | "size" | "created" | "updated";
@@ -457,6 +533,11 @@ export interface Backend {
   unshareFolder(folderId: string, email: string): Promise<void>;
   listLinks(fileId: string): Promise<Link[]>;
   createLink(fileId: string, options: NewLink): Promise<CreatedLink>;
+  /** The public links of one of my folders (revoked ones included). */
+  folderLinks(folderId: string): Promise<Link[]>;
+  /** A public link to one of my folders, with everything in it. */
+  createFolderLink(folderId: string, options: NewLink): Promise<CreatedLink>;
+  /** Ends a link, a file's or a folder's. */
   revokeLink(linkId: string): Promise<void>;
 
   listTokens(): Promise<ApiToken[]>;
@@ -475,7 +556,12 @@ export interface Backend {
   readBlob(url: string): Promise<Blob>;
 
   linkInfo(token: string): Promise<PublicLink>;
-  linkDownload(token: string, options: { password?: string; inline?: boolean }): Promise<SignedUrl>;
+  /** A signed URL through a link; counted against its limit (previews too). */
+  linkDownload(token: string, options: LinkDownloadOptions): Promise<SignedUrl>;
+  /** One folder of a folder's link (`folder_id` left out: the linked folder); not counted. */
+  linkList(token: string, options: LinkAccess & { folder_id?: string }): Promise<LinkListing>;
+  /** A page of a folder link's archive (see LinkArchiveRequest). */
+  linkArchivePage(token: string, request: LinkArchiveRequest): Promise<LinkArchivePage>;
 
   /** Starts the live-data source on first use. */
   live(): LiveData;
