@@ -503,7 +503,8 @@ pub struct Activity {
     /// The link it went through, for downloads through a public link.
     pub link_id: Option<LinkId>,
     /// Kind-specific detail: the other person's e-mail for shares, the old
-    /// name for renames.
+    /// name for renames, the destination's name for moves ("" the top) and
+    /// the folder's name for uploads into a folder.
     pub detail: Option<String>,
     pub at: Timestamp,
 }

@@ -10,7 +10,9 @@
 //! - `service`: the use cases (upload, complete, list, rename, delete,
 //!   share, link, download, activity, the reconcile sweep) over the traits
 //!   below; `service::folders` those of folders, `service::archive` what
-//!   a folder's ZIP holds, page by page, with signed URLs.
+//!   a folder's ZIP holds, page by page, with signed URLs;
+//!   `service::links` public links, a file's or a folder's (what a link
+//!   holder may list, download and archive, and what is counted).
 //! - `store`: the metadata traits, one per concern (`MetadataStore` for
 //!   people, files, shares, links and activity, built on `FolderStore` for
 //!   the tree and `FolderSharing` for who sees a folder), their SQLite

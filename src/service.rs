@@ -436,8 +436,14 @@ impl Service {
             self.blobs.discard(id).await?;
             return Err(e);
         }
+        // Uploaded into a folder: its name, so that the log can say
+        // "added 24 files to Trip" (nothing for the top, as before).
+        let into = match &f.folder_id {
+            Some(id) => self.owned_folder(user, id).await.ok().map(|d| d.name.as_str().to_owned()),
+            None => None,
+        };
         let _w = self.gate.read().await;
-        let a = Self::file_activity(ActivityKind::Uploaded, user, None);
+        let a = Self::file_activity(ActivityKind::Uploaded, user, into);
         let done = self.store.mark_ready(&f, now(), info.generation, Some(Box::new(a.clone()))).await?;
         let ready = done.file;
         // Only a resumable upload has sessions to end (see `upload_target`).

@@ -387,6 +387,18 @@ async fn archives(deployment: Deployment) {
         deployment.name()
     );
     eve.post(&format!("/api/folders/{day}/archive"), json!({})).await.expect_error(404, "not_found");
+    // An upload's entry names the folder it went into, for "added 24
+    // files to day"; at the top, none.
+    ann.upload_in("late.jpg", b"late", Some(&day)).await;
+    ann.upload_in("top.txt", b"top", None).await;
+    let log = ann.get("/api/activity").await.expect(200);
+    let into = |name: &str| {
+        let a = log["activity"].as_array().unwrap().iter().find(|a| a["file_name"] == name).unwrap();
+        (a["kind"].clone(), a["detail"].clone())
+    };
+    assert_eq!(into("late.jpg"), (json!("uploaded"), json!("day")), "{}", deployment.name());
+    assert_eq!(into("0 early.txt"), (json!("uploaded"), json!("many")));
+    assert_eq!(into("top.txt"), (json!("uploaded"), Value::Null));
 
     // Bad input.
     let empty = folder(&ann, "empty", None).await;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Activity } from "./backend/types";
-import { describeActivity, visibleActivity } from "./activity";
+import { describeActivity, describeUploads, groupActivity, visibleActivity } from "./activity";
 
 const base: Activity = {
   id: "a1",
@@ -102,5 +102,64 @@ describe("visibleActivity", () => {
     const theirs = { ...base, id: "2", kind: "downloaded" as const, actor_id: "u2" };
     const upload = { ...base, id: "3" };
     expect(visibleActivity([mine, theirs, upload], "me").map((a) => a.id)).toEqual(["2", "3"]);
+  });
+});
+
+describe("groupActivity", () => {
+  const up = (id: string, at: string, over: Partial<Activity> = {}): Activity => ({
+    ...base,
+    id,
+    file_id: `f-${id}`,
+    file_name: `${id}.jpg`,
+    detail: "Trip 2026",
+    at,
+    ...over,
+  });
+
+  it("makes a folder's worth of uploads one line, newest first", () => {
+    const lines = groupActivity([
+      up("c", "2026-01-01T00:09:00Z"),
+      up("b", "2026-01-01T00:05:00Z"),
+      up("a", "2026-01-01T00:00:00Z"),
+    ]);
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line.kind).toBe("uploads");
+    if (line.kind !== "uploads") return;
+    expect(line.entries.map((e) => e.id)).toEqual(["c", "b", "a"]);
+    expect(describeUploads(line, "me")).toBe("You added 3 files to “Trip 2026”");
+    expect(describeUploads(line, "someone else")).toBe("me@x.io added 3 files to “Trip 2026”");
+  });
+
+  it("tells apart other folders, other people, the top, other events and long pauses", () => {
+    const lines = groupActivity([
+      up("g", "2026-01-01T01:00:00Z"),
+      up("f", "2026-01-01T00:59:00Z"),
+      // 49 minutes before: another upload session.
+      up("e", "2026-01-01T00:10:00Z"),
+      up("d", "2026-01-01T00:09:00Z", { detail: "Other" }),
+      up("c", "2026-01-01T00:08:00Z", { actor_id: "bob", actor_email: "bob@x.io" }),
+      up("b", "2026-01-01T00:07:00Z", { detail: null }),
+      { ...base, id: "r", kind: "renamed", detail: "old.pdf", at: "2026-01-01T00:06:30Z" },
+      up("a", "2026-01-01T00:06:00Z"),
+    ]);
+    expect(lines.map((l) => (l.kind === "one" ? l.entry.id : l.entries.map((e) => e.id)))).toEqual([
+      ["g", "f"],
+      "e",
+      "d",
+      "c",
+      "b",
+      "r",
+      "a",
+    ]);
+  });
+
+  it("says where a single upload went", () => {
+    expect(describeActivity(up("a", "2026-01-01T00:00:00Z"), "me", true)).toBe(
+      "You uploaded “a.jpg” to “Trip 2026”",
+    );
+    expect(describeActivity(up("a", "2026-01-01T00:00:00Z", { detail: null }), "me", true)).toBe(
+      "You uploaded “a.jpg”",
+    );
   });
 });

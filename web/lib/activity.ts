@@ -15,7 +15,8 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
   const it = withFileName ? file.trim() : a.folder_id ? "the folder" : "the file";
   switch (a.kind) {
     case "uploaded":
-      return `${who} uploaded ${it}`;
+      // Into a folder: its name (older entries, and the top: none).
+      return a.detail ? `${who} uploaded ${it} to “${a.detail}”` : `${who} uploaded ${it}`;
     case "shared":
       return `${who} shared ${it} with ${a.detail ?? "someone"}`;
     case "unshared":
@@ -58,4 +59,49 @@ export function describeActivity(a: Activity, meId: string | null, withFileName 
  */
 export function visibleActivity(list: Activity[], meId: string): Activity[] {
   return list.filter((a) => !(a.kind === "downloaded" && a.actor_id === meId));
+}
+
+/** One line of the activity list: an entry, or uploads that belong together. */
+export type ActivityLine =
+  { kind: "one"; entry: Activity } | { kind: "uploads"; folder: string; entries: Activity[] };
+
+/** Uploads further apart than this are told apart. */
+const TOGETHER_MS = 10 * 60 * 1000;
+
+/**
+ * Groups a list (newest first) so that a folder's worth of uploads reads as
+ * one line, "Alice added 24 files to “Trip”": uploads by the same person
+ * into the same folder, one after another in the list, each within ten
+ * minutes of the next. A live list regroups as entries arrive.
+ */
+export function groupActivity(list: Activity[]): ActivityLine[] {
+  const lines: ActivityLine[] = [];
+  for (const a of list) {
+    const last = lines[lines.length - 1];
+    const prev = last?.kind === "uploads" ? last.entries[last.entries.length - 1] : last?.entry;
+    if (
+      a.kind === "uploaded" &&
+      a.detail &&
+      prev?.kind === "uploaded" &&
+      prev.detail === a.detail &&
+      prev.actor_id === a.actor_id &&
+      prev.link_id === a.link_id &&
+      Math.abs(Date.parse(prev.at) - Date.parse(a.at)) <= TOGETHER_MS
+    ) {
+      if (last!.kind === "uploads") last!.entries.push(a);
+      else lines[lines.length - 1] = { kind: "uploads", folder: a.detail, entries: [prev, a] };
+      continue;
+    }
+    lines.push({ kind: "one", entry: a });
+  }
+  return lines;
+}
+
+/** The line of a group of uploads. */
+export function describeUploads(
+  line: Extract<ActivityLine, { kind: "uploads" }>,
+  meId: string | null,
+): string {
+  const who = actorName(line.entries[0]!, meId);
+  return `${who} added ${line.entries.length} files to “${line.folder}”`;
 }

@@ -177,7 +177,8 @@ export interface Activity {
   link_id: string | null;
   /**
    * renamed: the old name; moved: the destination folder's name ("" for
-   * the top); shared/unshared: the address; a folder downloaded: "zip".
+   * the top); uploaded: the folder it went into (null at the top);
+   * shared/unshared: the address; a folder downloaded: "zip".
    */
   detail: string | null;
   at: string;
