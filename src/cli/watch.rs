@@ -72,12 +72,18 @@ pub fn activity_line(a: &Value) -> String {
     let file = a["file_name"].as_str().unwrap_or("a file");
     let detail = a["detail"].as_str().unwrap_or("");
     match a["kind"].as_str().unwrap_or("") {
-        "uploaded" => format!("{who} uploaded {file}"),
+        "uploaded" if detail.is_empty() => format!("{who} uploaded {file}"),
+        "uploaded" => format!("{who} uploaded {file} into {detail}"),
         "shared" => format!("{who} shared {file} with {detail}"),
         "unshared" => format!("{who} stopped sharing {file} with {detail}"),
         "link_created" => format!("{who} made a public link to {file}"),
         "link_revoked" => format!("{who} revoked a public link to {file}"),
-        "downloaded" if a["folder_id"].is_string() && detail == "zip" => format!("{who} downloaded {file} as ZIP"),
+        "downloaded" if a["folder_id"].is_string() && detail == "zip" && a["actor_email"].is_string() => {
+            format!("{who} downloaded {file} as ZIP")
+        }
+        "downloaded" if a["folder_id"].is_string() && detail == "zip" => {
+            format!("{file} was downloaded as ZIP through a public link")
+        }
         "downloaded" if a["actor_email"].is_string() => format!("{who} downloaded {file}"),
         "downloaded" if detail.is_empty() => format!("{file} was downloaded through a public link"),
         "downloaded" => format!("{file} was downloaded through a public link ({detail})"),
@@ -225,5 +231,11 @@ mod tests {
         assert_eq!(activity_line(&z), "bob@x.test downloaded Trip as ZIP");
         let d = json!({ "kind": "downloaded", "actor_email": null, "file_name": "a.txt", "detail": null });
         assert_eq!(activity_line(&d), "a.txt was downloaded through a public link");
+        let l = json!({ "kind": "downloaded", "actor_email": null, "file_name": "Trip", "folder_id": "f1", "link_id": "l1", "detail": "zip" });
+        assert_eq!(activity_line(&l), "Trip was downloaded as ZIP through a public link");
+        let u = json!({ "kind": "uploaded", "actor_email": "ann@x.test", "file_name": "img.jpg", "detail": "day 1" });
+        assert_eq!(activity_line(&u), "ann@x.test uploaded img.jpg into day 1");
+        let top = json!({ "kind": "uploaded", "actor_email": "ann@x.test", "file_name": "img.jpg", "detail": null });
+        assert_eq!(activity_line(&top), "ann@x.test uploaded img.jpg");
     }
 }

@@ -37,6 +37,11 @@ function statusText(v: UploadView): string {
   }
 }
 
+/** A folder dropped again: what was there already is not sent again. */
+function alreadyText(b: BatchView): string {
+  return b.already ? ` (${b.already} there already)` : "";
+}
+
 function batchText(b: BatchView): string {
   switch (b.status) {
     case "preparing":
@@ -46,7 +51,7 @@ function batchText(b: BatchView): string {
     case "uploading":
     case "paused": {
       const parts = [
-        `${b.done} of ${b.files} ${b.files === 1 ? "file" : "files"}`,
+        `${b.done} of ${b.files} ${b.files === 1 ? "file" : "files"}${alreadyText(b)}`,
         `${formatBytes(b.loaded)} of ${formatBytes(b.size)}`,
       ];
       if (b.status === "paused") parts.push("paused");
@@ -55,7 +60,7 @@ function batchText(b: BatchView): string {
       return parts.join(" · ");
     }
     case "done":
-      return `Uploaded ${b.done} ${b.done === 1 ? "file" : "files"} · ${formatBytes(b.size)}`;
+      return `Uploaded ${b.done} ${b.done === 1 ? "file" : "files"}${alreadyText(b)} · ${formatBytes(b.size)}`;
     case "failed":
       return b.error ?? "Failed.";
     case "canceled":

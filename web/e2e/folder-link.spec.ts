@@ -176,6 +176,14 @@ test("a folder's link with a password: browse, preview, one file, and all of it 
   const activity = o.getByTestId("all-activity");
   await expect(activity).toContainText(`Someone downloaded “${root}” as ZIP through a public link`);
   await expect(activity).toContainText("Someone downloaded “c.bin” through a public link");
+  // The tree's uploads, a line per folder: two files in two of them, one in the third.
+  await expect(activity).toContainText(`You added 2 files to “${root}”`);
+  await expect(activity).toContainText("You added 2 files to “night”");
+  await expect(activity).toContainText("You uploaded “b.txt” to “day 1”");
+  const night = activity.locator("details").filter({ hasText: "“night”" });
+  await night.locator("summary").click();
+  await expect(night.getByRole("list", { name: "Files added to night" })).toContainText("c.bin");
+  await shot(o, "folder-link-06-activity");
 
   await anon.close();
   await owner.context.close();

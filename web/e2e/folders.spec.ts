@@ -145,17 +145,30 @@ test("folders: make, open, upload into, rename, move, upload a tree, keep both, 
   await crumbs(page).getByRole("link", { name: "Trip 2026" }).click();
   await expect(heading(page)).toHaveText("Trip 2026");
 
-  // The same tree again: its folders are reused, its names are taken: keep both.
+  // The same tree again after a reload, one file changed and one new: its
+  // folders are reused, what is there with the same bytes is not sent
+  // again, and the changed file's name is taken: keep both.
+  await page.reload();
+  await expect(heading(page)).toHaveText("Trip 2026");
+  writeFileSync(join(tree, "a.txt"), "a, changed");
+  writeFileSync(join(tree, "day 1", "d.txt"), "dddd");
   await page.getByTestId("folder-input").setInputFiles(tree);
   dialog = page.getByRole("dialog");
-  await expect(dialog.getByRole("heading")).toHaveText("3 names are already taken");
+  await expect(dialog.getByRole("heading")).toHaveText("“Photos/a.txt” is already here");
   await dialog.getByRole("button", { name: "Keep both" }).click();
-  await expect(batch.last()).toHaveText(/Uploaded 3 files/, { timeout: 30_000 });
+  await expect(batch.last()).toHaveText(/Uploaded 4 files \(2 there already\)/, {
+    timeout: 30_000,
+  });
   await expect(link(page, "Photos")).toHaveCount(1);
   await link(page, "Photos").click();
   await expect(link(page, "a.txt")).toBeVisible();
   await expect(link(page, "a (2).txt")).toBeVisible();
   await expect(link(page, "day 1")).toHaveCount(1);
+  await link(page, "day 1").click();
+  await expect(link(page, "d.txt")).toBeVisible();
+  await expect(link(page, "b.txt")).toBeVisible();
+  await expect(link(page, "b (2).txt")).toHaveCount(0);
+  await page.goBack();
   await page.goBack();
   await expect(heading(page)).toHaveText("Trip 2026");
 
@@ -174,7 +187,7 @@ test("folders: make, open, upload into, rename, move, upload a tree, keep both, 
   await expect(dialog).toContainText("Every folder and file inside “Trip 2026” is deleted with it");
   await dialog.getByRole("button", { name: "Delete folder" }).click();
   await expect(page.getByRole("status").filter({ hasText: "was deleted" })).toHaveText(
-    "“Trip 2026” was deleted with 3 folders and 9 files in it.",
+    "“Trip 2026” was deleted with 3 folders and 8 files in it.",
   );
   await expect(link(page, "Trip 2026")).toHaveCount(0);
   // The other browser was in it: it says so.

@@ -131,9 +131,12 @@ describe("groupActivity", () => {
     expect(describeUploads(line, "someone else")).toBe("me@x.io added 3 files to “Trip 2026”");
   });
 
-  it("tells apart other folders, other people, the top, other events and long pauses", () => {
+  it("tells apart other folders, other people, the top and long pauses, through interleaving", () => {
     const lines = groupActivity([
+      up("h", "2026-01-01T01:00:30Z", { detail: "day 1" }),
       up("g", "2026-01-01T01:00:00Z"),
+      up("f2", "2026-01-01T00:59:30Z", { detail: "day 1" }),
+      { ...base, id: "s", kind: "shared", detail: "bob@x.io", at: "2026-01-01T00:59:20Z" },
       up("f", "2026-01-01T00:59:00Z"),
       // 49 minutes before: another upload session.
       up("e", "2026-01-01T00:10:00Z"),
@@ -144,13 +147,14 @@ describe("groupActivity", () => {
       up("a", "2026-01-01T00:06:00Z"),
     ]);
     expect(lines.map((l) => (l.kind === "one" ? l.entry.id : l.entries.map((e) => e.id)))).toEqual([
+      ["h", "f2"],
       ["g", "f"],
-      "e",
+      "s",
+      ["e", "a"],
       "d",
       "c",
       "b",
       "r",
-      "a",
     ]);
   });
 

@@ -71,27 +71,40 @@ const TOGETHER_MS = 10 * 60 * 1000;
 /**
  * Groups a list (newest first) so that a folder's worth of uploads reads as
  * one line, "Alice added 24 files to “Trip”": uploads by the same person
- * into the same folder, one after another in the list, each within ten
- * minutes of the next. A live list regroups as entries arrive.
+ * into the same folder, each within ten minutes of the one after it. Files
+ * of a tree arrive interleaved (a few at a time, folder after folder), so
+ * other entries in between do not split a group; the line stands where its
+ * newest upload is. A live list regroups as entries arrive.
  */
 export function groupActivity(list: Activity[]): ActivityLine[] {
   const lines: ActivityLine[] = [];
+  // The group still open for each person and folder, and its oldest entry.
+  const open = new Map<string, Extract<ActivityLine, { kind: "uploads" }>>();
+  const single = new Map<string, number>();
   for (const a of list) {
-    const last = lines[lines.length - 1];
-    const prev = last?.kind === "uploads" ? last.entries[last.entries.length - 1] : last?.entry;
-    if (
-      a.kind === "uploaded" &&
-      a.detail &&
-      prev?.kind === "uploaded" &&
-      prev.detail === a.detail &&
-      prev.actor_id === a.actor_id &&
-      prev.link_id === a.link_id &&
-      Math.abs(Date.parse(prev.at) - Date.parse(a.at)) <= TOGETHER_MS
-    ) {
-      if (last!.kind === "uploads") last!.entries.push(a);
-      else lines[lines.length - 1] = { kind: "uploads", folder: a.detail, entries: [prev, a] };
+    if (a.kind !== "uploaded" || !a.detail) {
+      lines.push({ kind: "one", entry: a });
       continue;
     }
+    const key = JSON.stringify([a.actor_id, a.link_id, a.detail]);
+    const near = (b: Activity) => Math.abs(Date.parse(b.at) - Date.parse(a.at)) <= TOGETHER_MS;
+    const group = open.get(key);
+    if (group && near(group.entries[group.entries.length - 1]!)) {
+      group.entries.push(a);
+      continue;
+    }
+    // A lone upload so far, with this one: they become a group in its place.
+    const at = single.get(key);
+    const lone = at === undefined ? undefined : lines[at];
+    if (lone?.kind === "one" && near(lone.entry)) {
+      const made = { kind: "uploads" as const, folder: a.detail, entries: [lone.entry, a] };
+      lines[at!] = made;
+      open.set(key, made);
+      single.delete(key);
+      continue;
+    }
+    open.delete(key);
+    single.set(key, lines.length);
     lines.push({ kind: "one", entry: a });
   }
   return lines;

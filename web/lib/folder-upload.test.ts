@@ -209,8 +209,8 @@ describe("uploadTree", () => {
     const server = fakeServer(
       [{ id: "trip", name: "Trip", parent_id: null } as Folder],
       [
-        { id: "1", name: "A.jpg", folder_id: "trip" } as FileRecord,
-        { id: "2", name: "b.jpg", folder_id: "trip" } as FileRecord,
+        { id: "1", name: "A.jpg", folder_id: "trip", status: "ready" } as FileRecord,
+        { id: "2", name: "b.jpg", folder_id: "trip", status: "ready" } as FileRecord,
       ],
     );
     const u = fakeUploads();
@@ -226,8 +226,45 @@ describe("uploadTree", () => {
     expect(u.added.map((i) => i.onConflict)).toEqual(["replace", "replace", "replace"]);
   });
 
+  it("continues a folder dropped again: files there with the same bytes are not sent again", async () => {
+    const server = fakeServer([{ id: "trip", name: "Trip", parent_id: null } as Folder], [
+      { id: "1", name: "A.jpg", folder_id: "trip", size: 5, crc32c: "SAME", status: "ready" },
+      { id: "2", name: "b.jpg", folder_id: "trip", size: 5, crc32c: "OTHER", status: "ready" },
+      // Still pending (cut short): sent again, and resumed by the manager.
+      { id: "3", name: "c.jpg", folder_id: "trip", size: 3, crc32c: "C", status: "pending" },
+    ] as FileRecord[]);
+    const u = fakeUploads();
+    const hashed: string[] = [];
+    const decide = vi.fn(async () => "keep_both" as OnConflict);
+    await uploadTree({
+      backend: server.backend,
+      uploads: u.uploads,
+      target: null,
+      tree: treeFromFiles([
+        picked("Trip/a.jpg", "12345"),
+        picked("Trip/b.jpg", "12345"),
+        picked("Trip/c.jpg", "abc"),
+        picked("Trip/d.jpg"),
+      ]),
+      decide,
+      hash: async (f) => {
+        hashed.push(f.name);
+        return f.name === "a.jpg" ? "SAME" : "NEW";
+      },
+    });
+    // Only files of the same name and size are read.
+    expect(hashed).toEqual(["a.jpg", "b.jpg"]);
+    expect(u.added.map((i) => i.file.name)).toEqual(["b.jpg", "c.jpg", "d.jpg"]);
+    // b.jpg has other bytes under a name taken: asked as before.
+    expect(decide).toHaveBeenCalledExactlyOnceWith(["Trip/b.jpg"]);
+    expect(u.batches[0]!.patches).toContainEqual({ already: { files: 1, bytes: 5 } });
+  });
+
   it("uploads nothing and makes no folder when the question is canceled", async () => {
-    const server = fakeServer([], [{ id: "1", name: "a.txt", folder_id: null } as FileRecord]);
+    const server = fakeServer(
+      [],
+      [{ id: "1", name: "a.txt", folder_id: null, status: "ready" } as FileRecord],
+    );
     const u = fakeUploads();
     const result = await uploadTree({
       backend: server.backend,
@@ -251,7 +288,7 @@ describe("uploadTree", () => {
       uploads: u.uploads,
       target: "here",
       tree: treeFromFiles([new File(["x"], "Notes.txt")]),
-      filesHere: [{ id: "1", name: "notes.txt" } as FileRecord],
+      filesHere: [{ id: "1", name: "notes.txt", status: "ready" } as FileRecord],
       decide: async (taken) => {
         asked = taken;
         return "keep_both";

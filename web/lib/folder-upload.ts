@@ -6,9 +6,13 @@
 //
 // Plain files go the same way, with an empty plan of folders: either way,
 // if some names are taken where the files go, the person is asked once for
-// the whole lot whether to keep both or replace.
+// the whole lot whether to keep both or replace. A folder's file that is
+// there already with the same size and CRC32C is not sent again, so a
+// folder dropped again after a reload or a lost connection continues where
+// it stopped (a file cut halfway resumes from its saved session).
 
 import { ApiError, describeError } from "./backend/errors";
+import { crc32cOfBlob } from "./crc32c";
 import type { Backend, FileRecord, Folder, OnConflict } from "./backend/types";
 import { nameKey, takenNames } from "./folders";
 import type { UploadItem, UploadManager } from "./uploads";
@@ -194,6 +198,8 @@ export interface FolderUploadOptions {
    * or replace; null uploads nothing.
    */
   decide: (taken: string[]) => Promise<OnConflict | null>;
+  /** The CRC32C of a file, as the server keeps it (tests stand in for it). */
+  hash?: (file: File) => Promise<string>;
 }
 
 export type FolderUploadResult = "started" | "canceled" | "empty";
@@ -249,13 +255,17 @@ async function carryOut(
     if (stopped()) return "canceled";
   }
 
-  // Names taken where files go: only folders there already may hold any.
+  // Names taken where files go, and files there already with the same
+  // bytes: only folders there already may hold any.
   const byFolder = new Map<string, PickedFile[]>();
   for (const u of plan.uploads) {
     const key = pathKey(u.dirs);
     byFolder.set(key, [...(byFolder.get(key) ?? []), u]);
   }
   const taken: string[] = [];
+  const there = new Set<PickedFile>();
+  let thereBytes = 0;
+  const hash = o.hash ?? ((file: File) => crc32cOfBlob(file));
   for (const [key, files] of byFolder) {
     const id = ids.get(key);
     if (id === undefined) continue;
@@ -271,15 +281,32 @@ async function carryOut(
               limit: 1000,
             })
           ).files;
+    // Ready files hold names; a pending one (an upload cut short) does not.
+    const ready = existing.filter((f) => f.status === "ready");
+    const byName = new Map(ready.map((f) => [nameKey(f.name), f]));
+    const rest: PickedFile[] = [];
+    for (const f of files) {
+      const have = batch ? byName.get(nameKey(f.file.name)) : undefined;
+      // The same size first: only then is the file read to compare.
+      if (have && have.size === f.file.size && (await hash(f.file)) === have.crc32c) {
+        there.add(f);
+        thereBytes += f.file.size;
+      } else {
+        rest.push(f);
+      }
+      if (stopped()) return "canceled";
+    }
     const dirs = files[0]!.dirs;
     for (const name of takenNames(
-      files.map((f) => f.file.name),
-      existing,
+      rest.map((f) => f.file.name),
+      ready,
     )) {
       taken.push([...dirs, name].join("/"));
     }
     if (stopped()) return "canceled";
   }
+  if (batch && there.size)
+    o.uploads.updateBatch(batch, { already: { files: there.size, bytes: thereBytes } });
   let onConflict: OnConflict | undefined;
   if (taken.length) {
     const choice = await o.decide(taken);
@@ -315,13 +342,15 @@ async function carryOut(
   }
   if (stopped()) return "canceled";
 
-  const items: UploadItem[] = plan.uploads.map((u) => ({
-    file: u.file,
-    folderId: ids.get(pathKey(u.dirs))!,
-    onConflict,
-    path: u.dirs.length ? u.dirs.join("/") : null,
-    batch,
-  }));
+  const items: UploadItem[] = plan.uploads
+    .filter((u) => !there.has(u))
+    .map((u) => ({
+      file: u.file,
+      folderId: ids.get(pathKey(u.dirs))!,
+      onConflict,
+      path: u.dirs.length ? u.dirs.join("/") : null,
+      batch,
+    }));
   if (batch) o.uploads.updateBatch(batch, { prepared: true });
   o.uploads.addItems(items);
   return "started";

@@ -650,6 +650,8 @@ describe("batchProgress", () => {
     foldersMade: 0,
     foldersTotal: 0,
     error: null,
+    already: 0,
+    alreadyBytes: 0,
   };
   const view = (status: UploadView["status"], size: number, loaded: number, speed: number | null) =>
     ({ batch: "b1", status, size, loaded, speed }) as UploadView;
@@ -672,5 +674,18 @@ describe("batchProgress", () => {
     ]);
     expect(p).toMatchObject({ status: "failed", files: 2, size: 200, loaded: 110 });
     expect(p.error).toBe("1 of 3 files failed.");
+  });
+
+  it("counts files found there already as done, whole", () => {
+    const again = { ...batch, already: 2, alreadyBytes: 200 };
+    const p = batchProgress(again, [view("uploading", 100, 40, 20)]);
+    expect(p).toMatchObject({ status: "uploading", done: 2, already: 2, size: 300, loaded: 240 });
+    expect(p.eta).toBe(3);
+    // Every file there already: done, with nothing sent.
+    expect(batchProgress({ ...batch, files: 2, already: 2, alreadyBytes: 200 }, [])).toMatchObject({
+      status: "done",
+      done: 2,
+      size: 200,
+    });
   });
 });

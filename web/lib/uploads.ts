@@ -82,6 +82,11 @@ export interface BatchView {
   files: number;
   done: number;
   failed: number;
+  /**
+   * Of those done, the files found there already, the same bytes (a folder
+   * dropped again after a reload): not sent again.
+   */
+  already: number;
   /** Bytes in all, and sent so far (a finished file counts whole). */
   size: number;
   loaded: number;
@@ -101,6 +106,9 @@ interface Batch {
   foldersMade: number;
   foldersTotal: number;
   error: string | null;
+  /** Files there already with the same bytes, and their bytes: done without sending. */
+  already: number;
+  alreadyBytes: number;
 }
 
 /**
@@ -128,14 +136,18 @@ export function batchProgress(batch: Batch, views: UploadView[]): BatchView {
     loaded += v.status === "done" ? v.size : v.status === "hashing" ? 0 : v.loaded;
     if (v.status === "uploading" && v.speed) speed += v.speed;
   }
+  // Files there already count as done, whole.
+  done += batch.already;
+  loaded += batch.alreadyBytes;
+  sized += batch.alreadyBytes;
   // Canceled files leave the whole.
-  const size = mine.length ? sized : batch.size;
+  const size = mine.length || batch.already ? sized : batch.size;
   let status: BatchStatus;
   if (batch.stage) status = batch.stage;
   else if (going) status = "uploading";
   else if (paused) status = "paused";
   else if (failed) status = "failed";
-  else if (canceled === mine.length && mine.length > 0) status = "canceled";
+  else if (canceled === mine.length && mine.length > 0 && !batch.already) status = "canceled";
   else status = "done";
   const error =
     batch.error ??
@@ -152,6 +164,7 @@ export function batchProgress(batch: Batch, views: UploadView[]): BatchView {
     files: batch.files - canceled,
     done,
     failed,
+    already: batch.already,
     size,
     loaded,
     speed: status === "uploading" && speed > 0 ? speed : null,
@@ -429,6 +442,8 @@ export class UploadManager {
       foldersMade: 0,
       foldersTotal,
       error: null,
+      already: 0,
+      alreadyBytes: 0,
     });
     this.emit();
     return id;
@@ -440,11 +455,21 @@ export class UploadManager {
    */
   updateBatch(
     id: string,
-    patch: { foldersMade?: number; prepared?: boolean; error?: string },
+    patch: {
+      foldersMade?: number;
+      prepared?: boolean;
+      error?: string;
+      /** Files found there already with the same bytes: done without sending. */
+      already?: { files: number; bytes: number };
+    },
   ): void {
     const b = this.batchList.find((x) => x.id === id);
     if (!b || b.stage === "canceled") return;
     if (patch.foldersMade !== undefined) b.foldersMade = patch.foldersMade;
+    if (patch.already) {
+      b.already = patch.already.files;
+      b.alreadyBytes = patch.already.bytes;
+    }
     if (patch.prepared && b.stage === "preparing") b.stage = null;
     if (patch.error !== undefined) {
       b.stage = "failed";
