@@ -2,7 +2,8 @@
 //! real binary run as a process against a real server started in this
 //! process on port 0 with a temporary data dir (as in `tests/cli.rs`).
 //! Paths, `mkdir`, `ls FOLDER`, `put --to` and `put -r`, `get -r`, `mv` and
-//! `rm -r`.
+//! `rm -r`; a folder shared, named by a recipient by its path; a folder's
+//! public link opened.
 
 mod common;
 
@@ -310,4 +311,42 @@ fn a_folder_link_opens_as_the_whole_folder() {
     assert_eq!(local_tree(&bob.path("got/Trip")), local_tree(&ann.path("Trip")));
     // One download for the whole folder: the link is used up.
     bob.input(&["open", &url, "--password-stdin", "-o", "again"], "sesame seeds\n").fails(7, "download limit");
+}
+
+/// A folder shared with someone: `share FOLDER`; they see it at their top
+/// level and name it, and what is in it, by that path (in any case); only
+/// reading is theirs; unsharing takes it from them.
+#[test]
+fn a_recipient_names_a_shared_folder_by_the_path_they_see() {
+    let server = Server::start();
+    let ann = Person::signed_up(&server.base, "ann@example.com");
+    let bob = Person::signed_up(&server.base, "bob@example.com");
+    std::fs::create_dir_all(ann.path("Trip/day 2")).unwrap();
+    ann.write("Trip/a.txt", b"aaa");
+    ann.write("Trip/day 2/img.jpg", &random_bytes(90_000));
+    ann.run(&["put", "-r", "Trip"]).ok();
+    let shared = ann.run(&["share", "Trip", "bob@example.com"]).ok();
+    assert!(shared.stdout.contains("shared Trip with bob@example.com (no confirmed account"), "{}", shared.stdout);
+    let link = shared.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).unwrap().to_owned();
+    bob.run(&["verify", &link]).ok();
+
+    let top = bob.run(&["ls", "--json"]).ok().json();
+    assert_eq!(top["shared_folders"][0]["name"], "Trip", "{top}");
+    let table = bob.run(&["ls"]).ok();
+    assert!(table.stdout.contains("Shared with you:") && table.stdout.contains("Trip/"), "{}", table.stdout);
+    assert_eq!(listed(&bob, "Trip"), (strs(&["day 2"]), strs(&["a.txt"])));
+    assert_eq!(listed(&bob, "trip/DAY 2/"), (vec![], strs(&["img.jpg"])));
+    bob.run(&["get", "Trip/day 2/img.jpg", "-o", "img.jpg"]).ok();
+    assert_eq!(std::fs::read(bob.path("img.jpg")).unwrap(), std::fs::read(ann.path("Trip/day 2/img.jpg")).unwrap());
+    bob.run(&["get", "-r", "Trip/day 2", "-o", "got"]).ok();
+    assert_eq!(local_tree(&bob.path("got/day 2")), local_tree(&ann.path("Trip/day 2")));
+    bob.run(&["ls", "Trip/nope"]).fails(4, "no file or folder called 'nope' in 'Trip', a folder shared with you");
+    bob.run(&["get", "Trip/day 2/nope.jpg"]).fails(4, "in 'Trip/day 2', a folder shared with you");
+    // Reading only: his own commands do not reach into it.
+    bob.run(&["rm", "Trip/a.txt"]).fails(4, "");
+    bob.run(&["share", "Trip", "eve@example.com"]).fails(4, "");
+
+    ann.run(&["unshare", "Trip", "bob@example.com"]).ok();
+    bob.run(&["ls", "Trip"]).fails(4, "no file or folder called 'Trip'");
+    assert_eq!(bob.run(&["ls", "--json"]).ok().json()["shared_folders"], serde_json::json!([]));
 }

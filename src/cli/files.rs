@@ -102,12 +102,15 @@ pub struct Listing {
     pub label: String,
     pub folders: Vec<Value>,
     pub files: Vec<Value>,
+    /// At the top: the folders and the files shared with you.
+    pub shared_folders: Vec<Value>,
     pub shared: Vec<Value>,
 }
 
 impl Listing {
     pub fn table(&self) -> String {
-        if self.folders.is_empty() && self.files.is_empty() && self.shared.is_empty() {
+        if self.folders.is_empty() && self.files.is_empty() && self.shared.is_empty() && self.shared_folders.is_empty()
+        {
             return match self.folder {
                 None => "no files yet: upload one with `livedrop put FILE`".into(),
                 Some(_) => format!("{}/ is empty", self.label),
@@ -119,20 +122,32 @@ impl Listing {
                 self.folders.iter().map(folder_row).chain(self.files.iter().map(|f| file_row(f, false))).collect();
             out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "ID"], &rows));
         }
-        if !self.shared.is_empty() {
+        if !self.shared.is_empty() || !self.shared_folders.is_empty() {
             if !out.is_empty() {
                 out.push_str("\n\n");
             }
             out.push_str("Shared with you:\n");
-            let rows: Vec<Vec<String>> = self.shared.iter().map(|f| file_row(f, true)).collect();
+            let folders = self.shared_folders.iter().map(|d| {
+                let mut row = folder_row(d);
+                row.insert(3, d["owner_email"].as_str().unwrap_or("").to_owned());
+                row
+            });
+            let rows: Vec<Vec<String>> = folders.chain(self.shared.iter().map(|f| file_row(f, true))).collect();
             out.push_str(&format::table(&["NAME", "SIZE", "UPDATED", "OWNER", "ID"], &rows));
         }
         out
     }
 
-    /// `ls --json`: `folder` (null at the top), `folders`, `files`, `shared`.
+    /// `ls --json`: `folder` (null at the top), `folders`, `files`,
+    /// `shared_folders`, `shared`.
     pub fn json(&self) -> Value {
-        json!({ "folder": self.folder, "folders": self.folders, "files": self.files, "shared": self.shared })
+        json!({
+            "folder": self.folder,
+            "folders": self.folders,
+            "files": self.files,
+            "shared_folders": self.shared_folders,
+            "shared": self.shared,
+        })
     }
 }
 
@@ -189,6 +204,9 @@ pub async fn listing(
         l.files = list_in(api, id.as_deref(), key, descending).await?;
     }
     if shared && folder.is_none() {
+        let folders = api.get("/api/folders?scope=shared").await?;
+        l.shared_folders = folders["folders"].as_array().cloned().unwrap_or_default();
+        sort_folders(&mut l.shared_folders, sort, descending);
         l.shared = list_all(api, "shared", key, descending).await?;
     }
     l.folder = folder;
@@ -661,18 +679,28 @@ pub async fn get(
     get_one(ctx, &api, &f, output, force, &opts).await
 }
 
+/// Where the shares of what `spec` names are: a file's, or a folder's (with
+/// everything in it); and the record.
+async fn shares_of(api: &Api, spec: &str) -> Result<(String, Value)> {
+    match paths::entry(api, spec, false).await? {
+        Entry::File(f) => Ok((format!("/api/files/{}/shares", seg(str_field(&f, "id")?)), f)),
+        Entry::Folder(d) => Ok((format!("/api/folders/{}/shares", seg(str_field(&d, "id")?)), d)),
+        Entry::Top => Err(CliError::usage("name a file or a folder: a path such as Trip/notes.txt")),
+    }
+}
+
 pub async fn share(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
     let api = ctx.api()?;
-    let f = resolve(&api, spec, false).await?;
-    let (id, name) = (str_field(&f, "id")?, str_field(&f, "name")?);
+    let (at, f) = shares_of(&api, spec).await?;
+    let name = str_field(&f, "name")?;
     for email in emails {
-        let r = api.post(&format!("/api/files/{}/shares", seg(id)), &json!({ "email": email })).await?;
+        let r = api.post(&at, &json!({ "email": email })).await?;
         let s = &r["share"];
         let who = s["email"].as_str().unwrap_or(email);
         if let Some(path) = s["invite_url"].as_str() {
             let link = api.base.join(path).map(String::from).unwrap_or_else(|_| path.to_owned());
             println!("shared {name} with {who} (no confirmed account yet, and this server sends no e-mail)");
-            println!("  send them this invitation link yourself; whoever opens it signed in as {who} gets the file:");
+            println!("  send them this invitation link yourself; whoever opens it signed in as {who} gets {name}:");
             println!("  {link}");
         } else if s["pending"].as_bool().unwrap_or(false) {
             println!(
@@ -688,10 +716,10 @@ pub async fn share(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
 
 pub async fn unshare(ctx: &Ctx, spec: &str, emails: &[String]) -> Result<()> {
     let api = ctx.api()?;
-    let f = resolve(&api, spec, false).await?;
-    let (id, name) = (str_field(&f, "id")?, str_field(&f, "name")?);
+    let (at, f) = shares_of(&api, spec).await?;
+    let name = str_field(&f, "name")?;
     for email in emails {
-        api.delete(&format!("/api/files/{}/shares/{}", seg(id), seg(email.trim()))).await?;
+        api.delete(&format!("{at}/{}", seg(email.trim()))).await?;
         println!("stopped sharing {name} with {email}");
     }
     Ok(())

@@ -118,11 +118,12 @@ pub enum Command {
         /// The link (`https://…/verify/?token=…`) or its token.
         link: String,
     },
-    /// List your folders and files (at the top, or in FOLDER), and the files shared with you.
+    /// List your folders and files (at the top, or in FOLDER), and what is shared with you.
     ///
-    /// Folders come first, marked with a `/`. At the top, the files shared
-    /// with you follow. `--json` prints `folder`, `folders`, `files` and
-    /// `shared`.
+    /// Folders come first, marked with a `/`. At the top, the folders and
+    /// files shared with you follow; a folder shared with you is named by
+    /// the path you see it under (`ls "Trip/day 1"`). `--json` prints
+    /// `folder`, `folders`, `files`, `shared_folders` and `shared`.
     Ls {
         #[command(flatten)]
         conn: Conn,
@@ -243,7 +244,7 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<String>,
     },
-    /// Share a file with people by e-mail (they need not have an account yet).
+    /// Share a file, or a folder with everything in it, with people by e-mail (they need not have an account yet).
     Share {
         #[command(flatten)]
         conn: Conn,
@@ -251,7 +252,7 @@ pub enum Command {
         #[arg(required = true)]
         emails: Vec<String>,
     },
-    /// Stop sharing a file with people.
+    /// Stop sharing a file or a folder with people.
     Unshare {
         #[command(flatten)]
         conn: Conn,

@@ -5,13 +5,15 @@
 //!
 //! A spec without a `/` is first a name at the top, then an id (of a file
 //! you may see, or of one of your folders), then, where files shared with
-//! you count, the name of one of those.
+//! you count, the name of one of those. Where they count, a path that is
+//! none of yours goes down a folder shared with you, from its name at your
+//! top level as "Shared with me" shows it: `Trip/day 2/img.jpg`.
 
 use serde_json::{Value, json};
 
 use super::client::{Api, seg, str_field};
 use super::error::{CliError, Exit, Result};
-use super::files::list_all;
+use super::files::{list_all, list_in};
 
 /// What a spec names.
 #[derive(Debug, Clone)]
@@ -76,6 +78,11 @@ pub async fn find(api: &Api, spec: &str, shared: bool) -> Result<Option<Entry>> 
     if let Some(e) = lookup(api, &path).await? {
         return Ok(Some(e));
     }
+    if shared {
+        if let Some(e) = shared_lookup(api, &path).await? {
+            return Ok(Some(e));
+        }
+    }
     if spec.contains('/') {
         return Ok(None);
     }
@@ -104,6 +111,63 @@ pub async fn find(api: &Api, spec: &str, shared: bool) -> Result<Option<Entry>> 
         }
     }
     Ok(None)
+}
+
+/// The folder shared with the person whose name (at their top level) is
+/// `name`, if one is; two of that name are a usage error naming their ids.
+async fn shared_folder(api: &Api, name: &str) -> Result<Option<Value>> {
+    let key = name.to_lowercase();
+    let all = api.get("/api/folders?scope=shared").await?["folders"].as_array().cloned().unwrap_or_default();
+    let named: Vec<Value> =
+        all.into_iter().filter(|f| f["name"].as_str().is_some_and(|n| n.to_lowercase() == key)).collect();
+    match named.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        many => {
+            let ids: Vec<&str> = many.iter().filter_map(|f| f["id"].as_str()).collect();
+            Err(CliError::usage(format!("{} folders shared with you are called '{name}'", many.len()))
+                .hint(format!("name one by its id: {}", ids.join(", "))))
+        }
+    }
+}
+
+/// What `names` names inside what is shared with the person: the first is
+/// a folder shared with them, the rest go down inside it (folders first, a
+/// ready file last), as the owner's names are matched: case-insensitively.
+async fn shared_lookup(api: &Api, names: &[&str]) -> Result<Option<Entry>> {
+    let Some((first, rest)) = names.split_first() else { return Ok(None) };
+    let Some(mut at) = shared_folder(api, first).await? else { return Ok(None) };
+    let same = |v: &Value, name: &str| v["name"].as_str().is_some_and(|n| n.to_lowercase() == name.to_lowercase());
+    for (i, name) in rest.iter().enumerate() {
+        let id = id_of(&at)?;
+        if let Some(f) = folders_in(api, Some(&id)).await?.into_iter().find(|f| same(f, name)) {
+            at = f;
+            continue;
+        }
+        if i + 1 < rest.len() {
+            return Ok(None);
+        }
+        let files = list_in(api, Some(&id), "name", false).await?;
+        return Ok(files.into_iter().find(|f| same(f, name) && f["status"] == "ready").map(Entry::File));
+    }
+    Ok(Some(Entry::Folder(at)))
+}
+
+/// The error for nothing at `spec` where what is shared with the person
+/// counts: inside a folder shared with them, said so; else `nothing_at`.
+async fn nothing_shared_at(api: &Api, spec: &str, what: &str) -> CliError {
+    if let Ok([first, _, ..]) = names(spec).as_deref() {
+        if lookup(api, &[first]).await.ok().flatten().is_none() {
+            if let Ok(Some(_)) = shared_folder(api, first).await {
+                let (parent, last) = spec.trim_end_matches('/').rsplit_once('/').unwrap_or(("", spec));
+                return CliError::not_found(format!(
+                    "no {what} called '{last}' in '{parent}', a folder shared with you"
+                ))
+                .hint(format!("`livedrop ls '{parent}'` lists what is in it"));
+            }
+        }
+    }
+    nothing_at(api, spec, what).await
 }
 
 /// The error for nothing at `spec`, saying which part of a path is missing;
@@ -150,6 +214,7 @@ pub async fn nothing_at(api: &Api, spec: &str, what: &str) -> CliError {
 pub async fn entry(api: &Api, spec: &str, shared: bool) -> Result<Entry> {
     match find(api, spec, shared).await? {
         Some(e) => Ok(e),
+        None if shared => Err(nothing_shared_at(api, spec, "file or folder").await),
         None => Err(nothing_at(api, spec, "file or folder").await),
     }
 }
@@ -161,6 +226,7 @@ pub async fn file(api: &Api, spec: &str, shared: bool, folder_hint: &str) -> Res
         Some(Entry::File(f)) => Ok(f),
         Some(Entry::Folder(_)) => Err(CliError::usage(format!("'{spec}' is a folder, not a file")).hint(folder_hint)),
         Some(Entry::Top) => Err(CliError::usage("name a file: a path such as Trip/notes.txt, a name or an id")),
+        None if shared => Err(nothing_shared_at(api, spec, "file").await),
         None => Err(nothing_at(api, spec, "file").await),
     }
 }
