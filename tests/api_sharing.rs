@@ -176,3 +176,37 @@ async fn in_the_cloud_a_password_change_or_a_disabled_account_stops_what_matters
     bob.delete(&format!("/api/files/{bobs}")).await.expect_error(401, "unauthenticated");
     bob.post(&format!("/api/files/{bobs}/links"), json!({})).await.expect_error(401, "unauthenticated");
 }
+
+/// Deleting a folder reaches, live, whoever a folder inside it was shared
+/// with (not only those who saw it from above): the folder and its files
+/// leave their view.
+#[tokio::test]
+async fn deleting_a_folder_reaches_the_recipients_of_folders_inside_it() {
+    let server = TestServer::start().await;
+    let ann = server.sign_up("ann@example.com").await;
+    let bob = server.sign_up("bob@example.com").await;
+    let cat = server.sign_up("cat@example.com").await;
+    let folder = |name: &str, parent: Option<String>| {
+        let ann = &ann;
+        let body = json!({ "name": name, "parent_id": parent });
+        async move { ann.post("/api/folders", body).await.expect(201)["folder"]["id"].as_str().unwrap().to_owned() }
+    };
+    let trip = folder("Trip", None).await;
+    let day = folder("day 1", Some(trip.clone())).await;
+    let night = folder("night", Some(day.clone())).await;
+    let img = ann.upload_in("img.jpg", b"pixels", Some(&night)).await["id"].as_str().unwrap().to_owned();
+    ann.post(&format!("/api/folders/{day}/shares"), json!({ "email": "bob@example.com" })).await.expect(201);
+    ann.post(&format!("/api/folders/{trip}/shares"), json!({ "email": "cat@example.com" })).await.expect(201);
+    let mut bobs = bob.feed("").await;
+    bobs.next().await;
+    let mut cats = cat.feed("").await;
+    cats.next().await;
+
+    ann.delete(&format!("/api/folders/{trip}")).await.expect(200);
+    for feed in [&mut bobs, &mut cats] {
+        let file = feed.until(|m| m["type"] == "change" && m["id"] == img.as_str()).await;
+        assert_eq!(file["kind"], "removed", "{file}");
+        let gone = feed.until(|m| m["type"] == "change" && m["id"] == day.as_str()).await;
+        assert_eq!(gone["kind"], "removed", "{gone}");
+    }
+}

@@ -1,6 +1,8 @@
 //! Folders: one owner's tree. Create, list, rename, move, and delete with
 //! everything in it; names are unique within a folder (`FolderStore`).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{SNAPSHOT_LIMIT, Service, Share, now};
@@ -232,31 +234,58 @@ impl Service {
     pub async fn delete_folder(&self, user: &User, id: &FolderId) -> Result<DeletedFolder> {
         let f = self.owned_folder(user, id).await?;
         let _w = self.gate.read().await;
-        // Who saw it from above, read while it is there. (People a folder
-        // inside was shared with hear of that folder's files only through
-        // their own shares: a known gap of the live feed.)
-        let viewers = if self.feed.delivers() { self.store.viewers(id).await? } else { vec![] };
+        // Who sees each folder of the tree, read while it is there: those
+        // who see it from above, and those a folder inside was shared with.
+        let viewers = if self.feed.delivers() { self.viewers_below(&f).await? } else { HashMap::new() };
         let Some(tree) = self.store.delete_folder(&f).await? else {
             return Err(Error::not_found("folder"));
         };
         // The records went first: from now on no one can get a URL for the
         // bytes, and a failure below leaves only unreachable bytes, which
         // the sweep removes.
+        // A folder made inside meanwhile is seen from the top of the tree.
+        let none = Vec::new();
+        let seeing = |d: Option<&FolderId>| d.and_then(|d| viewers.get(d)).or_else(|| viewers.get(id)).unwrap_or(&none);
         let mut changes = Vec::new();
         for (file, readers) in &tree.files {
             self.blobs.delete(&file.id).await?;
             if file.status == crate::domain::FileStatus::Ready {
                 let mut audience = readers.clone();
-                audience.extend(viewers.iter().filter(|v| !readers.contains(v)).cloned());
+                audience.extend(seeing(file.folder_id.as_ref()).iter().filter(|v| !readers.contains(v)).cloned());
                 changes.extend(Self::file_changes(file, ChangeKind::Removed, &audience));
             }
         }
         for d in &tree.folders {
             changes.push(Self::folder_change(d, ChangeKind::Removed));
-            changes.extend(viewers.iter().map(|v| Self::shared_folder_change(d, v, ChangeKind::Removed)));
+            changes.extend(seeing(Some(&d.id)).iter().map(|v| Self::shared_folder_change(d, v, ChangeKind::Removed)));
         }
         self.feed.publish(changes);
         Ok(DeletedFolder { folders: tree.folders.len() as u64, files: tree.files.len() as u64 })
+    }
+
+    /// Everyone who sees each folder of the tree at `root`, by folder:
+    /// those who see `root` (from its shares and those above it), and
+    /// below, those of the folders on the way down. One read per folder.
+    async fn viewers_below(&self, root: &Folder) -> Result<HashMap<FolderId, Vec<UserId>>> {
+        let below = self.store.folders_below(root).await?;
+        let mut children: HashMap<FolderId, Vec<&Folder>> = HashMap::new();
+        for d in &below {
+            if let Some(p) = &d.parent {
+                children.entry(p.clone()).or_default().push(d);
+            }
+        }
+        let mut seen = HashMap::from([(root.id.clone(), self.store.viewers(&root.id).await?)]);
+        let mut next = vec![root.id.clone()];
+        while let Some(at) = next.pop() {
+            for d in children.get(&at).into_iter().flatten() {
+                let mut v = seen[&at].clone();
+                let (own, _) = self.store.folder_sharing(&d.id).await?;
+                v.extend(own.into_iter().map(|u| u.id).filter(|u| !v.contains(u)).collect::<Vec<_>>());
+                seen.insert(d.id.clone(), v);
+                next.push(d.id.clone());
+            }
+        }
+        Ok(seen)
     }
 
     /// What `path` names among the owner's files: `Trip/day 1/img1.jpg`,
