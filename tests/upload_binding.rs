@@ -32,7 +32,9 @@ async fn self_hosted() -> Deployment {
 
 /// The cloud deployments share the emulators' Firestore and bucket, and a
 /// sweep with every pending upload stale sweeps them all: one at a time,
-/// each starting from a sweep of what earlier tests left.
+/// each starting from a sweep of what earlier tests left. The lock holds
+/// within one process, as `cargo test` runs a file's tests (a runner with a
+/// process per test, such as nextest, would race them and fail).
 static ONE_CLOUD_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn cloud() -> (Deployment, tokio::sync::MutexGuard<'static, ()>) {

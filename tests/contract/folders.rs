@@ -468,4 +468,21 @@ async fn folder_links(s: Arc<dyn MetadataStore>) {
     let late = link_to(&trip, None);
     assert!(matches!(s.insert_link(&late, None).await, Err(Error::NotFound { .. })));
     assert_eq!(s.link(&late.id).await.unwrap(), None);
+
+    // More links than Firestore takes writes in one commit: the tree still
+    // goes, with every one of them.
+    let crowded = folder(&s, &ann, None, "Crowded").await;
+    let inner = folder(&s, &ann, Some(&crowded), "inner").await;
+    let mut many = Vec::new();
+    for i in 0..520 {
+        let l = link_to(if i % 2 == 0 { &crowded } else { &inner }, None);
+        s.insert_link(&l, None).await.unwrap();
+        many.push(l);
+    }
+    let gone = s.delete_folder(&crowded).await.unwrap().unwrap();
+    assert_eq!(gone.folders.len(), 2);
+    for l in [&many[0], &many[1], &many[519]] {
+        assert_eq!(s.link(&l.id).await.unwrap(), None, "{l:?}");
+    }
+    assert_eq!(s.links_for_folder(&inner.id).await.unwrap(), vec![]);
 }

@@ -25,9 +25,11 @@ use crate::store::{DeletedTree, Entry, FolderSharing, FolderStore, MAX_FOLDER_DE
 use ::firestore::FirestoreQueryDirection;
 use ::firestore::gcloud_sdk::google::firestore::v1::{Document, Write};
 
-/// Files deleted per commit: each takes about six writes, within
-/// Firestore's 500 per commit.
+/// Files read per round trip when a tree is deleted; each takes about six
+/// writes, more with many links, so their writes go in commits of at most
+/// `rpc::MAX_WRITES`.
 const DELETE_BATCH: usize = 60;
+
 /// Folders whose `ancestors` one commit rewrites when their tree moves.
 const MOVE_BATCH: usize = 400;
 
@@ -596,6 +598,22 @@ impl FolderStore for FirestoreStore {
     }
 
     async fn delete_folder(&self, folder: &Folder) -> Result<Option<DeletedTree>> {
+        self.delete_tree(folder).await
+    }
+}
+
+impl FirestoreStore {
+    /// Writes that need not be one transaction, in order, in as few commits
+    /// as Firestore's limit allows (a file or folder with hundreds of links
+    /// would pass it in a commit of a fixed number of them).
+    async fn commit_in_parts(&self, writes: Vec<Write>) -> Result<()> {
+        for part in writes.chunks(rpc::MAX_WRITES) {
+            self.rpc.commit(None, part.to_vec()).await.map_err(done)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_tree(&self, folder: &Folder) -> Result<Option<DeletedTree>> {
         let owner = folder.owner_id.as_str();
         let Some(top) = self.get_one::<FolderDoc>(FOLDERS, folder.id.as_str()).await? else { return Ok(None) };
         if top.owner_id != owner {
@@ -635,18 +653,17 @@ impl FolderStore for FirestoreStore {
                 tree.files.push((f.record()?, f.reader_ids()));
             }
             writes.push(self.usage_change(owner, -bytes));
-            self.rpc.commit(None, writes).await.map_err(done)?;
+            self.commit_in_parts(writes).await?;
         }
-        for chunk in docs.iter().rev().collect::<Vec<_>>().chunks(200) {
-            let mut writes = Vec::new();
-            for d in chunk {
-                writes.extend(d.invitations.iter().map(|i| rpc::delete(&self.path(FOLDER_INVITATIONS, i))));
-                writes.extend(d.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))));
-                writes.push(rpc::delete(&self.name_path(owner, &d.parent, &FileName::parse(&d.name)?)));
-                writes.push(rpc::delete(&self.path(FOLDERS, &d.id)));
-            }
-            self.rpc.commit(None, writes).await.map_err(done)?;
+        // Innermost first; each folder's invitations and links before it.
+        let mut writes = Vec::new();
+        for d in docs.iter().rev() {
+            writes.extend(d.invitations.iter().map(|i| rpc::delete(&self.path(FOLDER_INVITATIONS, i))));
+            writes.extend(d.links.iter().map(|l| rpc::delete(&self.path(LINKS, l))));
+            writes.push(rpc::delete(&self.name_path(owner, &d.parent, &FileName::parse(&d.name)?)));
+            writes.push(rpc::delete(&self.path(FOLDERS, &d.id)));
         }
+        self.commit_in_parts(writes).await?;
         tree.folders = docs.iter().map(|d| d.folder()).collect::<Result<_>>()?;
         Ok(Some(tree))
     }

@@ -24,6 +24,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+/// Firestore's most writes in one commit (a transaction's or not).
+pub(crate) const MAX_WRITES: usize = 500;
+
 /// A transaction's id, as Firestore hands it out.
 pub(crate) type TxId = Vec<u8>;
 
@@ -172,6 +175,8 @@ impl Rpc {
     /// Applies `writes` atomically: in transaction `tx` if given, else as
     /// one non-transactional commit (still all-or-nothing).
     pub(crate) async fn commit(&self, tx: Option<TxId>, writes: Vec<Write>) -> Result<(), TxFail> {
+        // The emulator takes any number; Firestore refuses a commit of more.
+        debug_assert!(writes.len() <= MAX_WRITES, "a commit of {} writes", writes.len());
         let request = CommitRequest {
             database: self.db.get_database_path().clone(),
             writes,
