@@ -383,6 +383,9 @@ pub struct FileRecord {
     /// Declared at upload, verified against the stored bytes at completion.
     pub crc32c: Crc32c,
     pub status: FileStatus,
+    /// Bytes stored so far, as the uploader last reported them while the
+    /// upload is pending (for those watching its folder); `size` once ready.
+    pub received: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// The stored object's generation that completion verified, where the

@@ -232,14 +232,16 @@ impl Service {
         self.may_read_within(user, f, &readers).await
     }
 
-    /// `may_read`, or else whether the ready `f` is in a folder shared with
-    /// `user` (that folder or one above it): one more read, only then.
+    /// `may_read`, or else whether `f` is in a folder shared with `user`
+    /// (that folder or one above it): one more read, only then. Those who
+    /// see a folder see an upload into it while it is in progress, as they
+    /// watch it arrive (its bytes only once it is ready, as everyone).
     async fn may_read_within(&self, user: &User, f: FileRecord, readers: &[UserId]) -> Result<FileRecord> {
         let direct = f.owner_id == user.id || (f.status == FileStatus::Ready && readers.contains(&user.id));
         if direct {
             return Ok(f);
         }
-        if let (FileStatus::Ready, Some(d)) = (f.status, &f.folder_id) {
+        if let Some(d) = &f.folder_id {
             if self.store.viewers(d).await?.contains(&user.id) {
                 return Ok(f);
             }
@@ -364,6 +366,17 @@ impl Service {
         Ok(ids)
     }
 
+    /// `readers` (the file's own, as a delete returned them) and, where
+    /// the feed delivers, those who see its folder.
+    async fn with_viewers(&self, f: &FileRecord, mut readers: Vec<UserId>) -> Result<Vec<UserId>> {
+        if let (Some(d), true) = (&f.folder_id, self.feed.delivers()) {
+            readers.extend(self.store.viewers(d).await?);
+            readers.sort();
+            readers.dedup();
+        }
+        Ok(readers)
+    }
+
     /// A person's collections as they are now, and the feed number they
     /// correspond to (read while no write is between store and feed).
     pub async fn snapshot<T>(&self, user: &User, subscribe: impl FnOnce() -> T) -> Result<(T, Snapshot)> {
@@ -373,6 +386,8 @@ impl Service {
             user: user.id.clone(),
             scope,
             within: Within::Anywhere,
+            // Uploads in progress too: the feed tells of them.
+            uploading: scope == Scope::Mine,
             sort: SortKey::Updated,
             descending: true,
             offset: 0,
@@ -398,9 +413,36 @@ impl Service {
             on_conflict: new.on_conflict,
             ..crate::store::pending_file(user, new.name, new.size, new.content_type, new.crc32c, at)
         };
-        self.store.insert_pending_file(&file, self.config.quota_bytes).await?;
         let target = self.upload_target(&file)?;
+        let _w = self.gate.read().await;
+        self.store.insert_pending_file(&file, self.config.quota_bytes).await?;
+        // The owner's other screens, and whoever sees the folder, watch it arrive.
+        self.feed.publish(Self::file_changes(&file, ChangeKind::Added, &self.reader_ids(&file).await?));
         Ok((file, target))
+    }
+
+    /// The uploader tells how many bytes of a pending upload are stored, so
+    /// that those watching its folder see it progress. A smaller number
+    /// than the last one changes nothing; more than the size is refused.
+    pub async fn report_progress(&self, user: &User, id: &FileId, received: u64) -> Result<FileRecord> {
+        let mut f = self.owned(user, id).await?;
+        if f.status != FileStatus::Pending {
+            return Err(Error::NotPending);
+        }
+        if received > f.size {
+            return Err(Error::InvalidRequest(format!(
+                "received is {received} bytes, more than the file's size ({} bytes)",
+                f.size
+            )));
+        }
+        if received <= f.received {
+            return Ok(f);
+        }
+        let _w = self.gate.read().await;
+        self.store.raise_received(id, received).await?;
+        f.received = received;
+        self.feed.publish(Self::file_changes(&f, ChangeKind::Modified, &self.reader_ids(&f).await?));
+        Ok(f)
     }
 
     fn upload_target(&self, file: &FileRecord) -> Result<UploadTarget> {
@@ -479,7 +521,11 @@ impl Service {
                 Ok(())
             }
         });
-        self.store.delete_file(id, Some(guard), None).await?;
+        let _w = self.gate.read().await;
+        if let Some((f, readers)) = self.store.delete_file(id, Some(guard), None).await? {
+            let readers = self.with_viewers(&f, readers).await?;
+            self.feed.publish(Self::file_changes(&f, ChangeKind::Removed, &readers));
+        }
         self.blobs.delete(id).await
     }
 
@@ -511,8 +557,11 @@ impl Service {
                         Err(Error::NotPending)
                     }
                 });
+                let _w = self.gate.read().await;
                 match self.store.delete_file(&f.id, Some(guard), None).await {
-                    Ok(Some(_)) => {
+                    Ok(Some((f, readers))) => {
+                        let readers = self.with_viewers(&f, readers).await?;
+                        self.feed.publish(Self::file_changes(&f, ChangeKind::Removed, &readers));
                         self.blobs.delete(&f.id).await?;
                         removed += 1;
                     }
@@ -631,12 +680,10 @@ impl Service {
         let f = self.owned(user, id).await?;
         let _w = self.gate.read().await;
         let a = Self::new_activity(&f, ActivityKind::Deleted, Some(user), None, None);
-        let Some((f, mut readers)) = self.store.delete_file(id, None, Some(a.clone())).await? else {
+        let Some((f, readers)) = self.store.delete_file(id, None, Some(a.clone())).await? else {
             return Err(Error::not_found("file"));
         };
-        if let (Some(d), true) = (&f.folder_id, self.feed.delivers()) {
-            readers.extend(self.store.viewers(d).await?);
-        }
+        let readers = self.with_viewers(&f, readers).await?;
         // The record goes first: from now on no one can get a URL for the
         // bytes, and a failure below leaves only unreachable bytes behind.
         self.blobs.delete(id).await?;

@@ -64,6 +64,7 @@ const MATRIX: &[(&str, [u16; 5])] = &[
     ("open link", [200, 200, 200, 200, 404]),
     ("download through link", [200, 200, 200, 200, 404]),
     ("revoke link", [204, 404, 404, 401, 401]),
+    ("report upload progress", [200, 404, 404, 401, 401]),
     ("complete upload", [422, 404, 404, 401, 401]),
     ("abort upload", [204, 404, 404, 401, 401]),
     ("delete", [204, 404, 404, 401, 401]),
@@ -84,6 +85,9 @@ async fn perform(op: &str, c: &Client, f: &Fixture, to: &Addresses, actor: Actor
         "open link" => c.get(&format!("/api/s/{token}")).await,
         "download through link" => c.post(&format!("/api/s/{token}/download"), json!({})).await,
         "revoke link" => c.delete(&format!("/api/links/{}", f.link_id)).await,
+        "report upload progress" => {
+            c.post(&format!("/api/uploads/{}/progress", f.pending), json!({ "received": 2 })).await
+        }
         "complete upload" => c.post(&format!("/api/uploads/{}/complete", f.pending), json!({})).await,
         "abort upload" => c.delete(&format!("/api/uploads/{}", f.pending)).await,
         "delete" => c.delete(&format!("/api/files/{file}")).await,

@@ -211,11 +211,17 @@ async fn a_feed_resumes_from_its_last_number_without_gaps_or_repeats() {
     let mut seqs = vec![];
     while let Ok(m) = tokio::time::timeout(std::time::Duration::from_millis(300), resumed.next()).await {
         seqs.push(m["seq"].as_u64().unwrap());
+        // Each upload is added while it uploads (pending), then once ready.
         if is_change(&m, "files", "added") {
-            got.push(m["id"].as_str().unwrap().to_owned());
+            got.push((m["id"].as_str().unwrap().to_owned(), m["doc"]["status"].as_str().unwrap().to_owned()));
         }
     }
-    assert_eq!(got, [two["id"].as_str().unwrap(), three["id"].as_str().unwrap()]);
+    let (two, three) = (two["id"].as_str().unwrap(), three["id"].as_str().unwrap());
+    let want: Vec<(String, String)> = [(two, "pending"), (two, "ready"), (three, "pending"), (three, "ready")]
+        .iter()
+        .map(|(id, status)| (id.to_string(), status.to_string()))
+        .collect();
+    assert_eq!(got, want);
     assert!(seqs.windows(2).all(|w| w[0] < w[1]) && seqs[0] > last, "in order, none repeated: {seqs:?}");
 
     // An unknown epoch (a restarted server) gets a full snapshot instead.

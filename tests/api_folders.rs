@@ -611,3 +611,109 @@ async fn folder_links_reach_exactly_the_folder_self_hosted() {
 async fn folder_links_reach_exactly_the_folder_in_the_cloud() {
     folder_links(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
 }
+
+/// Uploads in progress into a shared folder, on both deployments: its
+/// recipients see each one while it uploads, with how far it is, and not
+/// its bytes until it is ready; only the uploader says how far it is.
+async fn uploads_in_progress(deployment: Deployment) {
+    let (ann, _) = deployment.person("ann").await;
+    let (bob, bob_email) = deployment.person("bob").await;
+    let (eve, _) = deployment.person("eve").await;
+    let trip = folder(&ann, "Trip", None).await;
+    share_folder(&ann, &trip, &bob_email).await;
+    let mut feed = match &deployment {
+        Deployment::SelfHosted(_) => {
+            let mut f = bob.feed("").await;
+            f.next().await;
+            Some(f)
+        }
+        // In the cloud the browser listens to Firestore (tests/firestore_rules*.rs).
+        Deployment::Cloud(_) => None,
+    };
+
+    let data = vec![7u8; 1000];
+    let begun = ann.begin_in("big.bin", &data, Some(&trip)).await.expect(201);
+    let up = id(&begun["file"]["id"]);
+    let listed = |c: &Client, uploading: bool| {
+        let path = format!("/api/files?within={trip}&uploading={uploading}");
+        let c = c.clone();
+        async move { c.get(&path).await.expect(200)["files"].clone() }
+    };
+    assert_eq!(listed(&bob, false).await, json!([]), "ready files only, unless asked");
+    let seen = listed(&bob, true).await;
+    assert_eq!((seen[0]["id"].as_str(), seen[0]["status"].as_str()), (Some(up.as_str()), Some("pending")));
+    assert_eq!(seen[0]["received"], 0);
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == up.as_str()).await;
+        assert_eq!((m["collection"].as_str(), m["kind"].as_str()), (Some("shared"), Some("added")), "{m}");
+        assert_eq!(m["doc"]["status"], "pending");
+    }
+
+    let progress = |c: &Client, body: Value| {
+        let (c, path) = (c.clone(), format!("/api/uploads/{up}/progress"));
+        async move { c.post(&path, body).await }
+    };
+    let told = progress(&ann, json!({ "received": 400 })).await.expect(200);
+    assert_eq!((told["file"]["received"].as_u64(), told["file"]["status"].as_str()), (Some(400), Some("pending")));
+    assert_eq!(listed(&bob, true).await[0]["received"], 400, "{}", deployment.name());
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == up.as_str()).await;
+        assert_eq!((m["kind"].as_str(), m["doc"]["received"].as_u64()), (Some("modified"), Some(400)), "{m}");
+    }
+    // A late report lowers nothing; nonsense is refused, and changes nothing.
+    assert_eq!(progress(&ann, json!({ "received": 100 })).await.expect(200)["file"]["received"], 400);
+    for bad in [
+        json!({ "received": 1001 }),
+        json!({ "received": -1 }),
+        json!({ "received": "500" }),
+        json!({ "received": 1.5 }),
+        json!({}),
+        json!({ "received": 500, "extra": true }),
+    ] {
+        let r = progress(&ann, bad.clone()).await;
+        assert_eq!(r.status.as_u16(), 400, "{bad}: {}", r.body);
+    }
+    // Only the uploader says how far it is; a recipient sees it, not its bytes.
+    progress(&bob, json!({ "received": 500 })).await.expect_error(404, "not_found");
+    progress(&eve, json!({ "received": 500 })).await.expect_error(404, "not_found");
+    progress(&deployment.anonymous(), json!({ "received": 500 })).await.expect_error(401, "unauthenticated");
+    assert_eq!(bob.get(&format!("/api/files/{up}")).await.expect(200)["file"]["status"], "pending");
+    bob.post(&format!("/api/files/{up}/download"), json!({})).await.expect_error(409, "file_not_ready");
+    eve.get(&format!("/api/files/{up}")).await.expect_error(404, "not_found");
+    eve.get(&format!("/api/files?within={trip}&uploading=true")).await.expect_error(404, "not_found");
+    ann.get("/api/files?uploading=yes").await.expect_error(400, "invalid_request");
+    assert_eq!(listed(&bob, true).await[0]["received"], 400);
+
+    // Its bytes arrive and it completes: ready, all of it, nothing more to say.
+    let put = ann.http.put(ann.url(begun["upload"]["url"].as_str().unwrap())).body(data).send().await.unwrap();
+    assert_eq!(put.status(), 200);
+    ann.post(&format!("/api/uploads/{up}/complete"), json!({})).await.expect(200);
+    let seen = listed(&bob, false).await;
+    assert_eq!((seen[0]["status"].as_str(), seen[0]["received"].as_u64()), (Some("ready"), Some(1000)));
+    progress(&ann, json!({ "received": 1000 })).await.expect_error(409, "not_pending");
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == up.as_str()).await;
+        assert_eq!((m["kind"].as_str(), m["doc"]["status"].as_str()), (Some("added"), Some("ready")), "{m}");
+    }
+
+    // An upload given up goes from the recipients' view as well.
+    let dropped = ann.begin_in("dropped.bin", b"never sent", Some(&trip)).await.expect(201);
+    let dropped = id(&dropped["file"]["id"]);
+    assert_eq!(listed(&bob, true).await.as_array().unwrap().len(), 2);
+    ann.delete(&format!("/api/uploads/{dropped}")).await.expect(204);
+    assert_eq!(listed(&bob, true).await.as_array().unwrap().len(), 1);
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == dropped.as_str() && m["kind"] != "added").await;
+        assert_eq!((m["collection"].as_str(), m["kind"].as_str()), (Some("shared"), Some("removed")), "{m}");
+    }
+}
+
+#[tokio::test]
+async fn uploads_in_progress_are_seen_in_the_folder_with_their_progress_self_hosted() {
+    uploads_in_progress(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn uploads_in_progress_are_seen_in_the_folder_with_their_progress_in_the_cloud() {
+    uploads_in_progress(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}

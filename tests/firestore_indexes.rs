@@ -141,11 +141,12 @@ async fn every_query_the_store_makes_has_its_index() {
     for scope in [Scope::Mine, Scope::SharedWithMe] {
         for within in [Within::Anywhere, Within::Top, Within::Folder(folder.id.clone())] {
             for sort in [SortKey::Name, SortKey::Size, SortKey::Created, SortKey::Updated] {
-                for descending in [false, true] {
+                for (descending, uploading) in [(false, false), (true, false), (false, true), (true, true)] {
                     let q = FileQuery {
                         user: ann.id.clone(),
                         scope,
                         within: within.clone(),
+                        uploading,
                         sort,
                         descending,
                         offset: 0,

@@ -82,6 +82,12 @@ fn contains(field: &str, value: &str) -> Value {
     json!({ "fieldFilter": { "field": { "fieldPath": field }, "op": "ARRAY_CONTAINS", "value": string(value) } })
 }
 
+/// `field in [values]`, as the web client asks for ready files and uploads in progress.
+fn one_of(field: &str, values: &[&str]) -> Value {
+    let values: Vec<Value> = values.iter().map(|v| string(v)).collect();
+    json!({ "fieldFilter": { "field": { "fieldPath": field }, "op": "IN", "value": { "arrayValue": { "values": values } } } })
+}
+
 fn and(filters: Vec<Value>) -> Value {
     json!({ "compositeFilter": { "op": "AND", "filters": filters } })
 }
@@ -350,13 +356,13 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     rig.list("files in Trip", query("files", Some(eq("parent", d)), None), &[], &[]).await;
     rig.get("files", t, &[Owner, Reader]).await;
 
-    // Trip is shared with bob: he sees its folders and their ready files,
-    // queried as the web client does; eve sees nothing of it.
+    // Trip is shared with bob: he sees its folders and their files, ready
+    // or uploading, queried as the web client does; eve sees nothing of it.
     let (dd, up) = (day.id.as_str(), uploading_in_day.id.as_str());
     rig.get("folders", d, &[Owner, Reader]).await;
     rig.get("folders", dd, &[Owner, Reader]).await;
     rig.get("files", img, &[Owner, Reader]).await;
-    rig.get("files", up, &[Owner]).await;
+    rig.get("files", up, &[Owner, Reader]).await;
     let folders_in = |who: &User, p: &str| {
         query("folders", Some(and(vec![eq("parent", p), contains("viewers", who.id.as_str())])), Some("name_key"))
     };
@@ -369,7 +375,12 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     let files_in = |p: &str| query("files", Some(and(vec![eq("parent", p), ready()])), Some("updated_at"));
     // The owner's own queries carry `owner_id`; this one is a viewer's.
     rig.list("ready files in day, as a viewer", files_in(dd), &[Reader], &[img]).await;
-    rig.list("files in day, pending too", query("files", Some(eq("parent", dd)), None), &[], &[]).await;
+    let live_in = |p: &str| {
+        query("files", Some(and(vec![eq("parent", p), one_of("status", &["pending", "ready"])])), Some("updated_at"))
+    };
+    rig.list("files in day, uploads in progress too, as a viewer", live_in(dd), &[Reader], &[img, up]).await;
+    // Without the folder in the query the rule cannot be checked against it.
+    rig.list("uploads in progress anywhere", query("files", Some(eq("status", "pending")), None), &[], &[]).await;
 
     // Links, invitations, activity: the owner, and only with the owner filter.
     rig.get("links", link.id.as_str(), &[Owner]).await;

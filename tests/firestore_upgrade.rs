@@ -64,6 +64,7 @@ async fn files_written_before_folders_land_at_the_top_and_keep_their_names() {
         user: ann.id.clone(),
         scope: Scope::Mine,
         within: Within::Top,
+        uploading: false,
         sort: SortKey::Name,
         descending: false,
         offset: 0,

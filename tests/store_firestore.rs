@@ -128,6 +128,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         .await
         .unwrap_err();
     trips(&s, &mut t, "file", 2, s.file(&f.id)).await.unwrap();
+    trips(&s, &mut t, "raise_received", 1, s.raise_received(&f.id, 5)).await.unwrap();
     trips(&s, &mut t, "mark_ready", 3, s.mark_ready(&f, now(), None, None)).await.unwrap();
     trips(&s, &mut t, "place_file", 3, s.place_file(&f, &FileName::parse("g.bin").unwrap(), None, now(), None))
         .await
@@ -136,6 +137,7 @@ async fn round_trips(s: Arc<FirestoreStore>) {
         user: ann.id.clone(),
         scope: Scope::Mine,
         within: Within::Anywhere,
+        uploading: false,
         sort: SortKey::Updated,
         descending: true,
         offset: 0,

@@ -106,6 +106,7 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
         user: ann.id.clone(),
         scope: Scope::Mine,
         within: Within::Anywhere,
+        uploading: false,
         sort: SortKey::Updated,
         descending: true,
         offset: 0,
@@ -142,6 +143,11 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     }
     let inside = NewUpload { folder: Some(trip.id.clone()), ..upload("in.txt", &data)? };
     let (f, _) = service.begin_upload(&ann, inside).await?;
+    // The uploader's report: the file read (whose is it, how far), one write.
+    let told = service.report_progress(&ann, &f.id, data.len() as u64 / 2);
+    c.within(s, "POST /api/uploads/{id}/progress", true, 2, told).await?;
+    let watched = FileQuery { within: Within::Folder(trip.id.clone()), uploading: true, ..q.clone() };
+    c.within(s, "GET /api/files?within=&uploading=true (owner)", false, 2, service.list(&ann, watched)).await?;
     blobs
         .put_object(&f.id, data.len() as u64, futures_util::stream::iter([Ok::<_, std::io::Error>(data.clone())]))
         .await?;
@@ -213,7 +219,9 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
     )
     .await?;
     let theirs = FileQuery { user: bob.id.clone(), ..within.clone() };
+    let watching = FileQuery { uploading: true, ..theirs.clone() };
     c.within(s, "GET /api/files?within= (recipient)", false, 3, service.list(&bob, theirs)).await?;
+    c.within(s, "GET /api/files?within=&uploading=true (recipient)", false, 3, service.list(&bob, watching)).await?;
     c.within(s, "POST /api/files/{id}/download (in a shared folder)", true, 4, service.download(&bob, &f.id, false))
         .await?;
     let moved = livedrop::service::FolderChange { name: None, parent: Some(Some(trip.id.clone())) };

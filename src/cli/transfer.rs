@@ -514,14 +514,17 @@ pub async fn send(api: &Api, paths: &Paths, up: NewUpload, opts: &Options) -> Re
     };
     paths.save_state(&key, &state)?;
     let pb = bar(opts, size, name.clone());
-    if resumable {
-        let session = start_session(api, url, &headers).await?;
-        state.session_url = Some(session.to_string());
-        paths.save_state(&key, &state)?;
-        send_rest(api, &session, local, size, 0, opts, &pb).await?;
-    } else {
-        single_put(api, url, &headers, local, size, opts, &pb).await?;
-    }
+    let sending = async {
+        if resumable {
+            let session = start_session(api, url, &headers).await?;
+            state.session_url = Some(session.to_string());
+            paths.save_state(&key, &state)?;
+            send_rest(api, &session, local, size, 0, opts, &pb).await
+        } else {
+            single_put(api, url, &headers, local, size, opts, &pb).await
+        }
+    };
+    while_reporting(api, &file_id, &pb, sending).await?;
     pb.finish_and_clear();
     let file = complete(api, &file_id).await?;
     paths.remove_state(&key);
@@ -547,6 +550,38 @@ async fn complete(api: &Api, file_id: &str) -> Result<Value> {
     }
 }
 
+/// How often a long upload tells the server how far it is, for those who
+/// watch its folder (as the web app does).
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Runs `sending`, and meanwhile, every `PROGRESS_EVERY`, tells the server
+/// how many bytes have gone (`pb`'s position): a file sent in less never
+/// reports, and a report that fails changes nothing of the upload.
+async fn while_reporting<T>(
+    api: &Api,
+    file_id: &str,
+    pb: &ProgressBar,
+    sending: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let reporting = async {
+        let mut told = 0;
+        loop {
+            tokio::time::sleep(PROGRESS_EVERY).await;
+            let sent = pb.position().min(pb.length().unwrap_or(0));
+            if sent > told {
+                let path = format!("/api/uploads/{}/progress", seg(file_id));
+                if api.post(&path, &json!({ "received": sent })).await.is_ok() {
+                    told = sent;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        r = sending => r,
+        () = reporting => unreachable!("reporting goes on until the bytes are sent"),
+    }
+}
+
 /// Continues a saved upload; `None` if it cannot be continued.
 async fn resume_upload(api: &Api, s: &UploadState, local: &Path, opts: &Options) -> Result<Option<Value>> {
     let Some(session) = &s.session_url else { return Ok(None) };
@@ -560,7 +595,7 @@ async fn resume_upload(api: &Api, s: &UploadState, local: &Path, opts: &Options)
         Status::Complete => {}
         Status::Partial(n) => {
             opts.say(format!("resuming the upload of {} at {} of {}", s.name, format::size(n), format::size(s.size)));
-            send_rest(api, &url, local, s.size, n, opts, &pb).await?;
+            while_reporting(api, &s.file_id, &pb, send_rest(api, &url, local, s.size, n, opts, &pb)).await?;
         }
     }
     pb.finish_and_clear();

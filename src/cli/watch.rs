@@ -116,14 +116,20 @@ impl View {
         }
         let name = self.names.get(id).cloned().unwrap_or_else(|| id.to_owned());
         let size = doc["size"].as_u64().map(|s| format!(" ({})", format::size(s))).unwrap_or_default();
+        let uploading = doc["status"].as_str() == Some("pending");
+        // How far an upload in progress is, as its uploader last said.
+        let progress = match (doc["received"].as_u64(), doc["size"].as_u64()) {
+            (Some(r), Some(s)) if s > 0 => format!(" {}% of {}", r.min(s) * 100 / s, format::size(s)),
+            _ => size.clone(),
+        };
+        let from = doc["owner_email"].as_str().unwrap_or("someone");
         let line = match (m["collection"].as_str()?, m["kind"].as_str()?) {
+            ("files", "added" | "modified") if uploading => format!("uploading     {name}{progress}"),
+            ("shared", "added" | "modified") if uploading => format!("{from} is uploading  {name}{progress}"),
             ("files", "added") => format!("new file      {name}{size}"),
             ("files", "modified") => format!("file changed  {name}{size}"),
             ("files", "removed") => format!("file removed  {name}"),
-            ("shared", "added") => {
-                let from = doc["owner_email"].as_str().unwrap_or("someone");
-                format!("shared with you  {name}{size} from {from}")
-            }
+            ("shared", "added") => format!("shared with you  {name}{size} from {from}"),
             ("shared", "modified") => format!("shared file changed  {name}{size}"),
             ("shared", "removed") => format!("no longer shared with you  {name}"),
             ("folders", "added") => format!("new folder    {name}/"),

@@ -264,6 +264,21 @@ impl MetadataStore for FirestoreStore {
         self.get_one::<FileDoc>(FILES, id.as_str()).await?.map(|d| d.record()).transpose()
     }
 
+    async fn raise_received(&self, id: &FileId, received: u64) -> Result<()> {
+        // One write, no read: a report that lands after completion raises
+        // nothing (completion set it to the size), and one for a file that
+        // is gone fails on the precondition.
+        let write = rpc::if_exists(rpc::transform(
+            &self.path(FILES, id.as_str()),
+            vec![rpc::maximum("received", i64::try_from(received).unwrap_or(i64::MAX))],
+        ));
+        match self.rpc.commit(None, vec![write]).await {
+            Ok(()) => Ok(()),
+            Err(TxFail::NotFound) => Err(Error::not_found("file")),
+            Err(e) => Err(done(e)),
+        }
+    }
+
     async fn file_and_readers(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
         // The readers are in the file's own document (for the rules).
         let Some(doc) = self.get_one::<FileDoc>(FILES, id.as_str()).await? else { return Ok(None) };
@@ -340,6 +355,7 @@ impl MetadataStore for FirestoreStore {
                     name: claim.name.as_str(),
                     name_key: &key,
                     holds_name: true,
+                    received: doc.size,
                     updated_at: at,
                     generation,
                 };
@@ -353,8 +369,14 @@ impl MetadataStore for FirestoreStore {
                     writes.push(self.usage_change(&old.owner_id, -old.size));
                     replaced = Some((old.record()?, old.reader_ids()));
                 }
-                let ready =
-                    FileRecord { status: FileStatus::Ready, updated_at: at, generation, name: claim.name, ..file };
+                let ready = FileRecord {
+                    status: FileStatus::Ready,
+                    received: file.size,
+                    updated_at: at,
+                    generation,
+                    name: claim.name,
+                    ..file
+                };
                 let writes = self.with_activity(writes, activity.as_ref().map(|a| a(&ready)).as_ref())?;
                 self.rpc.commit(Some(tx), writes).await?;
                 Ok(Completed { file: ready, replaced })
@@ -468,7 +490,7 @@ impl MetadataStore for FirestoreStore {
             SortKey::Updated => "updated_at",
         };
         let user = q.user.as_str();
-        let scope = q.scope;
+        let (scope, uploading) = (q.scope, q.uploading);
         let within = match (&q.within, scope) {
             (Within::Top, Scope::Mine) => Some(String::new()),
             (Within::Folder(d), Scope::Mine) => Some(d.to_string()),
@@ -483,7 +505,13 @@ impl MetadataStore for FirestoreStore {
                         Scope::SharedWithMe => f.field("readers").array_contains(user),
                     };
                     let place = within.as_ref().and_then(|p| f.field("parent").eq(p.as_str()));
-                    f.for_all([who, place, f.field("status").eq(FileStatus::Ready.as_str())])
+                    // `in` is an equality to indexes: the same ones serve both.
+                    let status = if uploading {
+                        f.field("status").is_in(vec![FileStatus::Pending.as_str(), FileStatus::Ready.as_str()])
+                    } else {
+                        f.field("status").eq(FileStatus::Ready.as_str())
+                    };
+                    f.for_all([who, place, status])
                 },
                 // Ties (same size, same name) in a stable order, as in SQLite.
                 vec![(key, dir(q.descending)), ("__name__", dir(q.descending))],

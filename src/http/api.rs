@@ -302,7 +302,12 @@ fn list_query(user: &User, q: &HashMap<String, String>) -> Result<FileQuery> {
         Some("top") => Within::Top,
         Some(id) => Within::Folder(FolderId::parse(id)?),
     };
-    Ok(FileQuery { user: user.id.clone(), scope, within, sort, descending, offset, limit })
+    let uploading = match q.get("uploading").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(bad("uploading must be `true` or `false`")),
+    };
+    Ok(FileQuery { user: user.id.clone(), scope, within, uploading, sort, descending, offset, limit })
 }
 
 pub async fn list_files(
@@ -566,6 +571,22 @@ pub async fn begin_upload(State(state): State<AppState>, Authed(p): Authed, Json
 
 pub async fn complete_upload(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
     let file = state.service.complete_upload(&p.user, &FileId::parse(&id)?).await?;
+    ok(json!({ "file": file }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    received: u64,
+}
+
+pub async fn report_progress(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(id): Path<String>,
+    Json(b): Json<Progress>,
+) -> Reply {
+    let file = state.service.report_progress(&p.user, &FileId::parse(&id)?, b.received).await?;
     ok(json!({ "file": file }))
 }
 

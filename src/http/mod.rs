@@ -133,6 +133,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/uploads", post(api::begin_upload)),
         ("/api/uploads/{id}", delete(api::abort_upload)),
         ("/api/uploads/{id}/complete", post(api::complete_upload)),
+        ("/api/uploads/{id}/progress", post(api::report_progress)),
         ("/api/activity", get(api::activity)),
         ("/api/s/{token}", get(api::link_info)),
         ("/api/s/{token}/download", post(api::link_download)),

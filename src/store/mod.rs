@@ -42,8 +42,8 @@ pub enum Within {
     Folder(FolderId),
 }
 
-/// A page of a sorted file list. Ready files only: a pending upload is
-/// nobody's file yet.
+/// A page of a sorted file list: ready files, and with `uploading` the
+/// uploads in progress as well (what a folder's viewers watch arrive).
 #[derive(Debug, Clone)]
 pub struct FileQuery {
     pub user: UserId,
@@ -51,6 +51,8 @@ pub struct FileQuery {
     /// For `Scope::Mine`; files shared with someone are listed wherever
     /// they are.
     pub within: Within,
+    /// Pending files too, in the same order as the ready ones.
+    pub uploading: bool,
     pub sort: SortKey,
     pub descending: bool,
     pub offset: u64,
@@ -237,6 +239,9 @@ pub trait MetadataStore: FolderStore + FolderSharing {
     /// and its folder is the owner's (`not_found` if not).
     async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<()>;
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>>;
+    /// Raises a pending file's `received` to `received` (never lowers it;
+    /// a ready file is left as it is); `not_found` if there is no such file.
+    async fn raise_received(&self, id: &FileId, received: u64) -> Result<()>;
     /// The file and the people it is shared with: what deciding who may
     /// read it needs, in one read.
     async fn file_and_readers(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>>;
@@ -371,6 +376,7 @@ pub fn pending_file(
         content_type,
         crc32c,
         status: crate::domain::FileStatus::Pending,
+        received: 0,
         created_at: at,
         updated_at: at,
         generation: None,

@@ -218,6 +218,8 @@ const MIGRATIONS: &[Step] = &[
     CREATE INDEX links_file ON links (file_id);
     CREATE INDEX links_folder ON links (folder_id);",
     ),
+    // 8: how far an upload in progress is, for those who watch it arrive.
+    Step::Sql("ALTER TABLE files ADD COLUMN received INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 /// One step of `MIGRATIONS`.
@@ -340,19 +342,25 @@ pub(crate) fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 const FILE_COLS: &str = "f.id, f.owner_id, f.owner_email, f.name, f.size, f.content_type, f.crc32c, f.status, f.created_at, f.updated_at, \
-     f.generation, f.folder_id, f.on_conflict";
+     f.generation, f.folder_id, f.on_conflict, f.received";
 
 fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
-    let status: String = row.get(7)?;
+    let status = if row.get::<_, String>(7)? == "ready" { FileStatus::Ready } else { FileStatus::Pending };
+    let size = row.get::<_, i64>(4)? as u64;
     Ok(FileRecord {
         id: parse_col(FileId::parse(&row.get::<_, String>(0)?))?,
         owner_id: parse_col(UserId::parse(&row.get::<_, String>(1)?))?,
         owner_email: parse_col(Email::parse(&row.get::<_, String>(2)?))?,
         name: parse_col(FileName::parse(&row.get::<_, String>(3)?))?,
-        size: row.get::<_, i64>(4)? as u64,
+        size,
         content_type: parse_col(ContentType::parse(Some(&row.get::<_, String>(5)?)))?,
         crc32c: Crc32c(row.get::<_, i64>(6)? as u32),
-        status: if status == "ready" { FileStatus::Ready } else { FileStatus::Pending },
+        status,
+        // Only a pending file's count is kept; a ready one has all of it.
+        received: match status {
+            FileStatus::Ready => size,
+            FileStatus::Pending => (row.get::<_, i64>(13)?.max(0) as u64).min(size),
+        },
         created_at: ts(row.get(8)?),
         updated_at: ts(row.get(9)?),
         generation: row.get(10)?,
@@ -556,6 +564,22 @@ impl MetadataStore for SqliteStore {
         self.db.read(move |c| get_file(c, id.as_str())).await
     }
 
+    async fn raise_received(&self, id: &FileId, received: u64) -> Result<()> {
+        let id = id.clone();
+        self.db
+            .write(move |tx| {
+                let changed = tx.execute(
+                    "UPDATE files SET received = max(received, ?2) WHERE id = ?1 AND status = 'pending'",
+                    params![id.as_str(), received as i64],
+                )?;
+                if changed == 0 && get_file(tx, id.as_str())?.is_none() {
+                    return Err(Error::not_found("file"));
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn file_and_readers(&self, id: &FileId) -> Result<Option<(FileRecord, Vec<UserId>)>> {
         let id = id.clone();
         self.db
@@ -612,7 +636,14 @@ impl MetadataStore for SqliteStore {
                      WHERE id = ?1",
                     params![id.as_str(), ms(at), generation, name.as_str(), name.key()],
                 )?;
-                let ready = FileRecord { status: FileStatus::Ready, updated_at: at, generation, name, ..file };
+                let ready = FileRecord {
+                    status: FileStatus::Ready,
+                    received: file.size,
+                    updated_at: at,
+                    generation,
+                    name,
+                    ..file
+                };
                 insert_activity(tx, activity.map(|a| a(&ready)).as_ref())?;
                 Ok(Completed { file: ready, replaced })
             })
@@ -685,6 +716,7 @@ impl MetadataStore for SqliteStore {
                     SortKey::Updated => "f.updated_at",
                 };
                 let dir = if q.descending { "DESC" } else { "ASC" };
+                let status = if q.uploading { "f.status IN ('pending', 'ready')" } else { "f.status = 'ready'" };
                 let (from, (within, folder)) = match q.scope {
                     Scope::Mine => ("files f WHERE f.owner_id = ?1", folders::within_clause(&q.within)),
                     Scope::SharedWithMe => {
@@ -692,7 +724,7 @@ impl MetadataStore for SqliteStore {
                     }
                 };
                 let sql = format!(
-                    "SELECT {FILE_COLS} FROM {from}{within} AND f.status = 'ready' ORDER BY {order} {dir}, f.id {dir} LIMIT ?2 OFFSET ?3"
+                    "SELECT {FILE_COLS} FROM {from}{within} AND {status} ORDER BY {order} {dir}, f.id {dir} LIMIT ?2 OFFSET ?3"
                 );
                 let mut stmt = c.prepare_cached(&sql)?;
                 let (user, limit, offset) = (q.user.as_str(), (q.limit + 1) as i64, q.offset as i64);

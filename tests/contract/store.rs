@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("quota counts pending and ready files", |s| Box::pin(quota(s))),
         ("only pending files become ready", |s| Box::pin(ready_once(s))),
         ("lists show ready files, sorted and paginated", |s| Box::pin(lists(s))),
+        ("an upload in progress is listed on request, with how far it is", |s| Box::pin(uploads_in_progress(s))),
         ("shares and invitations", |s| Box::pin(shares(s))),
         ("a file is read with its readers, or with all its sharing", |s| Box::pin(file_with_sharing(s))),
         ("deleting a file takes its shares, invitations and links", |s| Box::pin(delete_cascades(s))),
@@ -146,6 +147,7 @@ async fn lists(s: Arc<dyn MetadataStore>) {
         user: ann.id.clone(),
         scope: Scope::Mine,
         within: Within::Anywhere,
+        uploading: false,
         sort,
         descending,
         offset,
@@ -165,6 +167,44 @@ async fn lists(s: Arc<dyn MetadataStore>) {
     assert!(s.list_files(&shared).await.unwrap().items.is_empty());
 }
 
+async fn uploads_in_progress(s: Arc<dyn MetadataStore>) {
+    let ann = person(&s).await;
+    let done = file(&s, &ann, "done.txt", 10, true).await;
+    let going = file(&s, &ann, "going.bin", 100, false).await;
+    assert_eq!(going.received, 0);
+    assert_eq!(done.received, 10, "a ready file has all of it");
+
+    s.raise_received(&going.id, 40).await.unwrap();
+    assert_eq!(s.file(&going.id).await.unwrap().unwrap().received, 40);
+    s.raise_received(&going.id, 25).await.unwrap();
+    assert_eq!(s.file(&going.id).await.unwrap().unwrap().received, 40, "a late, smaller report lowers nothing");
+    assert!(matches!(s.raise_received(&FileId::generate(), 1).await, Err(Error::NotFound { .. })));
+
+    let q = |uploading| FileQuery {
+        user: ann.id.clone(),
+        scope: Scope::Mine,
+        within: Within::Top,
+        uploading,
+        sort: SortKey::Name,
+        descending: false,
+        offset: 0,
+        limit: 10,
+    };
+    let ids =
+        |p: livedrop::store::Page<FileRecord>| p.items.into_iter().map(|f| (f.id, f.received)).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_files(&q(false)).await.unwrap()), [(done.id.clone(), 10)]);
+    assert_eq!(
+        ids(s.list_files(&q(true)).await.unwrap()),
+        [(done.id.clone(), 10), (going.id.clone(), 40)],
+        "uploads in progress too, in the same order, with how far they are"
+    );
+
+    let ready = s.mark_ready(&going, now(), None, None).await.unwrap().file;
+    assert_eq!(ready.received, 100);
+    s.raise_received(&going.id, 50).await.unwrap();
+    assert_eq!(s.file(&going.id).await.unwrap().unwrap().received, 100, "a report after completion changes nothing");
+}
+
 async fn shares(s: Arc<dyn MetadataStore>) {
     let ann = person(&s).await;
     let bob = person(&s).await;
@@ -176,6 +216,7 @@ async fn shares(s: Arc<dyn MetadataStore>) {
         user: bob.id.clone(),
         scope: Scope::SharedWithMe,
         within: Within::Anywhere,
+        uploading: false,
         sort: SortKey::Name,
         descending: false,
         offset: 0,

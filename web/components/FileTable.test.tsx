@@ -283,3 +283,99 @@ describe("FileTable with folders", () => {
     expect(rename).not.toHaveBeenCalled();
   });
 });
+
+describe("FileTable: uploads in progress", () => {
+  const MB = 1_000_000;
+  const pending = (received: number | undefined, over: Partial<FileRecord> = {}): FileRecord => ({
+    ...file("p1", "report.pdf", 30 * MB, "2026-01-10T11:00:00Z", "bob"),
+    content_type: "application/pdf",
+    status: "pending",
+    ...(received === undefined ? {} : { received }),
+    ...over,
+  });
+
+  function table(list: FileRecord[], at = now, extra: { onShare?: () => void } = {}) {
+    return (
+      <FileTable
+        files={list}
+        scope="shared"
+        meId="me"
+        now={at}
+        onDownload={() => {}}
+        onShare={extra.onShare}
+        fileActions={() => [{ label: "Rename", onSelect: () => {} }]}
+        emptyText="none"
+      />
+    );
+  }
+
+  it("shows its name and an accessible progress bar, and offers nothing to do with it", () => {
+    render(table([pending(12 * MB), files[0]!], now, { onShare: () => {} }));
+    const bar = screen.getByRole("progressbar", { name: "Uploading report.pdf" });
+    expect(bar.getAttribute("aria-valuenow")).toBe("40");
+    expect(bar.getAttribute("aria-valuemin")).toBe("0");
+    expect(bar.getAttribute("aria-valuemax")).toBe("100");
+    const row = bar.closest("tr")!;
+    expect(row.getAttribute("data-status")).toBe("pending");
+    expect(within(row).getByText("report.pdf")).toBeTruthy();
+    expect(within(row).getByTestId("pending-status").textContent).toBe(
+      "Uploading 40% · 12 MB of 30 MB",
+    );
+    // No link to its page (preview), no download, share or menu.
+    expect(within(row).queryByRole("link")).toBeNull();
+    expect(within(row).queryByRole("button")).toBeNull();
+    // The ready file beside it has them all.
+    const ready = screen.getByRole("link", { name: "alpha.png" }).closest("tr")!;
+    expect(within(ready).getByRole("button", { name: "Download alpha.png" })).toBeTruthy();
+    expect(within(ready).getByRole("button", { name: "Share alpha.png" })).toBeTruthy();
+    // Counted apart from the files.
+    expect(screen.getByText("1 file, 1 uploading")).toBeTruthy();
+  });
+
+  it("reads a pending file from an older server (no received) as nothing yet", () => {
+    render(table([pending(undefined)]));
+    expect(
+      screen
+        .getByRole("progressbar", { name: "Uploading report.pdf" })
+        .getAttribute("aria-valuenow"),
+    ).toBe("0");
+    expect(screen.getByTestId("pending-status").textContent).toBe("Uploading 0% · 0 B of 30 MB");
+  });
+
+  it("says it waits after 60 s without progress while watched, and moves on when it moves", () => {
+    const { rerender } = render(table([pending(12 * MB)]));
+    const status = () => screen.getByTestId("pending-status").textContent;
+    rerender(table([pending(12 * MB)], now + 55_000));
+    expect(status()).toBe("Uploading 40% · 12 MB of 30 MB");
+    // The same bytes in a new list (another file changed): still not moving.
+    rerender(table([pending(12 * MB), files[1]!], now + 58_000));
+    rerender(table([pending(12 * MB), files[1]!], now + 60_000));
+    expect(status()).toBe("Uploading 40% · 12 MB of 30 MB · Waiting for the upload to continue");
+    // It moves again: the words go.
+    rerender(table([pending(15 * MB), files[1]!], now + 61_000));
+    expect(status()).toBe("Uploading 50% · 15 MB of 30 MB");
+    rerender(table([pending(15 * MB), files[1]!], now + 100_000));
+    expect(status()).toBe("Uploading 50% · 15 MB of 30 MB");
+  });
+
+  it("becomes a normal row in place when ready", () => {
+    const { rerender } = render(table([pending(29 * MB)]));
+    const row = screen.getByRole("progressbar").closest("tr")!;
+    rerender(
+      table([
+        {
+          ...pending(30 * MB),
+          status: "ready",
+          updated_at: "2026-01-10T11:59:59Z",
+        },
+      ]),
+    );
+    expect(screen.queryByRole("progressbar")).toBeNull();
+    const link = screen.getByRole("link", { name: "report.pdf" });
+    // The same row element: it turned ready where it was.
+    expect(link.closest("tr")).toBe(row);
+    expect(row.getAttribute("data-status")).toBeNull();
+    expect(screen.getByRole("button", { name: "Download report.pdf" })).toBeTruthy();
+    expect(screen.getByText("1 file")).toBeTruthy();
+  });
+});

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import type { FileRecord, Folder, SortKey, SortOrder } from "@/lib/backend";
-import { searchFiles, sortFiles } from "@/lib/files";
+import { receivedOf, searchFiles, sortFiles, uploadPercent } from "@/lib/files";
 import { folderHref, searchFolders, sortFoldersBy } from "@/lib/folders";
 import { describeType, formatBytes, formatDate, timeAgo } from "@/lib/format";
 import { FileIcon } from "./FileIcon";
@@ -45,6 +45,42 @@ const COLUMNS: { key: SortKey | null; label: string; className: string }[] = [
 /** A row changed this recently flashes once, so a live change is seen. */
 const FRESH_MS = 4000;
 
+/** An upload in progress that has not moved for this long, while watched, says it waits. */
+export const STALLED_MS = 60_000;
+
+/** What a pending row says of its upload: "Uploading 40% · 12 MB of 30 MB". */
+export function uploadingText(f: FileRecord): string {
+  return `Uploading ${uploadPercent(f)}% · ${formatBytes(receivedOf(f))} of ${formatBytes(f.size)}`;
+}
+
+interface Moved {
+  received: number;
+  /** The table's time when it first saw this many bytes. */
+  at: number;
+}
+
+/**
+ * When each upload in progress among `files` was last seen to move (its
+ * `received` change), in the table's time: from when this page first saw
+ * it, since what happened before it watched is not known.
+ */
+function useLastMoved(files: FileRecord[] | null, now: number): Map<string, Moved> {
+  const [seen, setSeen] = useState<{ files: FileRecord[] | null; marks: Map<string, Moved> }>(
+    () => ({ files: null, marks: new Map() }),
+  );
+  if (seen.files === files) return seen.marks;
+  const marks = new Map<string, Moved>();
+  for (const f of files ?? []) {
+    if (f.status !== "pending") continue;
+    const received = receivedOf(f);
+    const old = seen.marks.get(f.id);
+    marks.set(f.id, old && old.received === received ? old : { received, at: now });
+  }
+  // Kept from one list to the next (React's "state from the previous render").
+  setSeen({ files, marks });
+  return marks;
+}
+
 export function FileTable({
   files,
   scope,
@@ -76,6 +112,14 @@ export function FileTable({
   );
   const loading = rows === null || folders === null;
   const total = (rows?.length ?? 0) + folderRows.length;
+  const lastMoved = useLastMoved(files, now);
+  // Uploads in progress are rows, but not files yet: counted apart.
+  const uploading = rows?.filter((f) => f.status === "pending").length ?? 0;
+  const fileCount = counted((rows?.length ?? 0) - uploading, "file", "files");
+  const countText =
+    (folderRows.length
+      ? `${counted(folderRows.length, "folder", "folders")}, ${fileCount}`
+      : fileCount) + (uploading ? `, ${uploading} uploading` : "");
 
   const toggle = (key: SortKey) =>
     setSort((s) =>
@@ -98,11 +142,7 @@ export function FileTable({
           onChange={(e) => setQuery(e.target.value)}
         />
         <span className="muted" aria-live="polite">
-          {loading
-            ? ""
-            : folderRows.length
-              ? `${counted(folderRows.length, "folder", "folders")}, ${counted(rows.length, "file", "files")}`
-              : counted(rows.length, "file", "files")}
+          {loading ? "" : countText}
         </span>
       </div>
       {loading ? (
@@ -183,6 +223,18 @@ export function FileTable({
             })}
             {rows.map((f) => {
               const owner = f.owner_id === meId ? "You" : f.owner_email;
+              if (f.status === "pending") {
+                const moved = lastMoved.get(f.id);
+                // A plain function, not a component: the same <tr> turns
+                // ready in place.
+                return pendingRow({
+                  file: f,
+                  owner,
+                  scope,
+                  now,
+                  stalled: moved !== undefined && now - moved.at >= STALLED_MS,
+                });
+              }
               const fresh = now - Date.parse(f.updated_at) < FRESH_MS;
               return (
                 <tr key={f.id} className={fresh ? "fresh" : undefined} data-file-id={f.id}>
@@ -245,5 +297,71 @@ export function FileTable({
         </table>
       )}
     </section>
+  );
+}
+
+/**
+ * A file still uploading: its name, how far it is, and nothing to do with it
+ * yet (no download, share, rename or preview); it turns into a normal row,
+ * in place, once ready.
+ */
+function pendingRow({
+  file: f,
+  owner,
+  scope,
+  now,
+  stalled,
+}: {
+  file: FileRecord;
+  owner: string;
+  scope: "mine" | "shared";
+  now: number;
+  stalled: boolean;
+}) {
+  const pct = uploadPercent(f);
+  const text = uploadingText(f);
+  return (
+    <tr key={f.id} className="pending" data-file-id={f.id} data-status="pending">
+      <td className="col-name">
+        <div className="file-name">
+          <FileIcon name={f.name} />
+          <span className="ellipsis pending-name" title={f.name}>
+            {f.name}
+          </span>
+        </div>
+        <div className="pending-upload">
+          <div
+            className="progress"
+            role="progressbar"
+            aria-label={`Uploading ${f.name}`}
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={pct}
+            aria-valuetext={`${pct}%, ${formatBytes(receivedOf(f))} of ${formatBytes(f.size)}`}
+          >
+            <div style={{ width: `${pct}%` }} />
+          </div>
+          <span className="meta" data-testid="pending-status">
+            {text}
+            {stalled ? " · Waiting for the upload to continue" : ""}
+          </span>
+        </div>
+      </td>
+      <td className="col-size">{formatBytes(f.size)}</td>
+      <td className="col-type ellipsis" title={f.content_type}>
+        {describeType(f.content_type)}
+      </td>
+      <td className="col-owner ellipsis" title={f.owner_email}>
+        {owner}
+      </td>
+      <td className="col-date" title={formatDate(f.updated_at)}>
+        {timeAgo(f.updated_at, now)}
+      </td>
+      <td className="col-meta-m ellipsis">
+        {describeType(f.content_type)}
+        {scope === "shared" ? ` · ${owner}` : ""}
+      </td>
+      <td className="col-actions" />
+    </tr>
   );
 }

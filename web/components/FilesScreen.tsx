@@ -12,6 +12,7 @@ import {
 } from "@/lib/backend";
 import { uploadTree, type PickedTree } from "@/lib/folder-upload";
 import { folderHref, sharedFolderHref } from "@/lib/folders";
+import { readyFiles } from "@/lib/files";
 import { formatBytes } from "@/lib/format";
 import { Breadcrumbs } from "./Breadcrumbs";
 import { FileTable } from "./FileTable";
@@ -81,16 +82,18 @@ function useOlderFiles(
     }
   };
 
-  // Unfinished uploads are shown by the upload panel, not as files; a
-  // paged-in file that moved away or went is left out by its live row.
-  const ready = useMemo(() => {
+  // A paged-in file that moved away or went is left out by its live row.
+  const files = useMemo(() => {
     if (!live) return null;
     const ids = new Set(live.map((f) => f.id));
-    return [...live, ...older.filter((f) => !ids.has(f.id))].filter((f) => f.status === "ready");
+    return [...live, ...older.filter((f) => !ids.has(f.id))];
   }, [live, older]);
+  // Uploads in progress, where a list has them, are rows but not files yet:
+  // nothing is done with them until they are ready.
+  const ready = useMemo(() => (files ? readyFiles(files) : null), [files]);
 
   const more = live !== null && live.length >= SNAPSHOT_LIMIT && cursor !== null;
-  return { ready, more, load, loading, error };
+  return { files, ready, more, load, loading, error };
 }
 
 export function FilesScreen({
@@ -235,6 +238,17 @@ function SharedFolder({ folderId }: { folderId: string }) {
             Shared by {owner}
           </span>
         ) : null}
+        {here ? (
+          // All of it, its ready files (uploads in progress are not in an archive).
+          <button
+            type="button"
+            onClick={() =>
+              void import("./ZipButton").then((m) => m.startZipDownload(backend, here))
+            }
+          >
+            Download as ZIP
+          </button>
+        ) : null}
       </div>
       {shownError ? (
         <p className="alert" role="alert">
@@ -242,7 +256,7 @@ function SharedFolder({ folderId }: { folderId: string }) {
         </p>
       ) : null}
       <FileTable
-        files={older.ready}
+        files={older.files}
         folders={folders}
         folderLink={sharedFolderHref}
         folderOwner={(f) => f.owner_email}
@@ -507,7 +521,7 @@ function MyFiles({ folderId }: { folderId: string | null }) {
         </p>
       ) : null}
       <FileTable
-        files={older.ready}
+        files={older.files}
         folders={folders}
         scope="mine"
         meId={me.user.id}

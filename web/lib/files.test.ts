@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { FileRecord } from "./backend/types";
-import { contentTypeOf, previewKind, searchFiles, sortFiles } from "./files";
+import {
+  contentTypeOf,
+  isReady,
+  previewKind,
+  readyFiles,
+  receivedOf,
+  searchFiles,
+  sortFiles,
+  uploadPercent,
+} from "./files";
 
 function file(
   id: string,
@@ -67,5 +76,27 @@ describe("types", () => {
     expect(previewKind("application/pdf")).toBe("pdf");
     expect(previewKind("video/webm")).toBe("video");
     expect(previewKind("audio/mpeg")).toBe("audio");
+  });
+});
+
+describe("uploads in progress", () => {
+  const f = (status: "pending" | "ready", size: number, received?: number) =>
+    ({ id: "x", status, size, ...(received === undefined ? {} : { received }) }) as FileRecord;
+
+  it("reads how much is stored: none from an older server while pending, all once ready", () => {
+    expect(receivedOf(f("pending", 100, 40))).toBe(40);
+    expect(receivedOf(f("pending", 100))).toBe(0);
+    expect(receivedOf(f("pending", 100, 400))).toBe(100);
+    expect(receivedOf(f("ready", 100))).toBe(100);
+    expect(receivedOf(f("ready", 100, 3))).toBe(100);
+    expect(uploadPercent(f("pending", 1000, 999))).toBe(99);
+    expect(uploadPercent(f("pending", 0, 0))).toBe(0);
+    expect(uploadPercent(f("ready", 0))).toBe(100);
+  });
+
+  it("leaves them out where only ready files belong", () => {
+    const list = [f("ready", 1), { ...f("pending", 1), id: "y" }];
+    expect(readyFiles(list).map((x) => x.id)).toEqual(["x"]);
+    expect(isReady(list[1]!)).toBe(false);
   });
 });

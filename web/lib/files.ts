@@ -2,6 +2,33 @@
 
 import type { FileRecord, SortKey, SortOrder } from "./backend/types";
 
+/** Whether a file's bytes are all there: only such a file is downloaded, previewed, zipped or counted. */
+export function isReady(f: FileRecord): boolean {
+  return f.status === "ready";
+}
+
+/** The ready files of a list (uploads in progress left out). */
+export function readyFiles(files: FileRecord[]): FileRecord[] {
+  return files.every(isReady) ? files : files.filter(isReady);
+}
+
+/**
+ * Bytes of a file stored so far: `received` as the server says, at most its
+ * size; an older server says nothing, which is none yet for a pending file
+ * and all of them for a ready one.
+ */
+export function receivedOf(f: FileRecord): number {
+  if (f.status === "ready") return f.size;
+  const n = typeof f.received === "number" && Number.isFinite(f.received) ? f.received : 0;
+  return Math.max(0, Math.min(f.size, n));
+}
+
+/** How far an upload in progress is, 0 to 100 (whole numbers, rounded down). */
+export function uploadPercent(f: FileRecord): number {
+  if (f.size <= 0) return f.status === "ready" ? 100 : 0;
+  return Math.floor((receivedOf(f) / f.size) * 100);
+}
+
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 export function sortFiles(files: FileRecord[], key: SortKey, order: SortOrder): FileRecord[] {

@@ -689,3 +689,160 @@ describe("batchProgress", () => {
     });
   });
 });
+
+describe("telling the server how far an upload is", () => {
+  /**
+   * A manager on a clock the test moves: each step of a transfer's progress
+   * is [ms later, bytes loaded in this request].
+   */
+  function setup(
+    steps: [number, number][],
+    report: (id: string, received: number) => Promise<FileRecord> = async (id) =>
+      ({ id }) as FileRecord,
+    threshold = 1e6,
+  ) {
+    let clock = 1_000_000;
+    const server = new FakeServer(threshold);
+    const base = server.backend();
+    const reports: [number, string, number][] = [];
+    const play = async (onProgress: (n: number) => void, offset = 0) => {
+      for (const [ms, n] of steps) {
+        clock += ms;
+        onProgress(n - offset);
+        // Let a report that is under way settle, as the network would.
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    };
+    const backend: UploadBackend = {
+      ...base,
+      transfer: {
+        ...base.transfer,
+        putWhole: async (target, body, onProgress, signal) => {
+          await play(onProgress);
+          return base.transfer.putWhole(target, body, () => {}, signal);
+        },
+        putChunk: async (location, chunk, first, total, onProgress, signal) => {
+          // The whole file in one chunk here: its steps are absolute.
+          await play(onProgress, first);
+          return base.transfer.putChunk(location, chunk, first, total, () => {}, signal);
+        },
+      },
+      reportProgress: (id, received) => {
+        reports.push([clock - 1_000_000, id, received]);
+        return report(id, received);
+      },
+    };
+    const m = new UploadManager({
+      backend,
+      maxFileSize: 1e9,
+      owner: "u-ann",
+      chunkSize: 1e9,
+      storage: null,
+      retryDelays: [1],
+      now: () => clock,
+      hash: async () => "AAAAAA==",
+    });
+    return { m, reports, server };
+  }
+
+  it("reports a PUT's bytes every 2 s at most, from 2 s after they started", async () => {
+    const { m, reports } = setup([
+      [500, 100],
+      [1000, 200],
+      // 2 s since the bytes started: told.
+      [500, 300],
+      [1000, 400],
+      // 2 s since the last report: told again.
+      [1000, 500],
+      [1900, 600],
+      [100, 700],
+      [500, 1000],
+    ]);
+    const [key] = m.add([makeFile(1000)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    expect(reports).toEqual([
+      [2000, "f1", 300],
+      [4000, "f1", 500],
+      [6000, "f1", 700],
+    ]);
+  });
+
+  it("never reports a file sent in less than 2 s", async () => {
+    const { m, reports } = setup([
+      [300, 20],
+      [1500, 40],
+      [100, 50],
+    ]);
+    const [key] = m.add([makeFile(50)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    expect(reports).toEqual([]);
+  });
+
+  it("keeps one report in flight at most, and the upload never waits for it", async () => {
+    let release: () => void = () => {};
+    const { m, reports, server } = setup(
+      [
+        [2000, 100],
+        [2000, 200],
+        [2000, 300],
+      ],
+      (id) =>
+        new Promise<FileRecord>((resolve) => {
+          release = () => resolve({ id } as FileRecord);
+        }),
+    );
+    const [key] = m.add([makeFile(300)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    // The first never answered: none after it, and the upload completed.
+    expect(reports).toEqual([[2000, "f1", 100]]);
+    expect(server.completed).toEqual(["f1"]);
+    release();
+  });
+
+  it("ignores a report that fails, or throws, and goes on reporting", async () => {
+    let n = 0;
+    const { m, reports, server } = setup(
+      [
+        [2000, 100],
+        [2000, 200],
+        [2000, 300],
+      ],
+      () => {
+        n++;
+        if (n === 1) return Promise.reject(new ApiError(409, "not_pending", "ready already"));
+        throw new NetworkError();
+      },
+    );
+    const [key] = m.add([makeFile(300)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    expect(reports.map((r) => r[2])).toEqual([100, 200, 300]);
+    expect(server.completed).toEqual(["f1"]);
+  });
+
+  it("reports a resumable upload's bytes stored in all, chunk after chunk", async () => {
+    const { m, reports, server } = setup(
+      [
+        [1000, 40],
+        [1500, 80],
+        [1000, 100],
+        [1500, 150],
+      ],
+      undefined,
+      10,
+    );
+    const [key] = m.add([makeFile(150)]);
+    expect((await settle(m, key!)).status).toBe("done");
+    expect(server.puts).toEqual(["bytes 0-149/150"]);
+    expect(reports).toEqual([
+      [2500, "f1", 80],
+      [5000, "f1", 150],
+    ]);
+  });
+
+  it("works without a backend that reports (an older one)", async () => {
+    const server = new FakeServer();
+    const m = manager(server);
+    const [key] = m.add([makeFile(50)]);
+    expect((await settle(m, key!)).status).toBe("done");
+  });
+});

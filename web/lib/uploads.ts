@@ -283,7 +283,8 @@ export class SavedUploads {
 export type UploadBackend = Pick<
   Backend,
   "createUpload" | "completeUpload" | "cancelUpload" | "transfer"
->;
+> &
+  Partial<Pick<Backend, "reportProgress">>;
 
 export interface UploadManagerOptions {
   backend: UploadBackend;
@@ -304,6 +305,14 @@ export interface UploadManagerOptions {
 }
 
 export const CHUNK_SIZE = 8 * 1024 * 1024;
+
+/**
+ * How often an upload tells the server how far it is (POST
+ * /api/uploads/{id}/progress), at most, and how long after its bytes start:
+ * a file sent in less never reports. Firestore sustains about one write a
+ * second to a document; every 2 s keeps well within it.
+ */
+export const PROGRESS_EVERY_MS = 2000;
 
 /** Failures after which a retry must begin a fresh upload. */
 const START_OVER = new Set([
@@ -329,6 +338,16 @@ interface Task {
   target: UploadTarget | null;
   location: string | null;
   samples: [number, number][];
+  /** Telling the server how far it is: see `report`. */
+  reported: {
+    /** When this run's bytes started going; null when they are not. */
+    since: number | null;
+    /** When it was last told, and what. */
+    at: number;
+    bytes: number;
+    /** A report is under way (never more than one). */
+    busy: boolean;
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -567,6 +586,7 @@ export class UploadManager {
         target: null,
         location: null,
         samples: [],
+        reported: { since: null, at: 0, bytes: 0, busy: false },
       });
       keys.push(key);
     }
@@ -683,10 +703,13 @@ export class UploadManager {
       if (task.target?.resumable || task.location) {
         if (!task.location) await this.startSession(task, signal);
         signal.throwIfAborted();
+        task.reported.since = this.now();
         await this.sendChunks(task, signal);
       } else {
+        task.reported.since = this.now();
         await this.sendWhole(task, signal);
       }
+      task.reported.since = null;
       this.update(task, { status: "completing", loaded: size, speed: null, eta: null });
       signal.throwIfAborted();
       await this.backend.completeUpload(task.view.fileId!).catch((e: unknown) => {
@@ -719,9 +742,42 @@ export class UploadManager {
         });
       }
     } finally {
+      task.reported.since = null;
       task.controller = null;
       this.pump();
     }
+  }
+
+  /**
+   * Tells the server how many bytes are stored, for those watching the
+   * folder: at most every PROGRESS_EVERY_MS, from PROGRESS_EVERY_MS after the
+   * bytes started, one report at a time, and never in the upload's way (it
+   * is not waited for, and its failure is ignored).
+   */
+  private report(task: Task, loaded: number) {
+    const r = task.reported;
+    const send = this.backend.reportProgress;
+    const fileId = task.view.fileId;
+    loaded = Math.min(loaded, task.file.size);
+    if (!send || !fileId || r.since === null || r.busy || loaded <= r.bytes) return;
+    const now = this.now();
+    if (now - r.since < PROGRESS_EVERY_MS || now - r.at < PROGRESS_EVERY_MS) return;
+    r.busy = true;
+    r.at = now;
+    r.bytes = loaded;
+    let call: Promise<unknown>;
+    try {
+      call = Promise.resolve(send.call(this.backend, fileId, loaded));
+    } catch {
+      call = Promise.resolve();
+    }
+    void call
+      .catch(() => {
+        // Only what others see of it: the upload goes on regardless.
+      })
+      .finally(() => {
+        r.busy = false;
+      });
   }
 
   /** Picks up a remembered session for this file, or creates a new upload. */
@@ -762,6 +818,8 @@ export class UploadManager {
       ...(task.onConflict ? { on_conflict: task.onConflict } : {}),
     });
     task.target = upload;
+    // A new upload: nothing of it told yet.
+    task.reported = { since: null, at: 0, bytes: 0, busy: false };
     this.update(task, { fileId: record.id });
   }
 
@@ -874,6 +932,7 @@ export class UploadManager {
     const [t0, l0] = samples[0]!;
     const dt = (now - t0) / 1000;
     task.view.loaded = loaded;
+    this.report(task, loaded);
     if (dt >= 0.5 && loaded > l0) {
       const speed = (loaded - l0) / dt;
       task.view.speed = speed;

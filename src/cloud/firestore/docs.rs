@@ -241,6 +241,11 @@ pub(crate) struct FileDoc {
     /// A pending upload's choice for a taken name (`OnConflict`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_conflict: Option<String>,
+    /// Bytes stored so far, as the uploader reports them (raised by a
+    /// `maximum` transform, so never lowered); `size` once ready. Documents
+    /// written before it was kept lack it.
+    #[serde(default)]
+    pub received: i64,
 }
 
 impl FileDoc {
@@ -262,6 +267,7 @@ impl FileDoc {
             parent: f.folder_id.as_ref().map(|d| d.to_string()).unwrap_or_default(),
             holds_name: f.status == FileStatus::Ready,
             on_conflict: (f.status == FileStatus::Pending).then(|| f.on_conflict.as_str().to_owned()),
+            received: f.received as i64,
         }
     }
 
@@ -271,18 +277,24 @@ impl FileDoc {
     }
 
     pub fn record(&self) -> Result<FileRecord> {
+        let size = u64::try_from(self.size).map_err(|e| bad("size", e))?;
+        let status = match self.status.as_str() {
+            "ready" => FileStatus::Ready,
+            "pending" => FileStatus::Pending,
+            other => return Err(bad("status", other)),
+        };
         Ok(FileRecord {
             id: FileId::parse(&self.id).map_err(|e| bad("file id", e))?,
             owner_id: UserId::parse(&self.owner_id).map_err(|e| bad("owner id", e))?,
             owner_email: Email::parse(&self.owner_email).map_err(|e| bad("owner e-mail", e))?,
             name: FileName::parse(&self.name).map_err(|e| bad("file name", e))?,
-            size: u64::try_from(self.size).map_err(|e| bad("size", e))?,
+            size,
             content_type: ContentType::parse(Some(&self.content_type)).map_err(|e| bad("content type", e))?,
             crc32c: Crc32c::parse(&self.crc32c).map_err(|e| bad("crc32c", e))?,
-            status: match self.status.as_str() {
-                "ready" => FileStatus::Ready,
-                "pending" => FileStatus::Pending,
-                other => return Err(bad("status", other)),
+            status,
+            received: match status {
+                FileStatus::Ready => size,
+                FileStatus::Pending => (self.received.max(0) as u64).min(size),
             },
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -317,6 +329,8 @@ pub(crate) struct ReadyPatch<'a> {
     pub name: &'a str,
     pub name_key: &'a str,
     pub holds_name: bool,
+    /// All of it: watchers of the upload see it complete.
+    pub received: i64,
     #[serde(with = "::firestore::serialize_as_timestamp")]
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]

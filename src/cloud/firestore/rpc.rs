@@ -313,6 +313,16 @@ pub(crate) fn increment(field: &str, by: i64) -> FieldTransform {
     }
 }
 
+/// `maximum`: the larger of the field and `of` (`of` where it is missing).
+pub(crate) fn maximum(field: &str, of: i64) -> FieldTransform {
+    FieldTransform {
+        field_path: field.to_owned(),
+        transform_type: Some(field_transform::TransformType::Maximum(Value {
+            value_type: Some(ValueType::IntegerValue(of)),
+        })),
+    }
+}
+
 fn strings(values: &[String]) -> pb::ArrayValue {
     pb::ArrayValue {
         values: values.iter().map(|v| Value { value_type: Some(ValueType::StringValue(v.clone())) }).collect(),

@@ -168,3 +168,60 @@ test("cloud: a shared folder, browsed live by the recipient until it is unshared
   await recipient.context.close();
   await owner.context.close();
 });
+
+test("cloud: an upload into a shared folder shows for the recipient as it goes, then ready", async ({
+  browser,
+}) => {
+  const owner = await signUp(browser, "upla");
+  const recipient = await signUp(browser, "watcha");
+  const o = owner.page;
+  const r = recipient.page;
+
+  await newFolder(o, "Live");
+  await o.getByRole("button", { name: "More actions for Live", exact: true }).click();
+  await o.getByRole("menuitem", { name: "Share" }).click();
+  const dialog = o.getByRole("dialog");
+  await dialog.getByLabel("E-mail address").fill(recipient.email);
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await expect(dialog.getByText(`Shared with ${recipient.email}`)).toBeVisible();
+  await o.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await link(o, "Live").click();
+  await expect(heading(o)).toHaveText("Live");
+
+  await r.getByRole("link", { name: "Shared with me" }).first().click();
+  await link(r, "Live").click();
+  await expect(heading(r)).toHaveText("Live");
+  await expect(r.getByText("This folder is empty.")).toBeVisible();
+
+  // The owner's upload goes at 2 MiB/s: 12 MiB take several seconds.
+  const cdp = await owner.context.newCDPSession(o);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: 2 * 1024 * 1024,
+  });
+  const body = Buffer.alloc(12 * 1024 * 1024, 7);
+  await upload(o, makeFile("cloud-big.bin", body));
+
+  // The recipient's Firestore listener brings the pending file, its progress, then ready.
+  const bar = r.getByRole("progressbar", { name: "Uploading cloud-big.bin" });
+  await expect(bar).toBeVisible({ timeout: 20_000 });
+  await expect(r.locator("tr", { has: bar }).getByRole("button")).toHaveCount(0);
+  const values: number[] = [];
+  for (;;) {
+    const v = await bar.getAttribute("aria-valuenow", { timeout: 500 }).catch(() => null);
+    if (v === null) break;
+    if (Number(v) !== values.at(-1)) values.push(Number(v));
+    await r.waitForTimeout(150);
+  }
+  console.log(`cloud-big.bin as the recipient saw it: ${values.join("% → ")}%`);
+  expect(values.some((v) => v > 0 && v < 100)).toBe(true);
+  expect([...values].sort((x, y) => x - y)).toEqual(values);
+  await expect(link(r, "cloud-big.bin")).toBeVisible();
+  await expect(r.getByRole("button", { name: "Download cloud-big.bin" })).toBeVisible();
+  await recipient.context.close();
+  await owner.context.close();
+});

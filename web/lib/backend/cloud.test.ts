@@ -212,7 +212,8 @@ describe("CloudBackend", () => {
     expect(has(folders, ["orderBy", "name_key", null])).toBe(true);
     expect(has(files, ["collection", "files"])).toBe(true);
     expect(has(files, ["where", "parent", "==", ""])).toBe(true);
-    expect(has(files, ["where", "status", "==", "ready"])).toBe(true);
+    // Uploads in progress too: the folder's viewers see them arrive.
+    expect(has(files, ["where", "status", "in", ["pending", "ready"]])).toBe(true);
     expect(has(files, ["orderBy", "updated_at", "desc"])).toBe(true);
     live.close();
   });

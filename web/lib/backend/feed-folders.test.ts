@@ -91,18 +91,44 @@ describe("mergeListing", () => {
     expect(s.folders.get("renamed")!.name).toBe("after");
   });
 
-  it("leaves pending files alone, and older files than a full page's", () => {
+  it("leaves older files than a full page's alone", () => {
     const s = emptyFeedState();
-    s.files.set("pending", file("pending", "p", "pending"));
     s.files.set("ancient", file("ancient", "p", "ready", "2020-01-01T00:00:00.000Z"));
     s.files.set("gone", file("gone", "p", "ready", "2026-06-01T00:00:00.000Z"));
     const page = Array.from({ length: LISTING_LIMIT }, (_, i) =>
       file(`f${i}`, "p", "ready", "2026-03-01T00:00:00.000Z"),
     );
     mergeListing(s, "files", "p", page, 0);
-    expect(s.files.has("pending")).toBe(true);
     expect(s.files.has("ancient")).toBe(true);
     expect(s.files.has("gone")).toBe(false);
+  });
+
+  it("takes uploads in progress from a listing (uploading=true has them), and drops those it leaves out", () => {
+    const s = emptyFeedState();
+    applyFeedMessage(s, snapshot({ seq: 5 }));
+    // Cancelled before the listing: no longer there.
+    s.files.set("cancelled", file("cancelled", "p", "pending", "2026-06-01T00:00:00.000Z"));
+    // Reported progress after the listing was asked for: the change wins.
+    applyFeedMessage(
+      s,
+      change(6, "shared", "modified", { ...file("moving", "p", "pending"), received: 900 }),
+    );
+    mergeListing(
+      s,
+      "shared",
+      "p",
+      [
+        { ...file("moving", "p", "pending"), received: 100 },
+        { ...file("new", "p", "pending"), received: 0 },
+        file("done", "p"),
+      ],
+      5,
+    );
+    expect(s.shared.get("moving")!.received).toBe(900);
+    expect(s.shared.get("new")!.status).toBe("pending");
+    expect(s.shared.has("done")).toBe(true);
+    mergeListing(s, "files", "p", [file("done2", "p")], 6);
+    expect(s.files.has("cancelled")).toBe(false);
   });
 });
 
@@ -201,7 +227,7 @@ describe("WebSocketFeed folders", () => {
     feed.close();
   });
 
-  it("reads a folder's ready files from a complete snapshot, without listing", () => {
+  it("reads a folder's files, uploads in progress too, from a complete snapshot, without listing", () => {
     const { feed, sockets, fileCalls } = startFeed();
     let got: string[] = [];
     feed.subscribeFilesIn(null, (f) => (got = ids(f)));
@@ -210,12 +236,12 @@ describe("WebSocketFeed folders", () => {
         files: [file("top", null), file("inside", "trip"), file("busy", null, "pending")],
       }),
     );
-    expect(got).toEqual(["top"]);
+    expect(got).toEqual(["busy", "top"]);
     expect(fileCalls).toHaveLength(0);
     // A file arriving in the folder, and one moved out of it.
     sockets[0]!.send(change(2, "files", "added", file("new", null)));
     sockets[0]!.send(change(3, "files", "modified", file("top", "trip")));
-    expect(got).toEqual(["new"]);
+    expect(got).toEqual(["busy", "new"]);
     feed.close();
   });
 

@@ -195,6 +195,40 @@ describe("WebSocketFeed shared folders", () => {
     feed.close();
   });
 
+  it("follows an upload into a shared folder as it goes, and never shows it at the top", async () => {
+    const { feed, socket, answers } = startFeed();
+    const pending = (id: string, folderId: string | null, received: number): FileRecord => ({
+      ...file(id, folderId),
+      size: 1000,
+      status: "pending",
+      received,
+    });
+    // Listed with uploading=true: one upload under way already.
+    answers.files.set("p", [file("a", "p"), pending("early", "p", 100)]);
+    let inP: FileRecord[] = [];
+    feed.subscribeSharedFilesIn("p", (f) => (inP = [...f].sort((x, y) => (x.id < y.id ? -1 : 1))));
+    let top: string[] = [];
+    feed.subscribeShared((f) => (top = ids(f)));
+    socket.send(snapshot({ shared_folders: [folder("p", null)] }));
+    await vi.waitFor(() => expect(ids(inP)).toEqual(["a", "early"]));
+    const state = () => inP.map((f) => `${f.id}:${f.status}:${f.received ?? "-"}`);
+    expect(state()).toEqual(["a:ready:-", "early:pending:100"]);
+    // A new upload begins, reports progress, and completes.
+    socket.send(change(2, "shared", "added", pending("big", "p", 0)));
+    expect(state()).toEqual(["a:ready:-", "big:pending:0", "early:pending:100"]);
+    socket.send(change(3, "shared", "modified", pending("big", "p", 400)));
+    expect(state()).toEqual(["a:ready:-", "big:pending:400", "early:pending:100"]);
+    socket.send(change(4, "shared", "added", { ...pending("big", "p", 1000), status: "ready" }));
+    expect(state()).toEqual(["a:ready:-", "big:ready:1000", "early:pending:100"]);
+    // The other one is cancelled (or swept).
+    socket.send(change(5, "shared", "removed", null, "early"));
+    expect(state()).toEqual(["a:ready:-", "big:ready:1000"]);
+    // An upload at its owner's top is nobody's "Shared with me" while pending.
+    socket.send(change(6, "shared", "added", pending("loose", null, 0)));
+    expect(top).toEqual([]);
+    feed.close();
+  });
+
   it("asks about a file's unknown folder: shared with me itself unless I see the folder", async () => {
     const { feed, socket, calls, answers } = startFeed();
     let top: string[] = [];

@@ -213,14 +213,18 @@ export function isComplete(state: FeedState, kind: FolderCollection, parent: str
   return kind === "shared_folders" && parent === null && state.rootsKnown;
 }
 
-/** The files shared with me themselves (not those I see through a folder). */
+/**
+ * The files shared with me themselves (not those I see through a folder):
+ * ready ones (an upload in progress has no shares of its own).
+ */
 export function directShares(state: FeedState): FileRecord[] {
-  return [...state.shared.values()].filter((f) => state.direct.has(f.id));
+  return [...state.shared.values()].filter((f) => state.direct.has(f.id) && f.status === "ready");
 }
 
 /**
- * What `state` says is directly in `parent`: ready files, or folders; for
- * "shared_folders" with `parent` null, the folders shared with me.
+ * What `state` says is directly in `parent`: files (ready ones, and uploads
+ * in progress), or folders; for "shared_folders" with `parent` null, the
+ * folders shared with me.
  */
 export function contentsOf(
   state: FeedState,
@@ -233,7 +237,6 @@ export function contentsOf(
   const out: (FileRecord | Folder)[] = [];
   for (const item of state[kind].values()) {
     if (parentOf(kind, item) !== parent) continue;
-    if (isFileKind(kind) && (item as FileRecord).status !== "ready") continue;
     out.push(item);
   }
   return out;
@@ -274,7 +277,6 @@ export function mergeListing(
   }
   for (const [id, item] of map) {
     if (listed.has(id) || fresh(id) || parentOf(kind, item) !== parent) continue;
-    if (isFileKind(kind) && (item as FileRecord).status !== "ready") continue;
     if (oldest !== null && item.updated_at < oldest) continue;
     map.delete(id);
   }
@@ -324,10 +326,11 @@ export interface FeedOptions {
    */
   list?: {
     folders(parent: string | null): Promise<Folder[]>;
+    /** My files in a folder, uploads in progress included. */
     files(parent: string | null): Promise<FileRecord[]>;
     /** Null: the folders shared with me; else the folders in one I see. */
     shared_folders?(parent: string | null): Promise<Folder[]>;
-    /** The ready files in a folder I see through a share. */
+    /** The files in a folder I see through a share (uploads in progress too). */
     shared?(parent: string | null): Promise<FileRecord[]>;
     /** A folder and its path as I see it (404: I do not see it). */
     folder?(id: string): Promise<FolderDetails>;

@@ -58,12 +58,17 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
   const ready = auth.authStateReady();
 
   const queryFor = (name: LiveCollection, uid: string, parent: string | null): Query => {
-    // Ready files, newest first: the ones I own, or the ones shared with me.
-    const readyFiles = (...mine: ReturnType<typeof where>[]) =>
+    // Files, newest first: ready ones only (shared with me themselves: an
+    // upload in progress has no shares of its own), or uploads in progress
+    // too (a folder's, mine or one I see; firestore.rules let its viewers
+    // read them). The same composite indexes serve `in` as `==`.
+    const files = (statuses: "ready" | "live", ...mine: ReturnType<typeof where>[]) =>
       query(
         collection(db, "files"),
         ...mine,
-        where("status", "==", "ready"),
+        statuses === "ready"
+          ? where("status", "==", "ready")
+          : where("status", "in", ["pending", "ready"]),
         orderBy("updated_at", "desc"),
         limit(LIST_LIMIT),
       );
@@ -71,11 +76,11 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
     const inFolder = where("parent", "==", parent ?? "");
     switch (name) {
       case "files":
-        return readyFiles(where("owner_id", "==", uid));
+        return files("live", where("owner_id", "==", uid));
       case "shared":
-        return readyFiles(where("readers", "array-contains", uid));
+        return files("ready", where("readers", "array-contains", uid));
       case "folder-files":
-        return readyFiles(where("owner_id", "==", uid), inFolder);
+        return files("live", where("owner_id", "==", uid), inFolder);
       case "folders":
         return query(
           collection(db, "folders"),
@@ -87,7 +92,7 @@ export function startFirebase(fb: FirebaseRuntimeConfig): FirebaseSession {
       case "shared-files":
         // Whoever sees the folder: firestore.rules check its `viewers`
         // against the folder this query names.
-        return readyFiles(inFolder);
+        return files("live", inFolder);
       case "shared-folders":
         return parent === null
           ? query(

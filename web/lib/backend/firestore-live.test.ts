@@ -62,10 +62,24 @@ describe("documents as records", () => {
       content_type: "text/plain",
       crc32c: "AAAAAA==",
       status: "ready",
+      received: 42,
       created_at: "2026-11-22T00:00:00.000Z",
       updated_at: "2026-11-22T01:00:00.000Z",
       folder_id: null,
     } satisfies FileRecord);
+  });
+
+  it("reads how far an upload in progress is (none yet on documents without it)", () => {
+    const data = fileDoc("f1", "Report.pdf").data;
+    expect(fileFromDoc("f1", { ...data, status: "pending", received: 12 })).toMatchObject({
+      status: "pending",
+      received: 12,
+    });
+    expect(fileFromDoc("f1", { ...data, status: "pending" }).received).toBe(0);
+    // Never past the size.
+    expect(fileFromDoc("f1", { ...data, status: "pending", received: 99 }).received).toBe(42);
+    // Ready: all of it, whatever an old document says.
+    expect(fileFromDoc("f1", { ...data, received: 3 }).received).toBe(42);
   });
 
   it("maps an activity document, absent optional fields as null", () => {
@@ -397,6 +411,43 @@ describe("folders shared with me in the cloud", () => {
     // Unshared: the folder leaves the first query's result.
     fs.listeners.get("shared-folders:top")!.onResult({ docs: [], fromCache: false });
     expect(top).toEqual([]);
+    live.close();
+  });
+
+  it("shows an upload into a folder I see as it goes: pending, its progress, ready, or gone", () => {
+    const fs = recorder();
+    const live = new FirestoreLive({ listen: fs.listen });
+    const seen: string[][] = [];
+    live.subscribeSharedFilesIn("p", (f) =>
+      seen.push(f.map((x) => `${x.name}:${x.status}:${x.received}`)),
+    );
+    const send = (docs: ResultSet["docs"]) =>
+      fs.listeners.get("shared-files:p")!.onResult({ docs, fromCache: false });
+    const big = (data: Record<string, unknown>) => {
+      const d = fileDoc("big", "big.bin");
+      return { id: d.id, data: { ...d.data, size: 1000, ...data } };
+    };
+    send([fileDoc("f1", "a.txt")]);
+    send([fileDoc("f1", "a.txt"), big({ status: "pending", received: 0 })]);
+    send([fileDoc("f1", "a.txt"), big({ status: "pending", received: 400 })]);
+    // The emulator resends the same set: nothing new.
+    send([fileDoc("f1", "a.txt"), big({ status: "pending", received: 400 })]);
+    send([fileDoc("f1", "a.txt"), big({ status: "ready", received: 1000 })]);
+    expect(seen).toEqual([
+      ["a.txt:ready:42"],
+      ["a.txt:ready:42", "big.bin:pending:0"],
+      ["a.txt:ready:42", "big.bin:pending:400"],
+      ["a.txt:ready:42", "big.bin:ready:1000"],
+    ]);
+    // Another one cancelled: it leaves.
+    send([
+      fileDoc("f1", "a.txt"),
+      big({ status: "ready" }),
+      { id: "c", data: { ...big({}).data, id: "c", status: "pending" } },
+    ]);
+    send([fileDoc("f1", "a.txt"), big({ status: "ready" })]);
+    expect(seen.at(-2)).toHaveLength(3);
+    expect(seen.at(-1)).toEqual(["a.txt:ready:42", "big.bin:ready:1000"]);
     live.close();
   });
 

@@ -22,9 +22,10 @@ import type {
 } from "./types";
 
 /**
- * The queries: my ready files, the ones shared with me, my activity (each
- * one for the whole time the page is open), and per folder its subfolders
- * and its ready files (while someone looks at the folder); for folders
+ * The queries: my files, the ones shared with me themselves (ready), my
+ * activity (each one for the whole time the page is open), and per folder
+ * its subfolders and its files, uploads in progress included (while someone
+ * looks at the folder); for folders
  * shared with me, "shared-folders" (with no folder: the ones shared with me
  * themselves) and "shared-files", per folder too.
  */
@@ -60,6 +61,8 @@ export function fileFromDoc(id: string, d: Data): FileRecord {
     content_type: str(d.content_type) || "application/octet-stream",
     crc32c: str(d.crc32c),
     status: (d.status === "pending" ? "pending" : "ready") as FileStatus,
+    // Older documents have none: none yet while pending, all once ready.
+    received: d.status === "pending" ? Math.min(num(d.size), num(d.received)) : num(d.size),
     created_at: isoTime(d.created_at as TimeLike),
     updated_at: isoTime(d.updated_at as TimeLike),
     // "" at the top (and documents from before folders have none).

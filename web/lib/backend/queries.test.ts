@@ -37,13 +37,16 @@ vi.mock("firebase/firestore", () => ({
 
 interface Shape {
   collection: string;
+  /** Fields filtered with `==` or `in` (an index serves both alike). */
   equal: string[];
+  /** Of those, the ones filtered with `in`. */
+  in: string[];
   contains?: string;
   order: [string, string][];
 }
 
 function shapeOf(parts: Part[]): Shape {
-  const shape: Shape = { collection: "", equal: [], order: [] };
+  const shape: Shape = { collection: "", equal: [], in: [], order: [] };
   for (const p of parts) {
     if (p.kind === "collection") shape.collection = p.args[0] as string;
     if (p.kind === "where") {
@@ -51,6 +54,7 @@ function shapeOf(parts: Part[]): Shape {
       if (op === "==" || op === "in") shape.equal.push(field);
       else if (op === "array-contains") shape.contains = field;
       else throw new Error(`a ${op} filter: add its shape to cloud/client-queries.json`);
+      if (op === "in") shape.in.push(field);
     }
     if (p.kind === "orderBy") {
       const [field, dir] = p.args as [string, string | undefined];
@@ -58,10 +62,49 @@ function shapeOf(parts: Part[]): Shape {
     }
   }
   shape.equal.sort();
+  shape.in.sort();
   return shape;
 }
 
 const key = (s: Shape) => JSON.stringify([s.collection, s.equal, s.contains ?? null, s.order]);
+
+/** What a listener filters `status` with, if it does. */
+function statusFilter(parts: Part[]): [string, unknown] | null {
+  for (const p of parts) {
+    if (p.kind === "where" && p.args[0] === "status") return [p.args[1] as string, p.args[2]];
+  }
+  return null;
+}
+
+function listenAll() {
+  return import("./firebase-sdk").then(({ startFirebase }) => {
+    const session = startFirebase({ options: {} } as never);
+    const out: { name: string; parent: string | null; parts: Part[] }[] = [];
+    for (const name of NAMES) {
+      for (const parent of [null, "a-folder"]) {
+        const before = seen.length;
+        session.listen(
+          name,
+          () => {},
+          () => {},
+          parent,
+        );
+        out.push({ name, parent, parts: seen[before]! });
+      }
+    }
+    return out;
+  });
+}
+
+const NAMES = [
+  "files",
+  "shared",
+  "folder-files",
+  "folders",
+  "shared-folders",
+  "shared-files",
+  "activity",
+] as const;
 
 describe("the app's live queries", () => {
   it("are each declared in cloud/client-queries.json, which the index test checks", async () => {
@@ -69,40 +112,51 @@ describe("the app's live queries", () => {
       queries: {
         collection: string;
         equal?: string[];
+        /** Fields filtered with `in`: listed in `equal` too, or only here. */
+        in?: string[];
         contains?: string;
         order: [string, string][];
       }[];
     };
-    const known = new Set(
-      declared.queries.map((q) => key({ ...q, equal: [...(q.equal ?? [])].sort() })),
+    // Declared `in` fields count as equality, whether `equal` lists them or not.
+    const known = new Map(
+      declared.queries.map((q) => {
+        const equal = [...new Set([...(q.equal ?? []), ...(q.in ?? [])])].sort();
+        return [key({ ...q, equal, in: [] }), q.in ? [...q.in].sort() : null] as const;
+      }),
     );
-    const { startFirebase } = await import("./firebase-sdk");
-    const session = startFirebase({ options: {} } as never);
-    const names = [
-      "files",
-      "shared",
-      "folder-files",
-      "folders",
-      "shared-folders",
-      "shared-files",
-      "activity",
-    ] as const;
-    for (const name of names) {
-      session.listen(
-        name,
-        () => {},
-        () => {},
-        null,
-      );
-      session.listen(
-        name,
-        () => {},
-        () => {},
-        "a-folder",
-      );
-    }
-    expect(seen.length).toBe(names.length * 2);
-    const unknown = seen.map(shapeOf).filter((s) => !known.has(key(s)));
+    seen.length = 0;
+    const made = await listenAll();
+    expect(made.length).toBe(NAMES.length * 2);
+    const shapes = made.map((m) => shapeOf(m.parts));
+    const unknown = shapes.filter((s) => !known.has(key(s)));
     expect(unknown).toEqual([]);
+    // Where the file says which filters are `in`, the app's are those.
+    const mismatched = shapes.filter((s) => {
+      const declaredIn = known.get(key(s));
+      return declaredIn != null && JSON.stringify(declaredIn) !== JSON.stringify(s.in);
+    });
+    expect(mismatched).toEqual([]);
+  });
+
+  it("read uploads in progress in folder and file lists, but only ready files shared with me", async () => {
+    seen.length = 0;
+    const made = await listenAll();
+    const status = (name: string) =>
+      made.filter((m) => m.name === name).map((m) => statusFilter(m.parts));
+    for (const name of ["files", "folder-files", "shared-files"]) {
+      expect(status(name)).toEqual([
+        ["in", ["pending", "ready"]],
+        ["in", ["pending", "ready"]],
+      ]);
+    }
+    // A pending file has no shares of its own: "Shared with me" lists ready ones.
+    expect(status("shared")).toEqual([
+      ["==", "ready"],
+      ["==", "ready"],
+    ]);
+    for (const name of ["folders", "shared-folders", "activity"]) {
+      expect(status(name)).toEqual([null, null]);
+    }
   });
 });

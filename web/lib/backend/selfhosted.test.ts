@@ -219,4 +219,83 @@ describe("SelfHostedBackend", () => {
       expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
     }
   });
+
+  it("lists uploads in progress when asked, and reports an upload's progress", async () => {
+    const calls: [string, RequestInit][] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        if (url === "/api/auth/signin") {
+          return new Response(
+            JSON.stringify({ user: { id: "u", email: "a@x.io" }, csrf_token: "T" }),
+          );
+        }
+        if (url.startsWith("/api/files?")) {
+          return new Response(JSON.stringify({ files: [], next_cursor: null }));
+        }
+        return new Response(
+          JSON.stringify({ file: { id: "f1", status: "pending", size: 10, received: 4 } }),
+        );
+      }),
+    );
+    const b = new SelfHostedBackend(config);
+    await b.signIn("a@x.io", "pw");
+    await b.listFiles({ scope: "shared", within: "p", uploading: true });
+    await b.listFiles({ scope: "mine", within: null, uploading: false });
+    expect(await b.reportProgress("f/1", 4)).toMatchObject({ id: "f1", received: 4 });
+    const sent = calls.slice(1).map(([url, init]) => [init.method, url, init.body ?? null]);
+    expect(sent).toEqual([
+      ["GET", "/api/files?scope=shared&within=p&uploading=true", null],
+      ["GET", "/api/files?scope=mine&within=top", null],
+      ["POST", "/api/uploads/f%2F1/progress", '{"received":4}'],
+    ]);
+    expect((calls[3]![1].headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+  });
+
+  it("lists a folder for the live feed with uploads in progress", async () => {
+    const urls: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        urls.push(url);
+        return new Response(JSON.stringify({ files: [], next_cursor: null, folders: [] }));
+      }),
+    );
+    class Socket {
+      onopen = null;
+      onclose = null;
+      onerror = null;
+      onmessage: ((ev: MessageEvent) => void) | null = null;
+      static last: Socket | null = null;
+      constructor() {
+        Socket.last = this;
+      }
+      close() {}
+    }
+    vi.stubGlobal("WebSocket", Socket);
+    const b = new SelfHostedBackend(config);
+    const live = b.live();
+    live.subscribeFilesIn("d1", () => {});
+    live.subscribeSharedFilesIn("p", () => {});
+    // A snapshot that does not cover every file: folders are listed.
+    const many = Array.from({ length: 1000 }, (_, i) => ({ id: `f${i}`, status: "ready" }));
+    Socket.last!.onmessage!({
+      data: JSON.stringify({
+        type: "snapshot",
+        epoch: "E",
+        seq: 1,
+        files: many,
+        shared: [],
+        activity: [],
+        folders: [],
+        shared_folders: [],
+      }),
+    } as MessageEvent);
+    await vi.waitFor(() => expect(urls.filter((u) => u.startsWith("/api/files?"))).toHaveLength(2));
+    for (const u of urls.filter((u) => u.startsWith("/api/files?"))) {
+      expect(new URL(u, "http://x").searchParams.get("uploading")).toBe("true");
+    }
+    live.close();
+  });
 });

@@ -308,6 +308,7 @@ export class SelfHostedBackend implements Backend {
     if (q.limit) params.set("limit", String(q.limit));
     if (q.cursor) params.set("cursor", q.cursor);
     if (q.within !== undefined) params.set("within", q.within ?? "top");
+    if (q.uploading) params.set("uploading", "true");
     return this.request("GET", `/api/files?${params}`);
   }
 
@@ -451,6 +452,14 @@ export class SelfHostedBackend implements Backend {
     return this.request("DELETE", `/api/uploads/${enc(fileId)}`);
   }
 
+  async reportProgress(fileId: string, received: number): Promise<FileRecord> {
+    return (
+      await this.request<{ file: FileRecord }>("POST", `/api/uploads/${enc(fileId)}/progress`, {
+        received,
+      })
+    ).file;
+  }
+
   async readText(url: string, maxBytes: number): Promise<string> {
     let res: Response;
     try {
@@ -506,6 +515,8 @@ export class SelfHostedBackend implements Backend {
                 sort: "updated",
                 order: "desc",
                 limit: LISTING_LIMIT,
+                // Uploads in progress are shown in their folder's list.
+                uploading: true,
               })
             ).files,
           shared_folders: (parent) =>
@@ -518,6 +529,8 @@ export class SelfHostedBackend implements Backend {
                 sort: "updated",
                 order: "desc",
                 limit: LISTING_LIMIT,
+                // Uploads in progress are shown in their folder's list.
+                uploading: true,
               })
             ).files,
           folder: (id) => this.getFolder(id),

@@ -55,6 +55,11 @@ export interface FileRecord {
   content_type: string;
   crc32c: string;
   status: FileStatus;
+  /**
+   * Bytes stored so far, as the uploader reports them (while pending); equals
+   * `size` once ready. Older servers leave it out: read it with `receivedOf`.
+   */
+  received?: number;
   created_at: string;
   updated_at: string;
   /** The folder it is in; null at the top. */
@@ -367,6 +372,11 @@ export interface FileQuery {
    * shared with me (the files are listed as its owner's).
    */
   within?: string | null;
+  /**
+   * Uploads in progress too (status "pending", with `received`), in the same
+   * order as the ready files; left out: ready files only.
+   */
+  uploading?: boolean;
 }
 
 export interface FilePage {
@@ -423,7 +433,10 @@ export interface LiveData {
   subscribeActivity(onChange: (activity: Activity[]) => void): Unsubscribe;
   /** My folders directly in `parent` (null: the top). */
   subscribeFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe;
-  /** My ready files directly in `parent` (null: the top). */
+  /**
+   * My files directly in `parent` (null: the top): ready ones, and uploads
+   * in progress (status "pending", with `received`).
+   */
   subscribeFilesIn(parent: string | null, onChange: (files: FileRecord[]) => void): Unsubscribe;
   /**
    * Folders shared with me: with `parent` null, the ones shared with me
@@ -431,7 +444,10 @@ export interface LiveData {
    * `parent`, a folder I see through a share of it or of one above it.
    */
   subscribeSharedFolders(parent: string | null, onChange: (folders: Folder[]) => void): Unsubscribe;
-  /** The ready files directly in `parent`, a folder shared with me (it or one above it). */
+  /**
+   * The files directly in `parent`, a folder shared with me (it or one above
+   * it): ready ones, and uploads in progress into it.
+   */
   subscribeSharedFilesIn(parent: string, onChange: (files: FileRecord[]) => void): Unsubscribe;
   subscribeStatus(onChange: (status: LiveStatus) => void): Unsubscribe;
   close(): void;
@@ -549,6 +565,12 @@ export interface Backend {
   createUpload(upload: NewUpload): Promise<UploadStart>;
   completeUpload(fileId: string): Promise<FileRecord>;
   cancelUpload(fileId: string): Promise<void>;
+  /**
+   * Tells the server how many bytes of a pending upload of mine are stored,
+   * for the people watching its folder (a smaller number than it has is
+   * ignored; 409 not_pending once it is ready).
+   */
+  reportProgress(fileId: string, received: number): Promise<FileRecord>;
   readonly transfer: BlobTransfer;
 
   /** The first maxBytes of a signed URL, as text (for previews). */
