@@ -416,8 +416,9 @@ impl Service {
         let target = self.upload_target(&file)?;
         let _w = self.gate.read().await;
         self.store.insert_pending_file(&file, self.config.quota_bytes).await?;
-        // The owner's other screens, and whoever sees the folder, watch it arrive.
-        self.feed.publish(Self::file_changes(&file, ChangeKind::Added, &self.reader_ids(&file).await?));
+        // The owner's other screens, and whoever sees the folder, watch it
+        // arrive (a new file has no shares of its own).
+        self.feed.publish(Self::file_changes(&file, ChangeKind::Added, &self.with_viewers(&file, vec![]).await?));
         Ok((file, target))
     }
 

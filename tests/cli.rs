@@ -521,16 +521,25 @@ fn watch_shows_changes_as_they_happen() {
     let ann = Person::signed_up(&server.base, "ann@example.com");
     ann.write("a.txt", b"a");
 
-    // JSON lines: the snapshot, then the upload's two changes.
-    let mut child = ann.command(&["watch", "--json", "--count", "2"]).stdout(Stdio::piped()).spawn().unwrap();
+    // JSON lines: the snapshot, then the upload's three changes (the file
+    // while it uploads, the file ready, its activity).
+    let mut child = ann.command(&["watch", "--json", "--count", "3"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let snapshot: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(snapshot["type"], "snapshot");
     ann.run(&["put", "a.txt"]).ok();
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), 0);
     let changes: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect();
-    assert_eq!(changes.len(), 2);
-    assert!(changes.iter().any(|c| c["collection"] == "files" && c["kind"] == "added" && c["doc"]["name"] == "a.txt"));
+    assert_eq!(changes.len(), 3);
+    let added = |status: &str| {
+        changes.iter().any(|c| {
+            c["collection"] == "files"
+                && c["kind"] == "added"
+                && c["doc"]["name"] == "a.txt"
+                && c["doc"]["status"] == status
+        })
+    };
+    assert!(added("pending") && added("ready"), "{changes:?}");
     assert!(changes.iter().any(|c| c["collection"] == "activity" && c["doc"]["kind"] == "uploaded"));
 
     // For people: one line per change.
@@ -542,6 +551,17 @@ fn watch_shows_changes_as_they_happen() {
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(rest.iter().any(|l| l.contains("file changed") && l.contains("b.txt")), "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("ann@example.com renamed a.txt to b.txt")), "{rest:?}");
+
+    // An upload shows while it goes, then as a new file.
+    ann.write("c.txt", b"c");
+    let mut child = ann.command(&["watch", "--count", "3"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("watching"));
+    ann.run(&["put", "c.txt"]).ok();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), 0);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.iter().any(|l| l.contains("uploading     c.txt 0% of 1 B")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("new file      c.txt")), "{rest:?}");
 
     // A watch running when its login ends stops at once, and says why.
     let copy = Person::new();

@@ -353,7 +353,8 @@ async fn firestore_rules_let_each_person_read_only_their_own_and_nobody_write() 
     };
     // (bob sees Trip: its files, even queried as its owner's.)
     rig.list("ann's files in Trip", in_trip(&ann), &[Owner, Reader], &[t]).await;
-    rig.list("files in Trip", query("files", Some(eq("parent", d)), None), &[], &[]).await;
+    // The folder in the query is enough: whoever sees it may ask for all of it.
+    rig.list("files in Trip", query("files", Some(eq("parent", d)), None), &[Reader], &[t]).await;
     rig.get("files", t, &[Owner, Reader]).await;
 
     // Trip is shared with bob: he sees its folders and their files, ready

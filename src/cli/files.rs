@@ -45,10 +45,18 @@ pub async fn list_all(api: &Api, scope: &str, sort: &str, descending: bool) -> R
     list_pages(api, &format!("scope={scope}&sort={sort}&order={}", order(descending))).await
 }
 
-/// The person's files directly in `folder` (`None`: at the top), all pages.
-pub async fn list_in(api: &Api, folder: Option<&str>, sort: &str, descending: bool) -> Result<Vec<Value>> {
+/// The ready files directly in `folder` (`None`: at the top), all pages;
+/// with `uploading`, the uploads in progress into it as well.
+pub async fn list_in(
+    api: &Api,
+    folder: Option<&str>,
+    sort: &str,
+    descending: bool,
+    uploading: bool,
+) -> Result<Vec<Value>> {
     let within = folder.map(seg).unwrap_or_else(|| "top".to_owned());
-    list_pages(api, &format!("scope=mine&within={within}&sort={sort}&order={}", order(descending))).await
+    let query = format!("scope=mine&within={within}&sort={sort}&order={}&uploading={uploading}", order(descending));
+    list_pages(api, &query).await
 }
 
 /// `spec` as it would be typed again in a shell (for hints).
@@ -65,7 +73,13 @@ pub async fn resolve(api: &Api, spec: &str, shared: bool) -> Result<Value> {
 
 fn file_name(f: &Value) -> String {
     let name = f["name"].as_str().unwrap_or("?");
-    if f["status"].as_str() == Some("pending") { format!("{name} (incomplete upload)") } else { name.to_owned() }
+    if f["status"].as_str() != Some("pending") {
+        return name.to_owned();
+    }
+    match (f["received"].as_u64(), f["size"].as_u64()) {
+        (Some(r), Some(s)) if s > 0 => format!("{name} (uploading, {}%)", r.min(s) * 100 / s),
+        _ => format!("{name} (uploading)"),
+    }
 }
 
 /// One row of the file table: name, size, updated, (owner,) id.
@@ -201,7 +215,8 @@ pub async fn listing(
     if mine {
         l.folders = paths::folders_in(api, id.as_deref()).await?;
         sort_folders(&mut l.folders, sort, descending);
-        l.files = list_in(api, id.as_deref(), key, descending).await?;
+        // Uploads in progress too: someone may be filling the folder now.
+        l.files = list_in(api, id.as_deref(), key, descending, true).await?;
     }
     if shared && folder.is_none() {
         let folders = api.get("/api/folders?scope=shared").await?;
@@ -276,7 +291,7 @@ impl Mine {
     async fn files(&mut self, api: &Api, folder: Option<&str>) -> Result<&mut Vec<Value>> {
         let key = folder.map(str::to_owned);
         if !self.folders.contains_key(&key) {
-            let files = list_in(api, folder, "name", false).await?;
+            let files = list_in(api, folder, "name", false, false).await?;
             self.folders.insert(key.clone(), files);
         }
         Ok(self.folders.entry(key).or_default())

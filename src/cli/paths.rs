@@ -147,7 +147,7 @@ async fn shared_lookup(api: &Api, names: &[&str]) -> Result<Option<Entry>> {
         if i + 1 < rest.len() {
             return Ok(None);
         }
-        let files = list_in(api, Some(&id), "name", false).await?;
+        let files = list_in(api, Some(&id), "name", false, false).await?;
         return Ok(files.into_iter().find(|f| same(f, name) && f["status"] == "ready").map(Entry::File));
     }
     Ok(Some(Entry::Folder(at)))

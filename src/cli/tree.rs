@@ -218,7 +218,7 @@ pub async fn get_tree(
     let mut stack = vec![(folder, root.clone(), top_label.clone())];
     while let Some((f, local, label)) = stack.pop() {
         let id = paths::id_of(&f)?;
-        let files = list_in(&api, Some(&id), "name", false).await?;
+        let files = list_in(&api, Some(&id), "name", false, false).await?;
         let subs = paths::folders_in(&api, Some(&id)).await?;
         dirs.push(RemoteDir { local: local.clone(), label: label.clone(), files });
         for s in subs.iter().rev() {
