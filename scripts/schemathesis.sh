@@ -192,6 +192,12 @@ include-operation-id = "reportUploadProgress"
 parameters = {{ "path.id" = {{ dictionary = "uploading", probability = 0.8 }} }}
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
+# A selection the schema allows can still be empty (400), of files in
+# different folders (400), or of an upload in progress (409).
+[[operations]]
+include-operation-id = "selectionArchive"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
 [[operations]]
 include-operation-id = "abortUpload"
 parameters = {{ "path.id" = {q(pending)} }}

@@ -25,7 +25,7 @@ use crate::store::{FileGuard, FileQuery, MailPreferences, MetadataStore, Page, S
 mod archive;
 mod folders;
 mod links;
-pub use archive::{ARCHIVE_PAGE, ArchiveEntry, ArchivePage};
+pub use archive::{ARCHIVE_PAGE, ArchiveEntry, ArchivePage, MAX_SELECTION, Selection};
 pub use folders::{FolderChange, FolderView};
 pub use links::{LinkArchivePage, LinkListing, LinkView, NewLink, PublicLink};
 

@@ -46,6 +46,8 @@ const READS: &[(&str, [u16; 6])] = &[
     ("list files in Trip", [200, 200, 404, 404, 404, 401]),
     ("archive day", [200, 200, 200, 404, 404, 401]),
     ("archive Trip", [200, 200, 404, 404, 404, 401]),
+    ("archive img, selected in day", [200, 200, 200, 404, 404, 401]),
+    ("archive a.txt and day, selected in Trip", [200, 200, 404, 404, 404, 401]),
     ("get img", [200, 200, 200, 404, 404, 401]),
     ("download img", [200, 200, 200, 404, 404, 401]),
     ("get a.txt", [200, 200, 404, 200, 404, 401]),
@@ -73,6 +75,10 @@ async fn perform(op: &str, c: &Client, w: &World, n: usize) -> common::Reply {
         "list files in Trip" => c.get(&format!("/api/files?within={trip}")).await,
         "archive day" => c.post(&format!("/api/folders/{day}/archive"), json!({})).await,
         "archive Trip" => c.post(&format!("/api/folders/{trip}/archive"), json!({})).await,
+        "archive img, selected in day" => c.post("/api/archive", json!({ "files": [img] })).await,
+        "archive a.txt and day, selected in Trip" => {
+            c.post("/api/archive", json!({ "files": [a], "folders": [day] })).await
+        }
         "get img" => c.get(&format!("/api/files/{img}")).await,
         "download img" => c.post(&format!("/api/files/{img}/download"), json!({})).await,
         "get a.txt" => c.get(&format!("/api/files/{a}")).await,
@@ -716,4 +722,114 @@ async fn uploads_in_progress_are_seen_in_the_folder_with_their_progress_self_hos
 #[tokio::test]
 async fn uploads_in_progress_are_seen_in_the_folder_with_their_progress_in_the_cloud() {
     uploads_in_progress(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
+}
+
+/// Every page of a selection's archive, from the first.
+async fn selection_pages(c: &Client, body: Value) -> Vec<Value> {
+    let mut pages = vec![c.post("/api/archive", body.clone()).await.expect(200)];
+    while let Some(cursor) = pages.last().unwrap()["next_cursor"].as_str() {
+        let mut next = body.clone();
+        next["cursor"] = json!(cursor);
+        pages.push(c.post("/api/archive", next).await.expect(200));
+    }
+    pages
+}
+
+/// A selection of one folder's files and folders as one ZIP, on both
+/// deployments: exactly what was selected, each folder with its tree, for
+/// whoever sees the folder; nothing of anything else.
+async fn selection_archives(deployment: Deployment) {
+    let (ann, ann_email) = deployment.person("ann").await;
+    let (bob, bob_email) = deployment.person("bob").await;
+    let (eve, _) = deployment.person("eve").await;
+    let trip = folder(&ann, "Trip", None).await;
+    let a = id(&ann.upload_in("a.txt", b"ay", Some(&trip)).await["id"]);
+    let b = id(&ann.upload_in("B.txt", b"bee", Some(&trip)).await["id"]);
+    let left = id(&ann.upload_in("left out.txt", b"no", Some(&trip)).await["id"]);
+    let day = folder(&ann, "day", Some(&trip)).await;
+    let inner = folder(&ann, "inner", Some(&day)).await;
+    ann.upload_in("img.jpg", b"pixels", Some(&day)).await;
+    let page = livedrop::service::ARCHIVE_PAGE;
+    for i in 0..page {
+        ann.upload_in(&format!("f{i:03}.txt"), format!("file {i}").as_bytes(), Some(&inner)).await;
+    }
+    let other = folder(&ann, "other", Some(&trip)).await;
+    ann.upload_in("not me.txt", b"no", Some(&other)).await;
+    let pending = id(&ann.begin_in("soon.txt", b"soon", Some(&trip)).await.expect(201)["file"]["id"]);
+    let top = id(&ann.upload_in("top.txt", b"top", None).await["id"]);
+
+    let selected = json!({ "files": [b, a, a], "folders": [day] });
+    let pages = selection_pages(&ann, selected.clone()).await;
+    assert_eq!(pages.len(), 2, "{}", deployment.name());
+    assert_eq!(pages[0]["name"], "Trip");
+    let all: Vec<String> = pages.iter().flat_map(paths).collect();
+    let mut want: Vec<String> =
+        ["a.txt", "B.txt", "day", "day/img.jpg", "day/inner"].into_iter().map(String::from).collect();
+    want.extend((0..page).map(|i| format!("day/inner/f{i:03}.txt")));
+    assert_eq!(all, want, "{}: the selection, folders with their trees, nothing else", deployment.name());
+    let first = &pages[0]["entries"][0];
+    assert_eq!(ann.fetch(first["url"].as_str().unwrap()).await, b"ay");
+    // Asked again to re-sign: the same page, not another download.
+    let mut again = selected.clone();
+    again["cursor"] = pages[0]["next_cursor"].clone();
+    again["again"] = json!(true);
+    assert_eq!(paths(&ann.post("/api/archive", again).await.expect(200)), paths(&pages[1]));
+
+    // Whoever sees the folder selects in it; the log says what was taken.
+    share_folder(&ann, &trip, &bob_email).await;
+    let bobs = selection_pages(&bob, json!({ "files": [left] })).await;
+    assert_eq!(paths(&bobs[0]), ["left out.txt"]);
+    assert_eq!(bob.fetch(bobs[0]["entries"][0]["url"].as_str().unwrap()).await, b"no");
+    let log = ann.get("/api/activity").await.expect(200);
+    let zips: Vec<(Value, Value)> = log["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["detail"] == "zip")
+        .map(|a| (a["actor_email"].clone(), a["file_name"].clone()))
+        .collect();
+    assert_eq!(
+        zips,
+        [(json!(bob_email), json!("1 item from Trip")), (json!(ann_email), json!("3 items from Trip"))],
+        "{}",
+        deployment.name()
+    );
+
+    // At the top of one's own files: "My files", and nothing logged.
+    let mine = ann.post("/api/archive", json!({ "files": [top] })).await.expect(200);
+    assert_eq!((mine["name"].as_str(), paths(&mine)), (Some("My files"), vec!["top.txt".to_owned()]));
+
+    // Refused: someone else's, a mix of folders, an upload in progress, bad input.
+    for stranger in [json!({ "files": [a] }), json!({ "folders": [day] }), json!({ "files": [top] })] {
+        eve.post("/api/archive", stranger.clone()).await.expect_error(404, "not_found");
+    }
+    bob.post("/api/archive", json!({ "files": [top] })).await.expect_error(404, "not_found");
+    deployment.anonymous().post("/api/archive", json!({ "files": [a] })).await.expect_error(401, "unauthenticated");
+    ann.post("/api/archive", json!({ "files": [a, top] })).await.expect_error(400, "invalid_request");
+    ann.post("/api/archive", json!({ "files": [a], "folders": [inner] })).await.expect_error(400, "invalid_request");
+    ann.post("/api/archive", json!({ "files": [pending] })).await.expect_error(409, "file_not_ready");
+    let over: Vec<String> = (0..=livedrop::service::MAX_SELECTION).map(|_| a.clone()).collect();
+    for bad in [
+        json!({}),
+        json!({ "files": [] }),
+        json!({ "files": over }),
+        json!({ "files": "a" }),
+        json!({ "files": [a], "cursor": "no kind" }),
+        json!({ "files": [a], "extra": 1 }),
+    ] {
+        let r = ann.post("/api/archive", bad.clone()).await;
+        assert_eq!(r.status.as_u16(), 400, "{bad}: {}", r.body);
+    }
+    ann.post("/api/archive", json!({ "files": ["no-such-file"] })).await.expect_error(404, "not_found");
+    ann.post("/api/archive", json!({ "folders": ["../../etc"] })).await.expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_selection_downloads_as_one_archive_self_hosted() {
+    selection_archives(Deployment::SelfHosted(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn a_selection_downloads_as_one_archive_in_the_cloud() {
+    selection_archives(Deployment::Cloud(Box::new(CloudServer::start().await))).await;
 }

@@ -134,7 +134,7 @@ async fn each_function_binary_answers_its_routes_from_the_router() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 48);
+    assert_eq!(checked, 49);
 
     // Cloud mode says so, and sign-up belongs to Firebase Auth there.
     let public = ports["public"];

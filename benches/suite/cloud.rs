@@ -169,6 +169,19 @@ async fn round_trips(emulator: &FirestoreEmulator, dir: &Path, report: &mut Repo
         service.archive_page(&ann, &trip.id, None, false),
     )
     .await?;
+    // A selection in Trip (its file and its first folder, 30 deep): the
+    // first item, the folder it is in, Trip's files (a page of 1000), its
+    // tree, the walk's files, and the log.
+    let d0 = service.folders_in(&ann, Some(&trip.id)).await?.remove(0);
+    let picked = livedrop::service::Selection { files: vec![f.id.clone()], folders: vec![d0.id] };
+    c.within(
+        s,
+        "POST /api/archive (a file and a folder 30 deep, first page)",
+        true,
+        7,
+        service.selection_archive(&ann, &picked, None, false),
+    )
+    .await?;
     // A link to the folder: its holder lists a folder (the link, the
     // folder's path up to the linked one, its folders and its files),
     // downloads a file in it (the link, the file, its folder's path, the

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{AppState, Authed, Json, Rechecked, folder_ids, nullable};
-use crate::domain::{Email, FileName, FolderId};
+use crate::domain::{Email, FileId, FileName, FolderId};
 use crate::error::{Error, Result};
-use crate::service::FolderChange;
+use crate::service::{FolderChange, Selection};
 use crate::store::Entry;
 
 type Reply = Result<Response>;
@@ -127,6 +127,34 @@ pub async fn archive(
     let cursor = b.cursor.as_deref().filter(|c| !c.is_empty());
     let page = state.service.archive_page(&p.user, &FolderId::parse(&id)?, cursor, b.again).await?;
     Ok(axum::Json(page).into_response())
+}
+
+/// `POST /api/archive`: a page of what a ZIP of some files and folders of
+/// one folder holds, with signed URLs (as a folder's archive).
+pub async fn selection_archive(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Json(b): Json<SelectionBody>,
+) -> Reply {
+    let selection = Selection {
+        files: b.files.iter().map(|id| FileId::parse(id)).collect::<Result<_>>()?,
+        folders: b.folders.iter().map(|id| FolderId::parse(id)).collect::<Result<_>>()?,
+    };
+    let cursor = b.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = state.service.selection_archive(&p.user, &selection, cursor, b.again).await?;
+    Ok(axum::Json(page).into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionBody {
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    folders: Vec<String>,
+    cursor: Option<String>,
+    #[serde(default)]
+    again: bool,
 }
 
 pub async fn links(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {

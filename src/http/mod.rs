@@ -120,6 +120,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/folders", get(folders::list).post(folders::create)),
         ("/api/folders/{id}", get(folders::get).patch(folders::update).delete(folders::delete)),
         ("/api/folders/{id}/archive", post(folders::archive)),
+        ("/api/archive", post(folders::selection_archive)),
         ("/api/folders/{id}/links", get(folders::links).post(folders::create_link)),
         ("/api/folders/{id}/shares", post(folders::share)),
         ("/api/folders/{id}/shares/{email}", delete(folders::unshare)),

@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Service;
-use crate::domain::{Activity, ActivityKind, FileRecord, Folder, FolderId, User, UserId};
+use crate::domain::{Activity, ActivityKind, FileId, FileRecord, FileStatus, Folder, FolderId, User, UserId};
 use crate::error::{Error, Result};
 
 /// Entries per page: each file's signed URL is good for
@@ -124,8 +124,22 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     async fn new(service: &'a Service, root: &Folder, after: Option<Cursor>) -> Result<Walk<'a>> {
+        let below = service.store.folders_below(root).await?;
+        Ok(Self::of_tree(service, root.owner_id.clone(), root.id.clone(), below, HashMap::new(), after))
+    }
+
+    /// The walk from `root` through `below` (folders under it, each with
+    /// its parent), with the files of some folders known already.
+    fn of_tree(
+        service: &'a Service,
+        owner: UserId,
+        root: FolderId,
+        below: Vec<Folder>,
+        files: HashMap<FolderId, Vec<FileRecord>>,
+        after: Option<Cursor>,
+    ) -> Walk<'a> {
         let mut children: HashMap<FolderId, Vec<Folder>> = HashMap::new();
-        for d in service.store.folders_below(root).await? {
+        for d in below {
             if let Some(p) = d.parent.clone() {
                 children.entry(p).or_default().push(d);
             }
@@ -134,15 +148,14 @@ impl<'a> Walk<'a> {
             list.sort_by_cached_key(|d| d.name.key());
         }
         let mut order = Vec::new();
-        let mut stack = vec![root.id.clone()];
+        let mut stack = vec![root];
         while let Some(id) = stack.pop() {
             if let Some(list) = children.get(&id) {
                 stack.extend(list.iter().rev().map(|d| d.id.clone()));
             }
             order.push(id);
         }
-        let owner = root.owner_id.clone();
-        Ok(Walk { service, owner, after, children, order, files: HashMap::new(), entries: Vec::new(), last: None })
+        Walk { service, owner, after, children, order, files, entries: Vec::new(), last: None }
     }
 
     fn full(&self) -> bool {
@@ -284,10 +297,162 @@ impl Service {
     /// The page of `root`'s archive after `cursor`, whoever asks.
     pub(super) async fn archive_of(&self, root: &Folder, cursor: Option<&str>) -> Result<ArchivePage> {
         let after = cursor.map(Cursor::decode).transpose()?;
-        let resuming = after.is_some();
-        let mut walk = Walk::new(self, root, after).await?;
-        walk.visit(root.id.clone(), Vec::new(), resuming).await?;
-        let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
-        Ok(ArchivePage { name: root.name.as_str().to_owned(), entries: walk.entries, next_cursor })
+        let walk = Walk::new(self, root, after).await?;
+        Self::walked(walk, root.id.clone(), root.name.as_str().to_owned()).await
     }
+
+    async fn walked(mut walk: Walk<'_>, root: FolderId, name: String) -> Result<ArchivePage> {
+        let resuming = walk.after.is_some();
+        walk.visit(root, Vec::new(), resuming).await?;
+        let next_cursor = if walk.full() { walk.last.as_ref().map(Cursor::encode) } else { None };
+        Ok(ArchivePage { name, entries: walk.entries, next_cursor })
+    }
+
+    /// A page of what a ZIP of some files and folders of one folder holds
+    /// (or of the top of the caller's own files): the selected files, then
+    /// each selected folder with everything in it, as the folder's own
+    /// archive would hold them, under the selection. Anyone who sees the
+    /// folder may; an item they cannot see, or one elsewhere, is refused
+    /// (not found, or "not in one folder"), and so is a file still
+    /// uploading. The first page is logged once as a download of the
+    /// folder ("downloaded 3 items from Trip as ZIP"); at the top, where
+    /// only their owner can select, nothing is logged.
+    pub async fn selection_archive(
+        &self,
+        user: &User,
+        selection: &Selection,
+        cursor: Option<&str>,
+        again: bool,
+    ) -> Result<ArchivePage> {
+        let after = cursor.map(Cursor::decode).transpose()?;
+        let count = selection.files.len() + selection.folders.len();
+        if count == 0 || count > MAX_SELECTION {
+            return Err(Error::InvalidRequest(format!(
+                "a selection holds 1 to {MAX_SELECTION} files and folders; this one holds {count}"
+            )));
+        }
+        // Where the selection is: the folder of its first item (or the top).
+        let (owner, parent) = match (selection.files.first(), selection.folders.first()) {
+            (Some(f), _) => {
+                let f = self.store.file(f).await?.ok_or(Error::not_found("file"))?;
+                (f.owner_id, f.folder_id)
+            }
+            (None, Some(d)) => {
+                let d = self.store.folder(d).await?.ok_or(Error::not_found("folder"))?;
+                (d.owner_id, d.parent)
+            }
+            (None, None) => unreachable!("the count is at least 1"),
+        };
+        let parent = match &parent {
+            Some(p) => Some(self.visible_folder(user, p).await?),
+            None if owner == user.id => None,
+            None => return Err(Error::not_found("file")),
+        };
+        let not_here = || Error::InvalidRequest("every file and folder of a selection must be in one folder".into());
+
+        // What is in the folder, by id, to check each item against.
+        let mut here = HashMap::new();
+        let mut offset = 0;
+        loop {
+            let q = crate::store::FileQuery {
+                user: owner.clone(),
+                scope: crate::store::Scope::Mine,
+                within: parent
+                    .as_ref()
+                    .map_or(crate::store::Within::Top, |p| crate::store::Within::Folder(p.id.clone())),
+                uploading: true,
+                sort: crate::store::SortKey::Name,
+                descending: false,
+                offset,
+                limit: 1000,
+            };
+            let page = self.store.list_files(&q).await?;
+            here.extend(page.items.into_iter().map(|f| (f.id.clone(), f)));
+            match page.next_offset {
+                Some(o) => offset = o,
+                None => break,
+            }
+        }
+        let mut files = Vec::new();
+        for id in &selection.files {
+            match here.get(id) {
+                Some(f) if f.status != FileStatus::Ready => return Err(Error::FileNotReady),
+                Some(f) => files.push(f.clone()),
+                None if self.store.file(id).await?.is_some_and(|f| f.owner_id == owner) => return Err(not_here()),
+                None => return Err(Error::not_found("file")),
+            }
+        }
+        files.sort_by_cached_key(|f| f.name.key());
+        files.dedup_by(|a, b| a.id == b.id);
+
+        // The selected folders, and the trees under them.
+        let root = FolderId::generate();
+        let mut below = Vec::new();
+        let tree = match &parent {
+            Some(p) => self.store.folders_below(p).await?,
+            None => self.store.folders_in(&owner, None).await?,
+        };
+        let mut chosen = Vec::new();
+        for id in &selection.folders {
+            match tree.iter().find(|d| &d.id == id && d.parent == parent.as_ref().map(|p| p.id.clone())) {
+                Some(d) if !chosen.contains(&d.id) => chosen.push(d.id.clone()),
+                Some(_) => {}
+                None if self.store.folder(id).await?.is_some_and(|d| d.owner_id == owner) => return Err(not_here()),
+                None => return Err(Error::not_found("folder")),
+            }
+        }
+        for d in &chosen {
+            let top = tree.iter().find(|t| &t.id == d).cloned().ok_or(Error::not_found("folder"))?;
+            // Under the top of the owner's files, each tree is read on its own.
+            let inside = match &parent {
+                Some(_) => tree.clone(),
+                None => self.store.folders_below(&top).await?,
+            };
+            below.extend(subtree(&inside, d));
+            below.push(Folder { parent: Some(root.clone()), ..top });
+        }
+
+        let name = parent.as_ref().map_or_else(|| "My files".to_owned(), |p| p.name.as_str().to_owned());
+        let selected = HashMap::from([(root.clone(), files.clone())]);
+        let walk = Walk::of_tree(self, owner, root.clone(), below, selected, after);
+        let page = Self::walked(walk, root, name).await?;
+        if let (Some(p), None, false) = (&parent, cursor, again) {
+            let items = match files.len() + chosen.len() {
+                1 => "1 item".to_owned(),
+                n => format!("{n} items"),
+            };
+            let a = Activity {
+                detail: Some(ZIP_DETAIL.into()),
+                file_name: format!("{items} from {}", p.name.as_str()),
+                ..Self::folder_activity(p, ActivityKind::Downloaded, Some(user))
+            };
+            let _w = self.gate.read().await;
+            self.store.append_activity(&a).await?;
+            self.feed.publish(vec![Self::activity_change(&a)]);
+        }
+        Ok(page)
+    }
+}
+
+/// The most files and folders one selection holds.
+pub const MAX_SELECTION: usize = 1000;
+
+/// What a person selected to download as one ZIP: files and folders of one folder.
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub files: Vec<FileId>,
+    pub folders: Vec<FolderId>,
+}
+
+/// The folders of `tree` below `top`, at any depth.
+fn subtree(tree: &[Folder], top: &FolderId) -> Vec<Folder> {
+    let mut out = Vec::new();
+    let mut stack = vec![top.clone()];
+    while let Some(id) = stack.pop() {
+        for d in tree.iter().filter(|d| d.parent.as_ref() == Some(&id)) {
+            stack.push(d.id.clone());
+            out.push(d.clone());
+        }
+    }
+    out
 }
