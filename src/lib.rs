@@ -10,7 +10,8 @@
 //! - `service`: the use cases (upload, complete, list, rename, delete,
 //!   share, link, download, activity, the reconcile sweep) over the traits
 //!   below; `service::folders` those of folders, `service::archive` what
-//!   a folder's ZIP holds, page by page, with signed URLs;
+//!   a ZIP of a folder or of a selection in one holds, page by page, with
+//!   signed URLs;
 //!   `service::links` public links, a file's or a folder's (what a link
 //!   holder may list, download and archive, and what is counted).
 //! - `store`: the metadata traits, one per concern (`MetadataStore` for

@@ -336,6 +336,10 @@ fn a_recipient_names_a_shared_folder_by_the_path_they_see() {
     assert!(table.stdout.contains("Shared with you:") && table.stdout.contains("Trip/"), "{}", table.stdout);
     assert_eq!(listed(&bob, "Trip"), (strs(&["day 2"]), strs(&["a.txt"])));
     assert_eq!(listed(&bob, "trip/DAY 2/"), (vec![], strs(&["img.jpg"])));
+    // --shared names it too; for ann it is her own folder, which it does not mean.
+    let shared_ls = bob.run(&["ls", "Trip", "--shared", "--json"]).ok().json();
+    assert_eq!(shared_ls["files"][0]["name"], "a.txt", "{shared_ls}");
+    ann.run(&["ls", "Trip", "--shared"]).fails(2, "'Trip' is one of your folders");
     bob.run(&["get", "Trip/day 2/img.jpg", "-o", "img.jpg"]).ok();
     assert_eq!(std::fs::read(bob.path("img.jpg")).unwrap(), std::fs::read(ann.path("Trip/day 2/img.jpg")).unwrap());
     bob.run(&["get", "-r", "Trip/day 2", "-o", "got"]).ok();

@@ -244,10 +244,17 @@ pub async fn ls(ctx: &Ctx, o: LsOptions) -> Result<()> {
         None => None,
         Some(spec) => match paths::entry(&api, spec, !o.mine).await? {
             Entry::Top => None,
-            Entry::Folder(_) if o.shared => {
-                return Err(CliError::usage(
-                    "--shared lists the files shared with you, which are in none of your folders",
-                ));
+            // A folder shared with you is listed as `ls` lists it; one of
+            // your own holds nothing that --shared means.
+            Entry::Folder(f) if o.shared => {
+                let me = api.get("/api/me").await?;
+                if f["owner_id"] == me["user"]["id"] {
+                    return Err(CliError::usage(format!(
+                        "'{spec}' is one of your folders: --shared lists what others share with you"
+                    ))
+                    .hint(format!("`livedrop ls {}` lists what is in it", quoted(spec))));
+                }
+                Some(f)
             }
             Entry::Folder(f) => Some(f),
             // Like `ls FILE`: that one file.
@@ -258,7 +265,10 @@ pub async fn ls(ctx: &Ctx, o: LsOptions) -> Result<()> {
             }
         },
     };
-    let l = listing(&api, folder, o.mine || both, o.shared || both, o.sort, o.reverse).await?;
+    // A folder named is listed whoever's it is: only the top has a part
+    // shared with you.
+    let mine = o.mine || both || folder.is_some();
+    let l = listing(&api, folder, mine, o.shared || both, o.sort, o.reverse).await?;
     print_listing(&l, o.json);
     Ok(())
 }
