@@ -1,7 +1,24 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FileRecord, Folder } from "@/lib/backend";
 import { FileTable } from "./FileTable";
+
+// A ZIP's limit of selected items, smaller where a test says (1001 rows
+// take seconds in jsdom).
+const zipLimit = vi.hoisted(() => ({ value: null as number | null }));
+vi.mock("@/lib/backend", async (importOriginal) => {
+  const real = await importOriginal<typeof import("@/lib/backend")>();
+  return {
+    ...real,
+    get SELECTION_ZIP_LIMIT() {
+      return zipLimit.value ?? real.SELECTION_ZIP_LIMIT;
+    },
+  };
+});
+afterEach(() => {
+  zipLimit.value = null;
+});
 
 const now = Date.parse("2026-01-10T12:00:00Z");
 
@@ -377,5 +394,177 @@ describe("FileTable: uploads in progress", () => {
     expect(row.getAttribute("data-status")).toBeNull();
     expect(screen.getByRole("button", { name: "Download report.pdf" })).toBeTruthy();
     expect(screen.getByText("1 file")).toBeTruthy();
+  });
+});
+
+describe("FileTable: selecting rows for one ZIP", () => {
+  const folder = (id: string, name: string): Folder => ({
+    id,
+    owner_id: "me",
+    owner_email: "me@x.io",
+    name,
+    parent_id: null,
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+  });
+  const folders = [folder("d1", "Trip")];
+  const uploading: FileRecord = {
+    ...file("p1", "report.pdf", 3000, "2026-01-10T11:00:00Z"),
+    status: "pending",
+    received: 1000,
+  };
+
+  function table(
+    list: FileRecord[] = [...files, uploading],
+    dirs: Folder[] = folders,
+    onDownloadSelection: (items: { files: string[]; folders: string[] }) => void = () => {},
+  ) {
+    return (
+      <FileTable
+        files={list}
+        folders={dirs}
+        scope="mine"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        onDownloadSelection={onDownloadSelection}
+        emptyText="none"
+      />
+    );
+  }
+  const box = (name: string) => screen.getByRole("checkbox", { name: `Select ${name}` });
+  const selectAll = () => screen.getByRole("checkbox", { name: "Select all" }) as HTMLInputElement;
+  const bar = () => screen.queryByRole("group", { name: "Selection" });
+
+  it("selects folders and ready files by their checkboxes, and downloads them as one ZIP", () => {
+    const download = vi.fn();
+    render(table(undefined, undefined, download));
+    // A checkbox per folder and ready file; none for the upload in progress.
+    expect(screen.getAllByRole("checkbox").map((c) => c.getAttribute("aria-label"))).toEqual([
+      null,
+      "Select Trip",
+      "Select beta.png",
+      "Select alpha.png",
+      "Select gamma.png",
+    ]);
+    const pending = screen
+      .getByRole("progressbar", { name: "Uploading report.pdf" })
+      .closest("tr")!;
+    expect(within(pending).queryByRole("checkbox")).toBeNull();
+    expect(bar()).toBeNull();
+
+    fireEvent.click(box("alpha.png"));
+    fireEvent.click(box("Trip"));
+    expect(within(bar()!).getByText("2 selected")).toBeTruthy();
+    expect((box("alpha.png") as HTMLInputElement).checked).toBe(true);
+    expect(box("alpha.png").closest("tr")!.className).toBe("selected");
+    fireEvent.click(within(bar()!).getByRole("button", { name: "Download as ZIP" }));
+    expect(download).toHaveBeenCalledWith({ files: ["1"], folders: ["d1"] });
+    // Unticked again: out of the selection.
+    fireEvent.click(box("alpha.png"));
+    expect(within(bar()!).getByText("1 selected")).toBeTruthy();
+    fireEvent.click(within(bar()!).getByRole("button", { name: "Download as ZIP" }));
+    expect(download).toHaveBeenLastCalledWith({ files: [], folders: ["d1"] });
+  });
+
+  it("selects all the rows shown, says when some are, and clears the selection", () => {
+    render(table());
+    expect(selectAll().checked).toBe(false);
+    expect(selectAll().indeterminate).toBe(false);
+    fireEvent.click(box("beta.png"));
+    expect(selectAll().indeterminate).toBe(true);
+    // From some to all: everything but the upload in progress.
+    fireEvent.click(selectAll());
+    expect(selectAll().checked).toBe(true);
+    expect(selectAll().indeterminate).toBe(false);
+    expect(within(bar()!).getByText("4 selected")).toBeTruthy();
+    // All to none.
+    fireEvent.click(selectAll());
+    expect(bar()).toBeNull();
+
+    // With a search, "Select all" is of what it shows; what it hides stays selected.
+    fireEvent.click(box("Trip"));
+    fireEvent.change(screen.getByLabelText("Search files"), { target: { value: "alpha" } });
+    expect(selectAll().checked).toBe(false);
+    fireEvent.click(selectAll());
+    expect(within(bar()!).getByText("2 selected")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Search files"), { target: { value: "" } });
+    expect((box("Trip") as HTMLInputElement).checked).toBe(true);
+    expect(selectAll().indeterminate).toBe(true);
+
+    fireEvent.click(within(bar()!).getByRole("button", { name: "Clear selection" }));
+    expect(bar()).toBeNull();
+    expect(screen.getAllByRole("checkbox").some((c) => (c as HTMLInputElement).checked)).toBe(
+      false,
+    );
+    // Its button went: focus is on "Select all", not lost.
+    expect(document.activeElement).toBe(selectAll());
+  });
+
+  it("works from the keyboard: Space ticks, Enter clears", async () => {
+    const user = userEvent.setup();
+    render(table());
+    box("Trip").focus();
+    await user.keyboard(" ");
+    expect(within(bar()!).getByText("1 selected")).toBeTruthy();
+    selectAll().focus();
+    await user.keyboard(" ");
+    expect(within(bar()!).getByText("4 selected")).toBeTruthy();
+    within(bar()!).getByRole("button", { name: "Clear selection" }).focus();
+    await user.keyboard("{Enter}");
+    expect(bar()).toBeNull();
+    expect(document.activeElement).toBe(selectAll());
+  });
+
+  it("drops what leaves the folder, live, for good", () => {
+    const { rerender } = render(table());
+    fireEvent.click(selectAll());
+    expect(within(bar()!).getByText("4 selected")).toBeTruthy();
+    // alpha.png deleted, Trip moved away: 2 left.
+    rerender(table([files[1]!, files[2]!, uploading], []));
+    expect(within(bar()!).getByText("2 selected")).toBeTruthy();
+    // Back again, they are not selected.
+    rerender(table([...files, uploading], folders));
+    expect(within(bar()!).getByText("2 selected")).toBeTruthy();
+    expect((box("alpha.png") as HTMLInputElement).checked).toBe(false);
+    // A selected file uploaded anew (replaced) is an upload in progress: out too.
+    rerender(table([{ ...files[1]!, status: "pending" }, files[2]!], folders));
+    expect(within(bar()!).getByText("1 selected")).toBeTruthy();
+    rerender(table([files[2]!], folders));
+    fireEvent.click(box("gamma.png"));
+    expect(bar()).toBeNull();
+  });
+
+  it("takes no more items in one ZIP than the server does", () => {
+    zipLimit.value = 3;
+    render(table());
+    fireEvent.click(selectAll());
+    expect(within(bar()!).getByText("4 selected")).toBeTruthy();
+    const zip = within(bar()!).getByRole("button", {
+      name: "Download as ZIP",
+    }) as HTMLButtonElement;
+    expect(zip.disabled).toBe(true);
+    expect(
+      within(bar()!).getByText("One ZIP takes at most 3 selected items: select fewer."),
+    ).toBeTruthy();
+    fireEvent.click(box("Trip"));
+    expect(zip.disabled).toBe(false);
+    expect(within(bar()!).queryByText(/at most/)).toBeNull();
+  });
+
+  it("offers no selecting where it is not turned on (the top of Shared with me)", () => {
+    render(
+      <FileTable
+        files={files}
+        folders={folders}
+        scope="shared"
+        meId="me"
+        now={now}
+        onDownload={() => {}}
+        emptyText="none"
+      />,
+    );
+    expect(screen.queryByRole("checkbox")).toBeNull();
+    expect(screen.getByRole("table").className).toBe("files");
   });
 });

@@ -1,8 +1,15 @@
 "use client";
 
 import Link from "next/link";
-import { useMemo, useState } from "react";
-import type { FileRecord, Folder, SortKey, SortOrder } from "@/lib/backend";
+import { useEffect, useMemo, useRef, useState } from "react";
+import {
+  SELECTION_ZIP_LIMIT,
+  type FileRecord,
+  type Folder,
+  type SelectedItems,
+  type SortKey,
+  type SortOrder,
+} from "@/lib/backend";
 import { receivedOf, searchFiles, sortFiles, uploadPercent } from "@/lib/files";
 import { folderHref, searchFolders, sortFoldersBy } from "@/lib/folders";
 import { describeType, formatBytes, formatDate, timeAgo } from "@/lib/format";
@@ -27,6 +34,13 @@ interface FileTableProps {
   fileActions?: (file: FileRecord) => MenuAction[];
   /** What may be done with a folder (rename, move, delete), in its row's menu. */
   folderActions?: (folder: Folder) => MenuAction[];
+  /**
+   * Turns on selecting rows (folders and ready files), and "Download as
+   * ZIP" of what is selected. Only where every row is in one folder: the
+   * server makes a ZIP of such items only, so not at the top of "Shared
+   * with me", where files of several owners meet.
+   */
+  onDownloadSelection?: (items: SelectedItems) => void;
   emptyText: string;
 }
 
@@ -81,6 +95,56 @@ function useLastMoved(files: FileRecord[] | null, now: number): Map<string, Move
   return marks;
 }
 
+interface Selection {
+  files: ReadonlySet<string>;
+  folders: ReadonlySet<string>;
+}
+
+const NOTHING: Selection = { files: new Set(), folders: new Set() };
+
+/**
+ * What is selected, of `files` (ready ones only) and `folders`: an item
+ * that leaves the lists (deleted or moved away, live) leaves the selection
+ * for good, and does not come back selected. A folder shown anew starts
+ * with nothing selected, as FilesScreen gives each folder a table of its own.
+ */
+function useSelection(
+  files: FileRecord[] | null,
+  folders: Folder[] | null | undefined,
+): [Selection, (change: (s: Selection) => Selection) => void] {
+  const [seen, setSeen] = useState<{
+    files: FileRecord[] | null;
+    folders: Folder[] | null | undefined;
+    selected: Selection;
+  }>(() => ({ files, folders, selected: NOTHING }));
+  let selected = seen.selected;
+  // Lists not known yet (null) take nothing away.
+  if ((seen.files !== files || seen.folders !== folders) && files && folders !== null) {
+    const ready = new Set(files.filter((f) => f.status !== "pending").map((f) => f.id));
+    const here = new Set((folders ?? []).map((d) => d.id));
+    const kept = {
+      files: new Set([...selected.files].filter((id) => ready.has(id))),
+      folders: new Set([...selected.folders].filter((id) => here.has(id))),
+    };
+    if (kept.files.size !== selected.files.size || kept.folders.size !== selected.folders.size) {
+      selected = kept;
+    }
+    // Kept from one list to the next (React's "state from the previous render").
+    setSeen({ files, folders, selected });
+  }
+  return [selected, (change) => setSeen((s) => ({ ...s, selected: change(s.selected) }))];
+}
+
+/** `set` with `ids` added (`on`) or taken out. */
+function toggled(set: ReadonlySet<string>, ids: string[], on: boolean): ReadonlySet<string> {
+  const next = new Set(set);
+  for (const id of ids) {
+    if (on) next.add(id);
+    else next.delete(id);
+  }
+  return next;
+}
+
 export function FileTable({
   files,
   scope,
@@ -93,6 +157,7 @@ export function FileTable({
   folders,
   folderLink = folderHref,
   folderOwner,
+  onDownloadSelection,
   emptyText,
 }: FileTableProps) {
   const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({
@@ -121,6 +186,53 @@ export function FileTable({
       ? `${counted(folderRows.length, "folder", "folders")}, ${fileCount}`
       : fileCount) + (uploading ? `, ${uploading} uploading` : "");
 
+  const selectable = onDownloadSelection !== undefined;
+  const [selected, changeSelected] = useSelection(files, folders);
+  const selectedCount = selected.files.size + selected.folders.size;
+  // "Select all" is of the rows shown (the search's), not of those it hides.
+  const shown = {
+    files: (rows ?? []).filter((f) => f.status !== "pending").map((f) => f.id),
+    folders: folderRows.map((d) => d.id),
+  };
+  const shownCount = shown.files.length + shown.folders.length;
+  const shownSelected =
+    shown.files.filter((id) => selected.files.has(id)).length +
+    shown.folders.filter((id) => selected.folders.has(id)).length;
+  const selectAll = useRef<HTMLInputElement>(null);
+  const search = useRef<HTMLInputElement>(null);
+  const some = shownSelected > 0 && shownSelected < shownCount;
+  useEffect(() => {
+    // Only a property: no attribute says a checkbox is "some of them".
+    if (selectAll.current) selectAll.current.indeterminate = some;
+  });
+  const selectShown = (on: boolean) =>
+    changeSelected((s) => ({
+      files: toggled(s.files, shown.files, on),
+      folders: toggled(s.folders, shown.folders, on),
+    }));
+  const selectRow = (kind: "files" | "folders", id: string, on: boolean) =>
+    changeSelected((s) => ({ ...s, [kind]: toggled(s[kind], [id], on) }));
+  const clearSelection = () => {
+    changeSelected(() => NOTHING);
+    // Its button goes with the bar: focus stays in the table.
+    (selectAll.current ?? search.current)?.focus();
+  };
+  const tooMany = selectedCount > SELECTION_ZIP_LIMIT;
+  const selectBox = (kind: "files" | "folders", id: string, name: string) => (
+    <td className="col-select">
+      <label>
+        <input
+          type="checkbox"
+          checked={selected[kind].has(id)}
+          onChange={(e) => selectRow(kind, id, e.target.checked)}
+          aria-label={`Select ${name}`}
+        />
+      </label>
+    </td>
+  );
+  const rowClass = (fresh: boolean, isSelected: boolean) =>
+    [fresh ? "fresh" : "", isSelected ? "selected" : ""].filter(Boolean).join(" ") || undefined;
+
   const toggle = (key: SortKey) =>
     setSort((s) =>
       s.key === key
@@ -135,6 +247,7 @@ export function FileTable({
           Search files
         </label>
         <input
+          ref={search}
           id={`search-${scope}`}
           type="search"
           placeholder="Search by name, owner or type"
@@ -145,6 +258,37 @@ export function FileTable({
           {loading ? "" : countText}
         </span>
       </div>
+      {selectable ? (
+        // Told when it appears and as its count changes.
+        <div aria-live="polite">
+          {selectedCount > 0 ? (
+            <div className="selection-bar" role="group" aria-label="Selection">
+              <span className="selection-count">{selectedCount} selected</span>
+              <button
+                type="button"
+                className="small"
+                disabled={tooMany}
+                onClick={() =>
+                  onDownloadSelection({
+                    files: [...selected.files],
+                    folders: [...selected.folders],
+                  })
+                }
+              >
+                Download as ZIP
+              </button>
+              <button type="button" className="small" onClick={clearSelection}>
+                Clear selection
+              </button>
+              {tooMany ? (
+                <p className="hint">
+                  One ZIP takes at most {SELECTION_ZIP_LIMIT} selected items: select fewer.
+                </p>
+              ) : null}
+            </div>
+          ) : null}
+        </div>
+      ) : null}
       {loading ? (
         <div className="empty" aria-busy="true">
           Loading files…
@@ -152,9 +296,23 @@ export function FileTable({
       ) : total === 0 ? (
         <div className="empty">{query ? `No files match “${query}”.` : emptyText}</div>
       ) : (
-        <table className="files">
+        <table className={selectable ? "files selectable" : "files"}>
           <thead>
             <tr>
+              {selectable ? (
+                <th className="col-select" scope="col">
+                  <label>
+                    <input
+                      ref={selectAll}
+                      type="checkbox"
+                      checked={shownCount > 0 && shownSelected === shownCount}
+                      disabled={shownCount === 0}
+                      onChange={(e) => selectShown(e.target.checked)}
+                    />
+                    <span className="select-all-text">Select all</span>
+                  </label>
+                </th>
+              ) : null}
               {COLUMNS.map((c) => (
                 <th
                   key={c.label}
@@ -190,7 +348,12 @@ export function FileTable({
               const fresh = now - Date.parse(d.updated_at) < FRESH_MS;
               const owner = folderOwner ? folderOwner(d) : "You";
               return (
-                <tr key={d.id} className={fresh ? "fresh" : undefined} data-folder-id={d.id}>
+                <tr
+                  key={d.id}
+                  className={rowClass(fresh, selected.folders.has(d.id))}
+                  data-folder-id={d.id}
+                >
+                  {selectable ? selectBox("folders", d.id, d.name) : null}
                   <td className="col-name">
                     <div className="file-name">
                       <FolderIcon />
@@ -233,11 +396,17 @@ export function FileTable({
                   scope,
                   now,
                   stalled: moved !== undefined && now - moved.at >= STALLED_MS,
+                  selectable,
                 });
               }
               const fresh = now - Date.parse(f.updated_at) < FRESH_MS;
               return (
-                <tr key={f.id} className={fresh ? "fresh" : undefined} data-file-id={f.id}>
+                <tr
+                  key={f.id}
+                  className={rowClass(fresh, selected.files.has(f.id))}
+                  data-file-id={f.id}
+                >
+                  {selectable ? selectBox("files", f.id, f.name) : null}
                   <td className="col-name">
                     <div className="file-name">
                       <FileIcon name={f.name} />
@@ -302,8 +471,8 @@ export function FileTable({
 
 /**
  * A file still uploading: its name, how far it is, and nothing to do with it
- * yet (no download, share, rename or preview); it turns into a normal row,
- * in place, once ready.
+ * yet (no download, share, rename, preview or selecting); it turns into a
+ * normal row, in place, once ready.
  */
 function pendingRow({
   file: f,
@@ -311,17 +480,21 @@ function pendingRow({
   scope,
   now,
   stalled,
+  selectable,
 }: {
   file: FileRecord;
   owner: string;
   scope: "mine" | "shared";
   now: number;
   stalled: boolean;
+  /** The table selects rows: an empty cell where a ready row's checkbox is. */
+  selectable: boolean;
 }) {
   const pct = uploadPercent(f);
   const text = uploadingText(f);
   return (
     <tr key={f.id} className="pending" data-file-id={f.id} data-status="pending">
+      {selectable ? <td className="col-select" /> : null}
       <td className="col-name">
         <div className="file-name">
           <FileIcon name={f.name} />

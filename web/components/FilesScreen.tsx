@@ -9,6 +9,7 @@ import {
   type FileRecord,
   type Folder,
   type OnConflict,
+  type SelectedItems,
 } from "@/lib/backend";
 import { uploadTree, type PickedTree } from "@/lib/folder-upload";
 import { folderHref, sharedFolderHref } from "@/lib/folders";
@@ -128,6 +129,12 @@ export function MyFilesFromQuery() {
 export function SharedFilesFromQuery() {
   const folder = useSearchParams().get("folder") || null;
   return <FilesScreen scope="shared" folderId={folder} />;
+}
+
+/** "Download as ZIP" of what is selected in the folder `name`, in the ZIP tray. */
+function downloadSelection(backend: Backend, name: string) {
+  return (items: SelectedItems) =>
+    void import("./ZipButton").then((m) => m.startSelectionZipDownload(backend, items, name));
 }
 
 function useDownload(backend: Backend, setError: (e: string | null) => void) {
@@ -264,6 +271,7 @@ function SharedFolder({ folderId }: { folderId: string }) {
         meId={me.user.id}
         now={now}
         onDownload={download}
+        onDownloadSelection={downloadSelection(backend, title)}
         emptyText="This folder is empty. What its owner puts in it appears here at once."
       />
       {older.more ? <LoadOlder onClick={older.load} busy={older.loading} /> : null}
@@ -530,6 +538,7 @@ function MyFiles({ folderId }: { folderId: string | null }) {
         onShare={(f) => setDialog({ kind: "share", file: f })}
         fileActions={fileActions}
         folderActions={(f) => folderActions(f)}
+        onDownloadSelection={downloadSelection(backend, title)}
         emptyText={
           here
             ? "This folder is empty. Upload files or a folder into it."

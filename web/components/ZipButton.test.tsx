@@ -27,7 +27,8 @@ vi.mock("@/lib/zip-download", async (importOriginal) => {
   };
 });
 
-const { ZipButton, startArchiveDownload, startZipDownload } = await import("./ZipButton");
+const { ZipButton, startArchiveDownload, startSelectionZipDownload, startZipDownload } =
+  await import("./ZipButton");
 const { ZipUnsupportedError, folderArchive } = await import("@/lib/zip-download");
 
 const backend = {} as Backend;
@@ -138,6 +139,33 @@ describe("startArchiveDownload", () => {
           screen.getByRole("button", { name: `Dismiss the ZIP download of ${name}` }),
         ),
       );
+    }
+    expect(screen.queryByRole("region", { name: "ZIP downloads" })).toBeNull();
+  });
+});
+
+describe("startSelectionZipDownload", () => {
+  it("runs the selection's ZIP in the panel, named after its folder, once for the same items", async () => {
+    const pages = vi.fn(async () => ({ name: "Trip", entries: [], next_cursor: null }));
+    const withPages = { selectionArchivePage: pages } as unknown as Backend;
+    await act(async () => {
+      startSelectionZipDownload(withPages, { files: ["a", "b"], folders: ["d"] }, "Trip");
+      // The same items in another order: the same download.
+      startSelectionZipDownload(withPages, { files: ["b", "a"], folders: ["d"] }, "Trip");
+      startSelectionZipDownload(withPages, { files: ["a"], folders: [] }, "Trip");
+    });
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.archive.name).toBe("Trip");
+    // Its pages are the selection's.
+    await calls[0]!.archive.open()(null, false);
+    expect(pages).toHaveBeenCalledWith({ files: ["a", "b"], folders: ["d"] }, null);
+    const panel = screen.getByRole("region", { name: "ZIP downloads" });
+    expect(panel.textContent).toContain("Trip.zip");
+    await act(async () => calls.forEach((c) => c.resolve()));
+    for (const dismiss of screen.getAllByRole("button", {
+      name: "Dismiss the ZIP download of Trip",
+    })) {
+      await act(async () => fireEvent.click(dismiss));
     }
     expect(screen.queryByRole("region", { name: "ZIP downloads" })).toBeNull();
   });

@@ -2,11 +2,18 @@
 
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { createRoot } from "react-dom/client";
-import { describeError, isAbort, type Backend, type Folder } from "@/lib/backend";
+import {
+  describeError,
+  isAbort,
+  type Backend,
+  type Folder,
+  type SelectedItems,
+} from "@/lib/backend";
 import { formatBytes, formatDuration, formatSpeed } from "@/lib/format";
 import {
   downloadZip,
   folderArchive,
+  selectionArchive,
   ZipCanceledError,
   ZipUnsupportedError,
   type ArchiveSource,
@@ -236,6 +243,16 @@ const store = {
  */
 export function startZipDownload(backend: Backend, folder: Folder) {
   startArchiveDownload(`folder:${folder.id}`, folderArchive(backend, folder));
+}
+
+/**
+ * startZipDownload for some files and folders of one folder, "<name>.zip"
+ * (`name`: the folder they are in). The same items asked for again, in any
+ * order, are the same download.
+ */
+export function startSelectionZipDownload(backend: Backend, items: SelectedItems, name: string) {
+  const id = `selection:${[...items.files].sort().join(",")}:${[...items.folders].sort().join(",")}`;
+  startArchiveDownload(id, selectionArchive(backend, items, name));
 }
 
 /** startZipDownload for any archive; `id` tells two downloads of the same archive. */

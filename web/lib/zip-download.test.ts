@@ -16,6 +16,7 @@ import {
   downloadFolderZip,
   downloadZip,
   linkArchive,
+  selectionArchive,
   IN_MEMORY_LIMIT,
   Rate,
   ZipCanceledError,
@@ -419,6 +420,98 @@ describe("downloadFolderZip", () => {
       { path: "Trip/zz/", size: 0 },
     ];
     expect(got.size).toBe(zipSize(names));
+  });
+});
+
+describe("downloadZip of a selection", () => {
+  const ITEMS = { files: ["a", "b"], folders: ["day1", "zz"] };
+  // What the server lists for it: the files, then each folder with its tree.
+  const SELECTED: (FakeFile | { folder: string })[] = [
+    { path: "a.txt", body: text("alpha") },
+    { path: "b.txt", body: text("bravo!") },
+    { folder: "day 1" },
+    { path: "day 1/café ☕.txt", body: text("crème") },
+    { folder: "day 1/empty" },
+    { folder: "zz" },
+  ];
+
+  /** POST /api/archive over fakeServer: every call names the same items. */
+  function selectionServer(server: ReturnType<typeof fakeServer>) {
+    const asked: { items: unknown; cursor: string | null; options: unknown }[] = [];
+    const backend = {
+      selectionArchivePage: async (
+        items: typeof ITEMS,
+        cursor: string | null,
+        options?: { again?: boolean },
+      ) => {
+        asked.push({ items, cursor, options });
+        return server.backend.archivePage(FOLDER.id, cursor);
+      },
+    } as unknown as Backend;
+    return { asked, backend };
+  }
+
+  it("lists the selected items page by page, under the name of the folder they are in", async () => {
+    const server = fakeServer(SELECTED, { name: "Holiday" });
+    const { asked, backend } = selectionServer(server);
+    const { got, save } = collector();
+    const archive = selectionArchive(backend, ITEMS, "Holiday");
+    expect(archive.name).toBe("Holiday");
+    await downloadZip(archive, { save, fetch: server.fetch });
+    expect(asked).toEqual([
+      { items: ITEMS, cursor: null, options: undefined },
+      { items: ITEMS, cursor: "c2", options: undefined },
+      { items: ITEMS, cursor: "c4", options: undefined },
+    ]);
+    expect(got.name).toBe("Holiday.zip");
+    expect(pythonRead(got.bytes!)).toEqual([
+      ["Holiday/", ""],
+      ["Holiday/a.txt", "alpha"],
+      ["Holiday/b.txt", "bravo!"],
+      ["Holiday/day 1/", ""],
+      ["Holiday/day 1/café ☕.txt", "crème"],
+      ["Holiday/day 1/empty/", ""],
+      ["Holiday/zz/", ""],
+    ]);
+  });
+
+  it("signs a page again with `again`, for the same items, by its own cursor", async () => {
+    // The listing's URLs last 30 s (first 3 calls); fresh ones, 5 min.
+    const server = fakeServer(SELECTED, { ttl: (call) => (call <= 3 ? 0.5 : 5) });
+    const { asked, backend } = selectionServer(server);
+    const { got, save } = collector();
+    await downloadZip(selectionArchive(backend, ITEMS, "Trip"), { save, fetch: server.fetch });
+    expect(asked.slice(3)).toEqual([
+      { items: ITEMS, cursor: null, options: { again: true } },
+      { items: ITEMS, cursor: "c2", options: { again: true } },
+    ]);
+    expect(server.fetched).toEqual(["file-0?v=2", "file-1?v=2", "file-3?v=2"]);
+    expect(pythonRead(got.bytes!)).toHaveLength(7);
+  });
+
+  it("without a Service Worker, a large archive points at a smaller selection, not the CLI", async () => {
+    const backend = {
+      selectionArchivePage: async (): Promise<ArchivePage> => ({
+        name: "My files",
+        entries: [
+          {
+            kind: "file",
+            path: "movie.mkv",
+            file_id: "x",
+            size: 300 * 1024 * 1024,
+            updated_at: AT,
+            url: "https://storage.test/x",
+            expires_at: inMinutes(5),
+          },
+        ],
+        next_cursor: null,
+      }),
+    } as unknown as Backend;
+    const run = downloadZip(selectionArchive(backend, { files: ["x"], folders: [] }, "My files"), {
+      fetch: vi.fn() as unknown as typeof fetch,
+    });
+    await expect(run).rejects.toThrow(ZipUnsupportedError);
+    await expect(run).rejects.toThrow(/, or select fewer items at a time\.$/);
   });
 });
 

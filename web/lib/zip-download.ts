@@ -2,11 +2,12 @@
 // the page and saved to disk as it is made.
 //
 // 1. The whole listing first, page by page, from an ArchiveSource: a folder
-//    of mine or one shared with me (POST /api/folders/{id}/archive), or a
-//    folder seen through a public link (POST /api/s/{token}/archive, which
-//    hands out a ticket with its first page). It is small (names, sizes,
-//    signed URLs), and with it zipSize() gives the archive's exact length, so
-//    the browser's download shows real progress.
+//    of mine or one shared with me (POST /api/folders/{id}/archive), some
+//    files and folders selected in one (POST /api/archive), or a folder seen
+//    through a public link (POST /api/s/{token}/archive, which hands out a
+//    ticket with its first page). It is small (names, sizes, signed URLs),
+//    and with it zipSize() gives the archive's exact length, so the
+//    browser's download shows real progress.
 // 2. The archive, from zipStream(): every entry under "<folder name>/", each
 //    file's bytes fetched from its signed URL only when its turn comes. A
 //    URL lasts minutes and a large download hours, so a URL that has expired
@@ -33,6 +34,7 @@ import type {
   Folder,
   LinkArchivePage,
   LinkArchiveRequest,
+  SelectedItems,
 } from "./backend/types";
 import { zipSize, zipStream, type ZipEntry } from "./zip";
 
@@ -147,6 +149,28 @@ export function folderArchive(
       again
         ? backend.archivePage(folder.id, cursor, { again: true })
         : backend.archivePage(folder.id, cursor),
+  };
+}
+
+/**
+ * Some files and folders of one folder (POST /api/archive): "<name>.zip",
+ * `name` being the folder they are in, with only them under "<name>/".
+ */
+export function selectionArchive(
+  backend: Pick<Backend, "selectionArchivePage">,
+  items: SelectedItems,
+  name: string,
+): ArchiveSource {
+  return {
+    name,
+    // No folder of its own is archived: its top entry is dated when asked for.
+    updated_at: new Date().toISOString(),
+    open: () => (cursor, again) =>
+      again
+        ? backend.selectionArchivePage(items, cursor, { again: true })
+        : backend.selectionArchivePage(items, cursor),
+    // Not the command line: `get -r` takes the whole folder. Fewer may fit in memory.
+    elsewhere: () => "or select fewer items at a time.",
   };
 }
 

@@ -253,6 +253,44 @@ describe("SelfHostedBackend", () => {
     expect((calls[3]![1].headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
   });
 
+  it("asks for a folder's ZIP and a selection's ZIP page by page, again only to re-sign", async () => {
+    const calls: [string, RequestInit][] = [];
+    const page = { name: "Trip", entries: [], next_cursor: null };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        if (url === "/api/auth/signin") {
+          return new Response(
+            JSON.stringify({ user: { id: "u", email: "a@x.io" }, csrf_token: "T" }),
+          );
+        }
+        return new Response(JSON.stringify(page));
+      }),
+    );
+    const b = new SelfHostedBackend(config);
+    await b.signIn("a@x.io", "pw");
+    expect(await b.archivePage("d/1", null)).toEqual(page);
+    await b.archivePage("d1", "c2", { again: true });
+    const items = { files: ["f1", "f2"], folders: ["d2"] };
+    expect(await b.selectionArchivePage(items, null)).toEqual(page);
+    await b.selectionArchivePage(items, "c2");
+    await b.selectionArchivePage(items, null, { again: true });
+    await b.selectionArchivePage({ files: [], folders: ["d2"] }, "c4", { again: true });
+    const sent = calls.slice(1).map(([url, init]) => [init.method, url, init.body ?? null]);
+    expect(sent).toEqual([
+      ["POST", "/api/folders/d%2F1/archive", "{}"],
+      ["POST", "/api/folders/d1/archive", '{"cursor":"c2","again":true}'],
+      ["POST", "/api/archive", '{"files":["f1","f2"],"folders":["d2"]}'],
+      ["POST", "/api/archive", '{"files":["f1","f2"],"folders":["d2"],"cursor":"c2"}'],
+      ["POST", "/api/archive", '{"files":["f1","f2"],"folders":["d2"],"again":true}'],
+      ["POST", "/api/archive", '{"files":[],"folders":["d2"],"cursor":"c4","again":true}'],
+    ]);
+    for (const [, init] of calls.slice(1)) {
+      expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("T");
+    }
+  });
+
   it("lists a folder for the live feed with uploads in progress", async () => {
     const urls: string[] = [];
     vi.stubGlobal(

@@ -34,6 +34,7 @@ import type {
   NewUpload,
   ProgressFn,
   PublicLink,
+  SelectedItems,
   SessionState,
   Share,
   SignedUrl,
@@ -385,6 +386,20 @@ export class SelfHostedBackend implements Backend {
   ): Promise<ArchivePage> {
     const body = { ...(cursor ? { cursor } : {}), ...(options.again ? { again: true } : {}) };
     return this.request("POST", `/api/folders/${enc(folderId)}/archive`, body);
+  }
+
+  selectionArchivePage(
+    items: SelectedItems,
+    cursor: string | null,
+    options: { again?: boolean } = {},
+  ): Promise<ArchivePage> {
+    const body = {
+      files: items.files,
+      folders: items.folders,
+      ...(cursor ? { cursor } : {}),
+      ...(options.again ? { again: true } : {}),
+    };
+    return this.request("POST", "/api/archive", body);
   }
 
   async fileActivity(id: string): Promise<Activity[]> {

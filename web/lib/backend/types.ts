@@ -241,6 +241,19 @@ export type ArchiveEntry =
       expires_at: string;
     };
 
+/**
+ * Some files and folders, by id, for one ZIP (POST /api/archive): all in
+ * one folder, or all at the top of my files; at most SELECTION_ZIP_LIMIT in
+ * all.
+ */
+export interface SelectedItems {
+  files: string[];
+  folders: string[];
+}
+
+/** How many selected items one ZIP takes at most (the server refuses more). */
+export const SELECTION_ZIP_LIMIT = 1000;
+
 export interface UploadTarget {
   method: "PUT" | "POST";
   url: string;
@@ -530,6 +543,18 @@ export interface Backend {
    */
   archivePage(
     folderId: string,
+    cursor: string | null,
+    options?: { again?: boolean },
+  ): Promise<ArchivePage>;
+  /**
+   * One page of what a ZIP of some files and folders of one folder holds,
+   * as archivePage: its `name` is the folder they are in ("My files" at the
+   * top), its paths start at the selected items ("a.txt", "Trip/x.jpg").
+   * 404 for an item I cannot see, 409 file_not_ready for a file still
+   * uploading.
+   */
+  selectionArchivePage(
+    items: SelectedItems,
     cursor: string | null,
     options?: { again?: boolean },
   ): Promise<ArchivePage>;
