@@ -56,11 +56,46 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt 10240 ]; then
 fi
 
 out=benches/RESULTS.md
+quick=""
+# Part 5 (zip) runs in Chromium (web/bench/zip.bench.ts), not in the suite:
+# it is taken out of --only's list here and run after the suite.
+zip=1
+args=()
+expect_only=""
 for arg in "$@"; do
+  if [ -n "$expect_only" ]; then
+    expect_only=""
+    case ",$arg," in *,zip,*) zip=1 ;; *) zip="" ;; esac
+    arg=$(printf '%s' "$arg" | tr ',' '\n' | { grep -vx zip || true; } | paste -sd, -)
+    [ -n "$arg" ] || { suite_parts=none; continue; }
+    args+=(--only "$arg")
+    continue
+  fi
   case "$arg" in
-    --quick) out=target/bench-quick.md ;;
-    --only) [ "$out" = target/bench-quick.md ] || out=target/bench-partial.md ;;
+    --quick) out=target/bench-quick.md; quick=1; args+=("$arg") ;;
+    --only) [ -n "$quick" ] || out=target/bench-partial.md; expect_only=1 ;;
+    *) args+=("$arg") ;;
   esac
 done
 export BENCH_COMMAND="bash benches/run.sh${*:+ $*}"
-exec "$suite" --out "$out" "$@"
+if [ "${suite_parts:-}" != none ]; then
+  "$suite" --out "$out" "${args[@]}"
+else
+  : >"$out"
+fi
+if [ -n "$zip" ]; then
+  # The web app as served, and Chromium (as scripts/test.sh installs it).
+  (cd web && { [ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error; } &&
+    { [ -f out/index.html ] || npm run build; })
+  zip_gib=4
+  [ -z "$quick" ] || zip_gib=0.25
+  table=$(mktemp)
+  (cd web && BENCH_ZIP_GIB="${BENCH_ZIP_GIB:-$zip_gib}" BENCH_ZIP_OUT="$table" \
+    LIVEDROP_BIN="$PWD/../target/release/livedrop" npx playwright test --config playwright.bench.config.ts)
+  {
+    printf '\n## Part 5: a folder as one ZIP in Chromium, against one file (`web/bench/zip.bench.ts`)\n\n'
+    cat "$table"
+  } >>"$out"
+  rm -f "$table"
+  echo "wrote $out"
+fi
