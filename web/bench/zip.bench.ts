@@ -28,6 +28,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
@@ -76,11 +77,15 @@ function writeNoise(path: string, size: number, noise: Buffer, tag: number) {
 }
 
 /** A port nothing listens on now. */
-function freePort(): number {
-  const script =
-    "const s=require('net').createServer();" +
-    "s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
-  return Number(String(execFileSync(process.execPath, ["-e", script])).trim());
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      s.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
+    });
+  });
 }
 
 async function waitFor(url: string, what: string) {
@@ -165,7 +170,7 @@ test("a folder of mixed sizes as one ZIP, against the same bytes as one file", a
     writeNoise(join(work, "src", "one.bin"), bytes, noise, tag++);
 
     // livedrop and nginx, on CPU 0.
-    const port = freePort();
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const server = spawn(
       "taskset",
@@ -187,7 +192,7 @@ test("a folder of mixed sizes as one ZIP, against the same bytes as one file", a
     );
     children.push(server);
     await waitFor(`${base}/api/health`, "livedrop serve");
-    const ngPort = freePort();
+    const ngPort = await freePort();
     const ng = join(work, "nginx");
     mkdirSync(join(ng, "www"), { recursive: true });
     linkSync(join(work, "src", "one.bin"), join(ng, "www", "one.bin"));

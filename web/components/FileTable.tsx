@@ -419,16 +419,7 @@ export function FileTable({
                       </Link>
                     </div>
                   </td>
-                  <td className="col-size">{formatBytes(f.size)}</td>
-                  <td className="col-type ellipsis" title={f.content_type}>
-                    {describeType(f.content_type)}
-                  </td>
-                  <td className="col-owner ellipsis" title={f.owner_email}>
-                    {owner}
-                  </td>
-                  <td className="col-date" title={formatDate(f.updated_at)}>
-                    {timeAgo(f.updated_at, now)}
-                  </td>
+                  {detailCells(f, owner, now)}
                   <td className="col-meta-m ellipsis">
                     {formatBytes(f.size)} · {describeType(f.content_type)} ·{" "}
                     {scope === "shared" ? `${owner} · ` : ""}
@@ -520,6 +511,20 @@ function pendingRow({
           </span>
         </div>
       </td>
+      {detailCells(f, owner, now)}
+      <td className="col-meta-m ellipsis">
+        {describeType(f.content_type)}
+        {scope === "shared" ? ` · ${owner}` : ""}
+      </td>
+      <td className="col-actions" />
+    </tr>
+  );
+}
+
+/** A file's size, type, owner and date cells: the same for a ready row and an upload's. */
+function detailCells(f: FileRecord, owner: string, now: number) {
+  return (
+    <>
       <td className="col-size">{formatBytes(f.size)}</td>
       <td className="col-type ellipsis" title={f.content_type}>
         {describeType(f.content_type)}
@@ -530,11 +535,6 @@ function pendingRow({
       <td className="col-date" title={formatDate(f.updated_at)}>
         {timeAgo(f.updated_at, now)}
       </td>
-      <td className="col-meta-m ellipsis">
-        {describeType(f.content_type)}
-        {scope === "shared" ? ` · ${owner}` : ""}
-      </td>
-      <td className="col-actions" />
-    </tr>
+    </>
   );
 }
