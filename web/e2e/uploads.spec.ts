@@ -44,7 +44,9 @@ test("a large upload survives a cut network and a reload, and resumes", async ({
   page.on("dialog", (dialog) => void dialog.accept());
   await page.reload();
   await expect(page.getByText("Unfinished uploads.")).toBeVisible();
-  await expect(page.getByText("big-video.bin")).toBeVisible();
+  await expect(page.getByText("big-video.bin (21 MB)")).toBeVisible();
+  // My files shows it too, as an upload in progress, with how far it got.
+  await expect(page.getByRole("progressbar", { name: "Uploading big-video.bin" })).toBeVisible();
   await shot(page, "07-upload-unfinished-after-reload");
 
   // The network is back; the user picks the same file again.
