@@ -357,13 +357,8 @@ impl Service {
         if !self.feed.delivers() {
             return Ok(vec![]);
         }
-        let mut ids: Vec<UserId> = self.store.readers(&file.id).await?.into_iter().map(|u| u.id).collect();
-        if let Some(d) = &file.folder_id {
-            ids.extend(self.store.viewers(d).await?);
-            ids.sort();
-            ids.dedup();
-        }
-        Ok(ids)
+        let ids: Vec<UserId> = self.store.readers(&file.id).await?.into_iter().map(|u| u.id).collect();
+        self.with_viewers(file, ids).await
     }
 
     /// `readers` (the file's own, as a delete returned them) and, where

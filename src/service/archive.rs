@@ -404,11 +404,11 @@ impl Service {
         for d in &chosen {
             let top = tree.iter().find(|t| &t.id == d).cloned().ok_or(Error::not_found("folder"))?;
             // Under the top of the owner's files, each tree is read on its own.
-            let inside = match &parent {
-                Some(_) => tree.clone(),
-                None => self.store.folders_below(&top).await?,
+            let own = match &parent {
+                Some(_) => None,
+                None => Some(self.store.folders_below(&top).await?),
             };
-            below.extend(subtree(&inside, d));
+            below.extend(subtree(own.as_deref().unwrap_or(&tree), d));
             below.push(Folder { parent: Some(root.clone()), ..top });
         }
 
