@@ -13,6 +13,13 @@
 // repeats: BENCH_ZIP_GIB (4), BENCH_ZIP_REPEAT (3); BENCH_ZIP_OUT names a
 // Markdown file for the table. Servers are pinned to CPU 0 (as in
 // benches/suite), the browser runs where the OS puts it.
+//
+// BENCH_ZIP_CEILINGS=1 also measures what bounds the ZIP path, each part
+// alone on 1 GiB: a fetch drained in the page; a stream made in the page and
+// transferred to a Service Worker that answers a download with it (what
+// web/lib/zip-download.ts does, with no fetch and no CRC); and a stream made
+// in a Service Worker itself (what moving the archive into the worker
+// would give).
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -145,6 +152,161 @@ async function clickLink(page: Page, url: string) {
   }, url);
 }
 
+/**
+ * A Service Worker for the ceilings alone (scope /__probe/): it answers a
+ * navigation with 1 GiB it makes itself, in chunks of ?chunk= bytes, fresh
+ * ones (as a fetch's would be) or one buffer again (?reuse=1).
+ */
+const PROBE_SW = `
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (!url.pathname.startsWith("/__probe/")) return;
+  const chunk = Number(url.searchParams.get("chunk"));
+  const reuse = url.searchParams.get("reuse") === "1";
+  const size = ${GiB};
+  const one = new Uint8Array(chunk);
+  let left = size;
+  const body = new ReadableStream({
+    pull(c) {
+      if (left <= 0) return c.close();
+      const n = Math.min(left, chunk);
+      c.enqueue(reuse ? one.subarray(0, n) : new Uint8Array(n));
+      left -= n;
+    },
+  }, { highWaterMark: 0 });
+  event.respondWith(new Response(body, { headers: {
+    "Content-Type": "application/zip",
+    "Content-Disposition": "attachment; filename=probe.zip",
+    "Content-Length": String(size),
+  } }));
+});
+`;
+
+/** Registers a worker with a scope the page is not in, and waits until it is active. */
+async function registerWorker(page: Page, script: string, scope: string) {
+  await page.evaluate(
+    async ([script, scope]) => {
+      const reg = await navigator.serviceWorker.register(script!, { scope });
+      // navigator.serviceWorker.ready is for the page's own scope: not this one.
+      while (!reg.active) await new Promise((r) => setTimeout(r, 50));
+    },
+    [script, scope],
+  );
+}
+
+/** Navigates the page to `href` through a link without `download` (so a worker sees it). */
+async function navigate(page: Page, href: string) {
+  await page.evaluate((href) => {
+    const a = document.createElement("a");
+    a.href = href;
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }, href);
+}
+
+/** The rows of the ceilings table (BENCH_ZIP_CEILINGS=1). */
+async function measureCeilings(
+  page: Page,
+  context: BrowserContext,
+  base: string,
+  fileId: string,
+  csrf: string,
+): Promise<string[]> {
+  const rows: string[] = [];
+  const signed = await context.request.post(`/api/files/${fileId}/download`, {
+    headers: { "X-CSRF-Token": csrf },
+    data: {},
+  });
+  const url = new URL((await signed.json()).url as string, base).toString();
+  const fetched = await page.evaluate(async (u) => {
+    const t = performance.now();
+    const reader = (await fetch(u, { cache: "no-store" })).body!.getReader();
+    let n = 0;
+    let chunks = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      n += value.length;
+      chunks++;
+    }
+    return { n, chunks, ms: performance.now() - t };
+  }, url);
+  rows.push(
+    `| a fetch of one file, drained in the page (${Math.round(fetched.n / fetched.chunks / 1024)} KiB a chunk) | ${(fetched.n / 1e3 / fetched.ms).toFixed(0)} |`,
+  );
+
+  await registerWorker(page, "/zip-sw.js", "/__zip/");
+  for (const chunk of [64 * 1024, MiB]) {
+    const id = randomBytes(16).toString("hex");
+    const got = await timedDownload(
+      page,
+      async () => {
+        await page.evaluate(
+          async ([id, chunk, size]) => {
+            const reg = await navigator.serviceWorker.getRegistration("/__zip/");
+            let left = size!;
+            const stream = new ReadableStream<Uint8Array>(
+              {
+                pull(c) {
+                  if (left <= 0) return c.close();
+                  const n = Math.min(left, chunk!);
+                  c.enqueue(new Uint8Array(n));
+                  left -= n;
+                },
+              },
+              { highWaterMark: 0 },
+            );
+            const channel = new MessageChannel();
+            const accepted = new Promise((r) => (channel.port1.onmessage = r));
+            reg!.active!.postMessage(
+              {
+                type: "zip",
+                id,
+                stream,
+                headers: {
+                  "Content-Type": "application/zip",
+                  "Content-Disposition": "attachment; filename=probe.zip",
+                  "Content-Length": String(size),
+                },
+              },
+              [channel.port2, stream as unknown as Transferable],
+            );
+            await accepted;
+          },
+          [id, chunk, GiB] as [string, number, number],
+        );
+        await navigate(page, `/__zip/${id}/probe.zip`);
+      },
+      GiB,
+    );
+    rows.push(
+      `| a stream made in the page, transferred to zip-sw.js, downloaded (${chunk / 1024} KiB chunks) | ${mbps(GiB, got.seconds).toFixed(0)} |`,
+    );
+    await got.remove();
+  }
+
+  await registerWorker(page, "/probe-sw.js", "/__probe/");
+  for (const [chunk, reuse] of [
+    [64 * 1024, false],
+    [MiB, false],
+    [MiB, true],
+  ] as const) {
+    const got = await timedDownload(
+      page,
+      () => navigate(page, `/__probe/probe.zip?chunk=${chunk}&reuse=${reuse ? 1 : 0}`),
+      GiB,
+    );
+    rows.push(
+      `| a stream made in a Service Worker, downloaded (${chunk / 1024} KiB chunks${reuse ? ", one buffer reused" : ""}) | ${mbps(GiB, got.seconds).toFixed(0)} |`,
+    );
+    await got.remove();
+  }
+  return rows;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mbps = (bytes: number, s: number) => bytes / 1e6 / s;
 const fmt = (xs: number[]) =>
@@ -169,6 +331,16 @@ test("a folder of mixed sizes as one ZIP, against the same bytes as one file", a
     }
     writeNoise(join(work, "src", "one.bin"), bytes, noise, tag++);
 
+    // The web app as built; with the ceilings, a linked copy that also
+    // holds the probe worker (the build's own output is left alone).
+    const ceilings = process.env.BENCH_ZIP_CEILINGS === "1";
+    let web = webDir;
+    if (ceilings) {
+      web = join(work, "web");
+      execFileSync("cp", ["-al", webDir, web]);
+      writeFileSync(join(web, "probe-sw.js"), PROBE_SW);
+    }
+
     // livedrop and nginx, on CPU 0.
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -184,7 +356,7 @@ test("a folder of mixed sizes as one ZIP, against the same bytes as one file", a
         "--data-dir",
         join(work, "data"),
         "--web-dir",
-        webDir,
+        web,
         "--quota",
         "1TiB",
       ],
@@ -242,6 +414,7 @@ http {
     await page.goto("/files/");
     await expect(page.getByRole("link", { name: "Bench", exact: true })).toBeVisible();
 
+    const limits = ceilings ? await measureCeilings(page, context, base, one, csrf) : [];
     const idle = rssKiB(server.pid!);
     const times = { nginx: [] as number[], single: [] as number[], zip: [] as number[] };
     let peakZip = 0;
@@ -317,6 +490,16 @@ http {
       "",
       mem,
       "",
+      ...(limits.length
+        ? [
+            "What bounds it, each part alone on 1 GiB:",
+            "",
+            "| part | MB/s |",
+            "|---|---|",
+            ...limits,
+            "",
+          ]
+        : []),
     ].join("\n");
     console.log(text);
     if (process.env.BENCH_ZIP_OUT) writeFileSync(process.env.BENCH_ZIP_OUT, text);
