@@ -651,21 +651,17 @@ impl Service {
         let kind = if renamed { ActivityKind::Renamed } else { ActivityKind::Moved };
         let a = Self::file_activity(kind, user, detail);
         let placed = self.store.place_file(&f, &name, folder.as_ref(), now(), Some(Box::new(a.clone()))).await?;
-        let mut changes = if placed.status == FileStatus::Ready {
-            // Who could see it before and who can now: a move out of a
-            // shared folder takes it from those it leaves.
-            let before = self.reader_ids(&f).await?;
-            let after = self.reader_ids(&placed).await?;
-            let gone: Vec<UserId> = before.iter().filter(|u| !after.contains(u)).cloned().collect();
-            let came: Vec<UserId> = after.iter().filter(|u| !before.contains(u)).cloned().collect();
-            let stayed: Vec<UserId> = after.iter().filter(|u| before.contains(u)).cloned().collect();
-            let mut c = Self::file_changes(&placed, ChangeKind::Modified, &stayed);
-            c.extend(Self::file_changes(&placed, ChangeKind::Removed, &gone).into_iter().skip(1));
-            c.extend(Self::file_changes(&placed, ChangeKind::Added, &came).into_iter().skip(1));
-            c
-        } else {
-            vec![]
-        };
+        // Who could see it before and who can now: a move out of a shared
+        // folder takes it from those it leaves. An upload in progress too:
+        // the folder's viewers watch it arrive.
+        let before = self.reader_ids(&f).await?;
+        let after = self.reader_ids(&placed).await?;
+        let gone: Vec<UserId> = before.iter().filter(|u| !after.contains(u)).cloned().collect();
+        let came: Vec<UserId> = after.iter().filter(|u| !before.contains(u)).cloned().collect();
+        let stayed: Vec<UserId> = after.iter().filter(|u| before.contains(u)).cloned().collect();
+        let mut changes = Self::file_changes(&placed, ChangeKind::Modified, &stayed);
+        changes.extend(Self::file_changes(&placed, ChangeKind::Removed, &gone).into_iter().skip(1));
+        changes.extend(Self::file_changes(&placed, ChangeKind::Added, &came).into_iter().skip(1));
         changes.push(Self::activity_change(&a(&placed)));
         self.feed.publish(changes);
         Ok(placed)

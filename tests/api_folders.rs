@@ -690,6 +690,30 @@ async fn uploads_in_progress(deployment: Deployment) {
     ann.get("/api/files?uploading=yes").await.expect_error(400, "invalid_request");
     assert_eq!(listed(&bob, true).await[0]["received"], 400);
 
+    // Renamed or moved while it uploads: the recipients see that at once, and
+    // a move out of the shared folder takes it from them until it is back.
+    let file = format!("/api/files/{up}");
+    ann.patch(&file, json!({ "name": "bigger.bin" })).await.expect(200);
+    assert_eq!(listed(&bob, true).await[0]["name"], "bigger.bin");
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == up.as_str()).await;
+        assert_eq!((m["kind"].as_str(), m["doc"]["name"].as_str()), (Some("modified"), Some("bigger.bin")), "{m}");
+        assert_eq!(m["doc"]["status"], "pending");
+    }
+    ann.patch(&file, json!({ "folder_id": null })).await.expect(200);
+    assert_eq!(listed(&bob, true).await, json!([]));
+    bob.get(&file).await.expect_error(404, "not_found");
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == up.as_str()).await;
+        assert_eq!((m["collection"].as_str(), m["kind"].as_str()), (Some("shared"), Some("removed")), "{m}");
+    }
+    ann.patch(&file, json!({ "folder_id": trip })).await.expect(200);
+    assert_eq!(listed(&bob, true).await[0]["received"], 400);
+    if let Some(f) = feed.as_mut() {
+        let m = f.until(|m| m["type"] == "change" && m["id"] == up.as_str()).await;
+        assert_eq!((m["kind"].as_str(), m["doc"]["status"].as_str()), (Some("added"), Some("pending")), "{m}");
+    }
+
     // Its bytes arrive and it completes: ready, all of it, nothing more to say.
     let put = ann.http.put(ann.url(begun["upload"]["url"].as_str().unwrap())).body(data).send().await.unwrap();
     assert_eq!(put.status(), 200);

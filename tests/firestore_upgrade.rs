@@ -104,6 +104,10 @@ async fn files_written_before_folders_land_at_the_top_and_keep_their_names() {
     // The pending upload completes at the top.
     let pending = FileId::parse("dddd-pending").unwrap();
     let pending = store.file(&pending).await.unwrap().unwrap();
+    // That release kept no count of bytes received: none is claimed, and a
+    // ready file has all of its bytes.
+    assert_eq!(pending.received, 0);
+    assert_eq!(record.received, record.size);
     let done = store.mark_ready(&pending, now, None, None).await.unwrap();
     assert_eq!((done.file.name.as_str(), done.file.folder_id), ("upload.bin", None));
 }

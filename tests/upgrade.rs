@@ -184,6 +184,8 @@ async fn upgrade_from(fixture: &Path) {
     for p in pending {
         let f = ann.get(&format!("/api/files/{}", id(p))).await.expect(200)["file"].clone();
         assert_eq!((&f["status"], &f["name"], &f["size"]), (&json!("pending"), &p["name"], &p["size"]), "{release}");
+        // That release kept no count of bytes received: none is claimed.
+        assert_eq!(f["received"], 0, "{release}: {f}");
     }
     let mut finished = vec![];
     for p in pending {
