@@ -19,7 +19,7 @@ use livedrop::cloud::emulator::FirestoreEmulator;
 use livedrop::cloud::firestore::FirestoreStore;
 use livedrop::domain::*;
 use livedrop::error::{Error, LinkRefusal};
-use livedrop::store::{FileQuery, MetadataStore, Scope, SortKey, Within, pending_file};
+use livedrop::store::{FileQuery, FolderSharing, FolderStore, MetadataStore, Scope, SortKey, Within, pending_file};
 
 fn fresh_project() -> String {
     format!("demo-livedrop-{}", &sha256_hex(&random_token(16))[..12])
@@ -40,6 +40,8 @@ async fn firestore_keeps_the_metadata_contract_within_its_round_trip_budget() {
     racing_uploads_respect_the_quota(store(&emulator).await).await;
     eprintln!("firestore: claimed invitations skip deleted files");
     deleted_files_are_not_claimed(store(&emulator).await).await;
+    eprintln!("firestore: links and shares made inside a tree while it moves stay known");
+    a_moving_tree_keeps_what_is_made_inside_it(store(&emulator).await).await;
     eprintln!("firestore: round trips per operation");
     round_trips(store(&emulator).await).await;
 }
@@ -97,6 +99,75 @@ async fn deleted_files_are_not_claimed(s: Arc<FirestoreStore>) {
     assert_eq!(s.claim_invitations(&later, now()).await.unwrap(), vec![f.id.clone()]);
     assert_eq!(s.file(&f.id).await.unwrap().map(|_| ()), Some(()));
     assert_eq!(s.readers(&f.id).await.unwrap(), vec![later]);
+}
+
+fn new_folder(owner: &User, parent: Option<&Folder>, name: &str) -> Folder {
+    let at = now();
+    Folder {
+        id: FolderId::generate(),
+        owner_id: owner.id.clone(),
+        owner_email: owner.email.clone(),
+        name: FileName::parse(name).unwrap(),
+        parent: parent.map(|p| p.id.clone()),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// A folder moved back and forth while links to a folder inside it are made
+/// and that folder is shared: a move rewrites the folders below it, and once
+/// rewrote them whole from what it had read before, dropping what was made
+/// meanwhile. Now every link is still known to its folder (so deleting the
+/// tree deletes it) and the share still shows the folder to its recipient.
+async fn a_moving_tree_keeps_what_is_made_inside_it(s: Arc<FirestoreStore>) {
+    let ann = person();
+    let bob = person();
+    s.create_user(&ann).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    let (a, b) = (new_folder(&ann, None, "A"), new_folder(&ann, None, "B"));
+    let trip = new_folder(&ann, Some(&a), "Trip");
+    let day = new_folder(&ann, Some(&trip), "day 1");
+    for f in [&a, &b, &trip, &day] {
+        s.create_folder(f).await.unwrap();
+    }
+    let moves = async {
+        let mut current = s.folder(&trip.id).await.unwrap().unwrap();
+        for i in 0..8 {
+            let to = if i % 2 == 0 { &b } else { &a };
+            current = s.place_folder(&current, &current.name.clone(), Some(&to.id), now()).await.unwrap();
+        }
+    };
+    let made = async {
+        let mut ids = vec![];
+        for i in 0..12 {
+            let link = Link {
+                id: LinkId::generate(),
+                target: LinkTarget::Folder(day.id.clone()),
+                owner_id: ann.id.clone(),
+                token_hash: sha256_hex(&random_token(32)),
+                password_hash: None,
+                expires_at: None,
+                max_downloads: None,
+                downloads: 0,
+                revoked: false,
+                created_at: now(),
+            };
+            s.insert_link(&link, None).await.unwrap();
+            ids.push(link.id);
+            if i == 5 {
+                assert!(s.share_folder(&day, &bob.id, now()).await.unwrap());
+            }
+        }
+        ids
+    };
+    let ((), links) = tokio::join!(moves, made);
+    assert!(s.viewers(&day.id).await.unwrap().contains(&bob.id), "the share still shows the folder");
+    assert_eq!(s.links_for_folder(&day.id).await.unwrap().len(), links.len());
+    let trip = s.folder(&trip.id).await.unwrap().unwrap();
+    assert!(s.delete_folder(&trip).await.unwrap().is_some());
+    for id in &links {
+        assert!(s.link(id).await.unwrap().is_none(), "deleting the tree deleted link {id}");
+    }
 }
 
 /// Runs `op` and returns how many Firestore round trips it made.

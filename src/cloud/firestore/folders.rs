@@ -266,6 +266,13 @@ fn inherit(top: &FolderDoc, above: &[String], below: &[FolderDoc]) -> HashMap<St
     out
 }
 
+/// What a move changes in a folder below the one moved.
+#[derive(serde::Serialize)]
+struct Placement {
+    ancestors: Vec<String>,
+    viewers: Vec<String>,
+}
+
 fn too_deep() -> Error {
     Error::InvalidMove(format!("folders go at most {MAX_FOLDER_DEPTH} deep"))
 }
@@ -513,8 +520,13 @@ impl FolderStore for FirestoreStore {
         if parent == Some(&folder.id) {
             return Err(Error::InvalidMove(format!("“{}” cannot go inside itself", folder.name.as_str())));
         }
-        // Read before the transaction: a folder made inside the tree while
-        // it moves could keep its old ancestors (a known window).
+        // The tree is found before the transaction (a query), then the
+        // transaction reads its first MOVE_BATCH folders again, so that a
+        // share, unshare or link made on one of them meanwhile makes the
+        // move start over rather than be computed from what it was. Past
+        // that, and for a folder made inside the tree while it moves, there
+        // is a window; the rewrites below touch only `ancestors` and
+        // `viewers`, so they never drop a reader, invitation or link.
         // (Whether it moves is decided by the folder as the transaction
         // reads it, not as the caller last saw it.)
         let below = self.folder_docs_below(owner, folder.id.as_str()).await?;
@@ -523,6 +535,8 @@ impl FolderStore for FirestoreStore {
             .transact(|| async {
                 let mut paths = vec![path.clone(), new_name.clone()];
                 paths.extend(parent.map(|p| self.path(FOLDERS, p.as_str())));
+                let first_below = paths.len();
+                paths.extend(below.iter().take(MOVE_BATCH).map(|d| self.path(FOLDERS, &d.id)));
                 let (tx, found) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let current = match owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
@@ -546,6 +560,14 @@ impl FolderStore for FirestoreStore {
                     ancestors.push(p.id);
                     above = p.viewers;
                 }
+                // The tree as the transaction reads it (a folder deleted
+                // meanwhile has nothing left to rewrite).
+                let mut tree: Vec<FolderDoc> = Vec::with_capacity(below.len());
+                for doc in found[first_below..].iter().flatten() {
+                    tree.push(decode::<FolderDoc>(doc)?);
+                }
+                tree.extend(below.iter().skip(MOVE_BATCH).cloned());
+                let below = tree;
                 let old_depth = current.ancestors.len();
                 let deepest = below.iter().map(|d| d.ancestors.len() + 1).max().unwrap_or(old_depth + 1);
                 if deepest - old_depth + ancestors.len() > MAX_FOLDER_DEPTH {
@@ -582,8 +604,8 @@ impl FolderStore for FirestoreStore {
                 for d in &below {
                     let mut moved = ancestors.clone();
                     moved.extend(d.ancestors.iter().skip(old_depth).cloned());
-                    let doc = FolderDoc { ancestors: moved, viewers: viewers[&d.id].clone(), ..d.clone() };
-                    rewrites.push(rpc::set(&self.path(FOLDERS, &d.id), &doc)?);
+                    let place = Placement { ancestors: moved, viewers: viewers[&d.id].clone() };
+                    rewrites.push(rpc::patch(&self.path(FOLDERS, &d.id), &place)?);
                 }
                 let later = if rewrites.len() > MOVE_BATCH { rewrites.split_off(MOVE_BATCH) } else { vec![] };
                 writes.extend(rewrites);
