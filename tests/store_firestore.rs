@@ -114,8 +114,9 @@ fn new_folder(owner: &User, parent: Option<&Folder>, name: &str) -> Folder {
     }
 }
 
-/// A folder moved back and forth while links to a folder inside it are made
-/// and that folder is shared: a move rewrites the folders below it, and once
+/// A folder moved back and forth, and unshared from someone, while links to
+/// a folder inside it are made and that folder is shared: a move or an
+/// unshare rewrites the folders below it, and once
 /// rewrote them whole from what it had read before, dropping what was made
 /// meanwhile. Now every link is still known to its folder (so deleting the
 /// tree deletes it) and the share still shows the folder to its recipient.
@@ -130,6 +131,9 @@ async fn a_moving_tree_keeps_what_is_made_inside_it(s: Arc<FirestoreStore>) {
     for f in [&a, &b, &trip, &day] {
         s.create_folder(f).await.unwrap();
     }
+    let cat = person();
+    s.create_user(&cat).await.unwrap();
+    assert!(s.share_folder(&trip, &cat.id, now()).await.unwrap());
     let moves = async {
         let mut current = s.folder(&trip.id).await.unwrap().unwrap();
         for i in 0..8 {
@@ -160,8 +164,17 @@ async fn a_moving_tree_keeps_what_is_made_inside_it(s: Arc<FirestoreStore>) {
         }
         ids
     };
-    let ((), links) = tokio::join!(moves, made);
+    // And the whole tree is unshared from someone else meanwhile, which
+    // rewrites the viewers below it as well.
+    let unshares = async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert_eq!(s.unshare_folder(&trip, Some(&cat.id), &cat.email).await.unwrap(), Some(true));
+    };
+    let ((), links, ()) = tokio::join!(moves, made, unshares);
     assert!(s.viewers(&day.id).await.unwrap().contains(&bob.id), "the share still shows the folder");
+    for f in [&trip, &day] {
+        assert!(!s.viewers(&f.id).await.unwrap().contains(&cat.id), "the unshare took {} from cat", f.name.as_str());
+    }
     assert_eq!(s.links_for_folder(&day.id).await.unwrap().len(), links.len());
     let trip = s.folder(&trip.id).await.unwrap().unwrap();
     assert!(s.delete_folder(&trip).await.unwrap().is_some());

@@ -120,21 +120,27 @@ impl FolderSharing for FirestoreStore {
         let path = self.path(FOLDERS, folder.id.as_str());
         let id = invitation_id(&folder.id, email);
         let invitation = self.path(FOLDER_INVITATIONS, &id);
+        // Read again in the transaction, as a move does (see place_folder).
         let below = self.folder_docs_below(owner, folder.id.as_str()).await?;
         self.rpc
             .transact(|| async {
                 let mut paths = vec![path.clone(), invitation.clone()];
                 paths.extend(folder.parent.as_ref().map(|p| self.path(FOLDERS, p.as_str())));
+                let first_below = paths.len();
+                paths.extend(self.tree_paths(&below));
                 let (tx, found) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let mut doc = match owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
                     Ok(d) => d,
                     Err(e) => return self.refuse(tx, e).await,
                 };
-                let above = match found.get(2) {
-                    Some(p) => p.as_ref().map(decode::<FolderDoc>).transpose()?.map(|p| p.viewers).unwrap_or_default(),
+                let above = match folder.parent {
+                    Some(_) => {
+                        found[2].as_ref().map(decode::<FolderDoc>).transpose()?.map(|p| p.viewers).unwrap_or_default()
+                    }
                     None => vec![],
                 };
+                let below = tree_as_read(&found[first_below..], &below)?;
                 let uid = user.map(|u| u.to_string());
                 let reader = uid.as_ref().is_some_and(|u| doc.readers.contains(u));
                 let invited = found[1].is_some();
@@ -273,6 +279,18 @@ struct Placement {
     viewers: Vec<String>,
 }
 
+/// The folders below as a transaction read them again: the first
+/// MOVE_BATCH from `read` (those deleted meanwhile left out), the rest as
+/// the query before it found them.
+fn tree_as_read(read: &[Option<Document>], below: &[FolderDoc]) -> Result<Vec<FolderDoc>> {
+    let mut tree = Vec::with_capacity(below.len());
+    for doc in read.iter().flatten() {
+        tree.push(decode::<FolderDoc>(doc)?);
+    }
+    tree.extend(below.iter().skip(MOVE_BATCH).cloned());
+    Ok(tree)
+}
+
 fn too_deep() -> Error {
     Error::InvalidMove(format!("folders go at most {MAX_FOLDER_DEPTH} deep"))
 }
@@ -285,6 +303,12 @@ pub(super) struct Claim {
 }
 
 impl FirestoreStore {
+    /// The documents of the first MOVE_BATCH folders of `below`, for a
+    /// transaction to read again (tree_as_read).
+    fn tree_paths<'a>(&'a self, below: &'a [FolderDoc]) -> impl Iterator<Item = String> + 'a {
+        below.iter().take(MOVE_BATCH).map(|d| self.path(FOLDERS, &d.id))
+    }
+
     fn name_path(&self, owner: &str, parent: &str, name: &FileName) -> String {
         self.path(NAMES, &name_id(owner, parent, &name.key()))
     }
@@ -536,7 +560,7 @@ impl FolderStore for FirestoreStore {
                 let mut paths = vec![path.clone(), new_name.clone()];
                 paths.extend(parent.map(|p| self.path(FOLDERS, p.as_str())));
                 let first_below = paths.len();
-                paths.extend(below.iter().take(MOVE_BATCH).map(|d| self.path(FOLDERS, &d.id)));
+                paths.extend(self.tree_paths(&below));
                 let (tx, found) = self.rpc.get(&paths, None, true).await?;
                 let tx = tx.unwrap_or_default();
                 let current = match owned_folder_doc(found[0].as_ref(), &folder.owner_id) {
@@ -560,14 +584,7 @@ impl FolderStore for FirestoreStore {
                     ancestors.push(p.id);
                     above = p.viewers;
                 }
-                // The tree as the transaction reads it (a folder deleted
-                // meanwhile has nothing left to rewrite).
-                let mut tree: Vec<FolderDoc> = Vec::with_capacity(below.len());
-                for doc in found[first_below..].iter().flatten() {
-                    tree.push(decode::<FolderDoc>(doc)?);
-                }
-                tree.extend(below.iter().skip(MOVE_BATCH).cloned());
-                let below = tree;
+                let below = tree_as_read(&found[first_below..], &below)?;
                 let old_depth = current.ancestors.len();
                 let deepest = below.iter().map(|d| d.ancestors.len() + 1).max().unwrap_or(old_depth + 1);
                 if deepest - old_depth + ancestors.len() > MAX_FOLDER_DEPTH {
