@@ -341,9 +341,10 @@ function MyFiles({ folderId }: { folderId: string | null }) {
     };
   }, []);
 
-  const readyRef = useRef(older.ready);
+  // What is shown is all there is only when there is nothing more to page in.
+  const readyRef = useRef(older.more ? null : older.ready);
   useEffect(() => {
-    readyRef.current = older.ready;
+    readyRef.current = older.more ? null : older.ready;
   });
 
   const onUpload = useCallback(

@@ -143,10 +143,13 @@ function fakeServer(folders: Folder[] = [], files: FileRecord[] = []) {
       made.push(`${parent ?? "top"}/${name}`);
       return f;
     }),
-    listFiles: vi.fn(async (q) => ({
-      files: files.filter((f) => f.folder_id === q.within),
-      next_cursor: null,
-    })),
+    // Paged as the API pages: `limit` at a time, the cursor an offset.
+    listFiles: vi.fn(async (q) => {
+      const all = files.filter((f) => f.folder_id === q.within);
+      const from = Number(q.cursor ?? 0);
+      const to = from + (q.limit ?? 100);
+      return { files: all.slice(from, to), next_cursor: to < all.length ? String(to) : null };
+    }),
   };
   return { backend, folders, made };
 }
@@ -277,6 +280,34 @@ describe("uploadTree", () => {
     expect(server.made).toEqual([]);
     expect(u.added).toEqual([]);
     expect(u.batches[0]!.canceled).toBe(true);
+  });
+
+  it("continues a folder of thousands: every page of what is there is compared", async () => {
+    const there = Array.from({ length: 2500 }, (_, i) => ({
+      id: `f${i}`,
+      name: `img${i}.jpg`,
+      folder_id: "trip",
+      size: 1,
+      crc32c: "SAME",
+      status: "ready",
+    })) as FileRecord[];
+    const server = fakeServer([{ id: "trip", name: "Trip", parent_id: null } as Folder], there);
+    const u = fakeUploads();
+    const decide = vi.fn(async () => "keep_both" as OnConflict);
+    const names = [0, 999, 1000, 2499, 2500].map((i) => `Trip/img${i}.jpg`);
+    await uploadTree({
+      backend: server.backend,
+      uploads: u.uploads,
+      target: null,
+      tree: treeFromFiles(names.map((n) => picked(n, "x"))),
+      decide,
+      hash: async () => "SAME",
+    });
+    // Only the one not there is sent; the listing took three pages.
+    expect(u.added.map((i) => i.file.name)).toEqual(["img2500.jpg"]);
+    expect(decide).not.toHaveBeenCalled();
+    expect(server.backend.listFiles).toHaveBeenCalledTimes(3);
+    expect(u.batches[0]!.patches).toContainEqual({ already: { files: 4, bytes: 4 } });
   });
 
   it("checks plain files against the files at hand, without a listing or a batch", async () => {

@@ -189,8 +189,8 @@ export interface FolderUploadOptions {
   target: string | null;
   tree: PickedTree;
   /**
-   * The files in `target` when they are at hand (the page shows them
-   * live), so that it need not be listed.
+   * All the files in `target` when they are at hand (the page shows them
+   * live, and has no more to page in), so that it need not be listed.
    */
   filesHere?: FileRecord[];
   /**
@@ -224,6 +224,25 @@ export async function uploadTree(o: FolderUploadOptions): Promise<FolderUploadRe
     o.uploads.updateBatch(batch, { error: describeError(e) });
     return "started";
   }
+}
+
+/** Every file in my folder `id`, uploads in progress left out, page by page. */
+async function allFilesIn(backend: FolderUploadBackend, id: string | null): Promise<FileRecord[]> {
+  const files: FileRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await backend.listFiles({
+      scope: "mine",
+      within: id,
+      sort: "name",
+      order: "asc",
+      limit: 1000,
+      ...(cursor ? { cursor } : {}),
+    });
+    files.push(...page.files);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return files;
 }
 
 async function carryOut(
@@ -269,18 +288,7 @@ async function carryOut(
   for (const [key, files] of byFolder) {
     const id = ids.get(key);
     if (id === undefined) continue;
-    const existing =
-      key === "" && o.filesHere
-        ? o.filesHere
-        : (
-            await backend.listFiles({
-              scope: "mine",
-              within: id,
-              sort: "name",
-              order: "asc",
-              limit: 1000,
-            })
-          ).files;
+    const existing = key === "" && o.filesHere ? o.filesHere : await allFilesIn(backend, id);
     // Ready files hold names; a pending one (an upload cut short) does not.
     const ready = existing.filter((f) => f.status === "ready");
     const byName = new Map(ready.map((f) => [nameKey(f.name), f]));
