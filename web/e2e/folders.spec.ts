@@ -1,22 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import { PASSWORD, makeFile, newUser, proveAddress, shot, upload, expect, test } from "./helpers";
-
-const trees = mkdtempSync(join(tmpdir(), "ld-e2e-trees-"));
-process.on("exit", () => rmSync(trees, { recursive: true, force: true }));
-
-/** A folder on disk to upload: paths (with "/") to their contents. */
-function makeTree(name: string, files: Record<string, string>): string {
-  const root = join(trees, name);
-  for (const [path, body] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), body);
-  }
-  return root;
-}
+import { makeTree } from "./zip-check";
 
 async function signIn(page: Page, address: string) {
   await page.goto("/signin/");

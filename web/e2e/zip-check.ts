@@ -12,9 +12,13 @@ import { expect } from "./helpers";
 export const work = mkdtempSync(join(tmpdir(), "ld-e2e-zip-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
-/** A folder on disk to upload: paths (with "/") to their contents. */
-export function makeTree(name: string, files: Record<string, Buffer>): string {
-  const root = join(work, "trees", name);
+/**
+ * A folder on disk to upload: paths (with "/") to their contents. Each call
+ * has a directory of its own, so two specs in one worker that use the same
+ * name never upload each other's files.
+ */
+export function makeTree(name: string, files: Record<string, Buffer | string>): string {
+  const root = join(mkdtempSync(join(work, "tree-")), name);
   for (const [path, body] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), body);
