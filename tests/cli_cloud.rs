@@ -175,6 +175,58 @@ fn files_shares_and_links_work_the_same_against_the_cloud() {
     assert!(ann.run(&["ls", "--json"]).ok().json()["files"].as_array().unwrap().is_empty());
 }
 
+/// `ls PATH --json` of a folder: its folders' and files' names.
+fn listed(p: &Person, folder: &str) -> (Vec<String>, Vec<String>) {
+    let v = p.run(&["ls", folder, "--json"]).ok().json();
+    let names = |k: &str| -> Vec<String> {
+        v[k].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect()
+    };
+    (names("folders"), names("files"))
+}
+
+#[test]
+fn folders_upload_share_and_come_back_the_same_against_the_cloud() {
+    let cloud = Cloud::start_blocking(&[]);
+    let (ann_email, bob_email) = (Cloud::email("ann"), Cloud::email("bob"));
+    let ann = Person::new();
+    signup(&cloud, &ann, &ann_email, PASSWORD).ok();
+    let bob = Person::new();
+    signup(&cloud, &bob, &bob_email, PASSWORD).ok();
+
+    std::fs::create_dir_all(ann.path("Trip/day 2")).unwrap();
+    ann.write("Trip/a.txt", b"aaa");
+    let img = random_bytes(90_000);
+    ann.write("Trip/day 2/img.jpg", &img);
+    ann.run(&["put", "-r", "Trip"]).ok();
+    assert_eq!(listed(&ann, "Trip"), (vec!["day 2".to_owned()], vec!["a.txt".to_owned()]));
+    // Again: everything is there already, nothing is sent.
+    let again = ann.run(&["put", "-r", "Trip"]).ok();
+    assert!(!again.stdout.contains("uploaded a.txt"), "{again:?}");
+    assert_eq!(listed(&ann, "Trip/day 2").1, ["img.jpg"]);
+
+    // Bob names the folder shared with him by the path he sees it under.
+    bob.run(&["ls", "Trip"]).fails(4, "no file or folder called 'Trip'");
+    ann.run(&["share", "Trip", &bob_email]).ok();
+    let top = bob.run(&["ls", "--json"]).ok().json();
+    assert_eq!(top["shared_folders"][0]["name"], "Trip", "{top}");
+    assert_eq!(listed(&bob, "trip/DAY 2/"), (vec![], vec!["img.jpg".to_owned()]));
+    bob.run(&["get", "Trip/day 2/img.jpg", "-o", "img.jpg"]).ok();
+    assert!(bob.read("img.jpg") == img, "the shared file came back different");
+    bob.run(&["get", "-r", "Trip", "-o", "got"]).ok();
+    assert_eq!(bob.read("got/Trip/a.txt"), b"aaa");
+    assert!(bob.read("got/Trip/day 2/img.jpg") == img);
+    bob.run(&["rm", "Trip/a.txt"]).fails(4, "");
+
+    // Moved out of the shared folder, a file is his no longer; unshared, nothing is.
+    ann.run(&["mv", "Trip/a.txt", "a.txt"]).ok();
+    bob.run(&["get", "Trip/a.txt", "-o", "a.txt"]).fails(4, "in 'Trip', a folder shared with you");
+    ann.run(&["unshare", "Trip", &bob_email]).ok();
+    bob.run(&["ls", "Trip"]).fails(4, "no file or folder called 'Trip'");
+    ann.run(&["rm", "-r", "Trip"]).ok();
+    let top = ann.run(&["ls", "--json"]).ok().json();
+    assert_eq!((top["files"][0]["name"].as_str(), &top["folders"]), (Some("a.txt"), &json!([])), "{top}");
+}
+
 #[test]
 fn an_unverified_address_gets_the_verification_mail_and_signs_in_once_verified() {
     // Production's rule: the API accepts only addresses Firebase has verified.
