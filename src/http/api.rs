@@ -317,7 +317,21 @@ pub async fn list_files(
 ) -> Reply {
     let query = list_query(&p.user, &q)?;
     let page = state.service.list(&p.user, query).await?;
-    ok(json!({ "files": page.items, "next_cursor": page.next_offset.map(|o| o.to_string()) }))
+    let next_cursor = page.next_offset.map(|o| o.to_string());
+    // Into a buffer sized for the page at once (a record is about 320
+    // bytes): grown as it went, the copies showed in profiles.
+    let mut body = Vec::with_capacity(64 + page.items.len() * 384);
+    serde_json::to_writer(&mut body, &FilesPage { files: page.items, next_cursor }).map_err(Error::internal)?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
+}
+
+/// A page of files, serialised straight from the records: built as a
+/// `serde_json::Value` first, a page of 1,000 spent most of its time
+/// allocating and freeing the tree it threw away.
+#[derive(serde::Serialize)]
+struct FilesPage {
+    files: Vec<FileRecord>,
+    next_cursor: Option<String>,
 }
 
 pub async fn file_details(State(state): State<AppState>, Authed(p): Authed, Path(id): Path<String>) -> Reply {
