@@ -109,14 +109,19 @@ fn firebase_logins_are_stored_privately_refreshed_and_ended() {
     assert!(credentials(&bob)["servers"].as_object().unwrap().is_empty());
 }
 
+/// Ann and Bob, signed up (and so signed in), and Bob's address.
+fn ann_and_bob(cloud: &Cloud) -> (Person, Person, String) {
+    let ann = Person::new();
+    signup(cloud, &ann, &Cloud::email("ann"), PASSWORD).ok();
+    let (bob, bob_email) = (Person::new(), Cloud::email("bob"));
+    signup(cloud, &bob, &bob_email, PASSWORD).ok();
+    (ann, bob, bob_email)
+}
+
 #[test]
 fn files_shares_and_links_work_the_same_against_the_cloud() {
     let cloud = Cloud::start_blocking(&[]);
-    let (ann_email, bob_email) = (Cloud::email("ann"), Cloud::email("bob"));
-    let ann = Person::new();
-    signup(&cloud, &ann, &ann_email, PASSWORD).ok();
-    let bob = Person::new();
-    signup(&cloud, &bob, &bob_email, PASSWORD).ok();
+    let (ann, bob, bob_email) = ann_and_bob(&cloud);
 
     // Small and resumable (over the 8 MiB threshold) uploads, to the bucket
     // on URLs the server signed, and back.
@@ -187,11 +192,7 @@ fn listed(p: &Person, folder: &str) -> (Vec<String>, Vec<String>) {
 #[test]
 fn folders_upload_share_and_come_back_the_same_against_the_cloud() {
     let cloud = Cloud::start_blocking(&[]);
-    let (ann_email, bob_email) = (Cloud::email("ann"), Cloud::email("bob"));
-    let ann = Person::new();
-    signup(&cloud, &ann, &ann_email, PASSWORD).ok();
-    let bob = Person::new();
-    signup(&cloud, &bob, &bob_email, PASSWORD).ok();
+    let (ann, bob, bob_email) = ann_and_bob(&cloud);
 
     std::fs::create_dir_all(ann.path("Trip/day 2")).unwrap();
     ann.write("Trip/a.txt", b"aaa");
