@@ -140,7 +140,7 @@ impl FolderSharing for FirestoreStore {
                     }
                     None => vec![],
                 };
-                let below = tree_as_read(&found[first_below..], &below)?;
+                let below = tree_as_read(&doc.id, &found[first_below..], &below)?;
                 let uid = user.map(|u| u.to_string());
                 let reader = uid.as_ref().is_some_and(|u| doc.readers.contains(u));
                 let invited = found[1].is_some();
@@ -279,13 +279,16 @@ struct Placement {
     viewers: Vec<String>,
 }
 
-/// The folders below as a transaction read them again: the first
-/// MOVE_BATCH from `read` (those deleted meanwhile left out), the rest as
-/// the query before it found them.
-fn tree_as_read(read: &[Option<Document>], below: &[FolderDoc]) -> Result<Vec<FolderDoc>> {
+/// The folders below `top` as a transaction read them again: the first
+/// MOVE_BATCH from `read` (those deleted or moved out of it meanwhile left
+/// out), the rest as the query before it found them.
+fn tree_as_read(top: &str, read: &[Option<Document>], below: &[FolderDoc]) -> Result<Vec<FolderDoc>> {
     let mut tree = Vec::with_capacity(below.len());
     for doc in read.iter().flatten() {
-        tree.push(decode::<FolderDoc>(doc)?);
+        let d = decode::<FolderDoc>(doc)?;
+        if d.ancestors.iter().any(|a| a == top) {
+            tree.push(d);
+        }
     }
     tree.extend(below.iter().skip(MOVE_BATCH).cloned());
     Ok(tree)
@@ -584,7 +587,7 @@ impl FolderStore for FirestoreStore {
                     ancestors.push(p.id);
                     above = p.viewers;
                 }
-                let below = tree_as_read(&found[first_below..], &below)?;
+                let below = tree_as_read(&current.id, &found[first_below..], &below)?;
                 let old_depth = current.ancestors.len();
                 let deepest = below.iter().map(|d| d.ancestors.len() + 1).max().unwrap_or(old_depth + 1);
                 if deepest - old_depth + ancestors.len() > MAX_FOLDER_DEPTH {

@@ -174,18 +174,30 @@ impl Rpc {
 
     /// Applies `writes` atomically: in transaction `tx` if given, else as
     /// one non-transactional commit (still all-or-nothing).
-    pub(crate) async fn commit(&self, tx: Option<TxId>, writes: Vec<Write>) -> Result<(), TxFail> {
+    pub(crate) async fn commit(&self, tx: Option<TxId>, mut writes: Vec<Write>) -> Result<(), TxFail> {
         // The emulator takes any number; Firestore refuses a commit of more.
         debug_assert!(writes.len() <= MAX_WRITES, "a commit of {} writes", writes.len());
-        let request = CommitRequest {
-            database: self.db.get_database_path().clone(),
-            writes,
-            transaction: tx.unwrap_or_default(),
-            request_options: None,
-        };
-        self.trip();
-        self.db.client().get().commit(request).await.map_err(status_error)?;
-        Ok(())
+        // Outside a transaction, a commit that contention aborted applied
+        // nothing (a transaction holding a lock on one of its documents,
+        // say): it is sent again, as transact() tries a transaction again.
+        // Inside one, the whole transaction is what transact() retries.
+        let attempts = if tx.is_none() { ATTEMPTS } else { 1 };
+        let transaction = tx.unwrap_or_default();
+        for n in 0.. {
+            let request = CommitRequest {
+                database: self.db.get_database_path().clone(),
+                writes: if n + 1 < attempts { writes.clone() } else { std::mem::take(&mut writes) },
+                transaction: transaction.clone(),
+                request_options: None,
+            };
+            self.trip();
+            match self.db.client().get().commit(request).await.map_err(status_error) {
+                Err(TxFail::Aborted) if n + 1 < attempts => back_off(n).await,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(()),
+            }
+        }
+        unreachable!("the loop returns")
     }
 
     /// Ends a transaction that decided to write nothing, releasing its locks.
@@ -206,20 +218,26 @@ impl Rpc {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, TxFail>>,
     {
-        const ATTEMPTS: u32 = 8;
         for n in 0..ATTEMPTS {
             match attempt().await {
                 Ok(v) => return Ok(v),
                 Err(TxFail::Done(e)) => return Err(e),
                 Err(f @ (TxFail::AlreadyExists | TxFail::NotFound)) => return Err(f.into_error()),
-                Err(TxFail::Aborted) => {
-                    let jitter = rand::random_range(0..20u64);
-                    tokio::time::sleep(Duration::from_millis((10 << n.min(6)) + jitter)).await;
-                }
+                Err(TxFail::Aborted) => back_off(n).await,
             }
         }
         Err(Error::Internal(anyhow::Error::new(Contended(ATTEMPTS))))
     }
+}
+
+/// How many times a write that contention aborted is tried.
+const ATTEMPTS: u32 = 8;
+
+/// The wait before try `n + 1`: short, doubling, randomised (Firestore's
+/// advice for transactions).
+async fn back_off(n: u32) {
+    let jitter = rand::random_range(0..20u64);
+    tokio::time::sleep(Duration::from_millis((10 << n.min(6)) + jitter)).await;
 }
 
 /// A transaction that contention aborted every time it was tried.
